@@ -1,0 +1,40 @@
+"""zooprep command line. Commands only parse options and delegate to the packages.
+
+Each command lives next to the code it drives; this file only assembles them.
+"""
+from __future__ import annotations
+
+import typer
+
+from corpusprep.cleaning.command import clean
+from corpusprep.feed.command import export
+from corpusprep.instances.command import inspect, shard
+from corpusprep.verify_command import verify
+from manifests.command import zoo_app
+from zh_tokenizers.command import build_spm, build_vocab, tokenize
+
+app = typer.Typer(
+    name="zooprep",
+    help="Clean, tokenize, pack and feed Chinese pretraining corpora; look up the UER model zoo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("clean")(clean)
+app.command("build-vocab")(build_vocab)
+app.command("build-spm")(build_spm)
+app.command("tokenize")(tokenize)
+app.command("shard")(shard)
+app.command("inspect")(inspect)
+app.command("export")(export)
+app.command("verify")(verify)
+app.add_typer(zoo_app, name="zoo")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Swappable executors: run a pure function over work units, yielding results in input order.
+
+Results come back in the order of ``items`` whatever the worker count, which is what makes
+outputs byte-identical between 1 and N workers. In-flight work is bounded (``window``), so memory
+does not grow with the number of units.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+    def close(self) -> None: ...
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class LocalExecutor:
+    """Processes on this machine. ``workers=1`` runs in-process (no pickling, easy debugging)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, window: int | None = None):
+        self.workers = workers or default_workers()
+        self.window = window or 2 * self.workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        if self.workers == 1:
+            for item in items:
+                yield fn(item)
+            return
+        if self._pool is None:
+            # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        pending: deque = deque()
+        for item in items:
+            pending.append(self._pool.submit(fn, item))
+            if len(pending) >= self.window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make_executor(name: str = "local", workers: int | None = None, ray_address: str | None = None) -> Executor:
+    """Build the executor a command's ``--executor`` names."""
+    if name == "local":
+        return LocalExecutor(workers)
+    if name == "ray":
+        from corpusprep.ray_executor import RayExecutor  # optional extra
+
+        return RayExecutor(workers, address=ray_address)
+    raise ValueError(f"unknown executor {name!r}; choose 'local' or 'ray'")

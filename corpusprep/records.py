@@ -1,0 +1,24 @@
+"""The two things a reader yields: a document to keep working on, or a counted reject."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Record:
+    """One document. ``text`` uses '\\n' between its lines/sentences (poem lines, couplet halves)."""
+
+    text: str
+    source: str  # input file path as given by the user
+    line: int  # 1-based physical line where the record starts in ``source``
+    meta: dict = field(default_factory=dict)  # family metadata: label, title, author, ...
+
+
+@dataclass(slots=True)
+class Reject:
+    """A record that could not be used, with the reason it is counted under in report.json."""
+
+    reason: str
+    source: str
+    line: int
+    raw: str = ""  # a prefix of the offending input, for DIR/rejects/

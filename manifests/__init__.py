@@ -1,0 +1,1 @@
+"""The UER model-zoo catalog: datasets, tokenizers, architectures, models and recipes."""

@@ -1,0 +1,1 @@
+"""Chinese tokenizers for zooprep: BERT-compatible char tokenizer, UER char/space, sentencepiece word."""

@@ -11,7 +11,8 @@ from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
 from corpusprep.verify_command import verify
 from manifests.command import zoo_app
-from zh_tokenizers.command import build_spm, build_vocab, tokenize
+from zh_tokenizers.command import build_vocab, tokenize
+from zh_tokenizers.spm_command import build_spm
 
 app = typer.Typer(
     name="zooprep",

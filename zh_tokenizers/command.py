@@ -7,11 +7,6 @@ def build_vocab() -> None:
     raise typer.Exit(2)
 
 
-def build_spm() -> None:
-    """Not built yet."""
-    raise typer.Exit(2)
-
-
 def tokenize() -> None:
     """Not built yet."""
     raise typer.Exit(2)

@@ -1,0 +1,15 @@
+"""Errors a user sees: always naming the file (and line, where there is one)."""
+from __future__ import annotations
+
+
+class ZooprepError(Exception):
+    """Base class; the CLI prints these as one clear line instead of a traceback."""
+
+
+class InputError(ZooprepError):
+    """An input that cannot be read at all (missing, unreadable, undecodable as a whole)."""
+
+    def __init__(self, path: str, message: str, line: int | None = None):
+        self.path, self.line, self.message = str(path), line, message
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from corpusprep.errors import ZooprepError
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
@@ -34,7 +35,16 @@ app.add_typer(zoo_app, name="zoo")
 
 
 def main() -> None:
-    app()
+    """Run the CLI; known failures print one clear line (file and line where known), exit 2."""
+    try:
+        app()
+    except ZooprepError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -29,6 +29,37 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+def portable_error(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else an equivalent that does (same message).
+
+    A worker's exception travels back to the parent pickled; a class whose ``__init__`` does not
+    accept its own ``args`` (e.g. one with extra required arguments) fails to unpickle there, and the
+    user would see a broken pool instead of the clear error the worker raised.
+    """
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        from corpusprep.errors import ZooprepError
+
+        if isinstance(exc, ZooprepError):
+            return ZooprepError(str(exc))
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def call_portably(fn: Callable[[T], R], item: T) -> R:
+    """Run ``fn(item)`` in a worker; re-raise its exception in a form the parent can unpickle."""
+    try:
+        return fn(item)
+    except Exception as exc:
+        portable = portable_error(exc)
+        if portable is exc:
+            raise
+        raise portable from None
+
+
 class LocalExecutor:
     """Processes on this machine. ``workers=1`` runs in-process (no pickling, easy debugging)."""
 
@@ -49,7 +80,7 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
         pending: deque = deque()
         for item in items:
-            pending.append(self._pool.submit(fn, item))
+            pending.append(self._pool.submit(call_portably, fn, item))
             if len(pending) >= self.window:
                 yield pending.popleft().result()
         while pending:

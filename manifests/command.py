@@ -1,4 +1,190 @@
-"""Placeholder while under construction."""
+"""`python cli.py zoo ...`: query the model-zoo catalog. Commands parse options and delegate."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-zoo_app = typer.Typer(help="The UER model zoo catalog.", no_args_is_help=True)
+zoo_app = typer.Typer(help="The UER model zoo catalog: models, datasets, tokenizers, recipes.", no_args_is_help=True)
+
+
+def _emit(obj) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _catalog():
+    from manifests.catalog import load_catalog
+
+    return load_catalog()
+
+
+@zoo_app.command("list")
+def list_models(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only models trained on this dataset id."),
+    family: Optional[str] = typer.Option(None, "--family", help="Only this family (roberta-char, gpt2, bert, ...)."),
+    page_only: bool = typer.Option(False, "--page-only", help="Only the models of the zoo page (no extra models)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON array of {id, name, family, datasets, links, ...}."),
+) -> None:
+    """List the catalog's models."""
+    from manifests.views import ListQuery, list_text, model_summary, select_models
+
+    cat = _catalog()
+    models = select_models(cat, ListQuery(dataset, family, include_extra=not page_only))
+    if as_json:
+        _emit([model_summary(cat, m) for m in models])
+    else:
+        typer.echo(list_text(cat, models), nl=False)
+
+
+@zoo_app.command("show")
+def show(
+    model: str = typer.Argument(..., help="Model id (see `zoo list`)."),
+    gpu: str = typer.Option("A100", "--gpu", help="GPU for the GPU-hours estimate: A100, V100, H100."),
+    precision: str = typer.Option("mixed", "--precision", help="fp32, tf32 or mixed (fp16/bf16 tensor cores)."),
+    utilisation: float = typer.Option(0.4, "--utilisation", help="Assumed model FLOPs utilisation (0-1]."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Everything known about one model, with parameter count, tokens, FLOPs and GPU-hours."""
+    from manifests.views import FigureOptions, show_data, show_text
+
+    cat = _catalog()
+    fig = FigureOptions(gpu, precision, utilisation)
+    if as_json:
+        _emit(show_data(cat, model, fig))
+    else:
+        typer.echo(show_text(cat, model, fig), nl=False)
+
+
+@zoo_app.command("datasets")
+def datasets(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the training corpora."""
+    from manifests.views import datasets_data, datasets_text
+
+    cat = _catalog()
+    if as_json:
+        _emit(datasets_data(cat))
+    else:
+        typer.echo(datasets_text(cat), nl=False)
+
+
+@zoo_app.command("dataset")
+def dataset(dataset_id: str = typer.Argument(..., help="Dataset id (see `zoo datasets`)."),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """One corpus: its facts, the models trained on it and their recipe stages."""
+    from manifests.views import dataset_data, dataset_text
+
+    cat = _catalog()
+    if as_json:
+        _emit(dataset_data(cat, dataset_id))
+    else:
+        typer.echo(dataset_text(cat, dataset_id), nl=False)
+
+
+@zoo_app.command("validate")
+def validate(
+    vocab_dir: Optional[Path] = typer.Option(None, "--vocab-dir", help="Folder with vocab/spm files to checksum (absent files are reported, not failed)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Check the catalog: schema, cross-references, shape rules, file checksums. Exit 1 on errors."""
+    from manifests.validate import validate_catalog
+
+    rep = validate_catalog(_catalog(), vocab_dir)
+    if as_json:
+        _emit(rep.as_dict())
+    else:
+        for line in rep.checked:
+            typer.echo(f"ok       {line}")
+        for line in rep.not_checked:
+            typer.echo(f"skipped  {line}")
+        for line in rep.errors:
+            typer.echo(f"ERROR    {line}")
+        typer.echo("catalog valid" if rep.ok else f"{len(rep.errors)} error(s)")
+    if not rep.ok:
+        raise typer.Exit(1)
+
+
+@zoo_app.command("recipe")
+def recipe(
+    model: str = typer.Argument(..., help="Model id."),
+    fmt: str = typer.Option("zooprep", "--format", help="zooprep, uer or tencentpretrain."),
+    vocab_dir: str = typer.Option("models", "--vocab-dir", help="Where the vocab/spm files live in the printed commands."),
+    raw_dir: str = typer.Option("raw", "--raw-dir", help="Where the raw corpora live (zooprep format)."),
+    work_dir: str = typer.Option("work", "--work-dir", help="Where zooprep writes intermediate data."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The complete command sequence per stage: data preparation, pretraining, conversion to HF."""
+    from manifests.recipe_commands import build_plan
+
+    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir)
+    if as_json:
+        _emit(plan.as_dict())
+    else:
+        typer.echo(plan.text(), nl=False)
+
+
+@zoo_app.command("config")
+def config(
+    model: str = typer.Argument(..., help="Model id."),
+    fmt: str = typer.Option("uer", "--format", help="uer (UER-py/TencentPretrain --config_path) or hf (config.json)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+) -> None:
+    """Write the model's config JSON."""
+    from corpusprep.atomic import write_json
+    from manifests.configs import model_config
+
+    cfg = model_config(_catalog(), model, fmt)
+    if out:
+        write_json(out, cfg)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        _emit(cfg)
+
+
+@zoo_app.command("render")
+def render(
+    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+    check: Optional[Path] = typer.Option(None, "--check", help="Compare the rendered rows with this zoo page; exit 1 on drift."),
+) -> None:
+    """Regenerate the zoo page's model tables from the catalog."""
+    from corpusprep.atomic import atomic_open
+    from corpusprep.errors import InputError
+    from manifests.render import parse_zoo_tables, render_tables
+
+    cat = _catalog()
+    text = render_tables(cat, lang)
+    if check:
+        try:
+            page = check.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(check, "file not found") from None
+        want, got = parse_zoo_tables(page), parse_zoo_tables(render_tables(cat, "zh"))
+        diffs = [(i, a, b) for i, (a, b) in enumerate(zip(want, got)) if a != b]
+        if len(want) != len(got):
+            diffs.append((min(len(want), len(got)), f"{len(want)} rows on the page", f"{len(got)} rows rendered"))
+        for i, a, b in diffs:
+            typer.echo(f"row {i + 1}: page {a} != catalog {b}")
+        typer.echo(f"{len(want)} page rows, {len(got)} rendered, {len(diffs)} difference(s)")
+        if diffs:
+            raise typer.Exit(1)
+        return
+    if out:
+        with atomic_open(out) as fh:
+            fh.write(text)
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
+
+
+@zoo_app.command("conflicts")
+def conflicts(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Facts where the sources disagree, and which one the catalog follows."""
+    from manifests.views import conflicts_text
+
+    cat = _catalog()
+    if as_json:
+        _emit([c.model_dump(mode="json") for c in cat.conflicts])
+    else:
+        typer.echo(conflicts_text(cat), nl=False)

@@ -1,0 +1,1 @@
+"""`shard`: pack corpora into Arrow pretraining instances (UER-py mlm/bert/albert/lm layouts)."""

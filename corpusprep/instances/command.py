@@ -1,12 +1,65 @@
-"""Placeholder while under construction."""
+"""CLI commands ``shard`` and ``inspect``: parse options, then delegate."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
 import typer
 
-
-def shard() -> None:
-    """Not built yet."""
-    raise typer.Exit(2)
+from corpusprep.instances.config import ShardConfig
 
 
-def inspect() -> None:
-    """Not built yet."""
-    raise typer.Exit(2)
+def shard(
+    corpus: List[Path] = typer.Argument(..., help="`clean` output dirs / .parquet files (`text` column), or UER-layout "
+                                                  ".txt (one document per line for mlm/lm; one sentence per line with a "
+                                                  "blank line after each document for bert/albert)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json)."),
+    seq_len: int = typer.Option(512, "--seq-len", help="Tokens per instance (lm rows hold seq_len + 1)."),
+    processor: str = typer.Option("mlm", "--processor", help="mlm | bert | albert | lm (UER-py data processors)."),
+    vocab: Optional[Path] = typer.Option(None, "--vocab", help="Vocab .txt (e.g. google_zh_vocab.txt)."),
+    spm: Optional[Path] = typer.Option(None, "--spm", help="Sentencepiece .model (word models)."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="bert | char | space (with --vocab) [default: bert]."),
+    full_sentences: bool = typer.Option(False, "--full-sentences", help="mlm: pack consecutive documents into full rows."),
+    static_masking: bool = typer.Option(False, "--static-masking", help="Mask now (UER's default) instead of in the loader."),
+    dup_factor: int = typer.Option(1, "--dup-factor", help="With --static-masking: masked copies of the corpus."),
+    whole_word: bool = typer.Option(False, "--whole-word", help="Store jieba word starts (whole-word masking)."),
+    span_masking: bool = typer.Option(False, "--span-masking", help="Span masking (with --static-masking)."),
+    span_geo_prob: float = typer.Option(0.2, "--span-geo-prob", help="Geometric p of span lengths."),
+    span_max_length: int = typer.Option(10, "--span-max-length", help="Longest span."),
+    short_seq_prob: float = typer.Option(0.1, "--short-seq-prob", help="bert/albert: chance of a shorter target length."),
+    seed: int = typer.Option(7, "--seed", help="Random seed."),
+    compat: Optional[str] = typer.Option(None, "--compat", help="uer: ids identical to UER-py preprocess.py (1 process)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes [default: all cores]."),
+    executor: str = typer.Option("local", "--executor", help="local | ray."),
+    unit_mb: float = typer.Option(16.0, "--unit-mb", help="MB of input per work unit (part of the output's identity)."),
+    docs_buffer_size: int = typer.Option(100000, "--docs-buffer-size", help="Documents per buffer (bert random next, "
+                                                                           "full-sentences), as UER's."),
+    manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),
+    recipe_stage: Optional[str] = typer.Option(None, "--recipe-stage", help="Zoo recipe stage to record."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+) -> None:
+    """Pack a corpus into Arrow pretraining instances (mlm / bert / albert / lm) for `datasets` and PyTorch."""
+    from corpusprep.instances.pipeline import run_shard
+    from corpusprep.instances.report import format_report
+
+    cfg = ShardConfig(corpus=tuple(corpus), out=out, seq_len=seq_len, processor=processor, vocab=vocab, spm=spm,
+                      tokenizer_kind=tokenizer, full_sentences=full_sentences, static_masking=static_masking,
+                      dup_factor=dup_factor, whole_word=whole_word, span_masking=span_masking,
+                      span_geo_prob=span_geo_prob, span_max_length=span_max_length, short_seq_prob=short_seq_prob,
+                      seed=seed, compat=compat, workers=workers, executor=executor, unit_mb=unit_mb,
+                      docs_buffer_size=docs_buffer_size, manifest_dataset=manifest_dataset,
+                      recipe_stage=recipe_stage, overwrite=overwrite)
+    result = run_shard(cfg)
+    typer.echo(format_report(result), err=True)
+
+
+def inspect(
+    out: Path = typer.Argument(..., help="A `shard` output directory."),
+    n: int = typer.Option(3, "-n", "--n", help="Instances to decode."),
+    vocab: Optional[Path] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
+    spm: Optional[Path] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
+) -> None:
+    """Summarize a shard directory and decode a few instances back to text."""
+    from corpusprep.instances.inspect_dir import inspect_dir
+
+    typer.echo(inspect_dir(out, n, vocab, spm))

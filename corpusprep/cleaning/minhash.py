@@ -1,0 +1,104 @@
+"""MinHash signatures and LSH band keys over character shingles, in numpy.
+
+A document is the set of its character n-grams (``shingle`` characters; Chinese has no word
+spaces). Each n-gram gets a 64-bit rolling hash; ``num_perm`` multiply-shift hash functions turn
+the set into a signature of minima; the signature is cut into ``bands`` bands of ``rows`` rows and
+each band is hashed to one uint64 key. Two documents that share a band key are LSH candidates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+_PRIME = np.uint64(0x100000001B3)
+_CHUNK = 4096  # shingles per block, bounds the temporary (block x num_perm) matrix
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads the bits of a polynomial hash (uint64 arrays wrap silently)."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def shingle_hashes(text: str, k: int) -> np.ndarray:
+    """uint64 hashes of the character k-grams of ``text`` (the whole text if shorter than k)."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    k = max(1, min(k, len(cps)))
+    n = len(cps) - k + 1
+    if n <= 0:
+        return np.zeros(1, dtype=np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):
+        h = h * _PRIME + cps[j:j + n]
+    return _mix64(h)
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) minimising equal-weight false-positive + false-negative area at ``threshold``."""
+    s_lo = np.linspace(0.0, threshold, 101)
+    s_hi = np.linspace(threshold, 1.0, 101)
+    best, best_err = (1, num_perm), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = np.trapezoid(1 - (1 - s_lo ** r) ** b, s_lo)
+            fn = np.trapezoid((1 - s_hi ** r) ** b, s_hi)
+            err = 0.5 * fp + 0.5 * fn
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
+
+
+@dataclass(frozen=True)
+class MinHasher:
+    num_perm: int = 128
+    shingle: int = 5
+    bands: int = 16
+    rows: int = 8
+
+    @classmethod
+    def for_threshold(cls, threshold: float, num_perm: int = 128, shingle: int = 5) -> "MinHasher":
+        bands, rows = _cached_params(round(threshold, 6), num_perm)
+        return cls(num_perm, shingle, bands, rows)
+
+    def _perms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _cached_perms(self.num_perm, self.bands * self.rows)
+
+    def signature(self, text: str) -> np.ndarray:
+        """uint32 minima of ``num_perm`` multiply-shift hashes over the shingle set."""
+        a, b, _ = self._perms()
+        h = shingle_hashes(text, self.shingle)
+        sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+        for i in range(0, len(h), _CHUNK):
+            block = (h[i:i + _CHUNK, None] * a[None, :] + b[None, :]) >> np.uint64(32)
+            np.minimum(sig, block.min(axis=0).astype(np.uint32), out=sig)
+        return sig
+
+    def band_keys(self, text: str) -> np.ndarray:
+        """One uint64 key per band; equal keys in any band make two documents candidates."""
+        _, _, mult = self._perms()
+        sig = self.signature(text)[: self.bands * self.rows].astype(np.uint64)
+        mixed = (sig * mult).reshape(self.bands, self.rows).sum(axis=1, dtype=np.uint64)
+        return _mix64(mixed)
+
+
+@lru_cache(maxsize=8)
+def _cached_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    return lsh_params(threshold, num_perm)
+
+
+@lru_cache(maxsize=8)
+def _cached_perms(num_perm: int, used: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0x5EED_2B1D)  # fixed: signatures must not depend on the run's seed
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    mult = rng.integers(1, 2**63, size=used, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return a, b, mult
+
+
+def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    return float(np.mean(sig_a == sig_b))

@@ -1,0 +1,171 @@
+"""`clean` end to end: plan units -> phase 1 (clean + spill per unit) -> near-dup mask -> phase 2
+(merge + dedup per shard) -> rejects sample -> report.json (last) -> remove DIR/.work.
+
+Resumable: a rerun with the same options skips units whose done-marker checksums verify and
+shards whose file matches its recorded sha256, and ends with the same bytes as one clean run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+from corpusprep import __version__
+from corpusprep.atomic import write_json
+from corpusprep.cleaning.config import LAYOUTS, CleanConfig
+from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
+from corpusprep.cleaning.merge import MergeTask, merge_shard, near_duplicate_mask, shard_is_done
+from corpusprep.cleaning.registry import unknown_ops
+from corpusprep.cleaning.report import build_counts, check_identity, write_rejects
+from corpusprep.cleaning.spill import load_stats, put_json, unit_dir, unit_is_done
+from corpusprep.cleaning.unit import process_unit, unit_bytes
+from corpusprep.errors import ZooprepError
+from corpusprep.executors import make_executor
+from corpusprep.progress import progress
+
+
+def validate(config: CleanConfig) -> None:
+    if not config.inputs:
+        raise ZooprepError("clean: no INPUT given")
+    if config.num_shards < 1:
+        raise ZooprepError("--num-shards must be at least 1")
+    if not 0.0 <= config.valid_fraction < 1.0:
+        raise ZooprepError("--valid-fraction must be in [0, 1)")
+    if config.layout not in LAYOUTS:
+        raise ZooprepError(f"--layout must be one of {', '.join(LAYOUTS)}")
+    if not 0.0 < config.near_dup_threshold <= 1.0:
+        raise ZooprepError("--near-dup-threshold must be in (0, 1]")
+    bad = unknown_ops((*config.enable, *config.disable))
+    if bad:
+        raise ZooprepError(f"unknown cleaning op(s): {', '.join(bad)} (see `clean --list-ops`)")
+    out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise ZooprepError(f"{out}: --out exists and is not a directory")
+
+
+def _injected_stop(env: str, done: int) -> None:
+    """Tests simulate a killed run: ZOOPREP_CLEAN_STOP_AFTER_UNITS / _SHARDS = n."""
+    limit = os.environ.get(env)
+    if limit is not None and done >= int(limit):
+        raise RuntimeError(f"injected stop after {done} ({env})")
+
+
+def _prepare_workdir(work: Path, plan: dict) -> None:
+    """Keep DIR/.work only if it belongs to the same plan (same options and units); else start over."""
+    plan_file = work / "plan.json"
+    if work.exists():
+        try:
+            same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not plan_file.exists():
+        put_json(plan_file, plan)
+
+
+def _remove_stale_shards(out: Path, keep: set[str]) -> None:
+    for p in out.iterdir():
+        if p.is_file() and SHARD_NAME_RE.match(p.name) and p.name not in keep:
+            p.unlink()
+
+
+def run_clean(config: CleanConfig) -> dict:
+    """Run `clean`; returns the report that was written to DIR/report.json."""
+    from corpusprep.readers import plan_units
+
+    validate(config)
+    t0 = time.perf_counter()
+    units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
+                       text_field=config.text_field, unit_bytes=config.unit_bytes)
+    if not units:
+        raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").unlink(missing_ok=True)  # an unfinished run must never look complete
+    work = out / ".work"
+    fingerprint = config.fingerprint()
+    _prepare_workdir(work, {"fingerprint": fingerprint, "units": [asdict(u) for u in units]})
+    timings = {"plan_s": time.perf_counter() - t0}
+
+    executor = make_executor(config.executor, config.workers, config.ray_address)
+    try:
+        t1 = time.perf_counter()
+        unit_stats = _phase_clean(config, units, work, fingerprint, executor)
+        timings["clean_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        near_offsets = None
+        if any(st["near_dup"] for st in unit_stats):
+            near_offsets = near_duplicate_mask(work, [(st["unit"], st["kept"], st["near_dup"]) for st in unit_stats])
+        timings["near_dup_s"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        shard_results = _phase_merge(config, units, work, out, fingerprint, near_offsets, executor)
+        timings["merge_s"] = time.perf_counter() - t3
+    finally:
+        executor.close()
+
+    totals, files = build_counts(unit_stats, shard_results)
+    check_identity(totals, files)
+    rejects = write_rejects(out, unit_stats, shard_results, config.rejects_sample)
+    timings["total_s"] = time.perf_counter() - t0
+    report = {
+        "zooprep_version": __version__,
+        "command": "clean",
+        **{k: totals[k] for k in ("read", "kept", "dropped", "chars_in", "chars_out", "bytes_in", "bytes_out")},
+        "files": files,
+        "shards": [{"path": r["name"], "split": ("train", "validation")[r["split"]], "records": r["records"],
+                    "sha256": r["sha256"]} for r in shard_results],
+        "rejects": {"dir": "rejects", "sampled": rejects},
+        "units": len(units),
+        "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
+        "options": config.output_options(),
+        "workers": getattr(executor, "workers", config.workers),
+        "executor": config.executor,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    write_json(out / "report.json", report)
+    shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def _phase_clean(config, units, work, fingerprint, executor) -> list[dict]:
+    """Phase 1 over the units not already finished; returns every unit's stats in unit order."""
+    done = {u.index for u in units if unit_is_done(unit_dir(work, u.index), fingerprint)}
+    pending = [u for u in units if u.index not in done]
+    size = {u.index: unit_bytes(u) for u in units}
+    stats: dict[int, dict] = {i: load_stats(unit_dir(work, i)) for i in done}
+    with progress(sum(size.values()), "clean", unit="B", enabled=config.progress) as advance:
+        advance(sum(size[i] for i in done))
+        fn = partial(process_unit, config=config)
+        for n, st in enumerate(executor.map(fn, pending), 1):
+            stats[st["unit"]] = st
+            advance(size[st["unit"]])
+            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_UNITS", n)
+    return [stats[u.index] for u in units]
+
+
+def _phase_merge(config, units, work, out, fingerprint, near_offsets, executor) -> list[dict]:
+    splits = (0, 1) if config.valid_fraction > 0 else (0,)
+    order = tuple(u.index for u in units)
+    names = {(s, k): shard_name(s, k, config.num_shards, config.layout) for s in splits for k in range(config.num_shards)}
+    _remove_stale_shards(out, set(names.values()))
+    results: dict[tuple[int, int], dict] = {}
+    tasks = []
+    for (s, k), name in names.items():
+        prior = shard_is_done(work, out, name, fingerprint)
+        if prior is not None:
+            results[(s, k)] = prior
+        else:
+            tasks.append(MergeTask(s, k, config, order, near_offsets))
+    with progress(len(names), "merge", unit="shards", enabled=config.progress) as advance:
+        advance(len(results))
+        for n, res in enumerate(executor.map(merge_shard, tasks), 1):
+            results[(res["split"], res["shard"])] = res
+            advance(1)
+            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", n)
+    return [results[key] for key in sorted(results)]

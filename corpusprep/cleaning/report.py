@@ -1,0 +1,87 @@
+"""report.json and DIR/rejects/: totals that add up, overall and per input file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpusprep.atomic import atomic_open
+
+_FIELDS = ("read", "kept", "chars_in", "chars_out", "bytes_in", "bytes_out")
+
+
+def _empty() -> dict:
+    d = {f: 0 for f in _FIELDS}
+    d["dropped"] = {}
+    return d
+
+
+def _add_dropped(into: dict, dropped: dict) -> None:
+    for reason, n in dropped.items():
+        into[reason] = into.get(reason, 0) + n
+
+
+def build_counts(unit_stats: list[dict], shard_results: list[dict]) -> tuple[dict, dict]:
+    """(totals, files): phase-1 unit counts minus the duplicates phase 2 removed, per input file."""
+    files: dict[str, dict] = {}
+    path_of = {}
+    for st in unit_stats:
+        path_of[str(st["unit"])] = st["path"]
+        f = files.setdefault(st["path"], _empty())
+        for field in _FIELDS:
+            f[field] += st[field]
+        _add_dropped(f["dropped"], st["dropped"])
+    for res in shard_results:
+        for unit, dropped in res["dropped"].items():
+            f = files[path_of[unit]]
+            n = sum(dropped.values())
+            f["kept"] -= n
+            _add_dropped(f["dropped"], dropped)
+            f["chars_out"] -= res["lost_chars"].get(unit, 0)
+            f["bytes_out"] -= res["lost_bytes"].get(unit, 0)
+    totals = _empty()
+    for f in files.values():
+        for field in _FIELDS:
+            totals[field] += f[field]
+        _add_dropped(totals["dropped"], f["dropped"])
+        f["dropped"] = dict(sorted(f["dropped"].items()))
+    totals["dropped"] = dict(sorted(totals["dropped"].items()))
+    return totals, dict(sorted(files.items()))
+
+
+def check_identity(totals: dict, files: dict) -> None:
+    """read == kept + sum(dropped), overall and per file; a violation is a bug, never hidden."""
+    for where, c in [("total", totals), *files.items()]:
+        if c["read"] != c["kept"] + sum(c["dropped"].values()):
+            raise AssertionError(f"accounting broken for {where}: {c}")
+
+
+def write_rejects(out: Path, unit_stats: list[dict], shard_results: list[dict], k: int) -> dict[str, int]:
+    """Write DIR/rejects/<reason>.jsonl: the first ``k`` dropped records per reason in corpus order."""
+    by_reason: dict[str, list] = {}
+    for st in unit_stats:  # unit order = corpus order
+        for reason, entries in st["samples"].items():
+            bucket = by_reason.setdefault(reason, [])
+            bucket.extend(entries[: max(0, k - len(bucket))])
+    dup: dict[str, list] = {}
+    for res in shard_results:
+        for reason, entries in res["samples"].items():
+            dup.setdefault(reason, []).extend(entries)
+    for reason, entries in dup.items():
+        entries.sort(key=lambda e: (e["unit"], e["pos"]))
+        by_reason[reason] = [{k2: v for k2, v in e.items() if k2 not in ("unit", "pos")} for e in entries[:k]]
+    folder = out / "rejects"
+    if folder.exists():
+        for old in folder.glob("*.jsonl"):
+            if old.stem not in by_reason:
+                old.unlink()
+    written = {}
+    for reason, entries in sorted(by_reason.items()):
+        with atomic_open(folder / f"{_safe(reason)}.jsonl") as fh:
+            for e in entries:
+                fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+        written[reason] = len(entries)
+    return written
+
+
+def _safe(reason: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in reason) or "unknown"

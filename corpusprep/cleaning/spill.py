@@ -1,0 +1,167 @@
+"""Per-unit spill files between the two phases of `clean`.
+
+Each work unit writes ``DIR/.work/units/unit-XXXXXX/``:
+
+* ``records.arrow``: an Arrow IPC file of the kept records; every record batch belongs to one
+  output group (split x shard), so phase 2 reads exactly the batches of the shard it merges;
+* ``index.json``: group -> batch numbers;
+* ``bands.npy``: LSH band keys per kept record (only when near-dup is on for the unit);
+* ``stats.json``: counts, per-reason drops, chars/bytes, the first rejects per reason;
+* ``done.json``: written LAST, with the sha256 of every file above. A unit counts as finished
+  only when done.json exists and all checksums still verify.
+
+Work files are renamed into place but not fsynced: the checksums in done.json already catch a
+file torn by a crash (the unit is then redone), and fsyncing thousands of small files is slow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from corpusprep.atomic import sha256_file
+
+SPILL_COLUMNS = ("text", "source", "line", "meta", "pos", "key", "dedup")
+_FLUSH_ROWS = 4096
+_FLUSH_CHARS = 16 << 20
+
+
+def spill_schema():
+    import pyarrow as pa
+
+    return pa.schema([("text", pa.string()), ("source", pa.string()), ("line", pa.int64()),
+                      ("meta", pa.string()), ("pos", pa.int64()), ("key", pa.uint64()),
+                      ("dedup", pa.bool_())])
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def put_bytes(path: Path, data: bytes) -> None:
+    """Write a work file under a temporary name, then rename it into place (no fsync, see above)."""
+    tmp = _tmp(path)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def put_json(path: Path, obj) -> None:
+    put_bytes(path, (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def unit_dir(work: Path, index: int) -> Path:
+    return work / "units" / f"unit-{index:06d}"
+
+
+class SpillWriter:
+    """Buffers kept records per output group and flushes them as record batches (bounded memory)."""
+
+    def __init__(self, directory: Path):
+        import pyarrow as pa
+
+        self.dir = directory
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self._pa = pa
+        self._schema = spill_schema()
+        self._path = self.dir / "records.arrow"
+        self._tmp = _tmp(self._path)
+        self._writer = pa.ipc.new_file(str(self._tmp), self._schema)
+        self._buffers: dict[int, list[list]] = {}
+        self._buffered_chars = 0
+        self._batches = 0
+        self.index: dict[int, list[int]] = {}
+        self.rows: dict[int, int] = {}
+
+    def add(self, group: int, text: str, source: str, line: int, meta: str, pos: int, key: int, dedup: bool) -> None:
+        buf = self._buffers.get(group)
+        if buf is None:
+            buf = self._buffers[group] = [[] for _ in SPILL_COLUMNS]
+        for col, value in zip(buf, (text, source, line, meta, pos, key, dedup)):
+            col.append(value)
+        self._buffered_chars += len(text)
+        if len(buf[0]) >= _FLUSH_ROWS:
+            self._flush(group)
+        elif self._buffered_chars >= _FLUSH_CHARS:
+            for g in sorted(self._buffers):
+                self._flush(g)
+
+    def _flush(self, group: int) -> None:
+        buf = self._buffers.pop(group, None)
+        if not buf or not buf[0]:
+            return
+        self._buffered_chars -= sum(map(len, buf[0]))
+        batch = self._pa.record_batch([self._pa.array(col, type=f.type) for col, f in zip(buf, self._schema)],
+                                      schema=self._schema)
+        self._writer.write_batch(batch)
+        self.index.setdefault(group, []).append(self._batches)
+        self.rows[group] = self.rows.get(group, 0) + len(buf[0])
+        self._batches += 1
+
+    def close(self) -> None:
+        for g in sorted(self._buffers):
+            self._flush(g)
+        self._writer.close()
+        os.replace(self._tmp, self._path)
+        put_json(self.dir / "index.json", {str(g): b for g, b in sorted(self.index.items())})
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+
+def write_bands(directory: Path, bands: list[np.ndarray], width: int) -> None:
+    arr = np.vstack(bands).astype(np.uint64) if bands else np.zeros((0, width), dtype=np.uint64)
+    tmp = _tmp(directory / "bands.npy")
+    with open(tmp, "wb") as fh:
+        np.save(fh, arr)
+    os.replace(tmp, directory / "bands.npy")
+
+
+def finish_unit(directory: Path, stats: dict, fingerprint: str) -> None:
+    """Write stats.json, then done.json (last) with the checksums of every spill file."""
+    put_json(directory / "stats.json", stats)
+    files = {p.name: sha256_file(p) for p in sorted(directory.iterdir())
+             if p.is_file() and not p.name.startswith(".") and p.name != "done.json"}
+    put_json(directory / "done.json", {"fingerprint": fingerprint, "files": files})
+
+
+def unit_is_done(directory: Path, fingerprint: str) -> bool:
+    """True when done.json exists, names this run's fingerprint and every checksum verifies."""
+    marker = directory / "done.json"
+    try:
+        done = json.loads(marker.read_text(encoding="utf-8"))
+        if done.get("fingerprint") != fingerprint or "stats.json" not in done.get("files", {}):
+            return False
+        return all(sha256_file(directory / name) == sha for name, sha in done["files"].items())
+    except (OSError, ValueError):
+        return False
+
+
+def load_stats(directory: Path) -> dict:
+    return json.loads((directory / "stats.json").read_text(encoding="utf-8"))
+
+
+def load_index(directory: Path) -> dict[int, list[int]]:
+    raw = json.loads((directory / "index.json").read_text(encoding="utf-8"))
+    return {int(g): b for g, b in raw.items()}
+
+
+def read_group(directory: Path, batches: list[int], columns=None):
+    """Yield the record batches of one group from a unit's spill file, in write order."""
+    import pyarrow as pa
+
+    if not batches:
+        return
+    with pa.memory_map(str(directory / "records.arrow"), "r") as source:
+        reader = pa.ipc.open_file(source)
+        for i in batches:
+            batch = reader.get_batch(i)
+            yield batch.select(columns) if columns else batch

@@ -1,0 +1,125 @@
+"""Turn raw shard rows into model batches for the mlm, bert, albert and lm processors.
+
+Input: a *raw batch* as ``ShardReader.take`` returns it (2-D ``input_ids``, 1-D ``length`` ...),
+or a list of single-row dicts (map-style datasets). Output: a dict of torch int64 tensors named
+the Hugging Face way (``names="hf"``) or the UER-py way (``names="uer"``):
+
+| processor | hf | uer |
+|---|---|---|
+| mlm | input_ids, attention_mask, token_type_ids (0), labels (-100 = not masked) | src, tgt (0 = not masked), seg (1 / 0 pad) |
+| bert | + next_sentence_label, token_type_ids 0/1 | + tgt_sp, seg 1 / 2 / 0 pad |
+| albert | + sentence_order_label | + tgt_sp |
+| lm | input_ids = ids[:-1], labels = ids[1:] (-100 past the end), attention_mask | src, tgt, seg (UER's lm rule) |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from corpusprep.feed.masking import MaskingConfig, mask_batch, random_id_pool
+from corpusprep.feed.shards import PROCESSORS, ShardMeta
+
+NAME_STYLES = ("hf", "uer")
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class CollatorConfig:
+    processor: str
+    special_ids: dict
+    vocab_size: int
+    names: str = "hf"  # hf | uer
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+
+    def __post_init__(self):
+        if self.processor not in PROCESSORS:
+            raise ValueError(f"processor {self.processor!r} is not one of {', '.join(PROCESSORS)}")
+        if self.names not in NAME_STYLES:
+            raise ValueError(f"names {self.names!r} is not one of {', '.join(NAME_STYLES)}")
+        if self.processor != "lm" and self.vocab_size <= max(self.special_ids.values()):
+            raise ValueError(f"vocab_size {self.vocab_size} is too small for the special ids {self.special_ids}")
+
+    @classmethod
+    def from_meta(cls, meta: ShardMeta, **overrides) -> "CollatorConfig":
+        kw = dict(processor=meta.processor, special_ids=meta.special_ids, vocab_size=meta.vocab_size)
+        if meta.whole_word and "masking" not in overrides:
+            kw["masking"] = MaskingConfig(mode="whole_word")
+        kw.update(overrides)
+        return cls(**kw)
+
+
+def stack_rows(rows: list[dict]) -> dict:
+    """A list of single-row dicts (``ShardDataset[i]``) -> one raw batch."""
+    out: dict = {}
+    for key in rows[0]:
+        vals = [r[key] for r in rows]
+        out[key] = np.stack(vals) if key == "input_ids" else (vals if isinstance(vals[0], np.ndarray) else np.asarray(vals))
+    return out
+
+
+class PretrainCollator:
+    """Callable ``(raw_batch, rng=None) -> dict of tensors``. Pass a seeded numpy Generator for
+    reproducible masking (the stream does, one per batch); without one an internal generator is used."""
+
+    def __init__(self, cfg: CollatorConfig, seed: int = 0):
+        self.cfg = cfg
+        self._pool = random_id_pool(cfg.vocab_size, cfg.special_ids) if cfg.processor != "lm" else None
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, batch, rng: np.random.Generator | None = None) -> dict:
+        import torch
+
+        if isinstance(batch, list):
+            batch = stack_rows(batch)
+        rng = rng if rng is not None else self._rng
+        cols = self._lm(batch) if self.cfg.processor == "lm" else self._masked(batch, rng)
+        return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64)) for k, v in cols.items()}
+
+    # -- masked language model processors -------------------------------------------------
+    def _masked(self, batch: dict, rng: np.random.Generator) -> dict:
+        cfg, sp = self.cfg, self.cfg.special_ids
+        ids = np.asarray(batch["input_ids"], dtype=np.int64)
+        lengths = np.asarray(batch["length"], dtype=np.int64)
+        b, width = ids.shape
+        unmasked = 0 if cfg.names == "uer" else IGNORE_INDEX
+        labels = np.full((b, width), unmasked, dtype=np.int64)
+        if "masked_positions" in batch:  # static masking: ids are already masked, labels are stored
+            rows = np.repeat(np.arange(b), [len(p) for p in batch["masked_positions"]])
+            if rows.size:
+                pos = np.concatenate(batch["masked_positions"]).astype(np.int64)
+                labels[rows, pos] = np.concatenate(batch["masked_labels"])
+            src = ids
+        else:
+            src, flat = mask_batch(ids, lengths, sp, self._pool, cfg.masking, rng, batch.get("word_starts"))
+            labels.reshape(-1)[flat] = ids.reshape(-1)[flat]
+        pos = np.arange(width)[None, :]
+        real = pos < lengths[:, None]
+        if cfg.processor in ("bert", "albert") and "seg_a_len" in batch:
+            second = real & (pos >= np.asarray(batch["seg_a_len"], dtype=np.int64)[:, None])
+        else:
+            second = np.zeros_like(real)
+        pair_label = {"bert": "nsp_label", "albert": "sop_label"}.get(cfg.processor)
+        if cfg.names == "uer":
+            out = {"src": src, "tgt": labels, "seg": real.astype(np.int64) + second}
+            if pair_label and pair_label in batch:
+                out["tgt_sp"] = batch[pair_label]
+            return out
+        out = {"input_ids": src, "attention_mask": real, "token_type_ids": second, "labels": labels}
+        if pair_label and pair_label in batch:
+            hf = "next_sentence_label" if cfg.processor == "bert" else "sentence_order_label"
+            out[hf] = batch[pair_label]
+        return out
+
+    # -- causal language model ---------------------------------------------------------------
+    def _lm(self, batch: dict) -> dict:
+        ids = np.asarray(batch["input_ids"], dtype=np.int64)
+        lengths = np.asarray(batch["length"], dtype=np.int64)
+        seq = ids.shape[1] - 1
+        pos = np.arange(seq)[None, :]
+        src, tgt = ids[:, :-1], ids[:, 1:]
+        if self.cfg.names == "uer":
+            # UER: seg_pos = seq_length for full pieces, else the piece length; seg = 1 up to there.
+            return {"src": src, "tgt": tgt, "seg": (pos < np.minimum(lengths, seq)[:, None]).astype(np.int64)}
+        labels = np.where(pos + 1 < lengths[:, None], tgt, IGNORE_INDEX)
+        return {"input_ids": src, "attention_mask": pos < lengths[:, None], "labels": labels}

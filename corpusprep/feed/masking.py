@@ -1,0 +1,217 @@
+"""UER-style dynamic masking, vectorised over a batch with numpy.
+
+The rule (uer/utils/mask.py, described in ../shared/reference/uer_pipeline.md):
+candidates are all real positions except [CLS], [SEP], [PAD]; the budget per row is
+max(1, round(0.15 * unpadded length)) (capped by the number of candidates); units (tokens, whole words
+or spans) are visited in a random order and taken while they fit the budget, a unit that does not fit
+is skipped; each taken token becomes [MASK] with p 0.8, a random id from [1, vocab) that is not a
+special with p 0.1, or stays with p 0.1 (one decision per span for span masking).
+
+Differences from UER, on purpose: spans and words never cross a special token (UER's spans can
+swallow the middle [SEP] of a bert pair); whole words come from the stored ``word_starts`` instead of
+re-running jieba on decoded text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MASK_MODES = ("token", "whole_word", "span")
+
+
+@dataclass(frozen=True)
+class MaskingConfig:
+    mode: str = "token"  # token | whole_word | span
+    mask_prob: float = 0.15
+    mask_token_prob: float = 0.8  # share of chosen tokens replaced by [MASK]
+    random_token_prob: float = 0.1  # share replaced by a random non-special id
+    span_geo_prob: float = 0.2
+    span_max_length: int = 10
+
+    def __post_init__(self):
+        if self.mode not in MASK_MODES:
+            raise ValueError(f"masking mode {self.mode!r} is not one of {', '.join(MASK_MODES)}")
+        if self.span_max_length < 1 or not 0 < self.span_geo_prob <= 1:
+            raise ValueError("span masking needs span_max_length >= 1 and 0 < span_geo_prob <= 1")
+
+
+def random_id_pool(vocab_size: int, special_ids: dict) -> np.ndarray:
+    """Ids a random replacement may use: [1, vocab) minus [CLS], [SEP], [MASK], [PAD] (as UER)."""
+    banned = {special_ids[k] for k in ("cls", "sep", "mask", "pad") if k in special_ids}
+    pool = np.arange(1, vocab_size, dtype=np.int64)
+    return pool[~np.isin(pool, list(banned))]
+
+
+def candidates(ids: np.ndarray, lengths: np.ndarray, special_ids: dict) -> np.ndarray:
+    """(B, L) bool: real positions that are not [CLS]/[SEP]/[PAD]."""
+    pos = np.arange(ids.shape[1])
+    cand = pos[None, :] < lengths[:, None]
+    for key in ("cls", "sep", "pad"):
+        cand &= ids != special_ids[key]
+    return cand
+
+
+def budgets(lengths: np.ndarray, n_candidates: np.ndarray, mask_prob: float) -> np.ndarray:
+    """max(1, round(p * length)) like UER (round half to even, as Python's round), capped by candidates."""
+    want = np.maximum(1, np.rint(lengths * mask_prob).astype(np.int64))
+    return np.minimum(want, n_candidates)
+
+
+def choose_tokens(cand: np.ndarray, budget: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(B, L) bool: a uniformly random subset of ``budget[b]`` candidates per row."""
+    b, width = cand.shape
+    keys = rng.random((b, width))
+    keys[~cand] = 2.0
+    kmax = int(budget.max(initial=0))
+    if kmax == 0:
+        return np.zeros_like(cand)
+    # Only the kmax smallest keys matter: partition, then sort that small slab.
+    small = np.sort(np.partition(keys, kmax - 1, axis=1)[:, :kmax], axis=1) if kmax < width else np.sort(keys, axis=1)
+    thr = np.where(budget > 0, small[np.arange(b), np.maximum(budget - 1, 0)], -1.0)
+    return keys <= thr[:, None]
+
+
+def _next_true(flags: np.ndarray) -> np.ndarray:
+    """(B, L+1): for each i, the smallest j >= i with flags[b, j], else L."""
+    b, width = flags.shape
+    idx = np.where(flags, np.arange(width)[None, :], width)
+    out = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
+    return np.concatenate([out, np.full((b, 1), width, dtype=out.dtype)], axis=1)
+
+
+def word_units(cand: np.ndarray, word_starts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole-word units (row, start, length). A word runs from a stored start to the next start;
+    specials and padding always break words."""
+    b, width = cand.shape
+    is_start = ~cand.copy()
+    rows = np.repeat(np.arange(b), [len(w) for w in word_starts])
+    cols = np.concatenate([np.asarray(w, dtype=np.int64) for w in word_starts]) if b else np.zeros(0, np.int64)
+    keep = (cols >= 0) & (cols < width)
+    is_start[rows[keep], cols[keep]] = True
+    is_start[:, 1:] |= ~cand[:, :-1]  # the token after a special starts a new unit
+    is_start[:, 0] = True
+    nxt = _next_true(is_start)
+    r, s = np.nonzero(is_start & cand)
+    end = nxt[r, s + 1]
+    return r, s, end - s
+
+
+def _span_lengths(shape, rng: np.random.Generator, p: float, max_len: int) -> np.ndarray:
+    """Geometric(p) lengths truncated to [1, max_len], as UER's get_span_len."""
+    probs = p * (1 - p) ** np.arange(max_len)
+    cdf = np.cumsum(probs / probs.sum())
+    return np.searchsorted(cdf, rng.random(shape), side="right").clip(0, max_len - 1) + 1
+
+
+def span_units(cand: np.ndarray, rng: np.random.Generator, p: float, max_len: int):
+    """Consecutive spans (row, start, length) over candidates: a span starts at the first candidate
+    after the previous span and is cut at the next non-candidate."""
+    b, width = cand.shape
+    draws = _span_lengths((b, width), rng, p, max_len)
+    next_cand = _next_true(cand)
+    next_non = _next_true(~cand)
+    cur = next_cand[:, 0].copy()
+    rows_out, starts_out, lens_out = [], [], []
+    active = np.nonzero(cur < width)[0]
+    while active.size:
+        c = cur[active]
+        end = np.minimum(c + draws[active, c], next_non[active, c])
+        rows_out.append(active)
+        starts_out.append(c)
+        lens_out.append(end - c)
+        cur[active] = next_cand[active, end]
+        active = active[cur[active] < width]
+    if not rows_out:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    return np.concatenate(rows_out), np.concatenate(starts_out), np.concatenate(lens_out)
+
+
+def choose_units(rows: np.ndarray, lens: np.ndarray, budget: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bool per unit: visit each row's units in random order, take a unit if it still fits the
+    budget, skip it otherwise (UER's rule), all rows at once."""
+    order = np.lexsort((rng.random(rows.size), rows))
+    r, ln = rows[order], lens[order]
+    remaining = budget.astype(np.int64).copy()
+    taken = np.zeros(rows.size, dtype=bool)
+    undecided = np.ones(rows.size, dtype=bool)
+    while True:
+        undecided &= ln <= remaining[r]  # can never fit again: budgets only shrink
+        idx = np.nonzero(undecided)[0]
+        if idx.size == 0:
+            break
+        ru, lu = r[idx], ln[idx]
+        cs = np.cumsum(lu)
+        seg_start = np.concatenate([[True], ru[1:] != ru[:-1]])
+        base = np.maximum.accumulate(np.where(seg_start, np.arange(idx.size), 0))
+        before = cs[base] - lu[base]
+        fits = (cs - before) <= remaining[ru]  # a prefix of each row's list: lengths are positive
+        taken[idx[fits]] = True
+        undecided[idx[fits]] = False
+        remaining -= np.bincount(ru[fits], weights=lu[fits], minlength=remaining.size).astype(np.int64)
+    out = np.zeros(rows.size, dtype=bool)
+    out[order] = taken
+    return out
+
+
+def _expand(rows, starts, lens, width: int) -> np.ndarray:
+    """Flat (row * width + position) indices of every token of the given units."""
+    total = int(lens.sum())
+    unit_of = np.repeat(np.arange(lens.size), lens)
+    offset = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    return rows[unit_of] * width + starts[unit_of] + offset, unit_of
+
+
+def _at_least_one(flat, u, cand, budget, rng):
+    """Rows whose words/spans were all longer than the budget get one single token (UER would mask
+    nothing there and its loader would train on a row without targets)."""
+    b, width = cand.shape
+    empty = (np.bincount(flat // width, minlength=b) == 0) & (budget > 0)
+    if not empty.any():
+        return flat, u
+    rows = np.nonzero(empty)[0]
+    pick = choose_tokens(cand[rows], np.ones(rows.size, np.int64), rng)
+    r, c = np.nonzero(pick)
+    flat = np.concatenate([flat, rows[r] * width + c])
+    u = np.concatenate([u, rng.random(r.size)])
+    order = np.argsort(flat, kind="stable")
+    return flat[order], u[order]
+
+
+def mask_batch(ids: np.ndarray, lengths: np.ndarray, special_ids: dict, pool: np.ndarray,
+               cfg: MaskingConfig, rng: np.random.Generator, word_starts: list | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Return (masked ids, flat indices of the chosen positions, sorted). ``ids`` is not modified."""
+    b, width = ids.shape
+    cand = candidates(ids, lengths, special_ids)
+    budget = budgets(lengths, cand.sum(axis=1), cfg.mask_prob)
+    decision_units = None
+    if cfg.mode == "token" or (cfg.mode == "whole_word" and word_starts is None):
+        flat = np.flatnonzero(choose_tokens(cand, budget, rng))
+    else:
+        if cfg.mode == "whole_word":
+            rows, starts, lens = word_units(cand, word_starts)
+        else:
+            rows, starts, lens = span_units(cand, rng, cfg.span_geo_prob, cfg.span_max_length)
+        take = choose_units(rows, lens, budget, rng)
+        flat, unit_of = _expand(rows[take], starts[take], lens[take], width)
+        order = np.argsort(flat, kind="stable")
+        flat = flat[order]
+        if cfg.mode == "span":
+            decision_units = (unit_of[order], int(take.sum()))
+    if decision_units is None:
+        u = rng.random(flat.size)
+    else:  # one 80/10/10 decision per span
+        unit_of, n_units = decision_units
+        u = rng.random(n_units)[unit_of]
+    if cfg.mode != "token":
+        flat, u = _at_least_one(flat, u, cand, budget, rng)
+    out = ids.copy()
+    flat_out = out.reshape(-1)
+    to_mask = flat[u < cfg.mask_token_prob]
+    to_random = flat[(u >= cfg.mask_token_prob) & (u < cfg.mask_token_prob + cfg.random_token_prob)]
+    flat_out[to_mask] = special_ids["mask"]
+    if to_random.size:
+        flat_out[to_random] = pool[rng.integers(0, pool.size, to_random.size)]
+    return out, flat

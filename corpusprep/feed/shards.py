@@ -1,0 +1,194 @@
+"""Read a `shard` output directory (docs/FORMATS.md section 4) as memory-mapped numpy views.
+
+Nothing is copied into Python lists: each Arrow file is memory-mapped and every column becomes a
+numpy view over the mapped buffers. Rows are addressed by a global index in corpus order
+(file order from zooprep.json, then row order inside each file).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpusprep.errors import InputError
+
+PROCESSORS = ("mlm", "bert", "albert", "lm")
+SCALAR_COLUMNS = ("length", "seg_a_len", "nsp_label", "sop_label")
+RAGGED_COLUMNS = ("masked_positions", "masked_labels", "word_starts")
+
+
+@dataclass(frozen=True)
+class ShardMeta:
+    """What zooprep.json says about a shard directory (the fields the feed stage needs)."""
+
+    processor: str
+    seq_len: int
+    row_len: int
+    special_ids: dict
+    vocab_size: int
+    static_masking: bool
+    whole_word: bool
+    files: tuple[str, ...]
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def read_meta(directory: str | Path) -> ShardMeta:
+    """Parse DIR/zooprep.json; raise InputError naming the file when it is missing or incomplete."""
+    directory = Path(directory)
+    path = directory / "zooprep.json"
+    if not directory.is_dir():
+        raise InputError(str(directory), "not a directory (expected a `zooprep shard` output directory)")
+    if not path.is_file():
+        raise InputError(str(path), "missing: not a `zooprep shard` output directory")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(str(path), f"not valid JSON ({exc})") from None
+    try:
+        processor = raw["processor"]
+        seq_len = int(raw["seq_len"])
+        row_len = int(raw.get("row_len", seq_len + 1 if processor == "lm" else seq_len))
+        special_ids = {k: int(v) for k, v in raw["special_ids"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(str(path), f"missing or bad field {exc}") from None
+    if processor not in PROCESSORS:
+        raise InputError(str(path), f"processor {processor!r} is not one of {', '.join(PROCESSORS)}")
+    missing = {"pad", "cls", "sep", "mask"} - special_ids.keys()
+    if missing:
+        raise InputError(str(path), f"special_ids lacks {sorted(missing)}")
+    vocab_size = int((raw.get("tokenizer") or {}).get("vocab_size") or raw.get("vocab_size") or 0)
+    files = [f["path"] if isinstance(f, dict) else f for f in raw.get("files") or []]
+    if not files:
+        files = _files_from_state(directory)
+    return ShardMeta(processor, seq_len, row_len, special_ids, vocab_size,
+                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), raw)
+
+
+def _files_from_state(directory: Path) -> list[str]:
+    state = directory / "state.json"
+    if state.is_file():
+        return [f["filename"] for f in json.loads(state.read_text(encoding="utf-8")).get("_data_files", [])]
+    return sorted(p.name for p in directory.glob("*.arrow"))
+
+
+@dataclass
+class _Ragged:
+    """A list<int32> column as (offsets, values) numpy views; row i = values[offsets[i]:offsets[i+1]]."""
+
+    offsets: np.ndarray
+    values: np.ndarray
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+
+@dataclass
+class _Chunk:
+    input_ids: np.ndarray  # (rows, row_len) view, uint16/uint32
+    scalars: dict[str, np.ndarray]
+    ragged: dict[str, _Ragged]
+
+
+def _list_view(arr) -> _Ragged:
+    import pyarrow as pa
+
+    if arr.null_count:
+        raise ValueError("null list entries")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    values = arr.values.to_numpy(zero_copy_only=True) if len(arr.values) else np.zeros(0, np.int32)
+    if arr.type.value_type != pa.int32():
+        values = values.astype(np.int32)
+    return _Ragged(offsets, values)
+
+
+def _chunk_from_batch(batch, row_len: int, source: str) -> _Chunk:
+    names = batch.schema.names
+    if "input_ids" not in names or "length" not in names:
+        raise InputError(source, "Arrow file lacks the input_ids/length columns of a shard")
+    ids = batch.column(names.index("input_ids"))
+    flat = ids.flatten().to_numpy(zero_copy_only=True)
+    width = ids.type.list_size if hasattr(ids.type, "list_size") else row_len
+    if width != row_len:
+        raise InputError(source, f"input_ids rows hold {width} ids but zooprep.json says row_len {row_len}")
+    scalars = {c: batch.column(names.index(c)).to_numpy(zero_copy_only=True) for c in SCALAR_COLUMNS if c in names}
+    ragged = {c: _list_view(batch.column(names.index(c))) for c in RAGGED_COLUMNS if c in names}
+    return _Chunk(flat.reshape(len(batch), row_len), scalars, ragged)
+
+
+class ShardReader:
+    """Random access to the rows of a shard directory through memory-mapped Arrow files.
+
+    ``take(indices)`` gathers a batch of rows into fresh numpy arrays (the only copy made).
+    Picklable: a DataLoader worker re-opens the maps from the directory path.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.meta = read_meta(self.directory)
+        self._open()
+
+    def _open(self) -> None:
+        import pyarrow as pa
+
+        chunks: list[_Chunk] = []
+        for name in self.meta.files:
+            path = self.directory / name
+            if not path.is_file():
+                raise InputError(str(path), "listed in zooprep.json but missing")
+            try:
+                reader = pa.ipc.open_stream(pa.memory_map(str(path), "r"))
+                batches = list(reader)
+            except pa.ArrowInvalid as exc:
+                raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
+            chunks.extend(_chunk_from_batch(b, self.meta.row_len, str(path)) for b in batches if len(b))
+        self._chunks = chunks
+        sizes = np.array([len(c.input_ids) for c in chunks], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.columns = set(chunks[0].scalars) | set(chunks[0].ragged) | {"input_ids"} if chunks else {"input_ids", "length"}
+
+    def __getstate__(self):
+        return {"directory": self.directory}
+
+    def __setstate__(self, state):
+        self.__init__(state["directory"])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    @property
+    def row_len(self) -> int:
+        return self.meta.row_len
+
+    def _locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chunk = np.searchsorted(self._starts, indices, side="right") - 1
+        return chunk, indices - self._starts[chunk]
+
+    def take(self, indices) -> dict[str, np.ndarray | list]:
+        """Rows ``indices`` as a raw batch: 2-D ``input_ids`` (int64), 1-D scalar columns,
+        and ragged columns as lists of int32 arrays."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise IndexError(f"row index out of range 0..{len(self) - 1}")
+        chunk_of, local = self._locate(idx)
+        out: dict = {"input_ids": np.empty((idx.size, self.row_len), dtype=np.int64)}
+        first = self._chunks[0] if self._chunks else None
+        scal_names = list(first.scalars) if first else ["length"]
+        rag_names = list(first.ragged) if first else []
+        for name in scal_names:
+            out[name] = np.empty(idx.size, dtype=np.int64)
+        for name in rag_names:
+            out[name] = [None] * idx.size
+        for c in np.unique(chunk_of):
+            sel = np.nonzero(chunk_of == c)[0]
+            rows = local[sel]
+            ch = self._chunks[c]
+            out["input_ids"][sel] = ch.input_ids[rows]
+            for name in scal_names:
+                out[name][sel] = ch.scalars[name][rows]
+            for name in rag_names:
+                rag = ch.ragged[name]
+                for s, r in zip(sel.tolist(), rows.tolist()):
+                    out[name][s] = rag.row(r)
+        return out

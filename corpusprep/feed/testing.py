@@ -1,0 +1,173 @@
+"""Build small shard directories of exactly the FORMATS.md section 4 schema, for tests and benchmarks.
+
+Pure pyarrow (no `datasets` import): the files are Arrow stream files laid out as
+`datasets.Dataset.save_to_disk` writes them, plus state.json, dataset_info.json and zooprep.json.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from corpusprep.atomic import sha256_file, write_json
+
+BERT_SPECIALS = {"pad": 0, "unk": 100, "cls": 101, "sep": 102, "mask": 103}
+
+
+def synthetic_rows(n: int, processor: str = "mlm", seq_len: int = 64, vocab_size: int = 21128,
+                   seed: int = 0, specials: dict | None = None, min_len: int = 2,
+                   whole_word: bool = False, static_masking: bool = False, full_share: float = 0.5) -> dict:
+    """Random but well-formed instances: `[CLS] A [SEP]` (+ `B [SEP]` for bert/albert), padded.
+
+    About ``full_share`` of rows are full length; the rest have a random shorter length.
+    """
+    sp = specials or BERT_SPECIALS
+    rng = np.random.default_rng(seed)
+    row_len = seq_len + 1 if processor == "lm" else seq_len
+    pair = processor in ("bert", "albert")
+    lo = max(min_len, 5 if pair else 2)
+    lengths = np.where(rng.random(n) < full_share, row_len, rng.integers(lo, row_len + 1, n)).astype(np.int32)
+    normal = np.array(sorted(set(range(1000, vocab_size)) - set(sp.values())), dtype=np.int64)
+    ids = normal[rng.integers(0, normal.size, (n, row_len))]
+    pos = np.arange(row_len)
+    ids[pos[None, :] >= lengths[:, None]] = sp["pad"]
+    ids[:, 0] = sp["cls"]
+    ids[np.arange(n), lengths - 1] = sp["sep"]
+    cols: dict = {"input_ids": ids, "length": lengths}
+    if pair:
+        seg_a = np.array([rng.integers(2, max(3, L - 2)) for L in lengths], dtype=np.int32)
+        seg_a = np.minimum(seg_a, lengths - 2)
+        ids[np.arange(n), seg_a - 1] = sp["sep"]
+        cols["seg_a_len"] = seg_a
+        cols["nsp_label" if processor == "bert" else "sop_label"] = rng.integers(0, 2, n).astype(np.int8)
+    if whole_word:
+        starts = []
+        for L in lengths:
+            s = [0]
+            p = 1
+            while p < L:
+                s.append(p)
+                p += int(rng.integers(1, 5))
+            starts.append(np.array(s, dtype=np.int32))
+        cols["word_starts"] = starts
+    if static_masking:
+        mpos, mlab = [], []
+        for i, L in enumerate(lengths):
+            cand = [p for p in range(int(L)) if ids[i, p] not in (sp["cls"], sp["sep"], sp["pad"])]
+            k = min(len(cand), max(1, int(round(0.15 * L))))
+            chosen = np.sort(rng.choice(cand, k, replace=False)).astype(np.int32) if k else np.zeros(0, np.int32)
+            mpos.append(chosen)
+            mlab.append(ids[i, chosen].astype(np.int32))
+            ids[i, chosen] = sp["mask"]
+        cols["masked_positions"], cols["masked_labels"] = mpos, mlab
+    return cols
+
+
+def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_len: int | None = None,
+                vocab_size: int = 21128, specials: dict | None = None, num_files: int = 1,
+                batch_rows: int = 1000, **meta_extra) -> Path:
+    """Write ``cols`` (from :func:`synthetic_rows`) as a shard directory; returns its path."""
+    import pyarrow as pa
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    sp = specials or BERT_SPECIALS
+    ids = np.asarray(cols["input_ids"])
+    n, row_len = ids.shape
+    seq_len = seq_len or (row_len - 1 if processor == "lm" else row_len)
+    dtype = np.uint16 if vocab_size <= 65536 else np.uint32
+    pa_types = {"length": pa.int32(), "seg_a_len": pa.int32(), "nsp_label": pa.int8(), "sop_label": pa.int8()}
+
+    def arrays(lo: int, hi: int):
+        out = {"input_ids": pa.FixedSizeListArray.from_arrays(pa.array(ids[lo:hi].astype(dtype).ravel()), row_len)}
+        for name, typ in pa_types.items():
+            if name in cols:
+                out[name] = pa.array(np.asarray(cols[name])[lo:hi], type=typ)
+        for name in ("masked_positions", "masked_labels", "word_starts"):
+            if name in cols:
+                out[name] = pa.array([np.asarray(x, np.int32) for x in cols[name][lo:hi]], type=pa.list_(pa.int32()))
+        return out
+
+    bounds = np.linspace(0, n, num_files + 1).astype(int)
+    files = []
+    for i in range(num_files):
+        name = f"data-{i:05d}-of-{num_files:05d}.arrow"
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        first = pa.table(arrays(lo, min(hi, lo + 1)) if hi > lo else arrays(0, 0))
+        with pa.OSFile(str(directory / name), "wb") as sink, pa.ipc.new_stream(sink, first.schema) as w:
+            for b in range(lo, hi, batch_rows):
+                w.write_table(pa.table(arrays(b, min(hi, b + batch_rows)), schema=first.schema))
+        files.append({"path": name, "sha256": sha256_file(directory / name), "rows": hi - lo})
+    (directory / "state.json").write_text(json.dumps({"_data_files": [{"filename": f["path"]} for f in files],
+                                                      "_fingerprint": "zooprep-test", "_format_columns": None,
+                                                      "_format_kwargs": {}, "_format_type": None,
+                                                      "_output_all_columns": False, "_split": None}))
+    features = {"input_ids": {"feature": {"dtype": np.dtype(dtype).name, "_type": "Value"}, "length": row_len, "_type": "List"}}
+    for name, typ in pa_types.items():
+        if name in cols:
+            features[name] = {"dtype": str(typ), "_type": "Value"}
+    for name in ("masked_positions", "masked_labels", "word_starts"):
+        if name in cols:
+            features[name] = {"feature": {"dtype": "int32", "_type": "Value"}, "_type": "List"}
+    (directory / "dataset_info.json").write_text(json.dumps({"features": features, "citation": "", "description": "",
+                                                             "homepage": "", "license": ""}))
+    meta = {"zooprep_version": "0.1.0", "processor": processor, "seq_len": seq_len, "row_len": row_len,
+            "tokenizer": {"kind": "synthetic", "vocab_size": vocab_size, "special_ids": sp}, "special_ids": sp,
+            "dtype": np.dtype(dtype).name, "seed": 7, "full_sentences": False,
+            "static_masking": "masked_positions" in cols, "dup_factor": 1, "whole_word": "word_starts" in cols,
+            "sources": [], "counts": {"documents": n, "instances": n, "tokens": int(np.sum(cols["length"])),
+                                      "padding_share": 0.0, "unk_rate": 0.0},
+            "files": files, "manifest": {"dataset": None, "recipe_stage": None}}
+    meta.update(meta_extra)
+    write_json(directory / "zooprep.json", meta)
+    return directory
+
+
+CHAR_SPECIALS = {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}
+
+
+def char_rows_from_texts(texts: list[str], processor: str = "mlm", seq_len: int = 64) -> tuple[dict, int]:
+    """Pack documents as UER does without --full_sentences (``[CLS] chars [SEP]`` cut into pieces),
+    with a character vocabulary built from ``texts``. Returns (columns, vocab_size); specials are
+    :data:`CHAR_SPECIALS`. For tests and device checks that must not depend on the `shard` stage."""
+    if processor not in ("mlm", "lm"):
+        raise ValueError("char_rows_from_texts builds mlm or lm rows")
+    from collections import Counter
+
+    counts = Counter(ch for t in texts for ch in t if not ch.isspace())
+    vocab = {ch: i + len(CHAR_SPECIALS) for i, (ch, _) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))}
+    row_len = seq_len + 1 if processor == "lm" else seq_len
+    pieces = []
+    for t in texts:
+        doc = [CHAR_SPECIALS["cls"]] + [vocab[ch] for ch in t if not ch.isspace()] + [CHAR_SPECIALS["sep"]]
+        pieces.extend(doc[i:i + row_len] for i in range(0, len(doc), row_len))
+    ids = np.zeros((len(pieces), row_len), dtype=np.int64)
+    for i, p in enumerate(pieces):
+        ids[i, :len(p)] = p
+    return {"input_ids": ids, "length": np.array([len(p) for p in pieces], dtype=np.int32)}, len(vocab) + len(CHAR_SPECIALS)
+
+
+def write_char_shard(directory: str | Path, texts: list[str], processor: str = "mlm", seq_len: int = 64,
+                     num_files: int = 1) -> Path:
+    cols, vocab_size = char_rows_from_texts(texts, processor, seq_len)
+    return write_shard(directory, cols, processor, seq_len=seq_len, vocab_size=vocab_size,
+                       specials=CHAR_SPECIALS, num_files=num_files)
+
+
+def demo_texts(limit_chars: int = 2_000_000) -> list[str]:
+    """Documents from demo/cluecorpussmall/clue_sampled.txt when present, else generated sentences."""
+    path = Path(__file__).resolve().parents[2] / "demo" / "cluecorpussmall" / "clue_sampled.txt"
+    if path.is_file():
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        out, total = [], 0
+        for ln in lines:
+            out.append(ln)
+            total += len(ln)
+            if total >= limit_chars:
+                break
+        return out
+    rng = np.random.default_rng(0)
+    subjects, verbs, objects = ["我们", "老师", "学生", "工程师", "城市"], ["喜欢", "研究", "建设", "讨论"], ["数据", "语言", "模型", "春天", "道路"]
+    return ["，".join(subjects[rng.integers(5)] + verbs[rng.integers(4)] + objects[rng.integers(5)]
+                     for _ in range(int(rng.integers(3, 12)))) + "。" for _ in range(400)]

@@ -1,0 +1,215 @@
+"""One work unit -> one Arrow part: read documents, tokenize in batches, pack, mask, write.
+
+Runs inside executor workers; everything it needs travels in ``UnitContext`` (picklable).
+Random choices use a ``random.Random`` per document (bert/albert) or per row (mlm), seeded from
+the run seed and the position in the plan, never from the worker, so any worker count gives the
+same bytes.
+"""
+from __future__ import annotations
+
+import json
+import random
+from array import array
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from corpusprep.atomic import sha256_file, write_json
+from corpusprep.instances.arrow_io import PartWriter, RowBuffer
+from corpusprep.instances.config import ShardConfig
+from corpusprep.instances.masking import MaskIds, MaskSpec, mask_instance
+from corpusprep.instances.processors import (FullSentencePacker, PairInstance, albert_instances,
+                                             bert_instances, pack_documents)
+from corpusprep.instances.sources import UnitTally, WorkUnit, layout_for, read_documents
+from corpusprep.instances.wordstarts import word_starts
+
+ENCODE_BATCH_DOCS = 256
+FLUSH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    cfg: ShardConfig
+    tok: object
+    schema: pa.Schema
+    parts_dir: str
+
+
+def part_paths(parts_dir: str | Path, index: int) -> tuple[Path, Path]:
+    d = Path(parts_dir)
+    return d / f"part-{index:06d}.arrow", d / f"part-{index:06d}.done.json"
+
+
+def _batched(items: Iterable, n: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(islice(it, n)):
+        yield batch
+
+
+class Stats:
+    """Per-unit counts that add up to the report in zooprep.json."""
+
+    def __init__(self):
+        self.documents = self.instances = self.tokens = self.content_tokens = self.unk = 0
+
+    def as_dict(self) -> dict:
+        return dict(documents=self.documents, instances=self.instances, tokens=self.tokens,
+                    content_tokens=self.content_tokens, unk=self.unk)
+
+
+class _Emitter:
+    """Turns finished instances into rows: optional word starts, optional static masking."""
+
+    def __init__(self, ctx: UnitContext, rows: RowBuffer, writer: PartWriter, stats: Stats):
+        self.cfg, self.tok, self.rows, self.writer, self.stats = ctx.cfg, ctx.tok, rows, writer, stats
+        self.ids = MaskIds.from_tokenizer(ctx.tok)
+        mode = "word" if self.cfg.whole_word else "span" if self.cfg.span_masking else "token"
+        self.spec = MaskSpec(mode, self.cfg.span_geo_prob, self.cfg.span_max_length)
+        self.per_row = self.cfg.static_masking or self.cfg.whole_word
+
+    def block(self, ids2d: np.ndarray, lengths: np.ndarray, rng_key: str) -> None:
+        """Rows from the mlm/lm packers; ``rng_key`` + row number seeds each row's masking."""
+        self.stats.instances += len(lengths)
+        self.stats.tokens += int(lengths.sum())
+        if not self.per_row:
+            self.rows.add_block(ids2d, lengths)
+        else:
+            for i in range(len(lengths)):
+                src = ids2d[i, : lengths[i]].tolist()
+                self._add(src, random.Random(f"{rng_key}:{i}"), {})
+        self._maybe_flush()
+
+    def pair(self, inst: PairInstance, rng) -> None:
+        self.stats.instances += 1
+        self.stats.tokens += len(inst.src)
+        label_col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
+        self._add(inst.src, rng, {"seg_a_len": inst.seg_a_len, label_col: inst.label})
+        self._maybe_flush()
+
+    def _add(self, src: list[int], rng, extra: dict) -> None:
+        ws = word_starts(src, self.tok) if self.cfg.whole_word else None
+        if ws is not None:
+            extra["word_starts"] = ws
+        if self.cfg.static_masking:
+            src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
+            extra["masked_positions"], extra["masked_labels"] = positions, labels
+        self.rows.add(src, **extra)
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if force or self.rows.n >= FLUSH_ROWS:
+            self.writer.write(self.rows.take_batch())
+
+    def close(self) -> None:
+        self._maybe_flush(force=True)
+
+
+def _count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
+    for ids in enc:
+        stats.content_tokens += len(ids)
+        stats.unk += ids.count(unk) if isinstance(ids, list) else int(np.count_nonzero(np.asarray(ids) == unk))
+
+
+def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: Stats, tally: UnitTally) -> None:
+    cfg, tok, ids = ctx.cfg, ctx.tok, emit.ids
+    width = cfg.row_len
+    dtype = emit.rows.np_dtype
+    for dup in range(cfg.dup_factor):
+        key = f"{cfg.seed}:{dup}:{unit.source_index}:{unit.start}"
+        first = dup == 0
+        packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
+        in_buffer = 0
+        block_no = 0
+        docs = read_documents(unit, layout_for(cfg.processor), tally if first else UnitTally())
+        for batch in _batched(docs, ENCODE_BATCH_DOCS):
+            enc = tok.encode_batch([d.text for d in batch])
+            if first:
+                stats.documents += len(batch)
+                _count_content(enc, stats, ids.unk)
+            if packer is None:
+                emit.block(*pack_documents(enc, width, ids, dtype), f"{key}:b{block_no}")
+                block_no += 1
+                continue
+            while enc:  # split the batch where UER's docs buffer would be flushed
+                take = min(len(enc), cfg.docs_buffer_size - in_buffer)
+                emit.block(*packer.add(enc[:take]), f"{key}:b{block_no}")
+                block_no += 1
+                enc, in_buffer = enc[take:], in_buffer + take
+                if in_buffer == cfg.docs_buffer_size:
+                    emit.block(*packer.finish(), f"{key}:b{block_no}")
+                    block_no += 1
+                    in_buffer = 0
+        if packer is not None and in_buffer:
+            emit.block(*packer.finish(), f"{key}:b{block_no}")
+
+
+def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally) -> Iterator[tuple[str, list]]:
+    """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER."""
+    tok, unk = ctx.tok, ctx.tok.special_ids["unk"]
+    typecode = "H" if ctx.schema.field("input_ids").type.value_type == pa.uint16() else "I"
+    docs = read_documents(unit, layout_for(ctx.cfg.processor), tally)
+    for batch in _batched(docs, ENCODE_BATCH_DOCS):
+        flat = [s for d in batch for s in d.sentences]
+        enc = tok.encode_batch(flat)
+        _count_content(enc, stats, unk)
+        at = 0
+        for d in batch:
+            sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]
+            at += len(d.sentences)
+            if sentences:
+                stats.documents += 1
+                yield d.key, sentences
+            else:
+                tally.empty += 1
+
+
+def _pairs_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: Stats, tally: UnitTally) -> None:
+    cfg = ctx.cfg
+    ids = emit.ids
+    for buffer in _batched(_tokenized_documents(ctx, unit, stats, tally), cfg.docs_buffer_size):
+        documents = [s for _, s in buffer]
+        for dup in range(cfg.dup_factor):  # as UER's bert: the buffer is processed dup_factor times
+            for i, (key, document) in enumerate(buffer):
+                rng = random.Random(f"{cfg.seed}:{dup}:{key}")
+                finish = lambda inst, rng=rng: emit.pair(inst, rng)  # noqa: E731
+                if cfg.processor == "bert":
+                    bert_instances(documents, i, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, finish)
+                else:
+                    albert_instances(document, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, finish)
+
+
+def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
+    """Build the unit's Arrow part and its done-marker; return the marker's content."""
+    part, marker = part_paths(ctx.parts_dir, unit.index)
+    stats, tally = Stats(), UnitTally()
+    pad = ctx.tok.special_ids["pad"]
+    with PartWriter(part, ctx.schema) as writer:
+        rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)
+        emit = _Emitter(ctx, rows, writer, stats)
+        if ctx.cfg.processor in ("mlm", "lm"):
+            _lines_processor(ctx, unit, emit, stats, tally)
+        else:
+            _pairs_processor(ctx, unit, emit, stats, tally)
+        emit.close()
+    result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
+              "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,
+              "reject_samples": tally.samples or []}
+    write_json(marker, result)
+    return result
+
+
+def load_marker(parts_dir: str | Path, index: int) -> dict | None:
+    """A finished unit's result if its part is intact (checksum matches), else None."""
+    part, marker = part_paths(parts_dir, index)
+    if not (part.is_file() and marker.is_file()):
+        return None
+    try:
+        result = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if result.get("sha256") != sha256_file(part):
+        return None
+    return result

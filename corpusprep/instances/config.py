@@ -1,0 +1,97 @@
+"""The typed configuration of one `shard` run, with the checks that need no I/O."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from corpusprep.errors import ZooprepError
+
+PROCESSORS = ("mlm", "bert", "albert", "lm")
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    corpus: tuple[Path, ...]
+    out: Path
+    seq_len: int = 512
+    processor: str = "mlm"
+    vocab: Path | None = None
+    spm: Path | None = None
+    tokenizer_kind: str | None = None  # bert | char | space (vocab only)
+    full_sentences: bool = False
+    static_masking: bool = False
+    dup_factor: int = 1
+    whole_word: bool = False
+    span_masking: bool = False
+    span_geo_prob: float = 0.2
+    span_max_length: int = 10
+    short_seq_prob: float = 0.1
+    seed: int = 7
+    compat: str | None = None  # None | "uer"
+    workers: int | None = None
+    executor: str = "local"
+    unit_mb: float = 16.0  # text per work unit; part of the output's identity (see docs/shard.md)
+    docs_buffer_size: int = 100000  # UER's --docs_buffer_size (bert random-next pool, full-sentences)
+    manifest_dataset: str | None = None
+    recipe_stage: str | None = None
+    overwrite: bool = False
+    show_progress: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def row_len(self) -> int:
+        return self.seq_len + 1 if self.processor == "lm" else self.seq_len
+
+    @property
+    def uer_compat(self) -> bool:
+        return self.compat == "uer"
+
+    def validate(self) -> "ShardConfig":
+        """Raise ZooprepError for option combinations that cannot work."""
+        if self.processor not in PROCESSORS:
+            raise ZooprepError(f"unknown --processor {self.processor!r}; choose one of {', '.join(PROCESSORS)}")
+        if (self.vocab is None) == (self.spm is None):
+            raise ZooprepError("give exactly one of --vocab or --spm")
+        if self.spm is not None and self.tokenizer_kind not in (None, "bert"):
+            raise ZooprepError("--tokenizer char/space needs --vocab, not --spm")
+        if self.tokenizer_kind not in (None, "bert", "char", "space"):
+            raise ZooprepError(f"unknown --tokenizer {self.tokenizer_kind!r}; choose bert, char or space")
+        minimum = 5 if self.processor in ("bert", "albert") else 2
+        if self.seq_len < minimum:
+            raise ZooprepError(f"--seq-len must be at least {minimum} for --processor {self.processor}")
+        if self.dup_factor < 1:
+            raise ZooprepError("--dup-factor must be at least 1")
+        if self.dup_factor > 1 and not self.static_masking:
+            # UER forces dup_factor 1 with dynamic masking: the loader re-masks every epoch instead.
+            raise ZooprepError("--dup-factor > 1 needs --static-masking (dynamic masking re-masks every epoch)")
+        if self.static_masking and self.processor == "lm":
+            raise ZooprepError("--static-masking does not apply to --processor lm")
+        if self.whole_word and self.span_masking:
+            raise ZooprepError("choose one of --whole-word and --span-masking")
+        if not 0.0 < self.span_geo_prob <= 1.0:
+            raise ZooprepError("--span-geo-prob must be in (0, 1]")
+        if self.span_max_length < 1:
+            raise ZooprepError("--span-max-length must be at least 1")
+        if not 0.0 <= self.short_seq_prob <= 1.0:
+            raise ZooprepError("--short-seq-prob must be in [0, 1]")
+        if self.full_sentences and self.processor != "mlm":
+            raise ZooprepError("--full-sentences applies to --processor mlm only")
+        if self.compat not in (None, "uer"):
+            raise ZooprepError(f"unknown --compat {self.compat!r}; the only value is 'uer'")
+        if self.executor not in ("local", "ray"):
+            raise ZooprepError(f"unknown --executor {self.executor!r}; choose local or ray")
+        if self.unit_mb <= 0:
+            raise ZooprepError("--unit-mb must be positive")
+        if self.docs_buffer_size < 1:
+            raise ZooprepError("--docs-buffer-size must be at least 1")
+        if not self.corpus:
+            raise ZooprepError("give at least one CORPUS path")
+        return self
+
+    def options(self) -> dict:
+        """The options that shape the output (recorded in zooprep.json, and in the resume plan)."""
+        keys = ("processor", "seq_len", "full_sentences", "static_masking", "dup_factor", "whole_word",
+                "span_masking", "span_geo_prob", "span_max_length", "short_seq_prob", "seed", "compat",
+                "unit_mb", "docs_buffer_size")
+        d = asdict(self)
+        return {k: d[k] for k in keys}

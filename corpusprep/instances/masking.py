@@ -1,0 +1,164 @@
+"""UER-py's static masking rule, as pure functions over a token list and a random source.
+
+The random source is anything with ``random()``, ``randint(a, b)`` and ``shuffle(x)``: Python's
+``random`` module in UER-compatible mode (same global stream as UER), or a per-document
+``random.Random`` otherwise. Calls are made in exactly UER's order (uer/utils/mask.py), so the
+compatible mode reproduces UER's masked ids draw for draw.
+
+Index sets are ``[position]`` (token masking) or ``[position, length]`` (whole-word and span masking).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class MaskIds:
+    """The ids masking needs to know; ``vocab_size`` bounds the 10 % random replacement."""
+
+    pad: int
+    cls: int
+    sep: int
+    mask: int
+    vocab_size: int
+    unk: int = -1
+
+    @classmethod
+    def from_tokenizer(cls, tok) -> "MaskIds":
+        s = tok.special_ids
+        return cls(pad=s["pad"], cls=s["cls"], sep=s["sep"], mask=s["mask"], vocab_size=tok.vocab_size, unk=s["unk"])
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    mode: str = "token"  # token | word | span
+    span_geo_prob: float = 0.2
+    span_max_length: int = 10
+
+
+def token_index_sets(src: list[int], ids: MaskIds) -> list[list[int]]:
+    """Every position that is not [CLS], [SEP] or [PAD]."""
+    skip = (ids.cls, ids.sep, ids.pad)
+    return [[i] for i, t in enumerate(src) if t not in skip]
+
+
+@lru_cache(maxsize=16)
+def _geometric_cumulative(max_len: int, p: float) -> tuple[float, ...]:
+    # Built with the same float operations as UER so the thresholds are bit-identical.
+    cum = [0.0]
+    prob = 1.0
+    for i in range(1, max_len + 1):
+        prob *= p if i == 1 else (1 - p)
+        cum.append(cum[-1] + prob)
+    return tuple(cum)
+
+
+def span_length(rng, max_len: int, p: float) -> int:
+    """A span length from a geometric distribution truncated at ``max_len`` (one rng.random())."""
+    cum = _geometric_cumulative(max_len, p)
+    draw = cum[-1] * rng.random()
+    length = 1
+    for i in range(len(cum) - 1):
+        if cum[i] <= draw < cum[i + 1]:
+            length = i + 1
+    return length
+
+
+def span_index_sets(src: list[int], ids: MaskIds, rng, p: float, max_len: int) -> list[list[int]]:
+    """UER's spans: a span starts at each non-special position not covered by the previous span.
+
+    As in UER, only the start is checked for specials, and a span running past the end is cut
+    at the end of the sequence.
+    """
+    skip = (ids.cls, ids.sep, ids.pad)
+    sets: list[list[int]] = []
+    span_end = -1
+    for i, t in enumerate(src):
+        if t in skip or i < span_end:
+            continue
+        n = span_length(rng, max_len, p)
+        span_end = i + n
+        if span_end > len(src):
+            n = len(src) - i
+        sets.append([i, n])
+    return sets
+
+
+def word_index_sets(length: int, word_starts: list[int], special_positions: set[int]) -> list[list[int]]:
+    """Whole words from word-start positions; special-token positions are never candidates."""
+    bounds = list(word_starts) + [length]
+    sets = []
+    for a, b in zip(bounds, bounds[1:]):
+        if a not in special_positions and b > a:
+            sets.append([a, b - a])
+    return sets
+
+
+def _random_id(rng, ids: MaskIds) -> int:
+    banned = (ids.cls, ids.sep, ids.mask, ids.pad)
+    while True:
+        rid = rng.randint(1, ids.vocab_size - 1)
+        if rid not in banned:
+            return rid
+
+
+def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds, mode: str,
+                  unpadded_len: int | None = None) -> tuple[list[int], list[int], list[int]]:
+    """Mask ``src`` (a copy is returned) the way UER's mask_seq does after create_index.
+
+    Returns (masked ids, positions, original ids at those positions), positions ascending.
+    """
+    src = list(src)
+    n = len(src) if unpadded_len is None else unpadded_len
+    rng.shuffle(index_sets)
+    budget = max(1, int(round(n * 0.15)))
+    picked: list[tuple[int, int]] = []
+    for index_set in index_sets:
+        if len(picked) >= budget:
+            break
+        if mode == "token":
+            i = index_set[0]
+            picked.append((i, src[i]))
+            r = rng.random()
+            if r < 0.8:
+                src[i] = ids.mask
+            elif r < 0.9:
+                src[i] = _random_id(rng, ids)
+            continue
+        i, n_tok = index_set[0], index_set[1]
+        if len(picked) + n_tok > budget:
+            continue
+        if mode == "word":  # one 80/10/10 decision per token of the word
+            for j in range(i, i + n_tok):
+                picked.append((j, src[j]))
+                r = rng.random()
+                if r < 0.8:
+                    src[j] = ids.mask
+                elif r < 0.9:
+                    src[j] = _random_id(rng, ids)
+        else:  # span: one decision for the whole span
+            for j in range(i, i + n_tok):
+                picked.append((j, src[j]))
+            r = rng.random()
+            if r < 0.8:
+                for j in range(i, i + n_tok):
+                    src[j] = ids.mask
+            elif r < 0.9:
+                for j in range(i, i + n_tok):
+                    src[j] = _random_id(rng, ids)
+    picked.sort(key=lambda x: x[0])
+    return src, [p for p, _ in picked], [t for _, t in picked]
+
+
+def mask_instance(src: list[int], rng, ids: MaskIds, spec: MaskSpec,
+                  word_starts: list[int] | None = None) -> tuple[list[int], list[int], list[int]]:
+    """Mask an unpadded instance with token, span or (given word starts) whole-word index sets."""
+    if spec.mode == "span":
+        sets = span_index_sets(src, ids, rng, spec.span_geo_prob, spec.span_max_length)
+    elif spec.mode == "word":
+        specials = {i for i, t in enumerate(src) if t in (ids.cls, ids.sep, ids.pad)}
+        sets = word_index_sets(len(src), word_starts or [], specials)
+    else:
+        sets = token_index_sets(src, ids)
+    return apply_masking(src, sets, rng, ids, spec.mode)

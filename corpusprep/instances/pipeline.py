@@ -1,0 +1,180 @@
+"""`shard` end to end: plan work units, run them on an executor (skipping finished ones), assemble.
+
+Layout while running: ``OUT.partial/plan.json`` (what is being built) and ``OUT.partial/parts/``
+(one Arrow part + done-marker per unit). A rerun with the same plan skips every unit whose part
+still matches its marker's checksum. Assembly renames the parts to ``data-XXXXX-of-YYYYY.arrow``
+in unit order, writes the datasets/zooprep metadata, and renames the directory to OUT.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from corpusprep import __version__
+from corpusprep.atomic import sha256_file, write_json
+from corpusprep.errors import ZooprepError
+from corpusprep.executors import make_executor
+from corpusprep.instances.arrow_io import (column_names, file_entry, id_dtype, instance_schema,
+                                           write_datasets_metadata)
+from corpusprep.instances.build import UnitContext, load_marker, process_unit
+from corpusprep.instances.config import ShardConfig
+from corpusprep.instances.sources import Source, expand_corpus, layout_for, plan_units
+from corpusprep.progress import progress
+
+
+@dataclass
+class ShardResult:
+    out: Path
+    meta: dict
+    resumed_units: int
+    built_units: int
+
+
+def load_tokenizer_for(cfg: ShardConfig):
+    """The tokenizer the options name, from zh_tokenizers (FORMATS.md sec. 3)."""
+    from zh_tokenizers import load_tokenizer
+
+    if cfg.spm is not None:
+        return load_tokenizer(spm=str(cfg.spm))
+    kwargs = {"vocab": str(cfg.vocab), "kind": cfg.tokenizer_kind or "bert"}
+    if cfg.uer_compat:
+        kwargs["uer_compat"] = True
+    return load_tokenizer(**kwargs)
+
+
+def _sources_with_checksums(sources: list[Source]) -> list[dict]:
+    return [{"path": str(s.path), "sha256": sha256_file(s.path), "bytes": s.size} for s in sources]
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise ZooprepError(f"{out}: output directory exists; pass --overwrite to replace it")
+
+
+def _finalize(work: Path, final: Path, out: Path) -> None:
+    """Swap the finished directory into place (the old output, if any, goes only after)."""
+    trash = None
+    if out.exists():
+        trash = out.with_name(f".{out.name}.old")
+        if trash.exists():
+            shutil.rmtree(trash)
+        out.rename(trash)
+    final.rename(out)
+    shutil.rmtree(work, ignore_errors=True)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _summarize(results: list[dict], row_len: int) -> dict:
+    tot = {k: 0 for k in ("documents", "instances", "tokens", "content_tokens", "unk")}
+    for r in results:
+        for k in tot:
+            tot[k] += r["stats"][k]
+    slots = tot["instances"] * row_len
+    return {
+        "documents": tot["documents"], "instances": tot["instances"], "tokens": tot["tokens"],
+        "padding_share": round(1 - tot["tokens"] / slots, 6) if slots else 0.0,
+        "unk_rate": round(tot["unk"] / tot["content_tokens"], 6) if tot["content_tokens"] else 0.0,
+        "content_tokens": tot["content_tokens"], "unk_tokens": tot["unk"],
+        "rejected_lines": sum(r.get("rejected", 0) for r in results),
+        "empty_documents": sum(r.get("empty_documents", 0) for r in results),
+    }
+
+
+def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
+                   samples: list) -> dict:
+    return {
+        "zooprep_version": __version__,
+        "processor": cfg.processor, "seq_len": cfg.seq_len, "row_len": cfg.row_len,
+        "tokenizer": tok.describe(), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
+        "full_sentences": cfg.full_sentences, "static_masking": cfg.static_masking,
+        "dup_factor": cfg.dup_factor, "whole_word": cfg.whole_word,
+        "sources": sources, "counts": counts, "files": files,
+        "manifest": {"dataset": cfg.manifest_dataset, "recipe_stage": cfg.recipe_stage},
+        "options": cfg.options(),
+        "reject_samples": samples[:20],
+    }
+
+
+def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict], sources: list[dict]) -> dict:
+    """Rename parts in unit order, write dataset_info/state/zooprep.json, move into place."""
+    final = work / "final"
+    if final.exists():
+        shutil.rmtree(final)
+    final.mkdir()
+    keep = [r for r in results if r["rows"] > 0] or results[:1]
+    files = []
+    for i, r in enumerate(keep):
+        name = f"data-{i:05d}-of-{len(keep):05d}.arrow"
+        (work / "parts" / r["part"]).rename(final / name)
+        files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
+    fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
+    write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint)
+    counts = _summarize(results, cfg.row_len)
+    samples = [s for r in results for s in r.get("reject_samples", [])]
+    meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
+    write_json(final / "zooprep.json", meta)
+    _finalize(work, final, cfg.out)
+    return meta
+
+
+def _open_work_dir(work: Path, plan: dict) -> None:
+    """Keep a partial run only if it was building exactly this plan."""
+    plan_file = work / "plan.json"
+    if work.exists():
+        try:
+            same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(work)
+    (work / "parts").mkdir(parents=True, exist_ok=True)
+    if not plan_file.exists():
+        write_json(plan_file, plan)
+
+
+def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
+    """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
+    cfg.validate()
+    _prepare_out(cfg.out, cfg.overwrite)
+    tok = tok if tok is not None else load_tokenizer_for(cfg)
+    sources = expand_corpus(cfg.corpus)
+    if cfg.uer_compat:
+        from corpusprep.instances.compat_uer import run_compat
+
+        return run_compat(cfg, tok, sources)
+    dtype = id_dtype(tok.vocab_size)
+    schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+    units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
+    source_info = _sources_with_checksums(sources)
+    plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
+            "sources": source_info, "units": [[u.source_index, u.start, u.end] for u in units]}
+    work = cfg.out.with_name(cfg.out.name + ".partial")
+    _open_work_dir(work, plan)
+    parts_dir = work / "parts"
+
+    results: dict[int, dict] = {}
+    for u in units:
+        done = load_marker(parts_dir, u.index)
+        if done is not None:
+            results[u.index] = done
+    resumed = len(results)
+    pending = [u for u in units if u.index not in results]
+    ctx = UnitContext(cfg, tok, schema, str(parts_dir))
+    total = sum(u.size for u in units)
+    with progress(total, f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
+        advance(sum(u.size for u in units if u.index in results))
+        executor = make_executor(cfg.executor, cfg.workers)
+        try:
+            for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
+                results[unit.index] = result
+                advance(unit.size)
+        finally:
+            executor.close()
+    ordered = [results[u.index] for u in units]
+    meta = assemble(work, cfg, tok, schema, dtype, ordered, source_info)
+    return ShardResult(cfg.out, meta, resumed, len(pending))

@@ -1,0 +1,20 @@
+"""The short report `shard` prints when it is done."""
+from __future__ import annotations
+
+
+def format_report(result) -> str:
+    m = result.meta
+    c = m["counts"]
+    lines = [
+        f"shard: {result.out}  ({m['processor']}, seq_len {m['seq_len']}, {m['dtype']}, {len(m['files'])} file(s))",
+        f"  documents in   {c['documents']}",
+        f"  instances out  {c['instances']}",
+        f"  tokens         {c['tokens']}",
+        f"  padding share  {c['padding_share']:.2%}",
+        f"  [UNK] rate     {c['unk_rate']:.4%}",
+    ]
+    if c.get("rejected_lines"):
+        lines.append(f"  rejected lines {c['rejected_lines']} (invalid UTF-8; samples in zooprep.json)")
+    if result.resumed_units:
+        lines.append(f"  resumed        {result.resumed_units} finished unit(s) reused, {result.built_units} built")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""Run work units on a Ray cluster (or a local Ray runtime) with the Executor interface.
+
+Same contract as `LocalExecutor`: results come back in the order of the items and at most
+``window`` units are in flight, so the driver's memory does not grow with the number of units.
+Units are pure functions of their input (a file or byte range); workers read inputs and write
+outputs by path, so every node must see the same paths (shared storage) and have zooprep installed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from corpusprep.errors import ZooprepError
+from corpusprep.executors import call_portably
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_INSTALL_HINT = "the ray executor needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]')"
+
+
+def _import_ray():
+    try:
+        import ray  # optional extra; imported only when --executor ray is chosen
+    except ImportError:
+        raise ZooprepError(_INSTALL_HINT) from None
+    return ray
+
+
+def _driver_pythonpath() -> str:
+    return os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+
+
+class RayExecutor:
+    """``address=None`` starts (or joins) a local Ray runtime; ``"auto"`` or ``"ray://host:10001"`` joins a cluster."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None, window: int | None = None):
+        ray = _import_ray()
+        self._ray = ray
+        self._owns_runtime = False
+        if not ray.is_initialized():
+            kwargs = dict(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+            if address is None:
+                if workers:
+                    kwargs["num_cpus"] = workers  # local runtime: as many worker slots as asked
+                # Like spawned local processes, local Ray workers see the driver's import path.
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _driver_pythonpath()}}
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:
+                raise ZooprepError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
+            self._owns_runtime = True
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = workers or max(1, cluster_cpus)
+        self.window = window or 2 * self.workers
+        self._remote = ray.remote(num_cpus=1, max_retries=2)(call_portably)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        ray = self._ray
+        fn_ref = ray.put(fn)  # ship the (possibly large) callable once, not per unit
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(self._remote.remote(fn_ref, item))
+                if len(pending) >= self.window:
+                    yield self._get(pending.popleft())
+            while pending:
+                yield self._get(pending.popleft())
+        finally:
+            for ref in pending:  # an abandoned or failed map must not leave work running
+                ray.cancel(ref, force=True)
+
+    def _get(self, ref):
+        ray = self._ray
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            # Re-raise the worker's own exception (e.g. InputError naming the file), not Ray's wrapper.
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, BaseException):
+                raise cause from None
+            raise
+
+    def close(self) -> None:
+        if self._owns_runtime and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owns_runtime = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,189 @@
+"""Physical lines of a work unit, decoded in bulk: the layer every family reader stands on.
+
+Bytes are read in large blocks, cut at the last newline, decoded with one ``bytes.decode`` call and
+split with one ``str.split`` call, so there is no per-character Python work. Repairs and rejects:
+
+* CRLF -> LF (a ``\\r`` right before a newline or at end of file is dropped); a lone ``\\r`` is kept.
+* NUL bytes are removed.
+* A UTF-8 BOM at the start of the file is dropped; a BOM anywhere else is left to the cleaning ops.
+* A line that does not decode under the file's encoding becomes ``BadLine("undecodable")``.
+* A line longer than ``max_line`` bytes becomes ``BadLine("line_too_long")``; it is skipped while
+  reading, never held whole in memory.
+* A truncated or corrupt compressed file: every complete line before the damage is kept, then one
+  ``BadLine("truncated_input" | "corrupt_input")`` holding the cut-off partial line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Union
+
+from corpusprep.records import Reject
+from corpusprep.readers.rawio import BLOCK, DamagedInput, iter_decompressed, iter_plain
+from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
+
+RAW_PREFIX = 200  # characters of offending input kept in a Reject
+_SCAN = 1 << 20
+
+
+@dataclass(slots=True)
+class BadLine:
+    """A physical line that could not be used; ``raw`` is its text decoded with replacement characters."""
+
+    reason: str
+    raw: str = ""
+
+    def reject(self, source: str, line: int) -> Reject:
+        return Reject(self.reason, source, line, self.raw[:RAW_PREFIX])
+
+
+Item = Union[str, BadLine]
+LineBlock = tuple[int, list[Item]]  # (1-based number of the first line, consecutive lines)
+
+
+def owned_chunks(path: str, start: int, end: int | None, block: int = BLOCK) -> Iterator[bytes]:
+    """Bytes of exactly the lines that START in [start, end) of a plain file.
+
+    The line that begins before ``start`` belongs to the previous unit; the last owned line is read
+    past ``end`` up to its newline.
+    """
+    with open(path, "rb") as fh:
+        pos = 0
+        if start > 0:
+            fh.seek(start - 1)
+            pos = start - 1
+            while True:  # find the first line start at or after ``start``
+                data = fh.read(_SCAN)
+                if not data:
+                    return
+                nl = data.find(b"\n")
+                if nl >= 0:
+                    pos += nl + 1
+                    break
+                pos += len(data)
+        if end is not None and pos >= end:
+            return
+        fh.seek(pos)
+        last = b""
+        while end is None or pos < end:
+            data = fh.read(block if end is None else min(block, end - pos))
+            if not data:
+                return
+            pos += len(data)
+            last = data
+            yield data
+        if last.endswith(b"\n"):
+            return  # the line starting exactly at ``end`` is the next unit's
+        while True:
+            data = fh.read(_SCAN)
+            if not data:
+                return
+            nl = data.find(b"\n")
+            if nl >= 0:
+                yield data[: nl + 1]
+                return
+            yield data
+
+
+def unit_chunks(unit: WorkUnit) -> Iterator[bytes]:
+    """The (decompressed) bytes a unit owns."""
+    if unit.compression:
+        return iter_decompressed(unit.path, unit.compression)
+    if unit.start == 0 and unit.end is None:
+        return iter_plain(unit.path)
+    return owned_chunks(unit.path, unit.start, unit.end)
+
+
+def unit_line_blocks(unit: WorkUnit) -> Iterator[LineBlock]:
+    """Blocks of decoded physical lines of a unit, numbered from the unit's first line."""
+    return iter_line_blocks(
+        unit_chunks(unit),
+        unit.encoding,
+        first_line=unit.option("first_line", 1),
+        max_line=unit.option("max_line_bytes", DEFAULT_MAX_LINE_BYTES),
+        at_file_start=unit.start == 0,
+    )
+
+
+def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1,
+                     max_line: int = DEFAULT_MAX_LINE_BYTES, at_file_start: bool = True) -> Iterator[LineBlock]:
+    """Split byte chunks into decoded lines (see the module docstring for the repair rules)."""
+    lineno = first_line
+    carry = b""
+    skipping: bytes | None = None  # prefix of an over-long line being discarded
+    # the BOM is stripped by decoding the file's first block as utf-8-sig; later blocks keep theirs
+    enc = "utf-8-sig" if at_file_start and encoding.startswith("utf-8") else _body_encoding(encoding)
+    body_enc = _body_encoding(encoding)
+    try:
+        for chunk in chunks:
+            if skipping is not None:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    continue
+                yield lineno, [BadLine("line_too_long", _show(skipping, body_enc))]
+                lineno += 1
+                skipping = None
+                enc = body_enc
+                chunk = chunk[nl + 1:]
+            buf = carry + chunk if carry else chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+            else:
+                carry = buf[cut + 1:]
+                items = decode_lines(buf[:cut], enc, max_line)
+                enc = body_enc
+                yield lineno, items
+                lineno += len(items)
+            if len(carry) > max_line:
+                skipping, carry = carry[:4 * RAW_PREFIX], b""
+        if skipping is not None:
+            yield lineno, [BadLine("line_too_long", _show(skipping, body_enc))]
+        elif carry:
+            yield lineno, decode_lines(carry, enc, max_line)
+    except DamagedInput as exc:
+        partial = skipping if skipping is not None else carry
+        yield lineno, [BadLine(exc.reason, f"{exc}: {_show(partial, body_enc)}")]
+
+
+def _body_encoding(encoding: str) -> str:
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def _show(data: bytes, encoding: str) -> str:
+    return data[: 4 * RAW_PREFIX].decode(encoding, errors="replace")
+
+
+def decode_lines(block: bytes, encoding: str, max_line: int = DEFAULT_MAX_LINE_BYTES) -> list[Item]:
+    """Decode newline-separated bytes (no final newline) into lines, applying the repair rules."""
+    if b"\0" in block:
+        block = block.replace(b"\0", b"")
+    try:
+        text = block.decode(encoding)
+    except UnicodeDecodeError:
+        return _decode_one_by_one(block, encoding, max_line)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+    lines: list[Item] = text.split("\n")
+    if len(block) > max_line:  # only then can a line in it be too long
+        for i, line in enumerate(lines):
+            if len(line) * 4 > max_line and len(line.encode(encoding)) > max_line:
+                lines[i] = BadLine("line_too_long", line[:RAW_PREFIX])
+    return lines
+
+
+def _decode_one_by_one(block: bytes, encoding: str, max_line: int) -> list[Item]:
+    out: list[Item] = []
+    for i, raw in enumerate(block.split(b"\n")):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        enc = encoding if i == 0 else _body_encoding(encoding)
+        if len(raw) > max_line:
+            out.append(BadLine("line_too_long", _show(raw, enc)))
+            continue
+        try:
+            out.append(raw.decode(enc))
+        except UnicodeDecodeError:
+            out.append(BadLine("undecodable", raw.decode(enc, errors="replace")))
+    return out

@@ -1,0 +1,57 @@
+"""``read_unit``: run the reader for a unit's family and layout."""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from corpusprep.errors import InputError
+from corpusprep.records import Record, Reject
+from corpusprep.readers.couplets import read_couplets
+from corpusprep.readers.linebased import read_blank_docs, read_jsonl, read_lines, read_tsv
+from corpusprep.readers.schemas import mapper_for
+from corpusprep.readers.structured import read_csv, read_json_array
+from corpusprep.readers.units import WorkUnit
+
+
+def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
+    """Records and counted rejects of one work unit, in file order. Pure: depends only on the unit."""
+    layout = unit.option("layout")
+    text_field = unit.option("text_field")
+    source = unit.path
+    if layout == "lines":
+        return read_lines(unit, source)
+    if layout == "blank":
+        return read_blank_docs(unit, source, path_meta(unit.family, unit.path))
+    if layout == "jsonl":
+        return read_jsonl(unit, source, mapper_for(unit.family, text_field))
+    if layout in ("tsv", "label-tsv"):
+        columns = unit.option("columns") or ("label", "text")
+        return read_tsv(unit, source, mapper_for(unit.family, text_field), tuple(columns), layout == "tsv")
+    if layout == "csv":
+        return read_csv(unit, source, mapper_for(unit.family, text_field), text_field)
+    if layout == "json-array":
+        return read_json_array(unit, source, mapper_for(unit.family, text_field))
+    if layout == "pair":
+        return read_couplets(unit, source)
+    raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")
+
+
+_NIUTRANS_ROOTS = ("古文原文", "双语数据")
+
+
+def path_meta(family: str, path: str) -> dict | None:
+    """Book/chapter for classical Chinese, taken from the folder layout."""
+    if family != "ancient":
+        return None
+    parts = os.path.normpath(path).split(os.sep)
+    for root in _NIUTRANS_ROOTS:
+        if root in parts[:-1]:
+            at = len(parts) - 1 - parts[::-1].index(root)
+            inner = parts[at + 1:-1]  # <book>/<chapter...>/text.txt
+            if inner:
+                return {"book": inner[0], "chapter": "/".join(inner[1:])}
+    name = parts[-1]
+    stem = name.split(".", 1)[0]
+    if stem == "text" and len(parts) >= 2:
+        return {"book": parts[-2], "chapter": ""}
+    return {"book": stem, "collection": parts[-2] if len(parts) >= 2 else ""}  # daizhige: one book per file

@@ -1,0 +1,153 @@
+"""Readers for layouts whose records may span lines: RFC-4180 CSV and JSON arrays (one unit per file)."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from typing import Callable, Iterator
+
+from corpusprep.errors import InputError
+from corpusprep.records import Record, Reject
+from corpusprep.readers.lines import RAW_PREFIX, BadLine, unit_line_blocks
+from corpusprep.readers.schemas import Mapped, has_text_column
+from corpusprep.readers.units import WorkUnit
+
+Out = Iterator["Record | Reject"]
+
+csv.field_size_limit(2**31 - 1)  # the line-length limit of the line layer bounds fields instead
+
+
+class _LineFeed:
+    """Feeds decoded physical lines (with their newline) to a parser, remembering bad lines.
+
+    A bad line is fed as its replacement-decoded text so the parser stays in step; the record that
+    contains it is rejected under the bad line's reason.
+    """
+
+    def __init__(self, unit: WorkUnit):
+        self.unit = unit
+        self.bad: dict[int, BadLine] = {}
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for first, items in unit_line_blocks(self.unit):
+            for ln, item in enumerate(items, first):
+                self.count = ln
+                if item.__class__ is str:
+                    yield item + "\n"
+                else:
+                    self.bad[ln] = item
+                    yield item.raw + "\n"
+
+    def bad_between(self, first: int, last: int) -> BadLine | None:
+        """The first bad line in [first, last] (removing all of them from the pending set)."""
+        found = None
+        for ln in sorted(k for k in self.bad if first <= k <= last):
+            bad = self.bad.pop(ln)
+            found = found or bad
+        return found
+
+
+def read_csv(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped], text_field: str | None) -> Out:
+    """RFC-4180 CSV with a header row. Quoted fields may hold newlines; ``Record.line`` is the
+    physical line where the record starts. Blank lines are not records. Extra cells beyond the
+    header belong to the last column when that is the text column (unquoted commas in the text)."""
+    feed = _LineFeed(unit)
+    reader = csv.reader(iter(feed), strict=False)
+    header: list[str] | None = None
+    prev_end = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            start, prev_end = prev_end + 1, feed.count
+            yield Reject("bad_csv", source, start, str(exc)[:RAW_PREFIX])
+            continue
+        start, prev_end = prev_end + 1, reader.line_num
+        bad = feed.bad_between(start, prev_end) if feed.bad else None
+        if header is None:
+            if bad is not None:
+                raise InputError(source, f"header line cannot be read ({bad.reason})", start)
+            if not row:
+                continue
+            header = [h.strip().lstrip("\ufeff") for h in row]
+            if not has_text_column(unit.family, header, text_field):
+                want = f"column {text_field!r}" if text_field else "a known text column"
+                raise InputError(source, f"CSV header {header} has no {want}; pass --text-field", start)
+            continue
+        if bad is not None:
+            yield bad.reject(source, start)
+            continue
+        if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
+            continue  # a blank line is not a record
+        if len(row) > len(header):
+            row = row[: len(header) - 1] + [",".join(row[len(header) - 1:])]
+        fields = dict(zip(header, row))
+        mapped = mapper(fields)
+        if mapped.__class__ is str:
+            yield Reject(mapped, source, start, ",".join(row)[:RAW_PREFIX])
+        else:
+            yield Record(mapped[0], source, start, mapped[1])
+
+
+# After a broken element, reading resumes at the next element start: "}" "," then "{".
+_RESYNC = re.compile(r"\}\s*,\s*(?=\{)")
+_WS = re.compile(r"[\s,]*")
+
+
+def read_json_array(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped]) -> Out:
+    """A file holding one JSON array of objects (chinese-poetry). Objects are parsed one by one, so
+    a broken object is rejected as ``bad_json`` and reading resumes at the next one. The file is
+    held in memory (these collections are a few MB per file)."""
+    feed = _LineFeed(unit)
+    text = "".join(feed)
+    decoder = json.JSONDecoder()
+    counted_pos, counted_line = 0, 1
+
+    def line_at(pos: int) -> int:
+        nonlocal counted_pos, counted_line
+        counted_line += text.count("\n", counted_pos, pos)
+        counted_pos = pos
+        return counted_line
+
+    i = _WS.match(text, 0).end()
+    if i >= len(text):
+        return  # empty file
+    if text[i] == "{":
+        # a single object, or JSON lines given as an array family: read objects one after another
+        pass
+    elif text[i] == "[":
+        i += 1
+    else:
+        yield Reject("bad_json", source, line_at(i), text[i:i + RAW_PREFIX])
+        return
+    n = len(text)
+    while True:
+        i = _WS.match(text, i).end()
+        if i >= n or text[i] == "]":
+            break
+        ln = line_at(i)
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            m = _RESYNC.search(text, max(exc.pos, i))
+            stop = m.end() if m else n
+            yield Reject("bad_json", source, ln, text[i:stop][:RAW_PREFIX])
+            i = stop
+            continue
+        bad = feed.bad_between(ln, line_at(end)) if feed.bad else None
+        if bad is not None:
+            yield bad.reject(source, ln)
+        elif not isinstance(obj, dict):
+            yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
+        else:
+            mapped = mapper(obj)
+            if mapped.__class__ is str:
+                yield Reject(mapped, source, ln, text[i:end][:RAW_PREFIX])
+            else:
+                yield Record(mapped[0], source, ln, mapped[1])
+        i = end
+    for ln in sorted(feed.bad):  # bad lines outside any object (e.g. a truncated tail)
+        yield feed.bad.pop(ln).reject(source, ln)

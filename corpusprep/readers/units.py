@@ -1,0 +1,57 @@
+"""What a reader works on: a resolved, picklable description of one slice of one input file."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FAMILIES: tuple[str, ...] = (
+    "cluecorpussmall", "wiki2019zh", "news2016zh", "webtext2019zh", "weibo", "reviews", "poems",
+    "couplets", "lyrics", "ancient", "text", "text-blank", "csv", "jsonl",
+)
+
+COMPRESSIONS: dict[str, str] = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".zst": "zst"}
+
+# A physical line (or a blank-line document) longer than this many bytes is rejected, not held.
+DEFAULT_MAX_LINE_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One independent piece of reading work; outputs of all units are merged in ``index`` order.
+
+    ``options`` is a sorted tuple of (key, value) pairs resolved at planning time, e.g.
+    ``("layout", "tsv")``, ``("text_field", "review")``, ``("first_line", 1201)``,
+    ``("columns", ("label", "text_a"))``, ``("pair", "/data/out.txt")``.
+    """
+
+    index: int
+    path: str
+    family: str
+    encoding: str
+    start: int = 0
+    end: int | None = None
+    compression: str | None = None
+    options: tuple = ()
+
+    def option(self, key: str, default=None):
+        for k, v in self.options:
+            if k == key:
+                return v
+        return default
+
+
+def compression_of(path: str) -> str | None:
+    """The compression named by the file extension, or None for a plain file."""
+    lower = path.lower()
+    for ext, name in COMPRESSIONS.items():
+        if lower.endswith(ext):
+            return name
+    return None
+
+
+def inner_name(path: str) -> str:
+    """The file name without its compression extension (``a.jsonl.gz`` -> ``a.jsonl``)."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    comp = compression_of(name)
+    if comp:
+        name = name[: name.rfind(".")]
+    return name

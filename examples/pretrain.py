@@ -1,0 +1,288 @@
+"""Reference trainer: a tiny char RoBERTa (mlm/bert/albert shards) or GPT-2 (lm shards) fed by zooprep.
+
+Torch only. Single process:
+
+    python examples/pretrain.py SHARD_DIR --max-steps 200 --device cpu
+
+Several GPUs (each rank reads its own disjoint slice of every epoch):
+
+    torchrun --nproc_per_node 8 examples/pretrain.py SHARD_DIR --size base --max-steps 1000
+
+The schedule follows the zoo's recipes (zoo_facts.yaml: roberta/gpt2 cluecorpussmall stage 1,
+learning rate 1e-4, 64 sequences per GPU, UER's default warmup 0.1 then linear decay, AdamW with
+weight decay 0.01 except biases and LayerNorm), scaled down by ``--size``. Logs are JSON lines
+(rank 0): step, loss, lr, samples/s, tokens/s. ``--save-state`` / ``--resume`` carry the model,
+optimizer, schedule and the loader position, so a resumed run continues with the next unseen batch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from corpusprep.feed.stream import FeedLoader, StreamConfig  # noqa: E402
+
+# UER-py model configs (models/bert/*_config.json): layers, hidden, heads, feed-forward.
+SIZES = {
+    "tiny": (2, 128, 2, 512),
+    "mini": (4, 256, 4, 1024),
+    "small": (4, 512, 8, 2048),
+    "medium": (8, 512, 8, 2048),
+    "base": (12, 768, 12, 3072),
+}
+# Recipe stage 1 of roberta_char_cluecorpussmall_2stage / gpt2_cluecorpussmall_2stage.
+RECIPE = {"learning_rate": 1e-4, "batch_size_per_gpu": 64, "warmup": 0.1, "weight_decay": 0.01}
+# A small model on little data tolerates (and needs) a larger step than the zoo's base models.
+SCALED_LR = {"tiny": 1e-3, "mini": 5e-4, "small": 3e-4, "medium": 2e-4, "base": 1e-4}
+
+
+@dataclass
+class TrainConfig:
+    shard_dir: str
+    model: str = "auto"  # auto | roberta | gpt2
+    size: str = "tiny"
+    max_steps: int = 100
+    batch_size: int = 64
+    lr: float | None = None
+    warmup: float = RECIPE["warmup"]
+    weight_decay: float = RECIPE["weight_decay"]
+    device: str = "auto"
+    workers: int = 1
+    seed: int = 7
+    log_every: int = 10
+    amp: str = "auto"  # auto | bf16 | none
+    compile: bool = False
+    save_state: str | None = None
+    resume: str | None = None
+    log_file: str | None = None
+
+
+class TinyTransformer(nn.Module):
+    """Word + position (+ segment) embeddings, a torch TransformerEncoder, a tied LM head."""
+
+    def __init__(self, vocab: int, max_len: int, layers: int, hidden: int, heads: int, ff: int,
+                 causal: bool, pair_head: bool, pad_id: int):
+        super().__init__()
+        self.causal = causal
+        self.word = nn.Embedding(vocab, hidden, padding_idx=pad_id)
+        self.pos = nn.Embedding(max_len, hidden)
+        self.seg = None if causal else nn.Embedding(3, hidden)
+        self.emb_norm = nn.LayerNorm(hidden)
+        layer = nn.TransformerEncoderLayer(hidden, heads, ff, dropout=0.1, activation="gelu", batch_first=True,
+                                           norm_first=causal)  # GPT-2: pre-LN; BERT: post-LN
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False,
+                                             norm=nn.LayerNorm(hidden) if causal else None)
+        self.transform = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
+        self.out_bias = nn.Parameter(torch.zeros(vocab))
+        self.pair = nn.Linear(hidden, 2) if pair_head else None
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        b, n = input_ids.shape
+        x = self.word(input_ids) + self.pos(torch.arange(n, device=input_ids.device))[None]
+        if self.seg is not None and token_type_ids is not None:
+            seg = (token_type_ids + 1) * attention_mask  # UER segment ids: 1 / 2, 0 for padding
+            x = x + self.seg(seg)
+        x = self.emb_norm(x)
+        pad = attention_mask == 0
+        if self.causal:
+            mask = nn.Transformer.generate_square_subsequent_mask(n, device=x.device, dtype=x.dtype)
+            return self.encoder(x, mask=mask, src_key_padding_mask=pad, is_causal=True)
+        return self.encoder(x, src_key_padding_mask=pad)
+
+    def logits(self, hidden):
+        return self.transform(hidden) @ self.word.weight.t() + self.out_bias
+
+
+def losses(model: TinyTransformer, batch: dict) -> tuple[torch.Tensor, int]:
+    """Mean token cross entropy (+ next-sentence / sentence-order loss), and the predicted-token count."""
+    core = model.module if hasattr(model, "module") else model
+    hidden = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+    labels = batch["labels"]
+    keep = labels != -100
+    # Project only the positions that carry a target: 15 % of them for mlm.
+    logits = core.logits(hidden[keep])
+    loss = F.cross_entropy(logits.float(), labels[keep])
+    pair_label = batch.get("next_sentence_label", batch.get("sentence_order_label"))
+    if core.pair is not None and pair_label is not None:
+        loss = loss + F.cross_entropy(core.pair(hidden[:, 0]).float(), pair_label)
+    return loss, int(keep.sum())
+
+
+def param_groups(model: nn.Module, weight_decay: float):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "norm" in name or name.endswith("bias") else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def warmup_linear(step: int, total: int, warmup: float) -> float:
+    """UER's 'linear' schedule: linear warmup over warmup*total steps, then linear decay to 0."""
+    w = max(1, int(total * warmup))
+    return step / w if step < w else max(0.0, (total - step) / max(1, total - w))
+
+
+def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device_arg == "cuda" or (device_arg == "auto" and torch.cuda.is_available())
+    device = torch.device(f"cuda:{local}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    return rank, world, device
+
+
+def train(cfg: TrainConfig) -> dict:
+    rank, world, device = setup_distributed(cfg.device)
+    torch.manual_seed(cfg.seed)
+    loader = FeedLoader(StreamConfig(cfg.shard_dir, batch_size=cfg.batch_size, seed=cfg.seed, rank=rank,
+                                     world_size=world, names="hf"),
+                        num_workers=cfg.workers, pin_memory=device.type == "cuda")
+    meta = loader.meta
+    kind = cfg.model if cfg.model != "auto" else ("gpt2" if meta.processor == "lm" else "roberta")
+    layers, hidden, heads, ff = SIZES[cfg.size]
+    vocab = meta.vocab_size or 21128
+    model = TinyTransformer(vocab, meta.row_len, layers, hidden, heads, ff, causal=kind == "gpt2",
+                            pair_head=meta.processor in ("bert", "albert"), pad_id=meta.special_ids["pad"]).to(device)
+    lr = cfg.lr or SCALED_LR[cfg.size]
+    fused = {"fused": True} if device.type == "cuda" else {}
+    optim = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=lr, betas=(0.9, 0.999), eps=1e-6, **fused)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: warmup_linear(s, cfg.max_steps, cfg.warmup))
+    step = 0
+    if cfg.resume:
+        state = torch.load(cfg.resume, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        loader.load_state_dict(json.loads(state["loader"][rank]))
+        step = int(state["step"])
+    net = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:
+        net = torch.compile(net)
+    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device.type == "cuda" else "none")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    log = open(cfg.log_file, "a", encoding="utf-8") if cfg.log_file and rank == 0 else None
+
+    def emit(rec: dict) -> None:
+        if rank != 0:
+            return
+        line = json.dumps(rec, ensure_ascii=False)
+        print(line, flush=True)
+        if log:
+            log.write(line + "\n")
+            log.flush()
+
+    emit({"event": "start", "model": kind, "size": cfg.size, "params": sum(p.numel() for p in model.parameters()),
+          "processor": meta.processor, "seq_len": meta.seq_len, "rows": len(loader.stream.reader), "device": str(device),
+          "world_size": world, "batch_size_per_rank": cfg.batch_size, "lr": lr, "amp": amp, "start_step": step})
+    net.train()
+    losses_seen: list[float] = []
+    window_t, window_samples, window_tokens = time.perf_counter(), 0, 0
+    t0, total_samples = time.perf_counter(), 0
+    data_wait = 0.0
+    t_fetch = time.perf_counter()
+    batches = iter(loader)
+    while step < cfg.max_steps:  # check before fetching: a fetched batch counts as consumed
+        batch = next(batches)
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        data_wait += time.perf_counter() - t_fetch
+        with autocast:
+            loss, predicted = losses(net, batch)
+        optim.zero_grad(set_to_none=True)
+        if predicted:  # a batch of empty rows has no target (UER skips such batches too)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+        sched.step()
+        step += 1
+        n = batch["input_ids"].shape[0] * world
+        window_samples += n
+        window_tokens += int(batch["attention_mask"].sum()) * world
+        total_samples += n
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            value = float(loss.detach())
+            losses_seen.append(value)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            now = time.perf_counter()
+            emit({"step": step, "loss": round(value, 4), "lr": sched.get_last_lr()[0],
+                  "samples_per_s": round(window_samples / (now - window_t), 1),
+                  "tokens_per_s": round(window_tokens / (now - window_t), 1),
+                  "data_wait_share": round(data_wait / (now - window_t), 3)})
+            window_t, window_samples, window_tokens, data_wait = now, 0, 0, 0.0
+        t_fetch = time.perf_counter()
+    elapsed = time.perf_counter() - t0
+    if cfg.save_state:
+        loader_states = [None] * world
+        mine = json.dumps(loader.state_dict())
+        if world > 1:
+            torch.distributed.all_gather_object(loader_states, mine)
+        else:
+            loader_states = [mine]
+        if rank == 0:
+            torch.save({"model": model.state_dict(), "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
+                        "step": step, "loader": loader_states, "config": asdict(cfg)}, cfg.save_state)
+    summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,
+               "last_loss": losses_seen[-1] if losses_seen else None, "elapsed_s": round(elapsed, 2),
+               "mean_samples_per_s": round(total_samples / elapsed, 1) if elapsed else None}
+    emit(summary)
+    if log:
+        log.close()
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return summary
+
+
+def parse_args(argv=None) -> TrainConfig:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("shard_dir")
+    p.add_argument("--model", default="auto", choices=["auto", "roberta", "gpt2"])
+    p.add_argument("--size", default="tiny", choices=list(SIZES))
+    p.add_argument("--max-steps", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=RECIPE["batch_size_per_gpu"], help="sequences per rank")
+    p.add_argument("--lr", type=float, default=None, help="default: scaled from the recipe's 1e-4 by --size")
+    p.add_argument("--warmup", type=float, default=RECIPE["warmup"])
+    p.add_argument("--weight-decay", type=float, default=RECIPE["weight_decay"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--workers", type=int, default=1, help="DataLoader workers per rank")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--save-state", default=None)
+    p.add_argument("--resume", default=None)
+    p.add_argument("--log-file", default=None)
+    a = p.parse_args(argv)
+    return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
+                       a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file)
+
+
+if __name__ == "__main__":
+    train(parse_args())

@@ -1,0 +1,121 @@
+"""Model config JSON from the catalog: UER-py/TencentPretrain ``--config_path`` files or HF ``config.json``.
+
+UER configs use the key layout of UER-py HEAD (2024): shape keys plus module keys (embedding,
+encoder, mask, target, ...). The target written is the one the model was trained with (e.g. ``mlm``
+for the RoBERTa models, whose shipped config files say ``[mlm, sp]``; see conflicts.yaml).
+"""
+from __future__ import annotations
+
+from manifests.catalog import Catalog, CatalogError
+from manifests.schema import Architecture, Model, is_known
+
+CONFIG_FORMATS = ("uer", "hf")
+
+_UER_TARGETS = {"mlm": ["mlm"], "bert": ["mlm", "sp"], "albert": ["mlm", "sp"], "lm": ["lm"], "t5": ["lm"],
+                "bilm": ["bilm"], "cls": ["cls"]}
+_UER_PROCESSOR = {"mlm": "mlm", "bert": "bert", "albert": "albert", "lm": "lm", "t5": "t5", "bilm": "bilm", "cls": "cls"}
+
+
+def _need(arch: Architecture, model: Model, *names: str) -> None:
+    missing = [n for n in names if not is_known(getattr(arch, n))]
+    if missing:
+        raise CatalogError(f"cannot write a config for '{model.id}': {', '.join(missing)} unknown in architecture {arch.id}")
+
+
+def model_config(cat: Catalog, model_id: str, fmt: str = "uer") -> dict:
+    if fmt not in CONFIG_FORMATS:
+        raise CatalogError(f"unknown config format '{fmt}' (choose from {', '.join(CONFIG_FORMATS)})")
+    model = cat.model(model_id)
+    arch = cat.architecture(model.architecture)
+    return uer_config(model, arch) if fmt == "uer" else hf_config(cat, model, arch)
+
+
+def uer_config(model: Model, arch: Architecture) -> dict:
+    k = arch.kind
+    target = model.target if is_known(model.target) else None
+    if k in ("bert", "albert", "gpt2", "t5"):
+        _need(arch, model, "emb_size", "feedforward", "hidden", "heads", "layers")
+        cfg = {"emb_size": arch.emb_size, "feedforward_size": arch.feedforward, "hidden_size": arch.hidden,
+               "hidden_act": arch.hidden_act, "heads_num": arch.heads, "layers_num": arch.layers}
+        if k == "t5":
+            cfg["decoder_layers_num"] = arch.decoder_layers
+        else:
+            cfg["max_seq_length"] = arch.max_seq_length
+        cfg["dropout"] = arch.dropout
+    elif k in ("lstm", "gru", "bilstm", "gatedcnn"):
+        _need(arch, model, "emb_size", "hidden", "layers")
+        cfg = {"emb_size": arch.emb_size, "hidden_size": arch.hidden, "layers_num": arch.layers}
+        if k == "gatedcnn":
+            cfg.update(kernel_size=arch.kernel_size, block_size=arch.block_size)
+        if is_known(arch.max_seq_length):
+            cfg["max_seq_length"] = arch.max_seq_length
+        cfg["dropout"] = arch.dropout
+    else:
+        raise CatalogError(f"cannot write a config for '{model.id}': the {k} encoder's shape is not stated")
+    if target:
+        cfg["data_processor"] = _UER_PROCESSOR.get(target.split(",")[0], target)
+    cfg["embedding"] = list(arch.embedding)
+    if arch.relative_position_embedding:
+        cfg["relative_position_embedding"] = True
+    if arch.remove_embedding_layernorm:
+        cfg["remove_embedding_layernorm"] = True
+    if k == "t5":
+        cfg.update(tgt_embedding=["word"], share_embedding=True)
+    cfg["encoder"] = arch.encoder
+    if arch.mask:
+        cfg["mask"] = arch.mask
+    if arch.layernorm_positioning == "pre":
+        cfg["layernorm_positioning"] = "pre"
+    if k == "t5":
+        cfg.update(remove_attention_scale=True, layernorm="t5", remove_transformer_bias=True, decoder="transformer")
+    if arch.factorized_embedding_parameterization:
+        cfg["factorized_embedding_parameterization"] = True
+    if arch.parameter_sharing:
+        cfg["parameter_sharing"] = True
+    if target:
+        cfg["target"] = _UER_TARGETS.get(target, [target])
+    if arch.tie_weights:
+        cfg["tie_weights"] = True
+    return {key: v for key, v in cfg.items() if v is not None}
+
+
+def hf_config(cat: Catalog, model: Model, arch: Architecture) -> dict:
+    tok = cat.tokenizer(model.tokenizer)
+    _need(arch, model, "vocab_size", "hidden", "layers")
+    special = tok.special_ids
+    common = {"vocab_size": arch.vocab_size}
+    if tok.hf_tokenizer_class and is_known(tok.hf_tokenizer_class):
+        common["tokenizer_class"] = tok.hf_tokenizer_class
+    k = arch.kind
+    if k == "bert":
+        _need(arch, model, "heads", "feedforward", "max_seq_length")
+        return {"architectures": ["BertForMaskedLM"], "model_type": "bert", "hidden_size": arch.hidden,
+                "num_hidden_layers": arch.layers, "num_attention_heads": arch.heads, "intermediate_size": arch.feedforward,
+                "hidden_act": arch.hidden_act, "hidden_dropout_prob": arch.dropout, "attention_probs_dropout_prob": arch.dropout,
+                "max_position_embeddings": arch.max_seq_length, "type_vocab_size": 2, "initializer_range": 0.02,
+                "layer_norm_eps": 1e-12, "pad_token_id": special.pad if special else 0, **common}
+    if k == "albert":
+        _need(arch, model, "heads", "feedforward", "max_seq_length", "emb_size")
+        return {"architectures": ["AlbertForMaskedLM"], "model_type": "albert", "embedding_size": arch.emb_size,
+                "hidden_size": arch.hidden, "num_hidden_layers": arch.layers, "num_attention_heads": arch.heads,
+                "intermediate_size": arch.feedforward, "hidden_act": arch.hidden_act, "hidden_dropout_prob": arch.dropout,
+                "attention_probs_dropout_prob": arch.dropout, "max_position_embeddings": arch.max_seq_length,
+                "type_vocab_size": 2, "num_hidden_groups": 1, "inner_group_num": 1, "layer_norm_eps": 1e-12,
+                "pad_token_id": special.pad if special else 0, **common}
+    if k == "gpt2":
+        _need(arch, model, "heads", "feedforward", "max_seq_length")
+        # UER's gelu_fast is the tanh approximation HF calls gelu_new
+        return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": arch.hidden, "n_layer": arch.layers,
+                "n_head": arch.heads, "n_inner": arch.feedforward, "n_positions": arch.max_seq_length, "n_ctx": arch.max_seq_length,
+                "activation_function": "gelu_new", "embd_pdrop": arch.dropout, "attn_pdrop": arch.dropout, "resid_pdrop": arch.dropout,
+                "layer_norm_epsilon": 1e-5, "bos_token_id": special.cls if special else None,
+                "eos_token_id": special.sep if special else None, "tie_word_embeddings": True, **common}
+    if k == "t5":
+        _need(arch, model, "heads", "feedforward")
+        return {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "d_model": arch.hidden,
+                "d_ff": arch.feedforward, "d_kv": arch.hidden // arch.heads, "num_layers": arch.layers,
+                "num_decoder_layers": arch.decoder_layers or arch.layers, "num_heads": arch.heads,
+                "relative_attention_num_buckets": 32, "feed_forward_proj": arch.hidden_act or "relu", "dropout_rate": arch.dropout,
+                "layer_norm_epsilon": 1e-6, "tie_word_embeddings": True, "pad_token_id": special.pad if special else 0,
+                "decoder_start_token_id": special.pad if special else 0, **common}
+    raise CatalogError(f"'{model.id}' ({k} encoder) has no Hugging Face Transformers equivalent; use --format uer")

@@ -1,0 +1,122 @@
+"""`zooprep export`: UER dataset.pt layouts (read back without trusting pickle) and HF Parquet."""
+from __future__ import annotations
+
+import io
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpusprep.errors import ZooprepError
+from corpusprep.feed.export import ExportConfig, export, iter_uer_dataset
+from corpusprep.feed.testing import BERT_SPECIALS as SP, synthetic_rows, write_shard
+
+REPO = Path(__file__).resolve().parent.parent
+SEQ = 40
+
+
+class PlainDataUnpickler(pickle.Unpickler):
+    """Written from the format description: instances are tuples/lists/ints, so no global is ever needed."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"global {module}.{name} in a UER dataset")
+
+
+def read_back(path: Path) -> list:
+    out = []
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                out.append(PlainDataUnpickler(fh).load())
+            except EOFError:
+                return out
+
+
+def expected_instances(cols: dict, processor: str) -> list:
+    """The layouts of ../shared/reference/uer_pipeline.md, built from the columns independently."""
+    out = []
+    row_len = cols["input_ids"].shape[1]
+    for i in range(len(cols["length"])):
+        n = int(cols["length"][i])
+        src = ([int(x) for x in cols["input_ids"][i][:n]], row_len - n)
+        if processor == "lm":
+            out.append((src, [SEQ if n == SEQ + 1 else n]))
+            continue
+        static = "masked_positions" in cols
+        tgt = [(int(p), int(t)) for p, t in zip(cols["masked_positions"][i], cols["masked_labels"][i])] if static else None
+        if processor == "mlm":
+            out.append((src, tgt, [n]) if static else (src, [n]))
+        else:
+            label = int(cols["nsp_label" if processor == "bert" else "sop_label"][i])
+            seg = [int(cols["seg_a_len"][i]), n]
+            out.append((src, tgt, label, seg) if static else (src, label, seg))
+    return out
+
+
+@pytest.mark.parametrize("processor,static", [("mlm", False), ("mlm", True), ("bert", False), ("bert", True),
+                                              ("albert", False), ("lm", False)])
+def test_uer_export_round_trips_every_instance(tmp_path, processor, static):
+    cols = synthetic_rows(5000 if processor == "mlm" and not static else 300, processor, SEQ, seed=3,
+                          static_masking=static)
+    shard = write_shard(tmp_path / "shard", cols, processor, seq_len=SEQ, num_files=2, batch_rows=999)
+    result = export(ExportConfig(shard, tmp_path / "dataset.pt", "uer"))
+    assert result.instances == len(cols["length"]) and result.processor == processor
+    got = read_back(tmp_path / "dataset.pt")
+    assert got == expected_instances(cols, processor)
+    assert list(iter_uer_dataset(tmp_path / "dataset.pt")) == got
+    # exactly one pickle per instance (UER reads them with repeated pickle.load)
+    assert len(got) == len(cols["length"])
+
+
+def test_bert_shard_exports_as_mlm_and_refuses_lm(tmp_path):
+    cols = synthetic_rows(50, "bert", SEQ, seed=1)
+    shard = write_shard(tmp_path / "shard", cols, "bert", seq_len=SEQ)
+    export(ExportConfig(shard, tmp_path / "mlm.pt", "uer", processor="mlm"))
+    assert read_back(tmp_path / "mlm.pt") == expected_instances(cols, "mlm")
+    with pytest.raises(ZooprepError, match="cannot be exported"):
+        export(ExportConfig(shard, tmp_path / "lm.pt", "uer", processor="lm"))
+    assert not (tmp_path / "lm.pt").exists()
+
+
+def test_our_reader_refuses_pickles_with_globals(tmp_path):
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(((([1, 2], 0), [2]))) + pickle.dumps(io.BytesIO))
+    with pytest.raises(pickle.UnpicklingError):
+        list(iter_uer_dataset(evil))
+
+
+def test_hf_parquet_export(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    cols = synthetic_rows(120, "bert", SEQ, seed=2, static_masking=True)
+    shard = write_shard(tmp_path / "shard", cols, "bert", seq_len=SEQ)
+    export(ExportConfig(shard, tmp_path / "out.parquet", "hf"))
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert len(rows) == 120
+    for i in (0, 57, 119):
+        n, a = int(cols["length"][i]), int(cols["seg_a_len"][i])
+        row = rows[i]
+        assert row["input_ids"] == cols["input_ids"][i][:n].tolist()
+        assert row["token_type_ids"] == [0] * a + [1] * (n - a)
+        assert row["attention_mask"] == [1] * n
+        assert row["next_sentence_label"] == cols["nsp_label"][i]
+        labels = np.array(row["labels"])
+        np.testing.assert_array_equal(labels[cols["masked_positions"][i]], cols["masked_labels"][i])
+        assert (labels != -100).sum() == len(cols["masked_positions"][i])
+
+
+def test_cli_export_and_one_line_error(tmp_path):
+    cols = synthetic_rows(30, "lm", SEQ, seed=4)
+    shard = write_shard(tmp_path / "shard", cols, "lm", seq_len=SEQ)
+    ok = subprocess.run([sys.executable, "cli.py", "export", str(shard), "--out", str(tmp_path / "d.pt")],
+                        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "30 lm instances" in ok.stdout
+    assert read_back(tmp_path / "d.pt") == expected_instances(cols, "lm")
+    bad = subprocess.run([sys.executable, "cli.py", "export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.pt")],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "nope" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.pt").exists()

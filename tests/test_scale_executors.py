@@ -1,0 +1,64 @@
+"""LocalExecutor contract under load: ordered results, bounded window, worker errors that survive."""
+from __future__ import annotations
+
+import operator
+
+import pytest
+
+from corpusprep.errors import InputError, ZooprepError
+from corpusprep.executors import LocalExecutor, make_executor, portable_error
+
+
+class CountingItems:
+    """An iterable that records how many items the executor has pulled so far."""
+
+    def __init__(self, n: int):
+        self.n, self.pulled = n, 0
+
+    def __iter__(self):
+        for i in range(self.n):
+            self.pulled += 1
+            yield i
+
+
+def check_bounded_window(ex, window: int) -> None:
+    items = CountingItems(50)
+    it = ex.map(operator.neg, items)
+    assert next(it) == 0
+    assert items.pulled == window  # only `window` units were submitted before the first result
+    assert list(it) == [-i for i in range(1, 50)]
+
+
+def raise_input_error(line: int):
+    raise InputError("corpus.txt", "broken record", line=line)
+
+
+def test_local_window_is_bounded_and_order_kept():
+    with LocalExecutor(workers=2, window=3) as ex:
+        check_bounded_window(ex, 3)
+
+
+def test_local_worker_input_error_reaches_the_parent_with_its_message():
+    """InputError needs extra __init__ arguments, so it cannot be unpickled as is; the message must survive."""
+    with LocalExecutor(workers=2) as ex:
+        with pytest.raises(ZooprepError, match=r"corpus\.txt:4: broken record"):
+            list(ex.map(raise_input_error, [4, 5]))
+        assert list(ex.map(operator.neg, [1, 2, 3])) == [-1, -2, -3]  # the pool is still usable
+
+
+def test_in_process_errors_keep_their_type():
+    with LocalExecutor(workers=1) as ex:
+        with pytest.raises(InputError):
+            list(ex.map(raise_input_error, [1]))
+
+
+def test_portable_error_keeps_picklable_exceptions():
+    err = ValueError("x")
+    assert portable_error(err) is err
+    converted = portable_error(InputError("a.txt", "bad", 3))
+    assert type(converted) is ZooprepError and str(converted) == "a.txt:3: bad"
+
+
+def test_unknown_executor_name():
+    with pytest.raises(ValueError, match="unknown executor"):
+        make_executor("spark", 2)

@@ -1,0 +1,66 @@
+"""RayExecutor keeps the Executor contract: ordered results, bounded in-flight work, real errors.
+
+Skipped when Ray is not installed (it is an optional extra: pip install -e '.[ray]').
+"""
+from __future__ import annotations
+
+import operator
+import sys
+
+import pytest
+
+from corpusprep.errors import ZooprepError
+from corpusprep.executors import make_executor
+from test_scale_executors import check_bounded_window as _check_bounded_window
+
+
+def test_missing_ray_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
+    with pytest.raises(ZooprepError, match=r"pip install -e '\.\[ray\]'"):
+        make_executor("ray", 2)
+
+
+@pytest.fixture(scope="module")
+def ray_executor():
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[ray]'); not installed here")
+    from corpusprep.ray_executor import RayExecutor
+
+    ex = RayExecutor(workers=2, window=3)
+    yield ex
+    ex.close()
+
+
+def test_ray_results_come_back_in_input_order(ray_executor):
+    assert list(ray_executor.map(operator.neg, range(40))) == [-i for i in range(40)]
+    assert list(ray_executor.map(str.upper, ["a", "bb", "中c"])) == ["A", "BB", "中C"]
+    assert list(ray_executor.map(abs, [])) == []
+
+
+def test_ray_window_is_bounded(ray_executor):
+    _check_bounded_window(ray_executor, 3)
+
+
+def test_ray_worker_errors_surface_as_the_original_exception(ray_executor):
+    with pytest.raises(ValueError, match="invalid literal"):
+        list(ray_executor.map(int, ["1", "x", "3"]))
+
+
+def _raise_input_error(line):
+    from corpusprep.errors import InputError
+
+    raise InputError("corpus.txt", "broken record", line=line)
+
+
+def test_ray_zooprep_errors_keep_their_message(ray_executor):
+    with pytest.raises(ZooprepError, match=r"corpus\.txt:7: broken record"):
+        list(ray_executor.map(_raise_input_error, [7]))
+
+
+def test_ray_executor_is_made_by_name(ray_executor):
+    ex = make_executor("ray", 2)  # joins the runtime the fixture started
+    try:
+        assert ex.name == "ray" and ex.workers == 2
+        assert list(ex.map(operator.neg, [1, 2])) == [-1, -2]
+    finally:
+        ex.close()  # does not own the runtime: must not shut it down
+    assert list(ray_executor.map(operator.neg, [3])) == [-3]

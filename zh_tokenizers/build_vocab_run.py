@@ -1,0 +1,87 @@
+"""``build-vocab``: count the corpus in parallel work units, build the vocab, write it and its report."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpusprep.atomic import atomic_open, write_json
+from corpusprep.errors import ZooprepError
+from corpusprep.executors import LocalExecutor
+
+
+@dataclass(frozen=True)
+class BuildVocabConfig:
+    corpus: list[str]
+    out: Path
+    min_freq: int = 1
+    max_size: int | None = None
+    coverage: float | None = None
+    min_word_freq: int = 100
+    extend: Path | None = None
+    compare: list[Path] = field(default_factory=list)
+    report: Path | None = None
+    workers: int | None = None
+
+    def validate(self) -> None:
+        if self.min_freq < 1:
+            raise ZooprepError("--min-freq must be >= 1")
+        if self.coverage is not None and not 0 < self.coverage <= 1:
+            raise ZooprepError("--coverage must be in (0, 1]")
+        if self.max_size is not None and self.max_size < 1:
+            raise ZooprepError("--max-size must be >= 1")
+
+
+def report_path(cfg: BuildVocabConfig) -> Path:
+    return cfg.report or cfg.out.with_name(cfg.out.name + ".report.json")
+
+
+def run_build_vocab(cfg: BuildVocabConfig) -> str:
+    """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
+    from zh_tokenizers.corpus_units import expand_corpus, plan_units
+    from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
+    from zh_tokenizers.vocab_count import count_unit, merge_counts
+    from zh_tokenizers.vocab_file import read_vocab
+    from zh_tokenizers.vocab_report import coverage_report
+
+    cfg.validate()
+    started = time.time()
+    files = expand_corpus(cfg.corpus)
+    units = plan_units(files)
+    base = read_vocab(cfg.extend) if cfg.extend else None
+    compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
+    texts = 0
+    with LocalExecutor(cfg.workers) as ex:
+        parts = []
+        for counts, n in ex.map(count_unit, units):
+            parts.append(counts)
+            texts += n
+    counts = merge_counts(parts)
+    rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
+                       min_word_freq=cfg.min_word_freq)
+    if base is not None:
+        lines = extend_vocab(list(base.lines), set(base.id_to_token), counts, rules)
+        tokens = list(base.id_to_token) + lines[len(base.lines):]
+    else:
+        lines = tokens = new_vocab(counts, rules)
+    with atomic_open(cfg.out) as fh:
+        fh.write("".join(t + "\n" for t in lines))
+
+    stats = char_stats(counts)
+    rep = {
+        "command": "build-vocab",
+        "out": str(cfg.out),
+        "options": {"min_freq": cfg.min_freq, "max_size": cfg.max_size, "coverage": cfg.coverage,
+                    "min_word_freq": cfg.min_word_freq, "extend": str(cfg.extend) if cfg.extend else None},
+        "corpus": {"files": files, "units": len(units), "texts": texts, "characters": stats.total_chars,
+                   "distinct_characters": len(stats.chars), "distinct_tokens": len(counts)},
+        "vocab_size": len(tokens),
+        "added_to_base": len(tokens) - len(base.lines) if base is not None else None,
+        "vocabs": [coverage_report(counts, stats, tokens, str(cfg.out))]
+                  + [coverage_report(counts, stats, v.id_to_token, v.path) for v in compares],
+        "seconds": round(time.time() - started, 3),
+    }
+    write_json(report_path(cfg), rep)
+    own = rep["vocabs"][0]
+    return (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
+            f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")

@@ -1,0 +1,178 @@
+"""Per-character tables the BERT-style tokenizers run on, compiled once per process.
+
+Two behaviours are modelled:
+
+* ``hf_tables(lowercase)``: Hugging Face ``tokenizers`` (BertNormalizer + BertPreTokenizer), the reference for
+  ``transformers.BertTokenizer`` since v5. Built from ``_hf_bert_tables`` (probed from the Rust code, see
+  ``gen_hf_tables``), so it does not depend on the Unicode version of the running Python.
+* ``uer_tables()``: UER-py's pure-Python BasicTokenizer, built from this Python's ``unicodedata``, which is what
+  UER-py itself uses when run on the same interpreter.
+
+Each table set gives: a regex of characters removed before anything else, a regex that cuts a cleaned line
+into raw tokens (one CJK character | one punctuation character | a run of word characters), and the map a raw
+token goes through before WordPiece.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+# UER-py's (and Google BERT's Python) _is_chinese_char ranges; HF tokenizers uses 0x2B920 instead of 0x2B820.
+UER_CHINESE_RANGES = [
+    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
+]
+
+
+@dataclass(frozen=True)
+class CharTables:
+    name: str
+    drop: re.Pattern  # characters deleted outright (controls, format chars, NUL, U+FFFD, ...)
+    token: re.Pattern  # raw token: one CJK char | one punctuation char | a run of other non-space chars
+    normalize: Callable[[str], list[str]]  # raw token -> the word(s) WordPiece sees
+    chinese: re.Pattern  # one CJK character (as split off by the reference)
+    single: re.Pattern  # a line made only of CJK chars, single punctuation chars and spaces
+
+
+def _explode(ranges: Iterable[tuple[int, int]]) -> set[int]:
+    out: set[int] = set()
+    for first, last in ranges:
+        out.update(range(first, last + 1))
+    return out
+
+
+def _to_ranges(cps: Iterable[int]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for cp in sorted(cps):
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return [(a, b) for a, b in out]
+
+
+def _class_body(ranges: Iterable[tuple[int, int]]) -> str:
+    parts = []
+    for first, last in ranges:
+        parts.append(f"\\U{first:08x}" if first == last else f"\\U{first:08x}-\\U{last:08x}")
+    return "".join(parts)
+
+
+def _in_class(ranges) -> str:
+    return f"[{_class_body(ranges)}]"
+
+
+def _token_regex(chinese, punct, space) -> re.Pattern:
+    return re.compile(
+        f"{_in_class(chinese)}|{_in_class(punct)}|[^{_class_body(chinese)}{_class_body(punct)}{_class_body(space)}]+"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def hf_tables(lowercase: bool = True) -> CharTables:
+    """Tables equal to HF ``BertNormalizer(lowercase=lowercase)`` + ``BertPreTokenizer`` per code point."""
+    from zh_tokenizers import _hf_bert_tables as T
+
+    drop_r = T.LOWER_DROP if lowercase else T.CASED_DROP
+    chinese_r = T.LOWER_CHINESE if lowercase else T.CASED_CHINESE
+    mapping: dict[str, str] = {chr(k): v for k, v in (T.LOWER_MAP if lowercase else T.CASED_MAP).items()}
+    drop = _explode(drop_r)
+    pre_punct, pre_space = _explode(T.PRE_PUNCT), _explode(T.PRE_SPACE)
+    chinese = _explode(chinese_r)
+
+    # Classify each *raw* character by what it becomes, so tokens can be cut before normalising.
+    punct = {cp for cp in pre_punct if chr(cp) not in mapping and cp not in drop}
+    space = {cp for cp in pre_space if chr(cp) not in mapping and cp not in drop}
+    for ch, out in mapping.items():
+        cp = ord(ch)
+        if cp in chinese:
+            continue
+        kinds = {"space" if ord(c) in pre_space else "punct" if ord(c) in pre_punct else "word" for c in out}
+        if kinds == {"space"}:
+            space.add(cp)
+        elif kinds == {"punct"} and len(out) == 1:
+            punct.add(cp)
+        elif kinds != {"word"}:
+            raise RuntimeError(f"U+{cp:04X} normalises to mixed word/punctuation {out!r}; tables need a pre-pass")
+    punct -= chinese
+    space -= chinese
+
+    get = mapping.get
+
+    def normalize(raw: str) -> list[str]:
+        return ["".join([get(c, c) for c in raw])]
+
+    chinese_r2, punct_r, space_r = _to_ranges(chinese), _to_ranges(punct), _to_ranges(space)
+    return CharTables(
+        name=f"hf-tokenizers-{T.TOKENIZERS_VERSION}-{'lower' if lowercase else 'cased'}",
+        drop=re.compile(_in_class(drop_r)),
+        token=_token_regex(chinese_r2, punct_r, space_r),
+        normalize=normalize,
+        chinese=re.compile(_in_class(chinese_r2)),
+        single=re.compile(f"[{_class_body(chinese_r2)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
+    )
+
+
+def _uer_is_punct(ch: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _uer_split_punct(word: str) -> list[str]:
+    out: list[str] = []
+    cur: list[str] = []
+    for ch in word:
+        if _uer_is_punct(ch):
+            if cur:
+                out.append("".join(cur))
+                cur = []
+            out.append(ch)
+        else:
+            cur.append(ch)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def uer_tables(lowercase: bool = True) -> CharTables:
+    """Tables equal to UER-py's BasicTokenizer on this Python's ``unicodedata``."""
+    drop, space = {0, 0xFFFD}, set()
+    category = unicodedata.category
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        cat = category(ch)
+        if ch in "\t\n\r":
+            space.add(cp)
+        elif cat in ("Cc", "Cf"):
+            drop.add(cp)
+        elif cat == "Zs" or ch.isspace():  # Zs -> ' ' in _clean_text; other isspace() chars split in str.split()
+            space.add(cp)
+    space -= drop
+    chinese = _explode(UER_CHINESE_RANGES)
+    nfd = unicodedata.normalize
+
+    def normalize(raw: str) -> list[str]:
+        if lowercase:
+            raw = raw.lower()
+            raw = "".join([c for c in nfd("NFD", raw) if category(c) != "Mn"])
+        words: list[str] = []
+        for piece in _uer_split_punct(raw):
+            words.extend(piece.split())
+        return words
+
+    chinese_r, space_r = _to_ranges(chinese), _to_ranges(space)
+    return CharTables(
+        name=f"uer-python-unicode-{unicodedata.unidata_version}",
+        drop=re.compile(_in_class(_to_ranges(drop))),
+        token=re.compile(f"{_in_class(chinese_r)}|[^{_class_body(chinese_r)}{_class_body(space_r)}]+"),
+        normalize=normalize,
+        chinese=re.compile(_in_class(chinese_r)),
+        single=re.compile(f"[{_class_body(chinese_r)}{_class_body(space_r)}]*"),
+    )

@@ -35,6 +35,7 @@ from corpusprep.feed.stream import FeedLoader, StreamConfig  # noqa: E402
 
 # UER-py model configs (models/bert/*_config.json): layers, hidden, heads, feed-forward.
 SIZES = {
+    "nano": (1, 64, 2, 256),  # not a zoo size: for smoke tests
     "tiny": (2, 128, 2, 512),
     "mini": (4, 256, 4, 1024),
     "small": (4, 512, 8, 2048),
@@ -44,7 +45,7 @@ SIZES = {
 # Recipe stage 1 of roberta_char_cluecorpussmall_2stage / gpt2_cluecorpussmall_2stage.
 RECIPE = {"learning_rate": 1e-4, "batch_size_per_gpu": 64, "warmup": 0.1, "weight_decay": 0.01}
 # A small model on little data tolerates (and needs) a larger step than the zoo's base models.
-SCALED_LR = {"tiny": 1e-3, "mini": 5e-4, "small": 3e-4, "medium": 2e-4, "base": 1e-4}
+SCALED_LR = {"nano": 2e-3, "tiny": 1e-3, "mini": 5e-4, "small": 3e-4, "medium": 2e-4, "base": 1e-4}
 
 
 @dataclass
@@ -66,6 +67,8 @@ class TrainConfig:
     save_state: str | None = None
     resume: str | None = None
     log_file: str | None = None
+    synthetic: str | None = None  # "mlm" or "lm": in-memory char rows of demo text, no shard dir (no pyarrow)
+    seq_len: int = 128  # only for --synthetic
 
 
 class TinyTransformer(nn.Module):
@@ -104,7 +107,7 @@ class TinyTransformer(nn.Module):
         x = self.emb_norm(x)
         pad = attention_mask == 0
         if self.causal:
-            mask = nn.Transformer.generate_square_subsequent_mask(n, device=x.device, dtype=x.dtype)
+            mask = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)  # True = may not attend
             return self.encoder(x, mask=mask, src_key_padding_mask=pad, is_causal=True)
         return self.encoder(x, src_key_padding_mask=pad)
 
@@ -156,9 +159,15 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 def train(cfg: TrainConfig) -> dict:
     rank, world, device = setup_distributed(cfg.device)
     torch.manual_seed(cfg.seed)
+    reader = None
+    if cfg.synthetic:
+        from corpusprep.feed.testing import InMemoryRows, char_rows_from_texts, demo_texts
+
+        cols, vocab = char_rows_from_texts(demo_texts(), cfg.synthetic, cfg.seq_len)
+        reader = InMemoryRows(cols, cfg.synthetic, cfg.seq_len, max(vocab, 21128))
     loader = FeedLoader(StreamConfig(cfg.shard_dir, batch_size=cfg.batch_size, seed=cfg.seed, rank=rank,
                                      world_size=world, names="hf"),
-                        num_workers=cfg.workers, pin_memory=device.type == "cuda")
+                        num_workers=cfg.workers, pin_memory=device.type == "cuda", reader=reader)
     meta = loader.meta
     kind = cfg.model if cfg.model != "auto" else ("gpt2" if meta.processor == "lm" else "roberta")
     layers, hidden, heads, ff = SIZES[cfg.size]
@@ -279,9 +288,13 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--save-state", default=None)
     p.add_argument("--resume", default=None)
     p.add_argument("--log-file", default=None)
+    p.add_argument("--synthetic", default=None, choices=["mlm", "lm"],
+                   help="no shard dir: char rows of the demo text held in memory (SHARD_DIR is ignored)")
+    p.add_argument("--seq-len", type=int, default=128, help="only with --synthetic")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
-                       a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file)
+                       a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
+                       a.synthetic, a.seq_len)
 
 
 if __name__ == "__main__":

@@ -176,16 +176,22 @@ def parse_stage(stage: str) -> tuple[str, int]:
 
 
 def stage_ref(dataset: str, stage: str, catalog: Catalog | None = None) -> StageRef:
-    """Validate that recipe stage ``stage`` ('RECIPE/N') trains on ``dataset``; return its facts."""
+    """Validate that recipe stage ``stage`` ('RECIPE/N') trains on ``dataset``; return its facts.
+
+    ``dataset`` may join several ids with '+' (a stage trained on two corpora, e.g. gpt2-poem).
+    """
     cat = catalog or load_catalog()
-    cat.dataset(dataset)
+    names = dataset.split("+")
+    for name in names:
+        cat.dataset(name)
     rid, num = parse_stage(stage)
     recipe = cat.recipe(rid)
     found = [s for s in recipe.stages if s.stage == num]
     if not found:
         raise CatalogError(f"recipe '{rid}' has no stage {num} (stages: {', '.join(str(s.stage) for s in recipe.stages)})")
     st = found[0]
-    if dataset not in st.datasets:
-        raise CatalogError(f"stage {rid}/{num} trains on {', '.join(st.datasets)}, not on '{dataset}'")
+    for name in names:
+        if name not in st.datasets:
+            raise CatalogError(f"stage {rid}/{num} trains on {', '.join(st.datasets)}, not on '{name}'")
     users = tuple(m.id for m in cat.models.values() if m.recipe.id == rid)
     return StageRef(dataset, rid, num, str(st.data_processor), st.seq_length, users)

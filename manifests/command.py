@@ -57,6 +57,27 @@ def show(
         typer.echo(show_text(cat, model, fig), nl=False)
 
 
+@zoo_app.command("figures")
+def figures(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only models trained on this dataset id."),
+    family: Optional[str] = typer.Option(None, "--family", help="Only this family."),
+    gpu: str = typer.Option("A100", "--gpu", help="A100, V100 or H100."),
+    precision: str = typer.Option("mixed", "--precision", help="fp32, tf32 or mixed."),
+    utilisation: float = typer.Option(0.4, "--utilisation", help="Assumed model FLOPs utilisation (0-1]."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Parameters, tokens, training FLOPs and GPU-hours for many models at once."""
+    from manifests.views import FigureOptions, ListQuery, figures_rows, figures_text, select_models
+
+    cat = _catalog()
+    fig = FigureOptions(gpu, precision, utilisation)
+    rows = figures_rows(cat, select_models(cat, ListQuery(dataset, family)), fig)
+    if as_json:
+        _emit(rows)
+    else:
+        typer.echo(figures_text(rows, fig), nl=False)
+
+
 @zoo_app.command("datasets")
 def datasets(as_json: bool = typer.Option(False, "--json")) -> None:
     """List the training corpora."""

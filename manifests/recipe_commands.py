@@ -127,7 +127,7 @@ def build_plan(cat: Catalog, model_id: str, fmt: str = "zooprep", vocab_dir: str
     cleaned: set[str] = set()
     for st in recipe.stages:
         steps += _data_steps(cat, model, recipe, st, fmt, tok, tok_path, val, raw_dir, work_dir, cleaned)
-        steps.append(_pretrain_step(model, recipe, st, fmt, tok, tok_path, config_path, val, outputs, work_dir))
+        steps.append(_pretrain_step(cat, model, recipe, st, fmt, tok, tok_path, config_path, val, outputs, work_dir))
     conv = _conversion_step(model, recipe, fmt, outputs)
     if conv:
         steps.append(conv)
@@ -203,7 +203,17 @@ def _data_steps(cat, model, recipe, st, fmt, tok, tok_path, val, raw_dir, work_d
     return [Step(st.stage, f"preprocess ({proc}, seq {seq})", argv, nts)]
 
 
-def _pretrain_step(model, recipe: Recipe, st: Stage, fmt, tok, tok_path, config_path, val, outputs, work_dir) -> Step:
+def _final_checkpoint(cat: Catalog, model_id: str) -> str:
+    """The last checkpoint UER writes for ``model_id`` (output path + '-' + total steps of its last stage)."""
+    model = cat.model(model_id)
+    recipe = cat.recipe_of(model_id)
+    last = recipe.stages[-1] if recipe else None
+    if last is None or not is_known(last.output_model_path) or not is_known(last.total_steps):
+        return f"<unknown:checkpoint of {model_id}>"
+    return f"{_fill(last.output_model_path, model)}-{last.total_steps}"
+
+
+def _pretrain_step(cat, model, recipe: Recipe, st: Stage, fmt, tok, tok_path, config_path, val, outputs, work_dir) -> Step:
     flag = tok.uer_flag if tok.uer_flag != "unknown" else "--vocab_path"
     out_path = _fill(str(val(st, "output_model_path")), model)
     outputs[st.stage] = out_path
@@ -230,7 +240,7 @@ def _pretrain_step(model, recipe: Recipe, st: Stage, fmt, tok, tok_path, config_
             steps_prev = prev.total_steps if is_known(prev.total_steps) else "<unknown:total_steps>"
             argv += ["--pretrained_model_path", f"{outputs.get(n, '<unknown:stage output>')}-{steps_prev}"]
         elif ref.startswith("model:"):
-            argv += ["--pretrained_model_path", f"<checkpoint of {ref[6:]}>"]
+            argv += ["--pretrained_model_path", _final_checkpoint(cat, ref[6:])]
         else:
             argv += ["--pretrained_model_path", f"<{ref}>"]
     argv += st.model_flags

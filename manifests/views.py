@@ -192,3 +192,30 @@ def conflicts_text(cat: Catalog) -> str:
 def unknown_fields(m: Model) -> list[str]:
     """Top-level model fields the sources leave unknown (shown to users as 'unknown')."""
     return [k for k, v in m.model_dump().items() if not is_known(v) and v is not None]
+
+
+def figures_rows(cat: Catalog, models: list[Model], fig: FigureOptions) -> list[dict]:
+    """Per model: parameters and, summed over the recipe's stages, tokens, FLOPs and GPU-hours."""
+    rows = []
+    for m in models:
+        f = model_figures(cat, m, fig.gpu, fig.precision, fig.utilisation)
+        stages = f["stages"]
+        complete = bool(stages) and all(s["gpu_hours"] is not None for s in stages)
+        rows.append({"id": m.id, "parameters": f["parameters"]["total"], "backbone": f["parameters"]["backbone"],
+                     "stages": len(stages),
+                     "tokens": sum(s["tokens"] for s in stages) if complete else None,
+                     "flops": sum(s["flops"] for s in stages) if complete else None,
+                     "gpu_hours": sum(s["gpu_hours"] for s in stages) if complete else None})
+    return rows
+
+
+def figures_text(rows: list[dict], fig: FigureOptions) -> str:
+    head = ("id", "params", "tokens", "FLOPs", f"{fig.gpu.upper()} GPU-h")
+    table = [head] + [(r["id"], human(r["parameters"]), human(r["tokens"]) if r["tokens"] else "unknown",
+                       f"{r['flops']:.3g}" if r["flops"] else "unknown",
+                       f"{r['gpu_hours']:,.0f}" if r["gpu_hours"] is not None else "unknown") for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(t, widths))) for t in table]
+    lines.append(f"GPU-hours: all stages, {fig.precision} precision, {fig.utilisation:.0%} utilisation; "
+                 "formulas and assumptions: `zoo show MODEL`; 'unknown' where the recipe or shape is not stated")
+    return "\n".join(lines) + "\n"

@@ -66,7 +66,10 @@ def _first_mismatch(ours_ids, ref_ids, texts):
 
 
 def test_every_corpus_line_matches_hf_tokenizers(ours, hf, lines):
-    assert _first_mismatch(ours.encode_batch(lines), _hf_ids(hf, lines), lines) is None
+    expected = _hf_ids(hf, lines)
+    assert _first_mismatch(ours.encode_batch(lines), expected, lines) is None
+    sample = slice(None, None, 7)  # the per-line path too (on a sample, to keep the test short)
+    assert _first_mismatch([ours.encode(t) for t in lines[sample]], expected[sample], lines[sample]) is None
 
 
 def test_every_corpus_line_matches_hf_tokenizers_cased(google_vocab, lines):
@@ -110,7 +113,10 @@ random_text = st.lists(_pieces, max_size=8).map("".join)
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(random_text, min_size=1, max_size=5))
 def test_random_unicode_matches_hf_tokenizers(ours, hf, texts):
-    assert _first_mismatch(ours.encode_batch(texts), _hf_ids(hf, texts), texts) is None
+    expected = _hf_ids(hf, texts)
+    assert _first_mismatch([ours.encode(t) for t in texts], expected, texts) is None  # per-line path
+    batch = texts * 4  # >= 4 texts: the vectorised batch path
+    assert _first_mismatch(ours.encode_batch(batch), expected * 4, batch) is None
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -118,7 +124,9 @@ def test_random_unicode_matches_hf_tokenizers(ours, hf, texts):
 def test_random_unicode_matches_hf_tokenizers_cased(google_vocab, texts):
     ours = load_tokenizer(vocab=google_vocab, do_lower_case=False)
     hf = _hf(google_vocab, lowercase=False)
-    assert _first_mismatch(ours.encode_batch(texts), _hf_ids(hf, texts), texts) is None
+    expected = _hf_ids(hf, texts)
+    assert _first_mismatch([ours.encode(t) for t in texts], expected, texts) is None
+    assert _first_mismatch(ours.encode_batch(texts * 4), expected * 4, texts * 4) is None
 
 
 def test_long_word_limit_counts_characters(ours, hf):

@@ -160,8 +160,8 @@ def test_seed_changes_assignment_not_content(tmp_path):
     a = run_clean(_cfg(tmp_path, [folder], name="s0", fmt="text", num_shards=4, seed=0))
     b = run_clean(_cfg(tmp_path, [folder], name="s1", fmt="text", num_shards=4, seed=1))
     assert sorted(_texts(tmp_path / "s0")) == sorted(_texts(tmp_path / "s1"))
-    assert [s["records"] for s in a["shards"]] != [s["records"] for s in b["shards"]] or \
-        _shard_hashes(tmp_path / "s0") != _shard_hashes(tmp_path / "s1")
+    assert a["kept"] == b["kept"]
+    assert _shard_hashes(tmp_path / "s0") != _shard_hashes(tmp_path / "s1")
 
 
 def test_near_duplicates_opt_in(tmp_path):
@@ -277,7 +277,7 @@ def test_datasets_loads_parquet_output(tmp_path):
         assert set(ds) == {"train", "validation"}
         assert ds["train"].num_rows + ds["validation"].num_rows == report["kept"]
         assert set(ds["train"].column_names) == {"text", "source", "line", "meta"}
-        assert json.loads(ds["train"][0]["meta"]) == {} or isinstance(json.loads(ds["train"][0]["meta"]), dict)
+        assert isinstance(json.loads(ds["train"][0]["meta"]), dict)
 
 
 def test_errors_are_clear(tmp_path):

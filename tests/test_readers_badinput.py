@@ -311,3 +311,41 @@ def test_family_schemas(tmp_path):
                                                  "star": 3}, ensure_ascii=False).encode())
     (rec,) = read_all(q)
     assert rec.text == "问题？\n描述\n回答。" and rec.meta == {"qid": "1", "star": 3}
+
+
+BLANK_DOC = ("\ufeff标题一\r\n句子。\n\n\n　\n标题二\n" + ("长" * 30 + "\n") * 4 + " \t\n" + "x\x00y\n\n\n坏\n"
+             "尾巴一\n尾巴二").encode()
+
+
+@pytest.mark.parametrize("unit_bytes", [1, 2, 3, 4, 5, 8, 13, 40])
+def test_blank_documents_in_byte_ranges_equal_whole_file(tmp_path, unit_bytes):
+    data = BLANK_DOC.replace("坏".encode(), b"\xff\xfe")  # one undecodable line inside a document
+    p = write(tmp_path / "docs.txt", data)
+    whole = read_all(p, fmt="text-blank", max_line_bytes=100)
+    assert texts(whole) == [("标题一\n句子。", 1), ("xy", 12)]  # NUL removed; U+3000-only line is blank
+    assert rejects(whole) == [("document_too_long", 6), ("undecodable", 15)]
+    units = plan_units([str(p)], fmt="text-blank", unit_bytes=unit_bytes, max_line_bytes=100)
+    assert len(units) > 1
+    ranged = [item for u in units for item in read_unit(u)]
+    assert [_key(r) for r in ranged] == [_key(r) for r in whole]
+
+
+def _key(item):
+    return (item.line, item.text, item.meta) if isinstance(item, Record) else (item.line, item.reason)
+
+
+def test_compressed_structured_files_are_sniffed_and_read(tmp_path):
+    rows = "label,review\n" + "".join(f'{i % 2},"第{i}条评论，很好"\n' for i in range(3000))
+    blob = gzip.compress(rows.encode())
+    p = write(tmp_path / "reviews.csv.gz", blob)
+    assert sniff_format(str(p)) == "reviews"
+    items = read_all(p)
+    assert len(texts(items)) == 3000 and rejects(items) == [] and texts(items)[-1] == ("第2999条评论，很好", 3001)
+    cut = read_all(write(tmp_path / "cut.csv.gz", blob[: len(blob) // 2]))
+    kept = texts(cut)
+    assert 0 < len(kept) < 3000 and kept == texts(items)[: len(kept)]
+    assert [r[0] for r in rejects(cut)] == ["truncated_input"]
+    j = write(tmp_path / "news.jsonl.zst", zstandard.ZstdCompressor().compress(
+        json.dumps({"news_id": "1", "title": "标题", "content": "正文"}, ensure_ascii=False).encode()))
+    assert sniff_format(str(j)) == "news2016zh"
+    assert texts(read_all(j)) == [("标题\n正文", 1)]

@@ -142,8 +142,10 @@ def test_spot_checks(corpora_dir: Path):
     assert recs[0].text.count("\n") == 5818 and recs[0].text.startswith("想要有直升机\n想要和你飞到宇宙去")
 
 
-@pytest.mark.parametrize("rel", [e[0] for e in EXPECTED if e[2] in ("lines", "jsonl", "tsv", "label-tsv")],
-                         ids=[e[0].split("/")[-1] for e in EXPECTED if e[2] in ("lines", "jsonl", "tsv", "label-tsv")])
+SPLIT = [e[0] for e in EXPECTED if e[2] in ("lines", "jsonl", "tsv", "label-tsv", "blank")]
+
+
+@pytest.mark.parametrize("rel", SPLIT, ids=[r.split("/")[-1] for r in SPLIT])
 def test_byte_ranges_match_whole_file(corpora_dir: Path, rel):
     """Cutting a real file into small byte ranges yields exactly the records of whole-file reading."""
     path = corpora_dir / rel

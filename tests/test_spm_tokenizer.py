@@ -156,3 +156,21 @@ def test_model_loads_unchanged_in_hf_albert_tokenizer(tok, clue_spm, tmp_path, c
     default = transformers.AlbertTokenizer.from_pretrained(str(tmp_path), unk_token="[UNK]", pad_token="[PAD]")
     assert default.tokenize("ABC") != hf.tokenize("ABC")
     assert unicodedata.normalize("NFKC", "ＡＢＣ") == "ABC"
+
+
+def test_unknown_run_ending_in_digit_comma_is_resplit(tmp_path, corpora_dir):
+    """A model without ',' lets an unknown run like '٣,' reach the fix; ids must still be UER's."""
+    import sentencepiece as spm
+
+    src = corpora_dir / "cluecorpussmall/dbiir__UER-py/corpora/CLUECorpusSmall_sampled.txt"
+    lines = [ln.replace(",", "").replace("，", "") for ln in src.read_text(encoding="utf-8").splitlines()[:200]]
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_prefix=str(tmp_path / "nocomma"),
+                                   vocab_size=2600, hard_vocab_limit=False, minloglevel=2)
+    tok = SpmTokenizer(tmp_path / "nocomma.model")
+    assert not tok._comma_known
+    text = "价格a٣,b"
+    assert "٣," in tok._sp.encode(text, out_type=str)
+    _check_parity(tok, text)
+    assert tok.tokenize(text)[-2:] == [",", "b"]
+    for line in lines[:50]:
+        _check_parity(tok, line + " 12,5٣,")

@@ -95,14 +95,13 @@ def _model_pieces(prefix) -> list[tuple[str, float]]:
 
 
 def test_sampling_is_seeded_bounded_and_worker_independent(clue_sample, tmp_path):
-    base = dict(corpus=(str(clue_sample),), preset="uer", vocab_size=2600, sample_sentences=450)
+    base = dict(corpus=(str(clue_sample),), preset="uer", vocab_size=3000, sample_sentences=450)
     a = train_spm(SpmTrainConfig(out_prefix=str(tmp_path / "a"), seed=7, **base))
     b = train_spm(SpmTrainConfig(out_prefix=str(tmp_path / "b"), seed=7, workers=2, chunk_bytes=20000, **base))
     c = train_spm(SpmTrainConfig(out_prefix=str(tmp_path / "c"), seed=8, **base))
     assert a["sentences"]["fed_to_trainer"] == 450  # bounded: exactly the sample
     assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
     assert _model_pieces(tmp_path / "a") != _model_pieces(tmp_path / "c")
-    assert a["corpus"]["fingerprint"] != b["corpus"]["fingerprint"] or True  # chunked digests may differ
     assert a["sentences"]["lines"] == b["sentences"]["lines"] == 400
 
 
@@ -150,7 +149,6 @@ def test_byte_range_units_yield_every_line_once(tmp_path_factory, lines, chunk, 
 def test_pack_pieces_bounded_and_lossless(pieces, max_bytes, joiner):
     out, cuts = pack_pieces(pieces, max_bytes, joiner)
     assert all(len(s.encode("utf-8")) <= max_bytes for s in out)
-    assert "".join(out).replace(joiner, "") if joiner else True
     assert "".join(x.replace(joiner, "") if joiner else x for x in out) == "".join(
         p.replace(joiner, "") if joiner else p for p in pieces)
     assert cuts == sum(len(p.encode("utf-8")) > max_bytes for p in pieces)
@@ -206,8 +204,8 @@ def test_parquet_clean_dir_input(tmp_path, clue_sample):
                       "meta": ["{}"] * len(docs)})
     pq.write_table(table, d / "train-00000-of-00001.parquet")
     pq.write_table(table.slice(0, 5), d / "validation-00000-of-00001.parquet")
-    card = train_spm(SpmTrainConfig(corpus=(str(d),), out_prefix=str(tmp_path / "pq"), vocab_size=1500,
-                                    character_coverage=0.995))
+    card = train_spm(SpmTrainConfig(corpus=(str(d),), out_prefix=str(tmp_path / "pq"), vocab_size=2000,
+                                    character_coverage=0.99, spm_options=(("hard_vocab_limit", "false"),)))
     assert [Path(f["path"]).name for f in card["corpus"]["files"]] == ["train-00000-of-00001.parquet"]
     assert card["sentences"]["lines"] == 150
     pq.write_table(pa.table({"body": ["x"]}), d / "train-00000-of-00001.parquet")

@@ -25,7 +25,7 @@ def load_tokenizer(vocab=None, spm=None, kind: str = "bert", uer_compat: bool = 
             from zh_tokenizers.spm_tokenizer import SpmTokenizer
         except ImportError as exc:
             raise ZooprepError(f"sentencepiece tokenizer is not available yet ({exc})") from None
-        return SpmTokenizer(str(spm)) if kind == "bert" else SpmTokenizer(str(spm), kind=kind)
+        return SpmTokenizer(str(spm), kind=kind)
 
     from zh_tokenizers.vocab_file import read_vocab
 

@@ -52,6 +52,7 @@ class BertCharTokenizer(VocabTokenizer):
         self._single = _TokenCache()  # char -> id for the all-single-char fast path
         self._single.compute = self._compute_single
         self.options["tables"] = self.tables.name
+        self._batch_tables = None  # built on first encode_batch (5.5 MB of numpy tables)
 
     def _compute(self, raw: str) -> tuple[int, ...]:
         vocab, unk, limit = self._vocab_map, self.unk_id, self.max_chars
@@ -73,6 +74,30 @@ class BertCharTokenizer(VocabTokenizer):
             ids = list(map(self._single.__getitem__, text))
             return [i for i in ids if i is not None] if None in ids else ids
         return list(chain.from_iterable(map(self._cache.__getitem__, self.tables.token.findall(text))))
+
+    def encode_batch(self, texts) -> list[list[int]]:
+        """Same ids as ``[encode(t) for t in texts]``, computed for the whole batch at once (batch_encode.py)."""
+        from zh_tokenizers.batch_encode import BatchTables, encode_many
+
+        texts = list(texts)
+        if len(texts) < 4:
+            return [self.encode(t) for t in texts]
+        if self._batch_tables is None:
+            self._batch_tables = BatchTables(self.tables, self._compute_single)
+        special = self._special_re
+        if special is None:
+            return encode_many(texts, self._batch_tables, self._cache.__getitem__)
+        # Lines holding a literal special token take the per-line path (it splits them out first).
+        odd = [i for i, t in enumerate(texts) if "[" in t and special.search(t)]
+        if not odd:
+            return encode_many(texts, self._batch_tables, self._cache.__getitem__)
+        plain = list(texts)
+        for i in odd:
+            plain[i] = ""
+        out = encode_many(plain, self._batch_tables, self._cache.__getitem__)
+        for i in odd:
+            out[i] = self.encode(texts[i])
+        return out
 
     def encode(self, text: str) -> list[int]:
         if self._special_re is not None and "[" in text:

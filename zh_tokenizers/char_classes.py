@@ -34,8 +34,11 @@ class CharTables:
     drop: re.Pattern  # characters deleted outright (controls, format chars, NUL, U+FFFD, ...)
     token: re.Pattern  # raw token: one CJK char | one punctuation char | a run of other non-space chars
     normalize: Callable[[str], list[str]]  # raw token -> the word(s) WordPiece sees
-    chinese: re.Pattern  # one CJK character (as split off by the reference)
     single: re.Pattern  # a line made only of CJK chars, single punctuation chars and spaces
+    # The same classes as code point ranges, for the vectorised batch path (batch_encode.py):
+    drop_ranges: tuple = ()
+    single_ranges: tuple = ()  # characters that always form a token on their own
+    space_ranges: tuple = ()
 
 
 def _explode(ranges: Iterable[tuple[int, int]]) -> set[int]:
@@ -112,8 +115,10 @@ def hf_tables(lowercase: bool = True) -> CharTables:
         drop=re.compile(_in_class(drop_r)),
         token=_token_regex(chinese_r2, punct_r, space_r),
         normalize=normalize,
-        chinese=re.compile(_in_class(chinese_r2)),
         single=re.compile(f"[{_class_body(chinese_r2)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
+        drop_ranges=tuple(drop_r),
+        single_ranges=tuple(chinese_r2) + tuple(punct_r),
+        space_ranges=tuple(space_r),
     )
 
 
@@ -143,9 +148,9 @@ def _uer_split_punct(word: str) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def uer_tables(lowercase: bool = True) -> CharTables:
     """Tables equal to UER-py's BasicTokenizer on this Python's ``unicodedata``."""
-    drop, space = {0, 0xFFFD}, set()
+    drop, space, punct_candidates = {0, 0xFFFD}, set(), []
     category = unicodedata.category
-    for cp in range(sys.maxunicode + 1):
+    for cp in range(sys.maxunicode + 1):  # one pass over the code space; about 0.5 s, once per process
         ch = chr(cp)
         cat = category(ch)
         if ch in "\t\n\r":
@@ -154,7 +159,8 @@ def uer_tables(lowercase: bool = True) -> CharTables:
             drop.add(cp)
         elif cat == "Zs" or ch.isspace():  # Zs -> ' ' in _clean_text; other isspace() chars split in str.split()
             space.add(cp)
-    space -= drop
+        elif cat[0] == "P" or 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+            punct_candidates.append(cp)
     chinese = _explode(UER_CHINESE_RANGES)
     nfd = unicodedata.normalize
 
@@ -167,12 +173,24 @@ def uer_tables(lowercase: bool = True) -> CharTables:
             words.extend(piece.split())
         return words
 
-    chinese_r, space_r = _to_ranges(chinese), _to_ranges(space)
+    # Punctuation can be cut off before lower-casing when it cannot change the lower-casing of its neighbours
+    # (str.lower's final-sigma rule skips "case-ignorable" characters such as "'" and "."), and it stays one
+    # piece after normalisation.
+    punct = set()
+    for cp in punct_candidates:
+        ch = chr(cp)
+        if cp in chinese:
+            continue
+        if ("\u0391\u03a3" + ch + "\u0391").lower()[1] == "\u03c2" and normalize(ch) == [ch]:
+            punct.add(cp)
+    chinese_r, space_r, drop_r, punct_r = _to_ranges(chinese), _to_ranges(space), _to_ranges(drop), _to_ranges(punct)
     return CharTables(
         name=f"uer-python-unicode-{unicodedata.unidata_version}",
-        drop=re.compile(_in_class(_to_ranges(drop))),
-        token=re.compile(f"{_in_class(chinese_r)}|[^{_class_body(chinese_r)}{_class_body(space_r)}]+"),
+        drop=re.compile(_in_class(drop_r)),
+        token=_token_regex(chinese_r, punct_r, space_r),
         normalize=normalize,
-        chinese=re.compile(_in_class(chinese_r)),
-        single=re.compile(f"[{_class_body(chinese_r)}{_class_body(space_r)}]*"),
+        single=re.compile(f"[{_class_body(chinese_r)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
+        drop_ranges=tuple(drop_r),
+        single_ranges=tuple(chinese_r) + tuple(punct_r),
+        space_ranges=tuple(space_r),
     )

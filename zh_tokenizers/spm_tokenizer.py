@@ -85,8 +85,11 @@ class SpmTokenizer:
         self._pieces = [sp.id_to_piece(i) for i in range(n)]
         self._vocab = {p: i for i, p in enumerate(self._pieces)}
         self._unk_id = sp.unk_id()
-        # Ids whose piece needs the digit-comma fix; unknown surfaces are checked one by one.
+        # Ids whose piece needs the digit-comma fix. An unknown piece (a run of unknown characters)
+        # can only end in "digit," if "," itself is not a piece the encoder can produce.
         self._fix_ids = frozenset(i for i, p in enumerate(self._pieces) if _is_digit_comma(p))
+        cid = self._vocab.get(",")
+        self._comma_known = cid is not None and not (sp.is_unknown(cid) or sp.is_control(cid) or sp.is_unused(cid))
         self.special_ids = self._find_special_ids()
 
     def _find_special_ids(self) -> dict[str, int]:
@@ -129,7 +132,7 @@ class SpmTokenizer:
     def _needs_fix(self, ids: list[int]) -> bool:
         if self.digit_comma == "none":
             return False
-        return not self._fix_ids.isdisjoint(ids) or self._unk_id in ids
+        return not self._fix_ids.isdisjoint(ids) or (not self._comma_known and self._unk_id in ids)
 
     def _simple_tokens(self, text: str) -> list[str]:
         # UER CharTokenizer / SpaceTokenizer: strip, split, out-of-vocab -> "[UNK]".

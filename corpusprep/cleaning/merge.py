@@ -35,6 +35,10 @@ def marker_path(work: Path, name: str) -> Path:
     return work / "shards" / f"{name}.json"
 
 
+def load_marker(work: Path, name: str) -> dict:
+    return json.loads(marker_path(work, name).read_text(encoding="utf-8"))
+
+
 def shard_is_done(work: Path, out: Path, name: str, fingerprint: str) -> dict | None:
     """The shard's saved result when its file exists and its sha256 matches the marker."""
     try:

@@ -9,19 +9,18 @@ from __future__ import annotations
 import html
 import re
 
+from corpusprep.cleaning import charclass as cc
+
 # ---------------------------------------------------------------------------------------------
 # character classes
 
-# Full-width forms U+FF01..U+FF5E map to ASCII by a fixed offset. These stay full-width because
-# they are the normal Chinese punctuation marks: ！（），：；？
-KEEP_FULLWIDTH = "！（），：；？"
-_FW_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in KEEP_FULLWIDTH}
-_FW_TABLE[0x3000] = 0x20  # ideographic space -> space (the whitespace op then collapses runs)
-_FW_CLASS = "".join(re.escape(chr(cp)) for cp in sorted(_FW_TABLE))
-_FW_RE = re.compile(f"[{_FW_CLASS}]")
+_FW_TABLE = cc.FULLWIDTH_MAP
+_FW_RE = re.compile(f"[{cc.ranges_class((cp, cp) for cp in sorted(_FW_TABLE))}]+")
+KEEP_FULLWIDTH = cc.KEEP_FULLWIDTH
 
-# C0/C1 controls except \t and \n, DEL, zero-width and bidi marks, word joiner, BOM/ZWNBSP.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+")
+# C0/C1 controls except \t and \n, DEL, zero-width and bidi marks, word joiner, BOM/ZWNBSP,
+# lone surrogates (left by lossy decoders; they cannot be written as UTF-8).
+_CONTROL_RE = re.compile(f"[{cc.ranges_class(cc.CONTROL_RANGES)}]+")
 
 _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.S)
 _BR_RE = re.compile(r"<br\s*/?>", re.I)
@@ -32,27 +31,23 @@ _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\
 
 # Weibo user names: CJK, letters, digits, '_' and '-', up to 30 characters.
 _NAME = r"[\w\-]{1,30}"
-_RETWEET_RE = re.compile(rf"//\s*@{_NAME}\s*[:：]?\s*")
+# A retweet marker ends with a colon; the name may hold characters lost as '?' and other symbols.
+# Without a colon only the '//' goes and the mention op handles the '@user'.
+_RETWEET_RE = re.compile(r"//\s*@[^\s:：@/]{1,30}\s*[:：]\s*|//(?=\s*@)")
 _MENTION_RE = re.compile(rf"@{_NAME}(?=[\s:：，,。！!？?)）]|$)[:：]?")
 _TOPIC_RE = re.compile(r"#[^#\n]{1,40}#")
 # Weibo emoticon codes such as [哈哈] [good] [泪]; short, letters or CJK only.
 _EMOTICON_RE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
 
-_EMOJI_RE = re.compile(
-    "[\U0001F000-\U0001FAFF\U0001FC00-\U0001FFFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF"
-    "\uFE0E\uFE0F\u20E3\U000E0020-\U000E007F]+"
-)
+_EMOJI_RE = re.compile(f"[{cc.ranges_class(cc.EMOJI_RANGES)}]+")
 
-_WS_NEEDS_RE = re.compile(r"[^\S\n ]| {2}|^ | $|\n | \n|\n\n|^\n|\n$")
-_WS_RUN_RE = re.compile(r"[^\S\n]+")
+_WS_OTHER_RE = re.compile(r"[^\S\n ]")
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_NON_CJK_RUN_RE = re.compile(f"[^{_CJK}]+")
-_NON_WORD_RUN_RE = re.compile(r"[\W_]+")
-_CJK_PUNCT_NEEDS_RE = re.compile(f"(?<=[{_CJK}])[,!?:;](?=[{_CJK}])")
+_CJK = cc.ranges_class(cc.CJK_RANGES)
+# The punctuation mark comes first in the pattern so the regex engine can scan for it quickly.
+_CJK_PUNCT_NEEDS_RE = re.compile(f"[,!?:;](?<=[{_CJK}].)(?=[{_CJK}])")
 _HALF_TO_FULL = {",": "，", "!": "！", "?": "？", ":": "：", ";": "；"}
 
-_CHAR_RUN_RE = re.compile(r"(.)\1{3,}", re.S)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,12 +55,16 @@ _CHAR_RUN_RE = re.compile(r"(.)\1{3,}", re.S)
 
 def strip_controls(text: str) -> str:
     """Remove control and zero-width characters (BOM inside text too); CR/CRLF become LF."""
+    if _CONTROL_RE.search(text) is None:
+        return text
+    return _controls_body(text)
+
+
+def _controls_body(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    if _CONTROL_RE.search(text) is None:
-        return text
     return _CONTROL_RE.sub("", text)
 
 
@@ -90,14 +89,31 @@ def normalize_width(text: str) -> str:
     """
     if _FW_RE.search(text) is None:
         return text
-    return text.translate(_FW_TABLE)
+    return _width_body(text)
+
+
+def _width_body(text: str) -> str:
+    # translate() only the matched runs: a dict-driven translate of a whole document is slow.
+    return _FW_RE.sub(_fw_run, text)
+
+
+def _fw_run(m: re.Match) -> str:
+    return m.group().translate(_FW_TABLE)
 
 
 def cjk_punctuation(text: str) -> str:
     """Half-width , ! ? : ; between two Chinese characters become their full-width forms."""
     if _CJK_PUNCT_NEEDS_RE.search(text) is None:
         return text
-    return _CJK_PUNCT_NEEDS_RE.sub(lambda m: _HALF_TO_FULL[m.group()], text)
+    return _cjk_punct_body(text)
+
+
+def _cjk_punct_body(text: str) -> str:
+    return _CJK_PUNCT_NEEDS_RE.sub(_full_punct, text)
+
+
+def _full_punct(m: re.Match) -> str:
+    return _HALF_TO_FULL[m.group()]
 
 
 def strip_retweets(text: str) -> str:
@@ -146,17 +162,36 @@ def strip_emoji(text: str) -> str:
     """Remove emoji, pictographs, dingbats and emoji variation selectors."""
     if _EMOJI_RE.search(text) is None:
         return text
+    return _emoji_body(text)
+
+
+def _emoji_body(text: str) -> str:
     return _EMOJI_RE.sub("", text)
 
 
 def normalize_whitespace(text: str) -> str:
     """Collapse whitespace runs to one space, strip every line, drop empty lines; keep '\\n'."""
-    if _WS_NEEDS_RE.search(text) is None:
+    if not _whitespace_needed(text):
         return text
-    text = _WS_RUN_RE.sub(" ", text)
+    return _whitespace_body(text)
+
+
+def _whitespace_needed(text: str) -> bool:
+    return ("  " in text or "\n " in text or " \n" in text or "\n\n" in text
+            or text.startswith((" ", "\n")) or text.endswith((" ", "\n"))
+            or _WS_OTHER_RE.search(text) is not None)
+
+
+def _whitespace_body(text: str) -> str:
+    # str.split() splits on exactly the characters the regex \s matches (str.isspace()).
     if "\n" not in text:
-        return text.strip()
-    return "\n".join(line for line in (part.strip() for part in text.split("\n")) if line)
+        return " ".join(text.split())
+    lines = []
+    for line in text.split("\n"):
+        words = line.split()
+        if words:
+            lines.append(" ".join(words))
+    return "\n".join(lines)
 
 
 _T2S = None
@@ -176,25 +211,18 @@ def to_simplified(text: str) -> str:
 # measures used by filters
 
 def chinese_share(text: str) -> float:
-    """Share of CJK ideographs among the letters, digits and ideographs (punctuation, spaces and
-    symbols do not count either way); 0.0 for a text without any."""
-    n = len(text)
-    words = n - sum(map(len, _NON_WORD_RUN_RE.findall(text)))
-    if words <= 0:
-        return 0.0
-    cjk = n - sum(map(len, _NON_CJK_RUN_RE.findall(text)))
-    return min(1.0, cjk / words)
+    """Share of CJK ideographs among letters, digits and ideographs (punctuation, spaces and
+    symbols count neither way); 0.0 for a text without any."""
+    from corpusprep.cleaning.batch import chinese_share_of, pack
+
+    return float(chinese_share_of(pack([text]))[0])
 
 
 def char_run_share(text: str) -> float:
     """Share of characters that sit in runs of 4+ identical characters (哈哈哈哈, ！！！！)."""
-    n = len(text)
-    if n == 0:
-        return 0.0
-    covered = 0
-    for m in _CHAR_RUN_RE.finditer(text):
-        covered += m.end() - m.start()
-    return covered / n
+    from corpusprep.cleaning.batch import pack, run_share_of
+
+    return float(run_share_of(pack([text]))[0])
 
 
 def repeated_line_share(text: str) -> float:
@@ -233,3 +261,9 @@ def filter_char_spam(text: str, p) -> str | None:
 
 def filter_line_spam(text: str, p) -> str | None:
     return "line_spam" if repeated_line_share(text) > p.max_repeated_line_share else None
+
+
+# Bodies of the ops whose trigger the batch check decides exactly (corpusprep.cleaning.batch):
+# when it says "present" and the text is unchanged so far, the op's own precheck is skipped.
+UNCHECKED = {"controls": _controls_body, "normalize": _width_body, "emoji": _emoji_body,
+             "whitespace": _whitespace_body, "cjk_punct": _cjk_punct_body}

@@ -18,7 +18,7 @@ from corpusprep import __version__
 from corpusprep.atomic import write_json
 from corpusprep.cleaning.config import LAYOUTS, CleanConfig
 from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
-from corpusprep.cleaning.merge import MergeTask, merge_shard, near_duplicate_mask, shard_is_done
+from corpusprep.cleaning.merge import MergeTask, load_marker, merge_shard, near_duplicate_mask, shard_is_done
 from corpusprep.cleaning.registry import unknown_ops
 from corpusprep.cleaning.report import build_counts, check_identity, write_rejects
 from corpusprep.cleaning.spill import load_stats, put_json, unit_dir, unit_is_done
@@ -57,6 +57,7 @@ def _injected_stop(env: str, done: int) -> None:
 def _prepare_workdir(work: Path, plan: dict) -> None:
     """Keep DIR/.work only if it belongs to the same plan (same options and units); else start over."""
     plan_file = work / "plan.json"
+    plan = json.loads(json.dumps(plan, sort_keys=True))  # tuples -> lists, as they come back from disk
     if work.exists():
         try:
             same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
@@ -111,7 +112,9 @@ def run_clean(config: CleanConfig) -> dict:
 
     totals, files = build_counts(unit_stats, shard_results)
     check_identity(totals, files)
-    rejects = write_rejects(out, unit_stats, shard_results, config.rejects_sample)
+    rejects = write_rejects(
+        out, (load_stats(unit_dir(work, st["unit"]))["samples"] for st in unit_stats),
+        (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
     report = {
         "zooprep_version": __version__,
@@ -138,11 +141,15 @@ def _phase_clean(config, units, work, fingerprint, executor) -> list[dict]:
     done = {u.index for u in units if unit_is_done(unit_dir(work, u.index), fingerprint)}
     pending = [u for u in units if u.index not in done]
     size = {u.index: unit_bytes(u) for u in units}
-    stats: dict[int, dict] = {i: load_stats(unit_dir(work, i)) for i in done}
+    stats: dict[int, dict] = {}
+    for i in done:
+        stats[i] = load_stats(unit_dir(work, i))
+        stats[i].pop("samples", None)
     with progress(sum(size.values()), "clean", unit="B", enabled=config.progress) as advance:
         advance(sum(size[i] for i in done))
         fn = partial(process_unit, config=config)
         for n, st in enumerate(executor.map(fn, pending), 1):
+            st.pop("samples", None)  # kept on disk; memory holds only counts
             stats[st["unit"]] = st
             advance(size[st["unit"]])
             _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_UNITS", n)
@@ -159,12 +166,14 @@ def _phase_merge(config, units, work, out, fingerprint, near_offsets, executor) 
     for (s, k), name in names.items():
         prior = shard_is_done(work, out, name, fingerprint)
         if prior is not None:
+            prior.pop("samples", None)
             results[(s, k)] = prior
         else:
             tasks.append(MergeTask(s, k, config, order, near_offsets))
     with progress(len(names), "merge", unit="shards", enabled=config.progress) as advance:
         advance(len(results))
         for n, res in enumerate(executor.map(merge_shard, tasks), 1):
+            res.pop("samples", None)
             results[(res["split"], res["shard"])] = res
             advance(1)
             _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", n)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable
 
 from corpusprep.atomic import atomic_open
 
@@ -55,24 +56,31 @@ def check_identity(totals: dict, files: dict) -> None:
             raise AssertionError(f"accounting broken for {where}: {c}")
 
 
-def write_rejects(out: Path, unit_stats: list[dict], shard_results: list[dict], k: int) -> dict[str, int]:
-    """Write DIR/rejects/<reason>.jsonl: the first ``k`` dropped records per reason in corpus order."""
+def write_rejects(out: Path, unit_samples: Iterable[dict], shard_samples: Iterable[dict], k: int) -> dict[str, int]:
+    """Write DIR/rejects/<reason>.jsonl: the first ``k`` dropped records per reason in corpus order.
+
+    ``unit_samples`` yields each unit's reason -> entries in unit order (read lazily from the work
+    directory, so memory holds at most ``k`` entries per reason); ``shard_samples`` the same for the
+    duplicates each shard dropped (entries carry unit and position for ordering).
+    """
     by_reason: dict[str, list] = {}
-    for st in unit_stats:  # unit order = corpus order
-        for reason, entries in st["samples"].items():
+    for samples in unit_samples:
+        for reason, entries in samples.items():
             bucket = by_reason.setdefault(reason, [])
             bucket.extend(entries[: max(0, k - len(bucket))])
     dup: dict[str, list] = {}
-    for res in shard_results:
-        for reason, entries in res["samples"].items():
-            dup.setdefault(reason, []).extend(entries)
+    for samples in shard_samples:
+        for reason, entries in samples.items():
+            bucket = dup.setdefault(reason, [])
+            bucket.extend(entries)
+            bucket.sort(key=lambda e: (e["unit"], e["pos"]))
+            del bucket[k:]
     for reason, entries in dup.items():
-        entries.sort(key=lambda e: (e["unit"], e["pos"]))
-        by_reason[reason] = [{k2: v for k2, v in e.items() if k2 not in ("unit", "pos")} for e in entries[:k]]
+        by_reason[reason] = [{key: v for key, v in e.items() if key not in ("unit", "pos")} for e in entries]
     folder = out / "rejects"
     if folder.exists():
         for old in folder.glob("*.jsonl"):
-            if old.stem not in by_reason:
+            if old.stem not in {_safe(r) for r in by_reason}:
                 old.unlink()
     written = {}
     for reason, entries in sorted(by_reason.items()):

@@ -58,6 +58,13 @@ def stack_rows(rows: list[dict]) -> dict:
     return out
 
 
+def to_torch(batch: dict) -> dict:
+    """numpy arrays -> torch tensors sharing their memory."""
+    import torch
+
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
 class PretrainCollator:
     """Callable ``(raw_batch, rng=None) -> dict of tensors``. Pass a seeded numpy Generator for
     reproducible masking (the stream does, one per batch); without one an internal generator is used."""
@@ -68,13 +75,15 @@ class PretrainCollator:
         self._rng = np.random.default_rng(seed)
 
     def __call__(self, batch, rng: np.random.Generator | None = None) -> dict:
-        import torch
+        return to_torch(self.numpy(batch, rng))
 
+    def numpy(self, batch, rng: np.random.Generator | None = None) -> dict:
+        """Like calling the collator, but int64 numpy arrays (cheaper to send between processes)."""
         if isinstance(batch, list):
             batch = stack_rows(batch)
         rng = rng if rng is not None else self._rng
         cols = self._lm(batch) if self.cfg.processor == "lm" else self._masked(batch, rng)
-        return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64)) for k, v in cols.items()}
+        return {k: np.ascontiguousarray(v, dtype=np.int64) for k, v in cols.items()}
 
     # -- masked language model processors -------------------------------------------------
     def _masked(self, batch: dict, rng: np.random.Generator) -> dict:

@@ -108,4 +108,28 @@ class RankOrder:
         pos = (self.rank + self.world_size * q) % self.n  # wrap-around only happens under "pad"
         if not self.shuffle:
             return pos
-        return FeistelPermutation(self.n, (self.seed, epoch))(pos)
+        return self.permutation(epoch)(pos)
+
+    def permutation(self, epoch: int) -> FeistelPermutation:
+        cached = self.__dict__.get("_perm")
+        if cached is None or cached[0] != epoch:
+            cached = (epoch, FeistelPermutation(self.n, (self.seed, epoch)))
+            object.__setattr__(self, "_perm", cached)  # a cache, not state: frozen otherwise
+        return cached[1]
+
+
+def _mix64(*values: int) -> int:
+    """splitmix64-style mixing of small non-negative ints into one 64-bit key."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = (h ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+        h = h * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h
+
+
+def batch_rng(seed: int, epoch: int, rank: int, batch: int) -> np.random.Generator:
+    """The generator that masks one batch, keyed by (seed, epoch, rank, batch): any batch can be
+    rebuilt alone, whatever the worker count (one int seed: cheaper than a tuple SeedSequence)."""
+    return np.random.Generator(np.random.PCG64(_mix64(seed, epoch, rank, batch, 0x5EED)))

@@ -180,6 +180,17 @@ class ShardReader:
             out[name] = np.empty(idx.size, dtype=np.int64)
         for name in rag_names:
             out[name] = [None] * idx.size
+        if idx.size <= 256:  # random rows hit many record batches: a row loop beats grouping
+            chunks = self._chunks
+            ids_out = out["input_ids"]
+            for i, (c, r) in enumerate(zip(chunk_of.tolist(), local.tolist())):
+                ch = chunks[c]
+                ids_out[i] = ch.input_ids[r]
+                for name in scal_names:
+                    out[name][i] = ch.scalars[name][r]
+                for name in rag_names:
+                    out[name][i] = ch.ragged[name].row(r)
+            return out
         for c in np.unique(chunk_of):
             sel = np.nonzero(chunk_of == c)[0]
             rows = local[sel]

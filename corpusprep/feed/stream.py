@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.errors import ZooprepError
-from corpusprep.feed.collate import CollatorConfig, PretrainCollator
+from corpusprep.feed.collate import CollatorConfig, PretrainCollator, to_torch
 from corpusprep.feed.masking import MaskingConfig
-from corpusprep.feed.order import RankOrder
+from corpusprep.feed.order import RankOrder, batch_rng
 from corpusprep.feed.shards import ShardReader
 
 try:  # torch is a dependency, but keep this module importable for `--help` speed paths
@@ -76,9 +76,10 @@ class StreamConfig:
 class PretrainStream(_TorchIterable):
     """Masked batches for one rank, in a deterministic order; see the module docstring."""
 
-    def __init__(self, cfg: StreamConfig):
+    def __init__(self, cfg: StreamConfig, reader=None):
         self.cfg = cfg
-        self.reader = ShardReader(cfg.directory)
+        # ``reader``: anything with ShardReader's meta / __len__ / take (tests, in-memory rows)
+        self.reader = reader if reader is not None else ShardReader(cfg.directory)
         self.meta = self.reader.meta
         if len(self.reader) == 0:
             raise ZooprepError(f"{cfg.directory}: the shard directory holds no rows")
@@ -92,13 +93,14 @@ class PretrainStream(_TorchIterable):
 
     def batch_at(self, epoch: int, batch: int) -> dict:
         """Build batch ``batch`` of ``epoch`` for this rank (pure function of the config)."""
-        rows = self.order.rows(epoch, batch)
-        rng = np.random.default_rng((self.cfg.seed, 1, epoch, self.cfg.rank, batch))
-        out = self.collate(self.reader.take(rows), rng)
-        if self.cfg.with_index:
-            import torch
+        return to_torch(self.numpy_batch_at(epoch, batch))
 
-            out["index"] = torch.from_numpy(rows)
+    def numpy_batch_at(self, epoch: int, batch: int) -> dict:
+        rows = self.order.rows(epoch, batch)
+        rng = batch_rng(self.cfg.seed, epoch, self.cfg.rank, batch)
+        out = self.collate.numpy(self.reader.take(rows), rng)
+        if self.cfg.with_index:
+            out["index"] = rows
         return out
 
     def positions(self, start: tuple[int, int], worker: int = 0, workers: int = 1):
@@ -120,8 +122,10 @@ class PretrainStream(_TorchIterable):
                                                   self.order.batches_per_epoch)
                 yield self.batch_at(epoch, batch)
             return
+        # In a worker: numpy arrays travel through the result pipe much faster than torch's
+        # per-tensor shared-memory files; FeedLoader (or DataLoader's default_convert) makes tensors.
         for epoch, batch in self.positions(start, info.id, info.num_workers):
-            yield self.batch_at(epoch, batch)
+            yield self.numpy_batch_at(epoch, batch)
 
     # -- resume ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -144,6 +148,10 @@ class PretrainStream(_TorchIterable):
         return divmod(self._epoch * per + self._batch + n, per)
 
 
+def _keep_numpy(batch):
+    return batch
+
+
 class FeedLoader:
     """A DataLoader over a :class:`PretrainStream` that knows how far the trainer has got.
 
@@ -152,8 +160,8 @@ class FeedLoader:
     """
 
     def __init__(self, cfg: StreamConfig, num_workers: int = 0, pin_memory: bool = False,
-                 prefetch_factor: int | None = None):
-        self.stream = PretrainStream(cfg)
+                 prefetch_factor: int | None = None, reader=None):
+        self.stream = PretrainStream(cfg, reader)
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.prefetch_factor = prefetch_factor
@@ -170,12 +178,13 @@ class FeedLoader:
             yield from self.stream
             return
         loader = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers,
-                            pin_memory=self.pin_memory, **kw)
+                            collate_fn=_keep_numpy, **kw)
         for batch in loader:
             # Advance before yielding: a state_dict taken while the trainer holds this batch
             # counts it as consumed.
             self.stream._epoch, self.stream._batch = self.stream.advanced(1)
-            yield batch
+            batch = to_torch(batch)
+            yield {k: v.pin_memory() for k, v in batch.items()} if self.pin_memory else batch
 
     def state_dict(self) -> dict:
         return self.stream.state_dict()

@@ -149,10 +149,35 @@ def char_rows_from_texts(texts: list[str], processor: str = "mlm", seq_len: int 
 
 
 def write_char_shard(directory: str | Path, texts: list[str], processor: str = "mlm", seq_len: int = 64,
-                     num_files: int = 1) -> Path:
-    cols, vocab_size = char_rows_from_texts(texts, processor, seq_len)
-    return write_shard(directory, cols, processor, seq_len=seq_len, vocab_size=vocab_size,
+                     num_files: int = 1, vocab_size: int | None = None) -> Path:
+    """A char-level shard of ``texts``; ``vocab_size`` may be raised to model a full-size vocabulary."""
+    cols, needed = char_rows_from_texts(texts, processor, seq_len)
+    return write_shard(directory, cols, processor, seq_len=seq_len, vocab_size=max(needed, vocab_size or 0),
                        specials=CHAR_SPECIALS, num_files=num_files)
+
+
+class InMemoryRows:
+    """ShardReader's interface over columns held in memory (no pyarrow needed): for device checks
+    on machines without pyarrow, and for tests."""
+
+    def __init__(self, cols: dict, processor: str, seq_len: int, vocab_size: int, specials: dict | None = None):
+        from corpusprep.feed.shards import ShardMeta
+
+        self.cols = cols
+        row_len = cols["input_ids"].shape[1]
+        self.meta = ShardMeta(processor, seq_len, row_len, dict(specials or CHAR_SPECIALS), vocab_size,
+                              "masked_positions" in cols, "word_starts" in cols, ())
+        self.row_len = row_len
+
+    def __len__(self) -> int:
+        return len(self.cols["length"])
+
+    def take(self, indices) -> dict:
+        idx = np.asarray(indices, dtype=np.int64)
+        out = {}
+        for k, v in self.cols.items():
+            out[k] = [v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx].astype(np.int64)
+        return out
 
 
 def demo_texts(limit_chars: int = 2_000_000) -> list[str]:

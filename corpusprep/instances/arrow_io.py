@@ -103,7 +103,8 @@ class RowBuffer:
         ids = np.concatenate([b for b, _ in self._blocks]).astype(self.np_dtype, copy=False)
         lengths = np.concatenate([n for _, n in self._blocks]).astype(np.int32, copy=False)
         self._blocks = []
-        arrays = [pa.FixedSizeListArray.from_arrays(pa.array(ids.reshape(-1)), self.row_len), pa.array(lengths)]
+        arrays = [pa.FixedSizeListArray.from_arrays(_numpy_array(ids.reshape(-1)), self.row_len),
+                  _numpy_array(lengths)]
         for c in self.cols[2:]:
             values = self._extra[c]
             typ = self.schema.field(c).type
@@ -111,6 +112,15 @@ class RowBuffer:
             self._extra[c] = []
         self.n = 0
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+_ARROW_TYPES = {np.dtype(np.uint16): pa.uint16(), np.dtype(np.uint32): pa.uint32(), np.dtype(np.int32): pa.int32()}
+
+
+def _numpy_array(values: np.ndarray) -> pa.Array:
+    """Zero-copy Arrow view of a 1-D numpy array (``pa.array`` would import pandas: ~1 s per worker)."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(_ARROW_TYPES[values.dtype], len(values), [None, pa.py_buffer(values)])
 
 
 class PartWriter:

@@ -1,7 +1,7 @@
 """The typed configuration of one `shard` run, with the checks that need no I/O."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from corpusprep.errors import ZooprepError
@@ -36,7 +36,6 @@ class ShardConfig:
     recipe_stage: str | None = None
     overwrite: bool = False
     show_progress: bool | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def row_len(self) -> int:

@@ -168,7 +168,10 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     total = sum(u.size for u in units)
     with progress(total, f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
         advance(sum(u.size for u in units if u.index in results))
-        executor = make_executor(cfg.executor, cfg.workers)
+        try:
+            executor = make_executor(cfg.executor, cfg.workers)
+        except ImportError as exc:
+            raise ZooprepError(f"--executor {cfg.executor} is not available here ({exc})") from None
         try:
             for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
                 results[unit.index] = result

@@ -36,8 +36,29 @@ class BadLine:
         return Reject(self.reason, source, line, self.raw[:RAW_PREFIX])
 
 
+class MixedLines(list):
+    """A block's lines when some of them are ``BadLine``. A block of type ``list`` holds only str,
+    which lets readers take a bulk fast path with one type check per block."""
+
+
 Item = Union[str, BadLine]
 LineBlock = tuple[int, list[Item]]  # (1-based number of the first line, consecutive lines)
+
+
+def first_line_start(fh, start: int) -> int | None:
+    """Offset of the first line that starts at or after ``start`` (None: no line starts there)."""
+    if start == 0:
+        return 0
+    fh.seek(start - 1)
+    pos = start - 1
+    while True:
+        data = fh.read(_SCAN)
+        if not data:
+            return None
+        nl = data.find(b"\n")
+        if nl >= 0:
+            return pos + nl + 1
+        pos += len(data)
 
 
 def owned_chunks(path: str, start: int, end: int | None, block: int = BLOCK) -> Iterator[bytes]:
@@ -47,20 +68,8 @@ def owned_chunks(path: str, start: int, end: int | None, block: int = BLOCK) -> 
     past ``end`` up to its newline.
     """
     with open(path, "rb") as fh:
-        pos = 0
-        if start > 0:
-            fh.seek(start - 1)
-            pos = start - 1
-            while True:  # find the first line start at or after ``start``
-                data = fh.read(_SCAN)
-                if not data:
-                    return
-                nl = data.find(b"\n")
-                if nl >= 0:
-                    pos += nl + 1
-                    break
-                pos += len(data)
-        if end is not None and pos >= end:
+        pos = first_line_start(fh, start)
+        if pos is None or (end is not None and pos >= end):
             return
         fh.seek(pos)
         last = b""
@@ -82,6 +91,36 @@ def owned_chunks(path: str, start: int, end: int | None, block: int = BLOCK) -> 
                 yield data[: nl + 1]
                 return
             yield data
+
+
+def line_before_is_blank(path: str, start: int, encoding: str, max_line: int = DEFAULT_MAX_LINE_BYTES) -> bool:
+    """Whether the line just before the first line starting at/after ``start`` is blank (or absent).
+
+    Decided exactly as the line reader would decide it (NULs removed, ``\\r`` dropped, decoded,
+    whitespace-only); an over-long or undecodable line is not blank.
+    """
+    with open(path, "rb") as fh:
+        p0 = first_line_start(fh, start)
+        if p0 is None or p0 == 0:
+            return True
+        stop = p0 - 1  # the previous line's newline
+        pos, tail = stop, b""
+        while pos > 0 and len(tail) <= max_line:
+            step = min(_SCAN, pos)
+            fh.seek(pos - step)
+            data = fh.read(step)
+            pos -= step
+            nl = data.rfind(b"\n")
+            if nl >= 0:
+                tail = data[nl + 1:] + tail
+                break
+            tail = data + tail
+        if len(tail) > max_line:
+            return False
+    at_file_start = stop - len(tail) == 0  # the previous line is the file's first: BOM rule applies
+    enc = ("utf-8-sig" if encoding.startswith("utf-8") else encoding) if at_file_start else _body_encoding(encoding)
+    item = decode_lines(tail, enc, max_line)[0]
+    return item.__class__ is str and not item.strip()
 
 
 def unit_chunks(unit: WorkUnit) -> Iterator[bytes]:
@@ -119,7 +158,7 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
                 nl = chunk.find(b"\n")
                 if nl < 0:
                     continue
-                yield lineno, [BadLine("line_too_long", _show(skipping, body_enc))]
+                yield lineno, MixedLines([BadLine("line_too_long", _show(skipping, body_enc))])
                 lineno += 1
                 skipping = None
                 enc = body_enc
@@ -137,12 +176,12 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
             if len(carry) > max_line:
                 skipping, carry = carry[:4 * RAW_PREFIX], b""
         if skipping is not None:
-            yield lineno, [BadLine("line_too_long", _show(skipping, body_enc))]
+            yield lineno, MixedLines([BadLine("line_too_long", _show(skipping, body_enc))])
         elif carry:
             yield lineno, decode_lines(carry, enc, max_line)
     except DamagedInput as exc:
         partial = skipping if skipping is not None else carry
-        yield lineno, [BadLine(exc.reason, f"{exc}: {_show(partial, body_enc)}")]
+        yield lineno, MixedLines([BadLine(exc.reason, f"{exc}: {_show(partial, body_enc)}")])
 
 
 def _body_encoding(encoding: str) -> str:
@@ -154,32 +193,39 @@ def _show(data: bytes, encoding: str) -> str:
 
 
 def decode_lines(block: bytes, encoding: str, max_line: int = DEFAULT_MAX_LINE_BYTES) -> list[Item]:
-    """Decode newline-separated bytes (no final newline) into lines, applying the repair rules."""
+    """Decode newline-separated bytes (no final newline) into lines, applying the repair rules.
+
+    The line-length limit applies to a line's raw bytes as read (before NUL/CR repairs).
+    """
+    raw_block = block
     if b"\0" in block:
         block = block.replace(b"\0", b"")
     try:
         text = block.decode(encoding)
     except UnicodeDecodeError:
-        return _decode_one_by_one(block, encoding, max_line)
+        return _decode_one_by_one(raw_block, encoding, max_line)
     if "\r" in text:
         text = text.replace("\r\n", "\n")
         if text.endswith("\r"):
             text = text[:-1]
     lines: list[Item] = text.split("\n")
-    if len(block) > max_line:  # only then can a line in it be too long
-        for i, line in enumerate(lines):
-            if len(line) * 4 > max_line and len(line.encode(encoding)) > max_line:
-                lines[i] = BadLine("line_too_long", line[:RAW_PREFIX])
+    if len(raw_block) > max_line:  # only then can a line in it be too long (raw bytes, as read)
+        for i, raw in enumerate(raw_block.split(b"\n")):
+            if len(raw) > max_line:
+                lines = MixedLines(lines) if lines.__class__ is list else lines
+                lines[i] = BadLine("line_too_long", lines[i][:RAW_PREFIX])
     return lines
 
 
 def _decode_one_by_one(block: bytes, encoding: str, max_line: int) -> list[Item]:
-    out: list[Item] = []
+    out: list[Item] = MixedLines()
     for i, raw in enumerate(block.split(b"\n")):
+        too_long = len(raw) > max_line  # raw bytes as read, like the streaming check
+        raw = raw.replace(b"\0", b"")
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         enc = encoding if i == 0 else _body_encoding(encoding)
-        if len(raw) > max_line:
+        if too_long:
             out.append(BadLine("line_too_long", _show(raw, enc)))
             continue
         try:

@@ -12,8 +12,9 @@ from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit,
 from corpusprep.readers.inputs import expand_inputs
 from corpusprep.readers.rawio import detect_encoding, read_sample
 
-# Layouts where every record is one physical line: a file can be cut into byte ranges anywhere.
-SPLITTABLE = ("lines", "jsonl", "tsv", "label-tsv")
+# Layouts that can be cut into byte ranges anywhere: one record per physical line, or blank-line
+# documents (a unit owns the documents that start in its range).
+SPLITTABLE = ("lines", "jsonl", "tsv", "label-tsv", "blank")
 _FORCED_LAYOUT = {"text": "lines", "text-blank": "blank", "csv": "csv", "jsonl": "jsonl", "couplets": "pair"}
 
 

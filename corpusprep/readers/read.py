@@ -8,7 +8,7 @@ from corpusprep.errors import InputError
 from corpusprep.records import Record, Reject
 from corpusprep.readers.couplets import read_couplets
 from corpusprep.readers.linebased import read_blank_docs, read_jsonl, read_lines, read_tsv
-from corpusprep.readers.schemas import mapper_for
+from corpusprep.readers.schemas import dict_mapper
 from corpusprep.readers.structured import read_csv, read_json_array
 from corpusprep.readers.units import WorkUnit
 
@@ -23,14 +23,14 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
     if layout == "blank":
         return read_blank_docs(unit, source, path_meta(unit.family, unit.path))
     if layout == "jsonl":
-        return read_jsonl(unit, source, mapper_for(unit.family, text_field))
+        return read_jsonl(unit, source, dict_mapper(unit.family, text_field))
     if layout in ("tsv", "label-tsv"):
         columns = unit.option("columns") or ("label", "text")
-        return read_tsv(unit, source, mapper_for(unit.family, text_field), tuple(columns), layout == "tsv")
+        return read_tsv(unit, source, tuple(columns), layout == "tsv")
     if layout == "csv":
-        return read_csv(unit, source, mapper_for(unit.family, text_field), text_field)
+        return read_csv(unit, source)
     if layout == "json-array":
-        return read_json_array(unit, source, mapper_for(unit.family, text_field))
+        return read_json_array(unit, source, dict_mapper(unit.family, text_field))
     if layout == "pair":
         return read_couplets(unit, source)
     raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")

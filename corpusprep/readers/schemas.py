@@ -1,10 +1,13 @@
 """Field-level mapping: one structured record (JSON object, CSV/TSV row) -> (text, meta).
 
-Pure functions. A mapping returns ``(text, meta)`` or a reject reason string.
+Which fields make the text is decided once per distinct set of keys (a ``FieldPlan``), not per
+record, so mapping a record is a couple of lookups and one small dict. A mapping returns
+``(text, meta)`` or a reject reason string.
 """
 from __future__ import annotations
 
-from typing import Callable, Union
+from dataclasses import dataclass
+from typing import Callable, Sequence, Union
 
 Mapped = Union[tuple[str, dict], str]
 
@@ -16,9 +19,21 @@ POEM_BODY = ("paragraphs", "content", "内容")
 POEM_META_NAMES = {"题目": "title", "朝代": "dynasty", "作者": "author"}
 
 
+@dataclass(frozen=True)
+class FieldPlan:
+    """How to build (text, meta) from records with a given set of keys."""
+
+    body: str  # the field holding the document body
+    heads: tuple[str, ...] = ()  # fields put before the body on their own lines (title, desc), if non-empty
+    meta_keys: tuple[str, ...] = ()
+    meta_names: tuple[str, ...] = ()  # output names of meta_keys
+    paragraphs: bool = False  # drop blank lines inside the body (WikiExtractor's "\n\n")
+    renamed: bool = False  # meta_names differ from meta_keys
+
+
 def as_text(value) -> str | None:
     """A field value as document text: strings as is, lists of strings joined by newlines."""
-    if isinstance(value, str):
+    if value.__class__ is str:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "\n".join(value)
@@ -27,108 +42,112 @@ def as_text(value) -> str | None:
     return str(value)
 
 
-def _meta(fields: dict, skip: tuple) -> dict:
-    # strip strings: CSV padding ("  2009-12-23 13:17:28\n ", "4456068992182160 ") is not data
-    return {k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items() if k not in skip and k is not None}
+def _is_poem(keys: set) -> bool:
+    return bool(keys & {"paragraphs", "rhythmic", "内容"}) or {"content", "chapter"} <= keys
 
 
-def by_field(fields: dict, field: str) -> Mapped:
-    if field not in fields:
-        return "missing_field"
-    text = as_text(fields[field])
+def plan_fields(family: str, text_field: str | None, keys: Sequence[str]) -> FieldPlan | None:
+    """The FieldPlan for records with these keys, or None when no field can give the text.
+
+    An explicit ``text_field`` wins. Otherwise: news2016zh = title + content; webtext2019zh =
+    title + desc + content; wiki2019zh = text (blank lines dropped); poems = paragraphs/content/内容
+    (title, author... in meta); everything else = the first of ``TEXT_CANDIDATES``.
+    """
+    present = set(keys)
+    heads: tuple[str, ...] = ()
+    paragraphs = False
+    if text_field:
+        body = text_field if text_field in present else None
+    elif "news_id" in present or (family == "news2016zh" and "content" in present):
+        body, heads = "content", ("title",)
+    elif ("qid" in present and "content" in present) or (family == "webtext2019zh" and "content" in present):
+        body, heads = "content", ("title", "desc")
+    elif ({"url", "text"} <= present and family != "poems") or (family == "wiki2019zh" and "text" in present):
+        body, paragraphs = "text", True
+    elif family == "poems" or _is_poem(present):
+        body = next((k for k in POEM_BODY if k in present), None)
+    else:
+        body = next((k for k in TEXT_CANDIDATES if k in present), None)
+    if body is None or body not in present:
+        return None
+    heads = tuple(h for h in heads if h in present)
+    meta_keys = tuple(k for k in keys if k != body and k not in heads and k is not None)
+    rename = POEM_META_NAMES if family == "poems" or "内容" in present else {}
+    names = tuple(rename.get(k, k) for k in meta_keys)
+    return FieldPlan(body, heads, meta_keys, names, paragraphs, names != meta_keys)
+
+
+def _compose(plan: FieldPlan, body, heads: list) -> Mapped:
+    text = as_text(body)
     if text is None:
         return "missing_field"
-    return text, _meta(fields, (field,))
+    if plan.paragraphs and "\n" in text:
+        text = "\n".join(p for p in text.split("\n") if p.strip())
+    if heads:
+        parts: list[str] = []
+        for value in heads:
+            part = as_text(value)
+            if part and part.strip() and part.strip() not in parts:
+                parts.append(part.strip())
+        if parts:
+            text = "\n".join(parts) + "\n" + text
+    return text, None  # type: ignore[return-value]
 
 
-def _joined(fields: dict, keys: tuple[str, ...], body: str, skip: tuple) -> Mapped:
-    body_text = as_text(fields.get(body))
-    if body_text is None:
-        return "missing_field"
-    parts: list[str] = []
-    for key in keys:
-        part = as_text(fields.get(key))
-        if part and part.strip() and part.strip() not in parts:
-            parts.append(part.strip())
-    parts.append(body_text)
-    return "\n".join(parts), _meta(fields, skip)
+def dict_mapper(family: str, text_field: str | None) -> Callable[[dict], Mapped]:
+    """Map JSON objects; the plan is cached per distinct key tuple (schemas vary within a file)."""
+    cache: dict[tuple, FieldPlan | None] = {}
+
+    def mapped(fields: dict) -> Mapped:
+        keys = tuple(fields)
+        plan = cache.get(keys, False)
+        if plan is False:
+            if len(cache) > 4096:  # records with free-form keys: keep the cache bounded
+                cache.clear()
+            plan = cache[keys] = plan_fields(family, text_field, keys)
+        if plan is None:
+            return "missing_field"
+        # the parsed object is ours: what is not text becomes the meta dict, without copying
+        body = fields.pop(plan.body)
+        if body.__class__ is str and not plan.heads and not plan.paragraphs:
+            text = body
+        else:
+            res = _compose(plan, body, [fields.pop(h) for h in plan.heads])
+            if res.__class__ is str:
+                return res
+            text = res[0]
+        if plan.renamed:
+            fields = {name: fields[k] for k, name in zip(plan.meta_keys, plan.meta_names)}
+        return text, fields
+
+    return mapped
 
 
-def wiki(fields: dict) -> Mapped:
-    """WikiExtractor JSON: text already starts with the title; blank lines between paragraphs collapse."""
-    text = as_text(fields.get("text"))
-    if text is None:
-        return "missing_field"
-    return "\n".join(p for p in text.split("\n") if p.strip()), _meta(fields, ("text",))
+def row_mapper(family: str, text_field: str | None, header: Sequence[str]) -> Callable[[list], Mapped] | None:
+    """Map CSV/TSV rows (lists aligned with ``header``); None when the header has no text column."""
+    plan = plan_fields(family, text_field, list(header))
+    if plan is None:
+        return None
+    index = {k: i for i, k in enumerate(header)}
+    body_i = index[plan.body]
+    head_i = [index[h] for h in plan.heads]
+    meta = [(name, index[k]) for k, name in zip(plan.meta_keys, plan.meta_names)]
+    simple = not head_i and not plan.paragraphs
+
+    def mapped(row: list) -> Mapped:
+        if simple:
+            text = row[body_i]
+        else:
+            res = _compose(plan, row[body_i], [row[i] for i in head_i])
+            if res.__class__ is str:
+                return res
+            text = res[0]
+        # strip cells: CSV padding ("  2009-12-23 13:17:28\n ", "4456068992182160 ") is not data
+        return text, {name: row[i].strip() for name, i in meta}
+
+    return mapped
 
 
-def news(fields: dict) -> Mapped:
-    """news2016zh: headline, then the article body; desc/keywords/source/time go to meta."""
-    return _joined(fields, ("title",), "content", ("title", "content"))
-
-
-def webtext(fields: dict) -> Mapped:
-    """webtext2019zh: question title, question description, then the answer."""
-    return _joined(fields, ("title", "desc"), "content", ("title", "desc", "content"))
-
-
-def poem(fields: dict) -> Mapped:
-    """A poem: its lines joined by newlines; title/author/rhythmic/... stay in meta, not in the text."""
-    for key in POEM_BODY:
-        if key in fields:
-            text = as_text(fields[key])
-            if text is None:
-                return "missing_field"
-            meta = {POEM_META_NAMES.get(k, k): v for k, v in _meta(fields, (key,)).items()}
-            return text, meta
-    return "missing_field"
-
-
-def first_candidate(fields: dict) -> Mapped:
-    """Weibo/review rows and other labelled layouts: the first known text column; the rest is meta."""
-    for key in TEXT_CANDIDATES:
-        if key in fields:
-            return by_field(fields, key)
-    return "missing_field"
-
-
-def auto(fields: dict) -> Mapped:
-    """Pick the mapping from the keys present (for families whose files come in several schemas)."""
-    if "news_id" in fields:
-        return news(fields)
-    if "qid" in fields and "content" in fields:
-        return webtext(fields)
-    if "url" in fields and "text" in fields:
-        return wiki(fields)
-    if any(k in fields for k in ("paragraphs", "内容")):
-        return poem(fields)
-    return first_candidate(fields)
-
-
-_FAMILY_MAPPERS: dict[str, Callable[[dict], Mapped]] = {
-    "wiki2019zh": wiki,
-    "news2016zh": news,
-    "webtext2019zh": webtext,
-    "poems": poem,
-}
-
-
-def mapper_for(family: str, text_field: str | None) -> Callable[[dict], Mapped]:
-    """The mapping a unit uses: an explicit text field wins, else the family's schema, else by keys."""
-    if text_field:
-        return lambda fields: by_field(fields, text_field)
-    return _FAMILY_MAPPERS.get(family, auto)
-
-
-def has_text_column(family: str, columns, text_field: str | None) -> bool:
-    """Whether a header (or a first record's keys) can give a document text under this mapping."""
-    cols = set(columns)
-    if text_field:
-        return text_field in cols
-    if family == "poems":
-        return bool(cols & set(POEM_BODY))
-    if family in ("news2016zh", "webtext2019zh"):
-        return "content" in cols
-    if family == "wiki2019zh":
-        return "text" in cols
-    return bool(cols & set(TEXT_CANDIDATES)) or bool(cols & set(POEM_BODY))
+def has_text_column(family: str, columns: Sequence[str], text_field: str | None) -> bool:
+    """Whether a header (or a first record's keys) can give a document text."""
+    return plan_fields(family, text_field, list(columns)) is not None

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 from corpusprep.errors import InputError
 from corpusprep.records import Record, Reject
 from corpusprep.readers.lines import RAW_PREFIX, BadLine, unit_line_blocks
-from corpusprep.readers.schemas import Mapped, has_text_column
+from corpusprep.readers.schemas import Mapped, row_mapper
 from corpusprep.readers.units import WorkUnit
 
 Out = Iterator["Record | Reject"]
@@ -48,13 +48,15 @@ class _LineFeed:
         return found
 
 
-def read_csv(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped], text_field: str | None) -> Out:
+def read_csv(unit: WorkUnit, source: str) -> Out:
     """RFC-4180 CSV with a header row. Quoted fields may hold newlines; ``Record.line`` is the
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
     header belong to the last column when that is the text column (unquoted commas in the text)."""
     feed = _LineFeed(unit)
     reader = csv.reader(iter(feed), strict=False)
+    text_field = unit.option("text_field")
     header: list[str] | None = None
+    mapper: Callable[[list], Mapped] | None = None
     prev_end = 0
     while True:
         try:
@@ -73,7 +75,8 @@ def read_csv(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped], text
             if not row:
                 continue
             header = [h.strip().lstrip("\ufeff") for h in row]
-            if not has_text_column(unit.family, header, text_field):
+            mapper = row_mapper(unit.family, text_field, header)
+            if mapper is None:
                 want = f"column {text_field!r}" if text_field else "a known text column"
                 raise InputError(source, f"CSV header {header} has no {want}; pass --text-field", start)
             continue
@@ -82,14 +85,18 @@ def read_csv(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped], text
             continue
         if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
             continue  # a blank line is not a record
-        if len(row) > len(header):
-            row = row[: len(header) - 1] + [",".join(row[len(header) - 1:])]
-        fields = dict(zip(header, row))
-        mapped = mapper(fields)
+        if len(row) != len(header):
+            if len(row) < len(header):
+                row = row + [""] * (len(header) - len(row))  # missing trailing cells: empty
+            else:
+                row = row[: len(header) - 1] + [",".join(row[len(header) - 1:])]
+        mapped = mapper(row)
         if mapped.__class__ is str:
             yield Reject(mapped, source, start, ",".join(row)[:RAW_PREFIX])
         else:
             yield Record(mapped[0], source, start, mapped[1])
+    for ln in sorted(feed.bad):  # bad lines the parser never turned into a row
+        yield feed.bad.pop(ln).reject(source, ln)
 
 
 # After a broken element, reading resumes at the next element start: "}" "," then "{".

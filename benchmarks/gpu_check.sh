@@ -42,7 +42,10 @@ $PY -c "import pyarrow, numpy" 2>/dev/null && HAVE_ARROW=1
 echo "HAVE_ARROW=$HAVE_ARROW"
 
 # -- 2. shard directories from the demo corpus (char vocabulary padded to BERT's 21128) ----------
-SHARDS="$OUT/shards"
+TMPD="$(mktemp -d)"
+trap 'rm -rf "$TMPD"' EXIT
+SHARDS="$TMPD/shards"  # not under $OUT: nothing large travels back
+[ "${GPU_CHECK_NO_ARROW:-0}" = 1 ] && HAVE_ARROW=0
 if [ "$HAVE_ARROW" = 1 ]; then
   timeout 120 $PY - "$SHARDS" <<'EOF' || HAVE_ARROW=0
 import sys
@@ -84,7 +87,7 @@ run gpt2_base_seq128 120 $PY examples/pretrain.py "${SRC_LM128[@]}" --size base 
 # The DDP code path (one process; NCCL init, rank split, all_gather of loader state).
 if command -v torchrun >/dev/null; then
   run ddp1_roberta_medium 90 torchrun --standalone --nproc_per_node 1 examples/pretrain.py "${SRC_MLM128[@]}" \
-      --size medium --batch-size 64 --max-steps 100 --workers 1 --log-every 25 --save-state "$OUT/ddp_state.pt"
+      --size medium --batch-size 64 --max-steps 100 --workers 1 --log-every 25 --save-state "$TMPD/ddp_state.pt"
 fi
 
 # -- 4. loader-only throughput on this box's CPUs ----------------------------------------------

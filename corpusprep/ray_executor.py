@@ -43,21 +43,34 @@ class RayExecutor:
         self._ray = ray
         self._owns_runtime = False
         if not ray.is_initialized():
-            kwargs = dict(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
-            if address is None:
-                if workers:
-                    kwargs["num_cpus"] = workers  # local runtime: as many worker slots as asked
-                # Like spawned local processes, local Ray workers see the driver's import path.
-                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _driver_pythonpath()}}
-            try:
-                ray.init(**kwargs)
-            except ConnectionError as exc:
-                raise ZooprepError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
+            self._init(ray, workers, address)
             self._owns_runtime = True
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or max(1, cluster_cpus)
         self.window = window or 2 * self.workers
         self._remote = ray.remote(num_cpus=1, max_retries=2)(call_portably)
+
+    @staticmethod
+    def _init(ray, workers: int | None, address: str | None) -> None:
+        """Join ``address``; with none, join a running local cluster (RAY_ADDRESS or `ray start`)
+        or else start a private local runtime with ``workers`` CPUs."""
+        kwargs = dict(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+        if address is None:
+            # Like spawned local processes, local Ray workers see the driver's import path.
+            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _driver_pythonpath()}}
+        try:
+            try:
+                ray.init(**kwargs, **({"num_cpus": workers} if address is None and workers else {}))
+            except ValueError as exc:
+                if "existing cluster" not in str(exc):
+                    raise
+                ray.init(**kwargs)  # an existing local cluster was found: it has its own size
+        except ConnectionError as exc:
+            raise ZooprepError(
+                f"cannot reach the Ray cluster at {address!r}: {exc}. If the cluster uses token "
+                "authentication (default for local clusters from Ray 2.59), set RAY_AUTH_MODE=token "
+                "and RAY_AUTH_TOKEN (see `ray get-auth-token`), or use --ray-address auto on a cluster node."
+            ) from None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ray = self._ray

@@ -69,6 +69,7 @@ class TrainConfig:
     log_file: str | None = None
     synthetic: str | None = None  # "mlm" or "lm": in-memory char rows of demo text, no shard dir (no pyarrow)
     seq_len: int = 128  # only for --synthetic
+    masking: str | None = None  # token | whole_word | span; default: whole_word if the shard stores word starts
 
 
 class TinyTransformer(nn.Module):
@@ -115,8 +116,8 @@ class TinyTransformer(nn.Module):
         return self.transform(hidden) @ self.word.weight.t() + self.out_bias
 
 
-def losses(model: TinyTransformer, batch: dict) -> tuple[torch.Tensor, int]:
-    """Mean token cross entropy (+ next-sentence / sentence-order loss), and the predicted-token count."""
+def losses(model: TinyTransformer, batch: dict) -> torch.Tensor:
+    """Mean token cross entropy (+ next-sentence / sentence-order loss)."""
     core = model.module if hasattr(model, "module") else model
     hidden = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
     labels = batch["labels"]
@@ -127,7 +128,7 @@ def losses(model: TinyTransformer, batch: dict) -> tuple[torch.Tensor, int]:
     pair_label = batch.get("next_sentence_label", batch.get("sentence_order_label"))
     if core.pair is not None and pair_label is not None:
         loss = loss + F.cross_entropy(core.pair(hidden[:, 0]).float(), pair_label)
-    return loss, int(keep.sum())
+    return loss
 
 
 def param_groups(model: nn.Module, weight_decay: float):
@@ -165,8 +166,11 @@ def train(cfg: TrainConfig) -> dict:
 
         cols, vocab = char_rows_from_texts(demo_texts(), cfg.synthetic, cfg.seq_len)
         reader = InMemoryRows(cols, cfg.synthetic, cfg.seq_len, max(vocab, 21128))
+    from corpusprep.feed.masking import MaskingConfig
+
+    masking = MaskingConfig(mode=cfg.masking) if cfg.masking else None
     loader = FeedLoader(StreamConfig(cfg.shard_dir, batch_size=cfg.batch_size, seed=cfg.seed, rank=rank,
-                                     world_size=world, names="hf"),
+                                     world_size=world, names="hf", masking=masking),
                         num_workers=cfg.workers, pin_memory=device.type == "cuda", reader=reader)
     meta = loader.meta
     kind = cfg.model if cfg.model != "auto" else ("gpt2" if meta.processor == "lm" else "roberta")
@@ -220,12 +224,15 @@ def train(cfg: TrainConfig) -> dict:
     batches = iter(loader)
     while step < cfg.max_steps:  # check before fetching: a fetched batch counts as consumed
         batch = next(batches)
+        # Counted on the CPU copy: no device sync in the step.
+        n_tokens = int(batch["attention_mask"].sum())
+        has_targets = bool((batch["labels"] != -100).any())
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         data_wait += time.perf_counter() - t_fetch
         with autocast:
-            loss, predicted = losses(net, batch)
+            loss = losses(net, batch)
         optim.zero_grad(set_to_none=True)
-        if predicted:  # a batch of empty rows has no target (UER skips such batches too)
+        if has_targets:  # a batch of empty rows has no target (UER skips such batches too)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
@@ -233,7 +240,7 @@ def train(cfg: TrainConfig) -> dict:
         step += 1
         n = batch["input_ids"].shape[0] * world
         window_samples += n
-        window_tokens += int(batch["attention_mask"].sum()) * world
+        window_tokens += n_tokens * world
         total_samples += n
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             value = float(loss.detach())
@@ -291,10 +298,12 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--synthetic", default=None, choices=["mlm", "lm"],
                    help="no shard dir: char rows of the demo text held in memory (SHARD_DIR is ignored)")
     p.add_argument("--seq-len", type=int, default=128, help="only with --synthetic")
+    p.add_argument("--masking", default=None, choices=["token", "whole_word", "span"],
+                   help="dynamic masking unit (default: whole_word when the shard stores word starts, else token)")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
-                       a.synthetic, a.seq_len)
+                       a.synthetic, a.seq_len, a.masking)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,26 @@ def test_interface(ours, google_vocab):
     clone = pickle.loads(pickle.dumps(ours))
     assert clone.encode("中文 naïve") == ours.encode("中文 naïve") and clone.fingerprint == ours.fingerprint
     assert load_tokenizer(vocab=google_vocab, uer_compat=True).fingerprint != ours.fingerprint
+
+
+def test_combining_mark_reordering_follows_the_reference(tmp_path):
+    # NFD puts U+1D165 (ccc 216) before U+1D16D (ccc 226); per-character normalisation alone would not.
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nx\n##\U0001D165\n##\U0001D16D\n##y\n", encoding="utf-8")
+    text = "x\U0001D16D\U0001D165y"
+    expected = _hf(vocab).encode(text, add_special_tokens=False).ids
+    assert expected == [5, 6, 7, 8]
+    ours = load_tokenizer(vocab=vocab)
+    assert ours.encode(text) == expected
+    assert ours.encode_batch([text, "x", text, text]) == [expected, [5], expected, expected]
+
+
+def test_odd_vocab_lines_read_like_hf(tmp_path):
+    # CRLF, trailing whitespace, an empty line, a repeated token (the later id wins), a tab inside a line.
+    vocab = tmp_path / "odd.txt"
+    vocab.write_bytes(b"[PAD]\r\n[UNK]\r\n[CLS]\n[SEP]\n[MASK]\nfoo \nbar\tbaz\n\n##s\nfoo\n")
+    texts = ["foo foos bar", "x", "bar\tbaz", "[UNK]"]
+    expected = [e.ids for e in _hf(vocab).encode_batch(texts, add_special_tokens=False)]
+    ours = load_tokenizer(vocab=vocab)
+    assert [ours.encode(t) for t in texts] == expected == [[9, 9, 8, 1], [1], [1, 1], [1]]
+    assert ours.vocab_size == 10 and ours.special_ids["unk"] == 1

@@ -146,13 +146,16 @@ def test_workers_1_vs_2_byte_identical(tmp_path):
     kw = dict(fmt="text", num_shards=3, valid_fraction=0.3, unit_bytes=300, near_dup=True)
     r1 = run_clean(_cfg(tmp_path, [folder], name="w1", workers=1, **kw))
     r2 = run_clean(_cfg(tmp_path, [folder], name="w2", workers=2, **kw))
-    assert r1["units"] > 2  # byte ranges really split the files
+    assert r1["units"] > 2 and r1["packages"] > 2  # byte ranges really split the files
     h1, h2 = _shard_hashes(tmp_path / "w1"), _shard_hashes(tmp_path / "w2")
     assert h1 == h2 and len(h1) == 6
     assert [s["sha256"] for s in r1["shards"]] == [s["sha256"] for s in r2["shards"]]
     assert r1["files"] == r2["files"]
     r3 = run_clean(_cfg(tmp_path, [folder], name="w1", workers=1, **kw))  # a plain rerun: same bytes
     assert _shard_hashes(tmp_path / "w1") == h1 and r3["kept"] == r1["kept"]
+    kw.pop("unit_bytes")  # whole files, packed into one package: still the same bytes
+    r4 = run_clean(_cfg(tmp_path, [folder], name="w4", workers=2, **kw))
+    assert r4["packages"] == 1 and _shard_hashes(tmp_path / "w4") == h1 and r4["files"] == r1["files"]
 
 
 def test_seed_changes_assignment_not_content(tmp_path):
@@ -184,27 +187,27 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
     expected = _shard_hashes(tmp_path / "ref")
     out = tmp_path / "resumed"
 
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS", "2")
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
     with pytest.raises(RuntimeError, match="injected stop"):
         run_clean(_cfg(tmp_path, [folder], name="resumed", **kw))
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS")
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     assert not (out / "report.json").exists() and (out / ".work").exists()
     assert not list(out.glob("*.parquet"))
 
     calls = []
-    real = pipeline.process_unit
+    real = pipeline.process_package
 
-    def counting(unit, config):
-        calls.append(unit.index)
-        return real(unit, config)
+    def counting(package, config):
+        calls.append(package.index)
+        return real(package, config)
 
-    monkeypatch.setattr(pipeline, "process_unit", counting)
+    monkeypatch.setattr(pipeline, "process_package", counting)
     monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
     with pytest.raises(RuntimeError, match="injected stop"):
         run_clean(_cfg(tmp_path, [folder], name="resumed", **kw))
     monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
-    assert 0 not in calls and 1 not in calls  # the two finished units were skipped
-    assert len(calls) == clean_run["units"] - 2
+    assert 0 not in calls and 1 not in calls  # the two finished packages were skipped
+    assert len(calls) == clean_run["packages"] - 2
     assert not (out / "report.json").exists()
 
     calls.clear()
@@ -221,26 +224,26 @@ def test_crash_inside_unit_and_tampered_spill_are_redone(tmp_path, monkeypatch):
     run_clean(_cfg(tmp_path, [folder], name="ref", **kw))
     expected = _shard_hashes(tmp_path / "ref")
     monkeypatch.setenv("ZOOPREP_CLEAN_FAIL_UNIT", "1:2")
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS", "99")
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "99")
     with pytest.raises(RuntimeError, match="injected failure"):
         run_clean(_cfg(tmp_path, [folder], name="x", **kw))
     monkeypatch.delenv("ZOOPREP_CLEAN_FAIL_UNIT")
-    work = tmp_path / "x" / ".work" / "units"
-    assert not (work / "unit-000001" / "done.json").exists()
+    work = tmp_path / "x" / ".work" / "packages"
+    assert not (work / "pkg-000001" / "done.json").exists()
     # Damage a finished unit's spill: its checksum no longer verifies, so it must be redone.
-    spill = work / "unit-000000" / "records.arrow"
+    spill = work / "pkg-000000" / "records.arrow"
     spill.write_bytes(spill.read_bytes()[:-7])
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS")
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     run_clean(_cfg(tmp_path, [folder], name="x", **kw))
     assert _shard_hashes(tmp_path / "x") == expected
 
 
 def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
     folder = _corpus(tmp_path)
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS", "1")
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "1")
     with pytest.raises(RuntimeError):
         run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", unit_bytes=250, seed=1))
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_UNITS")
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     a = run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     b = run_clean(_cfg(tmp_path, [folder], name="fresh", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     assert _shard_hashes(tmp_path / "o") == _shard_hashes(tmp_path / "fresh")

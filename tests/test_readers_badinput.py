@@ -225,6 +225,20 @@ def test_csv_multiline_and_rfc4180(tmp_path):
     assert [r.meta for r in items] == [{"label": "1"}, {"label": "0"}, {"label": "1"}]
 
 
+def test_csv_parser_error_is_counted_and_reading_goes_on(tmp_path):
+    p = write(tmp_path / "cr.csv", "label,review\n1,好\n0,a\rb\n1,尾\n".encode())  # lone CR in an unquoted field
+    items = read_all(p, fmt="reviews")
+    assert texts(items) == [("好", 2), ("尾", 4)] and rejects(items) == [("bad_csv", 3)]
+
+
+def test_csv_unclosed_quote_is_bounded(tmp_path):
+    rows = "label,review\n1,好\n0,\"未闭合的引号\n" + "".join(f"1,第{i}行\n" for i in range(200))
+    items = read_all(write(tmp_path / "q.csv", rows.encode()), fmt="reviews", max_line_bytes=300)
+    # the runaway field stops at the field limit: one counted reject, then reading resumes
+    assert rejects(items) == [("bad_csv", 3)]
+    assert texts(items)[0] == ("好", 2) and texts(items)[-1] == ("第199行", 203) and 100 < len(texts(items)) < 200
+
+
 def test_csv_undecodable_record_is_rejected(tmp_path):
     data = "label,review\n1,好\n".encode() + b'0,"bad \xff\nstill"\n' + "1,尾\n".encode()
     items = read_all(write(tmp_path / "r.csv", data), fmt="reviews")
@@ -349,3 +363,16 @@ def test_compressed_structured_files_are_sniffed_and_read(tmp_path):
         json.dumps({"news_id": "1", "title": "标题", "content": "正文"}, ensure_ascii=False).encode()))
     assert sniff_format(str(j)) == "news2016zh"
     assert texts(read_all(j)) == [("标题\n正文", 1)]
+
+
+def test_lyrics_songs_and_ancient_books(tmp_path):
+    songs = write(tmp_path / "lyrics" / "songs.txt", "第一首\n第一句\n\n第二首\n第二句\n".encode())
+    items = read_all(songs)
+    assert items[0].meta == {} and texts(items) == [("第一首\n第一句", 1), ("第二首\n第二句", 4)]
+    book = write(tmp_path / "史藏" / "史记.txt", "\u3000\u3000太史公曰：一段。\n\n\u3000\u3000又一段。\n".encode())
+    items = read_all(book, fmt="ancient")
+    assert texts(items) == [("\u3000\u3000太史公曰：一段。", 1), ("\u3000\u3000又一段。", 3)]
+    assert items[0].meta == {"book": "史记", "collection": "史藏"}
+    chapter = write(tmp_path / "古文原文" / "论语" / "学而篇" / "text.txt", "子曰： 学而时习之。 \n有子曰： 其为人也孝弟。\n".encode())
+    (rec,) = read_all(chapter)
+    assert rec.meta == {"book": "论语", "chapter": "学而篇"} and rec.text == "子曰： 学而时习之。 \n有子曰： 其为人也孝弟。"

@@ -1,5 +1,5 @@
 """Kill-and-resume: `clean` and `shard` SIGKILLed part-way, rerun, end byte-identical to an
-uninterrupted run; plus local vs Ray executor equality.
+uninterrupted run (local vs Ray equality is in test_scale_ray.py, which owns the Ray runtime).
 
 The kill is a real SIGKILL of the whole process group (driver and workers, like an OOM kill or a
 lost machine). To kill at exact, reproducible points, a `sitecustomize` hook counts the run's
@@ -172,22 +172,3 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     assert r.returncode == 0, r.stderr
     assert snapshot(out) == clean_baseline["files"]  # also: 2 workers == 1 worker
     assert verify_dir(out).ok
-
-
-@pytest.fixture(scope="module")
-def need_ray():
-    pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[ray]'); not installed here")
-
-
-def test_clean_on_ray_equals_local(env, clean_baseline, need_ray):
-    out = env["root"] / "clean-ray"
-    r = run_cli(env, clean_args(env, out, "--executor", "ray"), workers=2, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert snapshot(out) == clean_baseline["files"]
-
-
-def test_shard_on_ray_equals_local(env, clean_baseline, shard_baseline, need_ray):
-    out = env["root"] / "shard-ray"
-    r = run_cli(env, shard_args(env, clean_baseline["out"], out, "--executor", "ray"), workers=2, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert snapshot(out) == shard_baseline["files"]

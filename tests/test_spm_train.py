@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zh_tokenizers.spm_corpus import (PRESEG_DELIMITER, BottomK, Counts, SentenceOptions, WorkUnit,
+from zh_tokenizers.spm_corpus import (PRESEG_DELIMITER, BottomK, Counts, SentenceOptions,
                                       discover_inputs, hard_cut, line_to_sentences, pack_pieces, plan_units,
                                       scan_unit)
 from zh_tokenizers.spm_train import SpmTrainConfig, compare_specs, load_model_proto, spec_fields, train_spm
@@ -250,3 +250,15 @@ def test_cli_trains(tmp_path, clue_sample):
     card = json.loads((tmp_path / "cli.card.json").read_text(encoding="utf-8"))
     assert card["trainer_spec"]["split_digits"] is True and card["trainer_arguments"]["num_threads"] == 2
     assert "num_threads" not in card["trainer_spec_set_fields"]
+
+
+def test_sampled_jieba_segments_only_the_sample(clue_sample, tmp_path):
+    card = train_spm(SpmTrainConfig(corpus=(str(clue_sample),), out_prefix=str(tmp_path / "sj"), vocab_size=2000,
+                                    sample_sentences=300, seed=5, pre_segment="jieba", character_coverage=0.98,
+                                    spm_options=(("hard_vocab_limit", "false"),)))
+    s = card["sentences"]
+    assert s["sampled"] and s["sample_size"] == 300
+    assert s["fed_to_trainer"] >= 300  # re-packing at word boundaries may split a sampled sentence
+    assert card["timings_s"]["segment"] > 0 and card["pre_segment"]["method"] == "jieba"
+    spec = load_model_proto((tmp_path / "sj.model").read_bytes()).trainer_spec
+    assert spec.pretokenization_delimiter == PRESEG_DELIMITER

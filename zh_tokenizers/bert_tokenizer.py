@@ -68,6 +68,9 @@ class BertCharTokenizer(VocabTokenizer):
         return only
 
     def _encode_plain(self, text: str) -> list[int]:
+        guard = self.tables.needs_reference
+        if guard is not None and guard.search(text):
+            text = self.tables.reference_normalize(text)  # rare: see char_classes._reorder_guard
         text = self.tables.drop.sub("", text)
         if self.tables.single.fullmatch(text):
             # Pure CJK + punctuation + spaces: every character is one token (or a separator).
@@ -84,11 +87,14 @@ class BertCharTokenizer(VocabTokenizer):
             return [self.encode(t) for t in texts]
         if self._batch_tables is None:
             self._batch_tables = BatchTables(self.tables, self._compute_single)
-        special = self._special_re
-        if special is None:
-            return encode_many(texts, self._batch_tables, self._cache.__getitem__)
-        # Lines holding a literal special token take the per-line path (it splits them out first).
-        odd = [i for i, t in enumerate(texts) if "[" in t and special.search(t)]
+        special, guard = self._special_re, self.tables.needs_reference
+        # Lines holding a literal special token (split out first) or needing the reference normaliser take
+        # the per-line path.
+        odd = []
+        if special is not None:
+            odd = [i for i, t in enumerate(texts) if "[" in t and special.search(t)]
+        if guard is not None:
+            odd = sorted(set(odd).union(i for i, t in enumerate(texts) if guard.search(t)))
         if not odd:
             return encode_many(texts, self._batch_tables, self._cache.__getitem__)
         plain = list(texts)

@@ -24,20 +24,20 @@ def build_spm(
     out_prefix: str = typer.Option(..., "--out-prefix", help="Writes PREFIX.model, PREFIX.vocab, PREFIX.card.json."),
     preset: str = typer.Option("none", "--preset", help="uer = the zoo's cluecorpussmall_spm.model settings "
                                                          "exactly; none = sentencepiece defaults."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Pieces [preset uer: 100000; else 8000]."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Pieces (preset uer: 100000; else 8000)."),
     sample_sentences: int = typer.Option(0, "--sample-sentences", help="Train on a seeded, shuffled uniform sample "
                                                                         "of this many sentences (0 = all)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     pre_segment: str = typer.Option("none", "--pre-segment", help="none | jieba: pieces never cross jieba words."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Trainer threads [16, sentencepiece's default; "
-                                                                   "the scores depend on it]."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Trainer threads (default 16, sentencepiece's; "
+                                                                   "the scores depend on it)."),
     workers: int = typer.Option(1, "--workers", help="Processes reading / segmenting the corpus."),
-    model_type: Optional[str] = typer.Option(None, "--model-type", help="unigram | bpe [unigram]."),
-    character_coverage: Optional[float] = typer.Option(None, "--character-coverage", help="[0.9995]"),
+    model_type: Optional[str] = typer.Option(None, "--model-type", help="unigram | bpe (default unigram)."),
+    character_coverage: Optional[float] = typer.Option(None, "--character-coverage", help="Share of characters covered (default 0.9995)."),
     max_sentence_length: Optional[int] = typer.Option(None, "--max-sentence-length",
-                                                      help="Bytes [preset uer: 1024; else 4192]."),
+                                                      help="Bytes (preset uer: 1024; else 4192)."),
     max_sentencepiece_length: Optional[int] = typer.Option(None, "--max-sentencepiece-length",
-                                                           help="[preset uer: 6; else 16]."),
+                                                           help="Characters (preset uer: 6; else 16)."),
     long_lines: str = typer.Option("split", "--long-lines", help="Lines longer than max-sentence-length: split "
                                                                   "(into sentences, packed) | skip (as UER's trainer did)."),
     spm_option: Optional[List[str]] = typer.Option(None, "--spm-option", help="Any other sentencepiece trainer "

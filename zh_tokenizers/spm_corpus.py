@@ -14,6 +14,8 @@ import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import xxhash
+
 from corpusprep.errors import InputError
 from corpusprep.sentences import split_sentences
 
@@ -258,8 +260,6 @@ def _parquet_lines(unit: WorkUnit, h) -> list[tuple[int, str]]:
 
 
 def _key(seed: int, file_index: int, offset: int, k: int) -> int:
-    import xxhash
-
     return xxhash.xxh64_intdigest(f"{file_index}:{offset}:{k}".encode(), seed=seed)
 
 

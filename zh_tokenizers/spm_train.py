@@ -11,7 +11,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import resource
 import time
 from dataclasses import asdict, dataclass, field
@@ -266,7 +265,9 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
             stream = _all_sentences(cfg, units, opts, ex, stats)
         first = next(stream, None)
         if first is None:
-            raise InputError(", ".join(cfg.corpus), "no text to train on (every line empty, undecodable or skipped)")
+            c = stats.counts
+            raise InputError(", ".join(cfg.corpus), f"no text to train on ({c.lines} lines: {c.empty} empty, "
+                                                    f"{c.invalid_utf8} not UTF-8, {c.skipped_too_long} too long)")
         passed = _for_this_sentencepiece(kw, spm.__version__)
         writer = io.BytesIO()
         t_train = time.perf_counter()

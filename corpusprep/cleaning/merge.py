@@ -16,7 +16,7 @@ import numpy as np
 from corpusprep.atomic import sha256_file
 from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.layouts import open_shard_writer, shard_name
-from corpusprep.cleaning.spill import load_index, put_json, read_group, unit_dir
+from corpusprep.cleaning.spill import load_index, package_dir, put_json, read_group
 from corpusprep.cleaning.unit import SAMPLE_CHARS, group_of
 
 NEAR_MASK = "near_dup_mask.npy"
@@ -27,8 +27,8 @@ class MergeTask:
     split: int
     shard: int
     config: CleanConfig
-    units: tuple[int, ...]  # unit indices, in corpus order
-    near_offsets: tuple[int, ...] | None = None  # per unit: its first row in the global near mask
+    packages: tuple[int, ...]  # package indices, in corpus order
+    near_offsets: tuple[int, ...] | None = None  # per package: its first row in the global near mask
 
 
 def marker_path(work: Path, name: str) -> Path:
@@ -63,8 +63,8 @@ def _duplicate_mask(task: MergeTask, work: Path, group: int, indexes: dict) -> t
     """(exact duplicate, near duplicate) flags for the rows of this shard, in merge order."""
     keys, eligible, near = [], [], []
     mask = np.load(work / NEAR_MASK, mmap_mode="r") if task.near_offsets is not None else None
-    for n, u in enumerate(task.units):
-        for batch in read_group(unit_dir(work, u), indexes[u].get(group, []), ["pos", "key", "dedup"]):
+    for n, u in enumerate(task.packages):
+        for batch in read_group(package_dir(work, u), indexes[u].get(group, []), ["pos", "key", "dedup"]):
             keys.append(batch.column(1).to_numpy())
             eligible.append(batch.column(2).to_numpy(zero_copy_only=False))
             if mask is not None:
@@ -83,13 +83,11 @@ def _duplicate_mask(task: MergeTask, work: Path, group: int, indexes: dict) -> t
 
 def merge_shard(task: MergeTask) -> dict:
     """Write one final shard file; return (and save as a marker) its counts and checksum."""
-    import pyarrow.compute as pc
-
     cfg = task.config
     work, out = Path(cfg.out) / ".work", Path(cfg.out)
     group = group_of(task.split, task.shard, cfg.num_shards)
     name = shard_name(task.split, task.shard, cfg.num_shards, cfg.layout)
-    indexes = {u: load_index(unit_dir(work, u)) for u in task.units}
+    indexes = {u: load_index(package_dir(work, u)) for u in task.packages}
     dup, near = _duplicate_mask(task, work, group, indexes)
     dropped: dict[str, dict[str, int]] = {}  # unit -> reason -> n
     lost_chars: dict[str, int] = {}
@@ -98,14 +96,14 @@ def merge_shard(task: MergeTask) -> dict:
     writer = open_shard_writer(out / name, cfg.layout, cfg.row_group_rows)
     row = 0
     try:
-        for u in task.units:
-            for batch in read_group(unit_dir(work, u), indexes[u].get(group, [])):
+        for u in task.packages:
+            for batch in read_group(package_dir(work, u), indexes[u].get(group, [])):
                 n = batch.num_rows
                 d, nd = dup[row:row + n], near[row:row + n]
                 row += n
                 if d.any() or nd.any():
                     gone = d | nd
-                    _account(batch, u, d, nd, gone, dropped, lost_chars, lost_bytes, samples, cfg.rejects_sample, pc)
+                    _account(batch, u, d, nd, gone, dropped, lost_chars, lost_bytes, samples, cfg.rejects_sample)
                     batch = batch.filter(~gone)
                 writer.write(batch)
         sha = writer.close()
@@ -120,44 +118,48 @@ def merge_shard(task: MergeTask) -> dict:
     return result
 
 
-def _account(batch, unit, dup, near, gone, dropped, lost_chars, lost_bytes, samples, k, pc) -> None:
-    key = str(unit)
+def _account(batch, package, dup, near, gone, dropped, lost_chars, lost_bytes, samples, k) -> None:
+    """Count the dropped rows of one batch per input unit; keep the first k as samples."""
     lost = batch.filter(gone)
-    per = dropped.setdefault(key, {})
-    for reason, flags in (("duplicate", dup), ("near_duplicate", near)):
-        count = int(flags.sum())
-        if count:
-            per[reason] = per.get(reason, 0) + count
-    texts = lost.column("text")
-    lost_chars[key] = lost_chars.get(key, 0) + int(pc.sum(pc.utf8_length(texts)).as_py() or 0)
-    lost_bytes[key] = lost_bytes.get(key, 0) + int(pc.sum(pc.binary_length(texts)).as_py() or 0)
-    reasons = np.where(dup[gone], "duplicate", "near_duplicate")
-    if all(len(samples.get(r, ())) >= k for r in set(reasons.tolist())):
+    units = lost.column("unit").to_numpy()
+    texts = lost.column("text").to_pylist()
+    reasons = np.where(dup[gone], "duplicate", "near_duplicate").tolist()
+    for unit, text, reason in zip(units.tolist(), texts, reasons):
+        key = str(unit)
+        per = dropped.setdefault(key, {})
+        per[reason] = per.get(reason, 0) + 1
+        lost_chars[key] = lost_chars.get(key, 0) + len(text)
+        lost_bytes[key] = lost_bytes.get(key, 0) + len(text.encode("utf-8"))
+    if all(len(samples.get(r, ())) >= k for r in set(reasons)):
         return
-    for reason, text, source, line, pos in zip(reasons.tolist(), texts.to_pylist(), lost.column("source").to_pylist(),
+    for reason, text, source, line, pos in zip(reasons, texts, lost.column("source").to_pylist(),
                                                lost.column("line").to_pylist(), lost.column("pos").to_pylist()):
         bucket = samples.setdefault(reason, [])
         if len(bucket) < k:
             bucket.append({"reason": reason, "source": source, "line": line, "text": text[:SAMPLE_CHARS],
-                           "unit": unit, "pos": pos})
+                           "package": package, "pos": pos})
 
 
-def near_duplicate_mask(work: Path, kept_per_unit: list[tuple[int, int, bool]]) -> tuple[int, ...]:
+def near_duplicate_mask(work: Path, kept_per_package: list[tuple[int, int, bool]]) -> tuple[int, ...]:
     """Flag every document that shares an LSH band key with an earlier document (corpus order).
 
-    ``kept_per_unit``: (unit index, kept records, has bands) in unit order. Writes the global
-    boolean mask to ``work/NEAR_MASK`` and returns each unit's offset into it. One band is held in
-    memory at a time (8 bytes per document plus the sort).
+    ``kept_per_package``: (package index, kept records, has bands) in order. Writes the global
+    boolean mask to ``work/NEAR_MASK`` and returns each package's offset into it. One band is held
+    in memory at a time (8 bytes per document plus the sort).
     """
     offsets, total = [], 0
-    for _, kept, _ in kept_per_unit:
+    for _, kept, _ in kept_per_package:
         offsets.append(total)
         total += kept
     mask = np.zeros(total, dtype=bool)
-    arrays = [(off, np.load(unit_dir(work, u) / "bands.npy", mmap_mode="r"))
-              for (u, kept, has), off in zip(kept_per_unit, offsets) if has and kept]
+    arrays = []
+    for (u, kept, has), off in zip(kept_per_package, offsets):
+        if has and kept:
+            d = package_dir(work, u)
+            arrays.append((off + np.load(d / "band_pos.npy"), np.load(d / "bands.npy", mmap_mode="r")))
+    arrays = [(rows, a) for rows, a in arrays if len(rows)]
     if arrays:
-        rows = np.concatenate([off + np.arange(len(a), dtype=np.int64) for off, a in arrays])
+        rows = np.concatenate([r for r, _ in arrays])
         for b in range(arrays[0][1].shape[1]):
             column = np.concatenate([np.asarray(a[:, b]) for _, a in arrays])
             mask[rows[~_first_occurrence(column)]] = True

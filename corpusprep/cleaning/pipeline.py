@@ -1,7 +1,7 @@
-"""`clean` end to end: plan units -> phase 1 (clean + spill per unit) -> near-dup mask -> phase 2
-(merge + dedup per shard) -> rejects sample -> report.json (last) -> remove DIR/.work.
+"""`clean` end to end: plan units -> pack them -> phase 1 (clean + spill per package) -> near-dup
+mask -> phase 2 (merge + dedup per shard) -> rejects sample -> report.json (last) -> remove DIR/.work.
 
-Resumable: a rerun with the same options skips units whose done-marker checksums verify and
+Resumable: a rerun with the same options skips packages whose done-marker checksums verify and
 shards whose file matches its recorded sha256, and ends with the same bytes as one clean run.
 """
 from __future__ import annotations
@@ -21,11 +21,13 @@ from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
 from corpusprep.cleaning.merge import MergeTask, load_marker, merge_shard, near_duplicate_mask, shard_is_done
 from corpusprep.cleaning.registry import unknown_ops
 from corpusprep.cleaning.report import build_counts, check_identity, write_rejects
-from corpusprep.cleaning.spill import load_stats, put_json, unit_dir, unit_is_done
-from corpusprep.cleaning.unit import process_unit, unit_bytes
+from corpusprep.cleaning.spill import load_stats, package_dir, put_json, unit_is_done
+from corpusprep.cleaning.unit import make_packages, process_package, unit_bytes
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.progress import progress
+
+PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
 
 
 def validate(config: CleanConfig) -> None:
@@ -48,7 +50,7 @@ def validate(config: CleanConfig) -> None:
 
 
 def _injected_stop(env: str, done: int) -> None:
-    """Tests simulate a killed run: ZOOPREP_CLEAN_STOP_AFTER_UNITS / _SHARDS = n."""
+    """Tests simulate a killed run: ZOOPREP_CLEAN_STOP_AFTER_PACKAGES / _SHARDS = n."""
     limit = os.environ.get(env)
     if limit is not None and done >= int(limit):
         raise RuntimeError(f"injected stop after {done} ({env})")
@@ -94,26 +96,28 @@ def run_clean(config: CleanConfig) -> dict:
     _prepare_workdir(work, {"fingerprint": fingerprint, "units": [asdict(u) for u in units]})
     timings = {"plan_s": time.perf_counter() - t0}
 
+    packages = make_packages(units, min(config.unit_bytes, PACK_BYTES))
     executor = make_executor(config.executor, config.workers, config.ray_address)
     try:
         t1 = time.perf_counter()
-        unit_stats = _phase_clean(config, units, work, fingerprint, executor)
+        package_stats = _phase_clean(config, packages, work, fingerprint, executor)
         timings["clean_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         near_offsets = None
-        if any(st["near_dup"] for st in unit_stats):
-            near_offsets = near_duplicate_mask(work, [(st["unit"], st["kept"], st["near_dup"]) for st in unit_stats])
+        if any(st["near_dup"] for st in package_stats):
+            near_offsets = near_duplicate_mask(
+                work, [(st["package"], st["kept"], st["near_dup"]) for st in package_stats])
         timings["near_dup_s"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        shard_results = _phase_merge(config, units, work, out, fingerprint, near_offsets, executor)
+        shard_results = _phase_merge(config, len(packages), work, out, fingerprint, near_offsets, executor)
         timings["merge_s"] = time.perf_counter() - t3
     finally:
         executor.close()
 
-    totals, files = build_counts(unit_stats, shard_results)
+    totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
     check_identity(totals, files)
     rejects = write_rejects(
-        out, (load_stats(unit_dir(work, st["unit"]))["samples"] for st in unit_stats),
+        out, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
         (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
     report = {
@@ -125,6 +129,7 @@ def run_clean(config: CleanConfig) -> dict:
                     "sha256": r["sha256"]} for r in shard_results],
         "rejects": {"dir": "rejects", "sampled": rejects},
         "units": len(units),
+        "packages": len(packages),
         "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
         "options": config.output_options(),
         "workers": getattr(executor, "workers", config.workers),
@@ -136,29 +141,29 @@ def run_clean(config: CleanConfig) -> dict:
     return report
 
 
-def _phase_clean(config, units, work, fingerprint, executor) -> list[dict]:
-    """Phase 1 over the units not already finished; returns every unit's stats in unit order."""
-    done = {u.index for u in units if unit_is_done(unit_dir(work, u.index), fingerprint)}
-    pending = [u for u in units if u.index not in done]
-    size = {u.index: unit_bytes(u) for u in units}
+def _phase_clean(config, packages, work, fingerprint, executor) -> list[dict]:
+    """Phase 1 over the packages not already finished; returns every package's stats in order."""
+    done = {p.index for p in packages if unit_is_done(package_dir(work, p.index), fingerprint)}
+    pending = [p for p in packages if p.index not in done]
+    size = {p.index: sum(unit_bytes(u) for u in p.units) for p in packages}
     stats: dict[int, dict] = {}
     for i in done:
-        stats[i] = load_stats(unit_dir(work, i))
+        stats[i] = load_stats(package_dir(work, i))
         stats[i].pop("samples", None)
     with progress(sum(size.values()), "clean", unit="B", enabled=config.progress) as advance:
         advance(sum(size[i] for i in done))
-        fn = partial(process_unit, config=config)
+        fn = partial(process_package, config=config)
         for n, st in enumerate(executor.map(fn, pending), 1):
             st.pop("samples", None)  # kept on disk; memory holds only counts
-            stats[st["unit"]] = st
-            advance(size[st["unit"]])
-            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_UNITS", n)
-    return [stats[u.index] for u in units]
+            stats[st["package"]] = st
+            advance(size[st["package"]])
+            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", n)
+    return [stats[p.index] for p in packages]
 
 
-def _phase_merge(config, units, work, out, fingerprint, near_offsets, executor) -> list[dict]:
+def _phase_merge(config, num_packages, work, out, fingerprint, near_offsets, executor) -> list[dict]:
     splits = (0, 1) if config.valid_fraction > 0 else (0,)
-    order = tuple(u.index for u in units)
+    order = tuple(range(num_packages))
     names = {(s, k): shard_name(s, k, config.num_shards, config.layout) for s in splits for k in range(config.num_shards)}
     _remove_stale_shards(out, set(names.values()))
     results: dict[tuple[int, int], dict] = {}

@@ -21,21 +21,19 @@ def _add_dropped(into: dict, dropped: dict) -> None:
         into[reason] = into.get(reason, 0) + n
 
 
-def build_counts(unit_stats: list[dict], shard_results: list[dict]) -> tuple[dict, dict]:
-    """(totals, files): phase-1 unit counts minus the duplicates phase 2 removed, per input file."""
+def build_counts(package_stats: list[dict], shard_results: list[dict], unit_paths: dict[int, str]) -> tuple[dict, dict]:
+    """(totals, files): phase-1 counts minus the duplicates phase 2 removed, per input file."""
     files: dict[str, dict] = {}
-    path_of = {}
-    for st in unit_stats:
-        path_of[str(st["unit"])] = st["path"]
-        f = files.setdefault(st["path"], _empty())
-        for field in _FIELDS:
-            f[field] += st[field]
-        _add_dropped(f["dropped"], st["dropped"])
+    for st in package_stats:
+        for path, c in st["files"].items():
+            f = files.setdefault(path, _empty())
+            for field in _FIELDS:
+                f[field] += c[field]
+            _add_dropped(f["dropped"], c["dropped"])
     for res in shard_results:
         for unit, dropped in res["dropped"].items():
-            f = files[path_of[unit]]
-            n = sum(dropped.values())
-            f["kept"] -= n
+            f = files[unit_paths[int(unit)]]
+            f["kept"] -= sum(dropped.values())
             _add_dropped(f["dropped"], dropped)
             f["chars_out"] -= res["lost_chars"].get(unit, 0)
             f["bytes_out"] -= res["lost_bytes"].get(unit, 0)
@@ -59,9 +57,9 @@ def check_identity(totals: dict, files: dict) -> None:
 def write_rejects(out: Path, unit_samples: Iterable[dict], shard_samples: Iterable[dict], k: int) -> dict[str, int]:
     """Write DIR/rejects/<reason>.jsonl: the first ``k`` dropped records per reason in corpus order.
 
-    ``unit_samples`` yields each unit's reason -> entries in unit order (read lazily from the work
-    directory, so memory holds at most ``k`` entries per reason); ``shard_samples`` the same for the
-    duplicates each shard dropped (entries carry unit and position for ordering).
+    ``unit_samples`` yields each package's reason -> entries in corpus order (read lazily from the
+    work directory, so memory holds at most ``k`` entries per reason); ``shard_samples`` the same
+    for the duplicates each shard dropped (entries carry package and position for ordering).
     """
     by_reason: dict[str, list] = {}
     for samples in unit_samples:
@@ -73,10 +71,10 @@ def write_rejects(out: Path, unit_samples: Iterable[dict], shard_samples: Iterab
         for reason, entries in samples.items():
             bucket = dup.setdefault(reason, [])
             bucket.extend(entries)
-            bucket.sort(key=lambda e: (e["unit"], e["pos"]))
+            bucket.sort(key=lambda e: (e["package"], e["pos"]))
             del bucket[k:]
     for reason, entries in dup.items():
-        by_reason[reason] = [{key: v for key, v in e.items() if key not in ("unit", "pos")} for e in entries]
+        by_reason[reason] = [{key: v for key, v in e.items() if key not in ("package", "pos")} for e in entries]
     folder = out / "rejects"
     if folder.exists():
         for old in folder.glob("*.jsonl"):

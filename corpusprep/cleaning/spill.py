@@ -1,11 +1,12 @@
 """Per-unit spill files between the two phases of `clean`.
 
-Each work unit writes ``DIR/.work/units/unit-XXXXXX/``:
+Each package of work units writes ``DIR/.work/packages/pkg-XXXXXX/``:
 
 * ``records.arrow``: an Arrow IPC file of the kept records; every record batch belongs to one
   output group (split x shard), so phase 2 reads exactly the batches of the shard it merges;
 * ``index.json``: group -> batch numbers;
-* ``bands.npy``: LSH band keys per kept record (only when near-dup is on for the unit);
+* ``bands.npy`` + ``band_pos.npy``: LSH band keys of the kept records near-dup applies to, and
+  their positions in the package (only when near-dup is on);
 * ``stats.json``: counts, per-reason drops, chars/bytes, the first rejects per reason;
 * ``done.json``: written LAST, with the sha256 of every file above. A unit counts as finished
   only when done.json exists and all checksums still verify.
@@ -24,7 +25,7 @@ import numpy as np
 
 from corpusprep.atomic import sha256_file
 
-SPILL_COLUMNS = ("text", "source", "line", "meta", "pos", "key", "dedup")
+SPILL_COLUMNS = ("text", "source", "line", "meta", "unit", "pos", "key", "dedup")
 _FLUSH_ROWS = 4096
 _FLUSH_CHARS = 16 << 20
 
@@ -33,7 +34,7 @@ def spill_schema():
     import pyarrow as pa
 
     return pa.schema([("text", pa.string()), ("source", pa.string()), ("line", pa.int64()),
-                      ("meta", pa.string()), ("pos", pa.int64()), ("key", pa.uint64()),
+                      ("meta", pa.string()), ("unit", pa.int64()), ("pos", pa.int64()), ("key", pa.uint64()),
                       ("dedup", pa.bool_())])
 
 
@@ -53,8 +54,8 @@ def put_json(path: Path, obj) -> None:
     put_bytes(path, (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
 
 
-def unit_dir(work: Path, index: int) -> Path:
-    return work / "units" / f"unit-{index:06d}"
+def package_dir(work: Path, index: int) -> Path:
+    return work / "packages" / f"pkg-{index:06d}"
 
 
 class SpillWriter:
@@ -78,13 +79,14 @@ class SpillWriter:
         self.index: dict[int, list[int]] = {}
         self.rows: dict[int, int] = {}
 
-    def add(self, group: int, text: str, source: str, line: int, meta: str, pos: int, key: int, dedup: bool) -> None:
+    def add_rows(self, group: int, columns: tuple[list, ...]) -> None:
+        """Append rows to one group; ``columns`` are lists in SPILL_COLUMNS order, equal lengths."""
         buf = self._buffers.get(group)
         if buf is None:
             buf = self._buffers[group] = [[] for _ in SPILL_COLUMNS]
-        for col, value in zip(buf, (text, source, line, meta, pos, key, dedup)):
-            col.append(value)
-        self._buffered_chars += len(text)
+        for col, values in zip(buf, columns):
+            col.extend(values)
+        self._buffered_chars += sum(map(len, columns[0]))
         if len(buf[0]) >= _FLUSH_ROWS:
             self._flush(group)
         elif self._buffered_chars >= _FLUSH_CHARS:
@@ -95,10 +97,15 @@ class SpillWriter:
         buf = self._buffers.pop(group, None)
         if not buf or not buf[0]:
             return
+        pa = self._pa
         self._buffered_chars -= sum(map(len, buf[0]))
-        batch = self._pa.record_batch([self._pa.array(col, type=f.type) for col, f in zip(buf, self._schema)],
-                                      schema=self._schema)
-        self._writer.write_batch(batch)
+        arrays = []
+        for col, f in zip(buf, self._schema):
+            if f.name == "key":  # big Python ints convert ~100x faster through numpy
+                arrays.append(pa.array(np.array(col, dtype=np.uint64)))
+            else:
+                arrays.append(pa.array(col, type=f.type))
+        self._writer.write_batch(pa.record_batch(arrays, schema=self._schema))
         self.index.setdefault(group, []).append(self._batches)
         self.rows[group] = self.rows.get(group, 0) + len(buf[0])
         self._batches += 1
@@ -117,12 +124,13 @@ class SpillWriter:
             self._tmp.unlink(missing_ok=True)
 
 
-def write_bands(directory: Path, bands: list[np.ndarray], width: int) -> None:
+def write_bands(directory: Path, bands: list[np.ndarray], positions: list[int], width: int) -> None:
     arr = np.vstack(bands).astype(np.uint64) if bands else np.zeros((0, width), dtype=np.uint64)
-    tmp = _tmp(directory / "bands.npy")
-    with open(tmp, "wb") as fh:
-        np.save(fh, arr)
-    os.replace(tmp, directory / "bands.npy")
+    for name, value in (("bands.npy", arr), ("band_pos.npy", np.asarray(positions, dtype=np.int64))):
+        tmp = _tmp(directory / name)
+        with open(tmp, "wb") as fh:
+            np.save(fh, value)
+        os.replace(tmp, directory / name)
 
 
 def finish_unit(directory: Path, stats: dict, fingerprint: str) -> None:

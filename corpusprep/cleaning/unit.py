@@ -1,13 +1,13 @@
-"""Phase 1 of `clean`: read one work unit, clean and filter its records, spill them by shard.
+"""Phase 1 of `clean`: read a package of work units, clean and filter the records, spill them by shard.
 
-``process_unit`` is a pure function of (unit, config) apart from the files it writes under
+``process_package`` is a pure function of (package, config) apart from the files it writes under
 ``DIR/.work``; it returns only small statistics, so any executor (local processes, Ray) can run it.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,28 +16,15 @@ import numpy as np
 from corpusprep.cleaning import ops as o
 from corpusprep.cleaning.config import CleanConfig, FilterParams
 from corpusprep.cleaning.registry import OPS_BY_NAME
-from corpusprep.cleaning.spill import SpillWriter, finish_unit, unit_dir, write_bands
+from corpusprep.cleaning.spill import SpillWriter, finish_unit, package_dir, write_bands
 
 SAMPLE_CHARS = 1000  # prefix of a dropped record kept in DIR/rejects/
 BATCH_DOCS = 2048  # documents cleaned together (vectorised checks); bounds memory with BATCH_CHARS
 BATCH_CHARS = 8 << 20
 _U64 = (1 << 64) - 1
+# One encoder for all records: json.dumps() with options builds a new encoder per call.
+meta_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 _TWO_53 = float(1 << 53)
-
-
-@dataclass
-class Counts:
-    """read = kept + sum(dropped) for one input file."""
-
-    read: int = 0
-    kept: int = 0
-    dropped: dict = field(default_factory=dict)
-    chars_in: int = 0
-    chars_out: int = 0
-    bytes_out: int = 0
-
-    def drop(self, reason: str) -> None:
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
 
 @dataclass(frozen=True)
@@ -169,28 +156,56 @@ def _injected_failure(index: int) -> int | None:
     return int(after or 0) if int(unit) == index else None
 
 
-def process_unit(unit, config: CleanConfig) -> dict:
-    """Clean one unit into its spill directory; return its stats (also saved as stats.json)."""
+@dataclass(frozen=True)
+class Package:
+    """Consecutive reader units cleaned by one task into one spill directory.
+
+    Small files (a chapter, a poem collection) are packed together so the per-task costs (spill
+    files, markers, checksums) are paid per ~PACK_BYTES, not per file. Packing depends only on the
+    unit plan, and output order is (unit, record) order however units are packed.
+    """
+
+    index: int
+    units: tuple
+
+
+def make_packages(units: list, target_bytes: int) -> list[Package]:
+    packages, current, size = [], [], 0
+    for unit in units:
+        current.append(unit)
+        size += unit_bytes(unit)
+        if size >= target_bytes:
+            packages.append(Package(len(packages), tuple(current)))
+            current, size = [], 0
+    if current:
+        packages.append(Package(len(packages), tuple(current)))
+    return packages
+
+
+def _new_file_counts(unit) -> dict:
+    return {"read": 0, "kept": 0, "dropped": {}, "chars_in": 0, "chars_out": 0,
+            "bytes_in": unit_bytes(unit), "bytes_out": 0}
+
+
+def process_package(package: Package, config: CleanConfig) -> dict:
+    """Clean a package of units into its spill directory; return its stats (also stats.json)."""
     import xxhash
 
     from corpusprep.readers import read_unit
     from corpusprep.records import Reject
 
-    work = Path(config.out) / ".work"
-    directory = unit_dir(work, unit.index)
-    cleaner = Cleaner.for_family(config, unit.family)
-    hasher = None
-    if cleaner.near_dup:
-        from corpusprep.cleaning.minhash import MinHasher
-
-        hasher = MinHasher.for_threshold(config.near_dup_threshold, config.num_perm, config.shingle)
-    counts = Counts()
+    directory = package_dir(Path(config.out) / ".work", package.index)
+    files: dict[str, dict] = {}
     samples: dict[str, list] = {}
-    bands: list = []
+    band_rows: list = []
+    band_pos: list[int] = []
     k = config.rejects_sample
     seed, num_shards, vf = config.seed, config.num_shards, config.valid_fraction
     h128 = xxhash.xxh3_128_intdigest
-    fail_at = _injected_failure(unit.index)
+    cleaners: dict[str, Cleaner] = {}
+    hasher = None
+    writer = SpillWriter(directory)
+    pos = 0
 
     def sample(reason: str, source: str, line: int, raw: str, cleaned: str | None = None) -> None:
         bucket = samples.setdefault(reason, [])
@@ -200,66 +215,91 @@ def process_unit(unit, config: CleanConfig) -> dict:
                 entry["cleaned"] = cleaned[:SAMPLE_CHARS]
             bucket.append(entry)
 
-    writer = SpillWriter(directory)
-    pending: list = []
-    pending_chars = 0
-    pos = 0
-
-    def flush() -> None:
+    def flush(unit, cleaner: Cleaner, counts: dict, pending: list) -> None:
         nonlocal pos
         raws = [r.text for r in pending]
         cleaned, reasons = cleaner.process(raws)
+        dropped = counts["dropped"]
+        groups: dict[int, tuple[list, ...]] = {}
         for rec, raw, text, reason in zip(pending, raws, cleaned, reasons):
-            counts.chars_in += len(raw)
+            counts["chars_in"] += len(raw)
             if reason is None:
                 try:
                     data = text.encode("utf-8")
                 except UnicodeEncodeError:  # a lone surrogate survived (controls op turned off)
                     reason = "undecodable"
             if reason is not None:
-                counts.drop(reason)
+                dropped[reason] = dropped.get(reason, 0) + 1
                 sample(reason, rec.source, rec.line, raw, text)
                 continue
             key_hash = h128(data, seed)
-            split, shard = assign(key_hash, num_shards, vf)
-            meta = json.dumps(rec.meta, ensure_ascii=False, sort_keys=True) if rec.meta else "{}"
-            writer.add(group_of(split, shard, num_shards), text, rec.source, rec.line, meta, pos,
-                       key_hash & _U64, cleaner.exact_dup)
-            if hasher is not None:
-                bands.append(hasher.band_keys(text))
+            group = group_of(*assign(key_hash, num_shards, vf), num_shards)
+            cols = groups.get(group)
+            if cols is None:
+                cols = groups[group] = ([], [], [], [], [], [], [], [])
+            cols[0].append(text)
+            cols[1].append(rec.source)
+            cols[2].append(rec.line)
+            cols[3].append(meta_json(rec.meta) if rec.meta else "{}")
+            cols[5].append(pos)
+            cols[6].append(key_hash & _U64)
+            if cleaner.near_dup:
+                band_rows.append(hasher.band_keys(text))
+                band_pos.append(pos)
             pos += 1
-            counts.kept += 1
-            counts.chars_out += len(text)
-            counts.bytes_out += len(data)
+            counts["kept"] += 1
+            counts["chars_out"] += len(text)
+            counts["bytes_out"] += len(data)
+        for group in sorted(groups):
+            cols = groups[group]
+            n = len(cols[0])
+            cols[4].extend([unit.index] * n)
+            cols[7].extend([cleaner.exact_dup] * n)
+            writer.add_rows(group, cols)
         pending.clear()
 
     try:
-        for item in read_unit(unit):
-            counts.read += 1
-            if fail_at is not None and counts.read > fail_at:
-                raise RuntimeError(f"injected failure in unit {unit.index}")
-            if isinstance(item, Reject):
-                counts.drop(item.reason)
-                sample(item.reason, item.source, item.line, item.raw)
-                continue
-            pending.append(item)
-            pending_chars += len(item.text)
-            if len(pending) >= BATCH_DOCS or pending_chars >= BATCH_CHARS:
-                flush()
-                pending_chars = 0
-        flush()
+        for unit in package.units:
+            cleaner = cleaners.get(unit.family)
+            if cleaner is None:
+                cleaner = cleaners[unit.family] = Cleaner.for_family(config, unit.family)
+            if cleaner.near_dup and hasher is None:
+                from corpusprep.cleaning.minhash import MinHasher
+
+                hasher = MinHasher.for_threshold(config.near_dup_threshold, config.num_perm, config.shingle)
+            counts = files.get(unit.path)
+            if counts is None:
+                counts = files[unit.path] = _new_file_counts(unit)
+            else:  # another byte range of a file already seen in this package
+                counts["bytes_in"] += unit_bytes(unit)
+            fail_at = _injected_failure(unit.index)
+            pending: list = []
+            pending_chars = read_before = 0
+            for item in read_unit(unit):
+                counts["read"] += 1
+                read_before += 1
+                if fail_at is not None and read_before > fail_at:
+                    raise RuntimeError(f"injected failure in unit {unit.index}")
+                if isinstance(item, Reject):
+                    counts["dropped"][item.reason] = counts["dropped"].get(item.reason, 0) + 1
+                    sample(item.reason, item.source, item.line, item.raw)
+                    continue
+                pending.append(item)
+                pending_chars += len(item.text)
+                if len(pending) >= BATCH_DOCS or pending_chars >= BATCH_CHARS:
+                    flush(unit, cleaner, counts, pending)
+                    pending_chars = 0
+            if pending:
+                flush(unit, cleaner, counts, pending)
     except BaseException:
         writer.abort()
         raise
     writer.close()
-    if hasher is not None:
-        write_bands(directory, bands, hasher.bands)
-    stats = {
-        "unit": unit.index, "path": unit.path, "family": unit.family, "encoding": unit.encoding,
-        "bytes_in": unit_bytes(unit), "read": counts.read, "kept": counts.kept, "dropped": counts.dropped,
-        "chars_in": counts.chars_in, "chars_out": counts.chars_out, "bytes_out": counts.bytes_out,
-        "near_dup": hasher is not None, "samples": samples,
-    }
+    near = hasher is not None
+    if near:
+        write_bands(directory, band_rows, band_pos, hasher.bands)
+    stats = {"package": package.index, "units": [u.index for u in package.units], "kept": pos,
+             "near_dup": near, "files": files, "samples": samples}
     finish_unit(directory, stats, config.fingerprint())
     return stats
 

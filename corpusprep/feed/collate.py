@@ -42,6 +42,11 @@ class CollatorConfig:
 
     @classmethod
     def from_meta(cls, meta: ShardMeta, **overrides) -> "CollatorConfig":
+        if meta.processor != "lm" and meta.vocab_size <= max(meta.special_ids.values()):
+            from corpusprep.errors import ZooprepError
+
+            raise ZooprepError(f"zooprep.json gives no usable tokenizer.vocab_size ({meta.vocab_size}); "
+                               "dynamic masking needs it to draw random replacement ids")
         kw = dict(processor=meta.processor, special_ids=meta.special_ids, vocab_size=meta.vocab_size)
         if meta.whole_word and "masking" not in overrides:
             kw["masking"] = MaskingConfig(mode="whole_word")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from corpusprep.atomic import sha256_file, write_json
+from corpusprep.atomic import write_json
 
 
 def id_dtype(vocab_size: int) -> str:
@@ -167,7 +167,3 @@ def write_datasets_metadata(out_dir: Path, schema: pa.Schema, filenames: list[st
         "_output_all_columns": False,
         "_split": None,
     })
-
-
-def file_entry(path: Path, rows: int) -> dict:
-    return {"path": path.name, "sha256": sha256_file(path), "rows": rows}

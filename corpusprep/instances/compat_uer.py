@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import random
 
+from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.instances.arrow_io import (PartWriter, RowBuffer, column_names, id_dtype,
                                            instance_schema)
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import (MaskIds, apply_masking, span_index_sets, token_index_sets)
 from corpusprep.instances.processors import PairInstance, albert_instances, bert_instances
-from corpusprep.instances.wordstarts import _jieba, word_starts
+from corpusprep.instances.wordstarts import jieba_module, word_starts
 
 FLUSH_ROWS = 4096
 
@@ -56,7 +57,7 @@ def uer_wwm_index(src: list[int], tok, ids: MaskIds) -> tuple[list[list[int]], l
     sentence = "".join(tok.convert_ids_to_tokens(src)).replace("[UNK]", "").replace("##", "")
     out = [ids.cls] if has_cls else []
     sets = []
-    for word in _jieba().cut(sentence):
+    for word in jieba_module().cut(sentence):
         at = len(out)
         out += tok.encode(word)
         if len(out) < src_length:
@@ -203,17 +204,17 @@ def _albert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
 
 
 def run_compat(cfg: ShardConfig, tok, sources):
-    from corpusprep.instances.pipeline import ShardResult, _open_work_dir, _sources_with_checksums, assemble
+    from corpusprep.instances.pipeline import (ShardResult, assemble, open_work_dir, source_identity,
+                                               sources_with_checksums)
 
     if len(sources) != 1 or sources[0].kind != "text":
         raise ZooprepError("--compat uer reads exactly one plain-text corpus file, as UER's --corpus_path")
     path = sources[0].path
     dtype = id_dtype(tok.vocab_size)
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    source_info = _sources_with_checksums(sources)
     work = cfg.out.with_name(cfg.out.name + ".partial")
-    plan = {"compat": "uer", "options": cfg.options(), "tokenizer": tok.fingerprint, "sources": source_info}
-    _open_work_dir(work, plan)
+    plan = {"compat": "uer", "options": cfg.options(), "tokenizer": tok.fingerprint, "sources": source_identity(sources)}
+    open_work_dir(work, plan)
     part = work / "parts" / "part-000000.arrow"
     rng = random.Random(cfg.seed)  # same stream as UER's random.seed(seed) on the global generator
     cnt = _Counter(tok.special_ids["unk"])
@@ -222,10 +223,8 @@ def run_compat(cfg: ShardConfig, tok, sources):
         sink = _Sink(cfg, tok, rows, writer, rng)
         {"mlm": _mlm, "lm": _lm, "bert": _bert, "albert": _albert}[cfg.processor](path, cfg, tok, sink, cnt)
         writer.write(rows.take_batch())
-    from corpusprep.atomic import sha256_file
-
     result = {"unit": 0, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": {"documents": cnt.documents, "instances": sink.instances, "tokens": sink.tokens,
                         "content_tokens": cnt.content, "unk": cnt.unk}}
-    meta = assemble(work, cfg, tok, schema, dtype, [result], source_info)
+    meta = assemble(work, cfg, tok, schema, dtype, [result], sources_with_checksums(sources))
     return ShardResult(cfg.out, meta, 0, 1)

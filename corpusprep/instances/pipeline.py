@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,8 +19,7 @@ from corpusprep import __version__
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
-from corpusprep.instances.arrow_io import (column_names, file_entry, id_dtype, instance_schema,
-                                           write_datasets_metadata)
+from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import Source, expand_corpus, layout_for, plan_units
@@ -46,8 +46,13 @@ def load_tokenizer_for(cfg: ShardConfig):
     return load_tokenizer(**kwargs)
 
 
-def _sources_with_checksums(sources: list[Source]) -> list[dict]:
+def sources_with_checksums(sources: list[Source]) -> list[dict]:
     return [{"path": str(s.path), "sha256": sha256_file(s.path), "bytes": s.size} for s in sources]
+
+
+def source_identity(sources: list[Source]) -> list[list]:
+    """What the resume plan compares (cheap: no read); the sha256s are taken while units run."""
+    return [[str(s.path), s.size, s.path.stat().st_mtime_ns] for s in sources]
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -122,7 +127,7 @@ def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: lis
     return meta
 
 
-def _open_work_dir(work: Path, plan: dict) -> None:
+def open_work_dir(work: Path, plan: dict) -> None:
     """Keep a partial run only if it was building exactly this plan."""
     plan_file = work / "plan.json"
     if work.exists():
@@ -135,6 +140,34 @@ def _open_work_dir(work: Path, plan: dict) -> None:
     (work / "parts").mkdir(parents=True, exist_ok=True)
     if not plan_file.exists():
         write_json(plan_file, plan)
+
+
+def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
+    """Results of units a previous run finished (their part still matches its checksum)."""
+    results = {}
+    for u in units:
+        done = load_marker(parts_dir, u.index)
+        if done is not None:
+            results[u.index] = done
+    return results
+
+
+def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, dict], unit_fn) -> int:
+    """Build every unit not in ``results`` (adding them), with a progress bar; returns how many."""
+    pending = [u for u in units if u.index not in results]
+    with progress(sum(u.size for u in units), f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
+        advance(sum(u.size for u in units if u.index in results))
+        try:
+            executor = make_executor(cfg.executor, cfg.workers)
+        except ImportError as exc:
+            raise ZooprepError(f"--executor {cfg.executor} is not available here ({exc})") from None
+        try:
+            for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
+                results[unit.index] = result
+                advance(unit.size)
+        finally:
+            executor.close()
+    return len(pending)
 
 
 def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
@@ -150,34 +183,17 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     dtype = id_dtype(tok.vocab_size)
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
     units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
-    source_info = _sources_with_checksums(sources)
     plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
-            "sources": source_info, "units": [[u.source_index, u.start, u.end] for u in units]}
+            "sources": source_identity(sources), "units": [[u.source_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")
-    _open_work_dir(work, plan)
-    parts_dir = work / "parts"
-
-    results: dict[int, dict] = {}
-    for u in units:
-        done = load_marker(parts_dir, u.index)
-        if done is not None:
-            results[u.index] = done
+    open_work_dir(work, plan)
+    results = _finished_results(units, work / "parts")
     resumed = len(results)
-    pending = [u for u in units if u.index not in results]
-    ctx = UnitContext(cfg, tok, schema, str(parts_dir))
-    total = sum(u.size for u in units)
-    with progress(total, f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
-        advance(sum(u.size for u in units if u.index in results))
-        try:
-            executor = make_executor(cfg.executor, cfg.workers)
-        except ImportError as exc:
-            raise ZooprepError(f"--executor {cfg.executor} is not available here ({exc})") from None
-        try:
-            for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
-                results[unit.index] = result
-                advance(unit.size)
-        finally:
-            executor.close()
-    ordered = [results[u.index] for u in units]
-    meta = assemble(work, cfg, tok, schema, dtype, ordered, source_info)
-    return ShardResult(cfg.out, meta, resumed, len(pending))
+    hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
+    try:
+        source_info = hasher.submit(sources_with_checksums, sources)
+        built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
+        meta = assemble(work, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result())
+    finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
+    return ShardResult(cfg.out, meta, resumed, built)

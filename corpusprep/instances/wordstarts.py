@@ -4,7 +4,7 @@ from __future__ import annotations
 _BREAKERS = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}
 
 
-def _jieba():
+def jieba_module():
     import logging
 
     import jieba
@@ -25,7 +25,7 @@ def word_starts_from_tokens(tokens: list[str], cut=None) -> list[int]:
     Text between special tokens is segmented with jieba; a token whose first character falls
     inside a jieba word continues that word.
     """
-    cut = cut or _jieba().lcut
+    cut = cut or jieba_module().lcut
     starts: list[int] = []
     seg: list[tuple[int, str]] = []
 

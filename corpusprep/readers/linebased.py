@@ -14,19 +14,15 @@ from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 Out = Iterator["Record | Reject"]
 
 
-def read_lines(unit: WorkUnit, source: str, meta: dict | None = None) -> Out:
+def read_lines(unit: WorkUnit, source: str) -> Out:
     """One document per physical line; every line is a record, empty ones included (the cleaning
     filters drop and count them), so records == physical lines."""
     for first, items in unit_line_blocks(unit):
-        if meta is None:
-            for ln, item in enumerate(items, first):
-                if item.__class__ is str:
-                    yield Record(item, source, ln)
-                else:
-                    yield item.reject(source, ln)
-        else:
-            for ln, item in enumerate(items, first):
-                yield Record(item, source, ln, dict(meta)) if item.__class__ is str else item.reject(source, ln)
+        if items.__class__ is list:  # only str lines: no per-line type check
+            yield from [Record(item, source, ln) for ln, item in enumerate(items, first)]
+            continue
+        for ln, item in enumerate(items, first):
+            yield Record(item, source, ln) if item.__class__ is str else item.reject(source, ln)
 
 
 def _json_loads() -> Callable[[str], object]:

@@ -67,12 +67,11 @@ def iter_decompressed(path: str, compression: str, block: int = _COMPRESSED_READ
                 break
             while raw:
                 try:
-                    out = dec.decompress(raw)
+                    for out in _bounded(dec, raw, compression):
+                        yield out
                 except errors as exc:
                     raise DamagedInput("corrupt_input", f"{compression} data corrupt: {exc}") from None
                 started = True
-                if out:
-                    yield out
                 if dec.eof:
                     raw = dec.unused_data
                     dec = make()
@@ -84,6 +83,31 @@ def iter_decompressed(path: str, compression: str, block: int = _COMPRESSED_READ
                     raw = b""
         if started and not dec.eof:
             raise DamagedInput("truncated_input", f"{compression} stream ends before its end marker (truncated file)")
+
+
+def _bounded(dec, raw: bytes, compression: str) -> Iterator[bytes]:
+    """Decompress ``raw`` in pieces of at most BLOCK bytes, so a highly compressible (or hostile)
+    input cannot blow up memory. zstd's incremental API has no output limit; it stays per-call."""
+    if compression == "gz":
+        out = dec.decompress(raw, BLOCK)
+        while True:
+            if out:
+                yield out
+            if not dec.unconsumed_tail or dec.eof:
+                return
+            out = dec.decompress(dec.unconsumed_tail, BLOCK)
+    elif compression in ("bz2", "xz"):
+        out = dec.decompress(raw, max_length=BLOCK)
+        while True:
+            if out:
+                yield out
+            if dec.eof or dec.needs_input:
+                return
+            out = dec.decompress(b"", max_length=BLOCK)
+    else:
+        out = dec.decompress(raw)
+        if out:
+            yield out
 
 
 def iter_plain(path: str, start: int = 0, stop: int | None = None, block: int = BLOCK) -> Iterator[bytes]:

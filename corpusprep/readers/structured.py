@@ -10,11 +10,9 @@ from corpusprep.errors import InputError
 from corpusprep.records import Record, Reject
 from corpusprep.readers.lines import RAW_PREFIX, BadLine, unit_line_blocks
 from corpusprep.readers.schemas import Mapped, row_mapper
-from corpusprep.readers.units import WorkUnit
+from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 
 Out = Iterator["Record | Reject"]
-
-csv.field_size_limit(2**31 - 1)  # the line-length limit of the line layer bounds fields instead
 
 
 class _LineFeed:
@@ -27,12 +25,13 @@ class _LineFeed:
     def __init__(self, unit: WorkUnit):
         self.unit = unit
         self.bad: dict[int, BadLine] = {}
-        self.count = 0
 
     def __iter__(self) -> Iterator[str]:
         for first, items in unit_line_blocks(self.unit):
+            if items.__class__ is list:  # only str lines
+                yield from [item + "\n" for item in items]
+                continue
             for ln, item in enumerate(items, first):
-                self.count = ln
                 if item.__class__ is str:
                     yield item + "\n"
                 else:
@@ -53,6 +52,9 @@ def read_csv(unit: WorkUnit, source: str) -> Out:
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
     header belong to the last column when that is the text column (unquoted commas in the text)."""
     feed = _LineFeed(unit)
+    # a field may be as long as a line may be; an unclosed quote then ends in a counted bad_csv
+    # after max_line_bytes instead of swallowing the rest of the file into memory
+    csv.field_size_limit(unit.option("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
     reader = csv.reader(iter(feed), strict=False)
     text_field = unit.option("text_field")
     header: list[str] | None = None
@@ -64,7 +66,7 @@ def read_csv(unit: WorkUnit, source: str) -> Out:
         except StopIteration:
             break
         except csv.Error as exc:
-            start, prev_end = prev_end + 1, feed.count
+            start, prev_end = prev_end + 1, reader.line_num
             yield Reject("bad_csv", source, start, str(exc)[:RAW_PREFIX])
             continue
         start, prev_end = prev_end + 1, reader.line_num

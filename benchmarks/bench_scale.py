@@ -7,8 +7,11 @@ its peak memory is measured two ways: the largest single process (wait4 rusage, 
 too) and the whole process tree summed (polled from /proc every 0.1 s). Memory must stay flat as
 the size grows: the table ends with the ratio of the largest to the smallest size's peaks.
 
-    python benchmarks/bench_scale.py                         # smoke run: 16 MB and 64 MB
-    python benchmarks/bench_scale.py --sizes 1GB,4GB         # the issue-6 run (hours on 2 cores)
+    python benchmarks/bench_scale.py                                 # smoke run: 32 MB and 128 MB, 8 MB units
+    python benchmarks/bench_scale.py --sizes 1GB,4GB --unit-mb 64    # the issue-6 run (about 1.5 h on 2 cores)
+
+Units must be much smaller than the corpus for every worker to be busy, which is why the smoke
+run uses 8 MB units; the 1 GB / 4 GB run uses clean's default unit size (64 MB).
 """
 from __future__ import annotations
 
@@ -143,7 +146,8 @@ def render(runs: list[StageRun], workers: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="clean + shard throughput and peak RSS on growing corpora")
-    ap.add_argument("--sizes", default="16MB,64MB", help="comma-separated corpus sizes (default: a smoke run)")
+    ap.add_argument("--sizes", default="32MB,128MB", help="comma-separated corpus sizes (default: a smoke run)")
+    ap.add_argument("--unit-mb", type=int, default=8, help="work unit size of clean and shard, MB (default 8)")
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/zooprep-bench-scale"))
     ap.add_argument("--vocab", type=Path, default=REPO.parent / "shared/reference/vocab/google_zh_vocab.txt")
@@ -175,10 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         shard_bytes = lambda: dir_bytes(shard_out, (".arrow",))  # noqa: E731
         stages = [  # (stage, command, input bytes, output bytes)
             ("clean", [py, cli, "clean", str(corpus), "--format", "cluecorpussmall", "--layout", "uer",
-                       "--num-shards", str(args.num_shards), "--workers", str(args.workers), "--out", str(clean_out)],
+                       "--num-shards", str(args.num_shards), "--unit-mb", str(args.unit_mb), "--workers", str(args.workers),
+                       "--no-progress", "--out", str(clean_out)],
              lambda: corpus.stat().st_size, clean_bytes),
             ("shard", [py, cli, "shard", str(clean_out), "--vocab", str(args.vocab), "--seq-len", "512",
-                       "--processor", "mlm", "--workers", str(args.workers), "--out", str(shard_out)],
+                       "--processor", "mlm", "--unit-mb", str(args.unit_mb), "--workers", str(args.workers), "--out", str(shard_out)],
              clean_bytes, shard_bytes),
             ("verify", [py, cli, "verify", str(clean_out), str(shard_out)],
              lambda: clean_bytes() + shard_bytes(), lambda: 0),
@@ -203,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}\n- machine: {machine()}\n"
                 f"- command: `{cmd.strip()}`\n- workers: {args.workers} (local executor)\n"
                 f"- corpus: benchmarks/make_big_corpus.py (demo composer sentences, one document per line)\n"
-                f"- clean: `--format cluecorpussmall --layout uer --num-shards {args.num_shards}`; "
-                f"shard: `--processor mlm --seq-len 512 --vocab google_zh_vocab.txt`\n"
+                f"- clean: `--format cluecorpussmall --layout uer --num-shards {args.num_shards} --unit-mb {args.unit_mb}`; "
+                f"shard: `--processor mlm --seq-len 512 --vocab google_zh_vocab.txt --unit-mb {args.unit_mb}`\n"
                 f"- MB/s = input bytes of the stage / wall time (verify: bytes hashed). "
                 f"max process RSS = largest single process (wait4); peak tree RSS = all processes summed (/proc poll)\n\n"
                 f"{table}\n")

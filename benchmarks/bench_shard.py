@@ -196,6 +196,12 @@ def main() -> None:
             f"{per_core(large, mbs['large']) / per_core(uer, mbs['uer']):.1f}x; against the measured UER-py "
             f"0.55 MB/s (1 process, incl. start-up): {per_core(ours, mbs['small']) / 0.55:.1f}x / "
             f"{per_core(large, mbs['large']) / 0.55:.1f}x.",
+            f"- zooprep steady state (start-up removed: extra MB / extra CPU-s between the two sizes, 1 worker): "
+            f"{(mbs['large'] - mbs['small']) / max(large['cpu_s'] - ours['cpu_s'], 1e-9):.1f} MB per CPU-second "
+            f"({(mbs['large'] - mbs['small']) / max(large['cpu_s'] - ours['cpu_s'], 1e-9) / 0.55:.0f}x the measured "
+            f"UER-py figure); start-up (interpreter, imports, tokenizer tables) is about "
+            f"{ours['cpu_s'] - mbs['small'] * (large['cpu_s'] - ours['cpu_s']) / (mbs['large'] - mbs['small']):.1f} "
+            f"CPU-s per process.",
             f"- zooprep vs HF datasets pipeline, 1 process, wall: {hf['wall_s'] / ours['wall_s']:.1f}x.",
             f"- peak RSS, 1 worker: {ours['peak_rss_mb']:.0f} MB at {mbs['small']:.0f} MB of input, "
             f"{results[('zooprep', 'large', 1)]['peak_rss_mb']:.0f} MB at {mbs['large']:.0f} MB.",

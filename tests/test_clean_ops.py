@@ -130,3 +130,58 @@ def test_minhash_similarity_and_lsh():
     assert (m.band_keys(a) == m.band_keys(b)).any()
     assert not (m.band_keys(a) == m.band_keys(c)).any()
     assert len(m.band_keys("短")) == m.bands  # shorter than a shingle still hashes
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch path (vectorised trigger checks, unchecked op bodies, numpy filters) must give exactly
+# what running every op and filter on each document one by one gives.
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from corpusprep.cleaning.registry import OPS_BY_NAME  # noqa: E402
+from corpusprep.cleaning.unit import Cleaner  # noqa: E402
+
+_ALPHABET = list("中文字好的了，。！？：；（）、“”《》 \n\t\u3000\xa0\r\x00\u200b\ufeff,!?:;.#@[]/<>&;wWabc123ＡＢ１＃＠［］～"
+                 "哈哈哈😀❤\ufe0f\u2028") + ["&amp;", "&hellip;", "<br>", "<p>", "http://t.cn/x", "www.a.cn",
+                                             "a@b.com", "@用户:", "//@某人:", "#话题#", "[哈哈]", "  ", "\n\n",
+                                             "好,的", "中!文", "字?字", "\n \n", " \n"]
+
+
+def _sequential(family: str, text: str, cfg: CleanConfig) -> tuple[str, str | None]:
+    names = cfg.ops_for(family)
+    for name in names:
+        op = OPS_BY_NAME[name]
+        if op.kind == "transform":
+            text = op.fn(text)
+    if not text or text.isspace():
+        return text, "empty"
+    p = cfg.params_for(family)
+    for name in names:
+        op = OPS_BY_NAME[name]
+        if op.kind == "filter":
+            reason = op.fn(text, p)
+            if reason is not None:
+                return text, reason
+    return text, None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_ALPHABET), max_size=40).map("".join), min_size=1, max_size=12),
+       st.sampled_from(["cluecorpussmall", "weibo", "poems", "reviews"]))
+def test_batch_path_equals_op_by_op(texts, family):
+    cfg = CleanConfig(inputs=("x",), out="y", min_chars=3, min_chinese_share=0.4)
+    cleaner = Cleaner.for_family(cfg, family)
+    got_texts, got_reasons = cleaner.process(texts)
+    expected = [_sequential(family, t, cfg) for t in texts]
+    assert list(zip(got_texts, got_reasons)) == expected
+
+
+def test_scalar_filters_agree_with_regex_definitions():
+    import re
+
+    for text in ["哈哈哈哈哈哈", "ab", "中文 text 123", "！！！！好好好好", "", "𠀀𠀁 ab"]:
+        runs = sum(len(m.group()) for m in re.finditer(r"(.)\1{3,}", text, re.S))
+        assert o.char_run_share(text) == pytest.approx(runs / len(text) if text else 0.0)
+        words = [c for c in text if c.isalnum()]
+        cjk = [c for c in words if "\u4e00" <= c <= "\u9fff" or "\U00020000" <= c <= "\U0003134f"]
+        assert o.chinese_share(text) == pytest.approx(len(cjk) / len(words) if words else 0.0)

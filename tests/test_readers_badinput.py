@@ -223,6 +223,9 @@ def test_csv_multiline_and_rfc4180(tmp_path):
     items = read_all(p, fmt="reviews")
     assert texts(items) == [("第一条\n跨行,带逗号", 2), ('引号"里面"', 4), ("未加引号,有逗号", 6)]
     assert [r.meta for r in items] == [{"label": "1"}, {"label": "0"}, {"label": "1"}]
+    mid = write(tmp_path / "m.csv", "label,review,star\n1,好,5\n0,坏,了,1\n".encode())
+    items = read_all(mid, fmt="reviews")
+    assert texts(items) == [("好", 2)] and rejects(items) == [("bad_row", 3)]  # text column is not last
 
 
 def test_csv_parser_error_is_counted_and_reading_goes_on(tmp_path):

@@ -22,7 +22,7 @@ def _read(path, fmt, unit_bytes):
     return [_key(item) for u in units for item in read_unit(u)]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.tuples(LINE, ENDING), max_size=25), final=LINE, unit_bytes=st.integers(1, 40),
        fmt=st.sampled_from(["text", "text-blank"]), bad=st.booleans())
 def test_ranges_equal_whole_file(tmp_path_factory, lines, final, unit_bytes, fmt, bad):

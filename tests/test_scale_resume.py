@@ -54,7 +54,7 @@ def env(tmp_path_factory):
     """A small multi-file corpus, a char vocab covering it, and the sitecustomize hook."""
     root = tmp_path_factory.mktemp("resume")
     corpus = root / "corpus"
-    write_corpus(corpus, 1_200_000, files=6, pool_size=8_000)
+    write_corpus(corpus, 2_400_000, files=4, pool_size=8_000)  # ~3 clean packages at --unit-mb 1
     chars = sorted({ch for p in corpus.iterdir() for ch in p.read_text(encoding="utf-8") if not ch.isspace()})
     vocab = root / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]) + "\n", encoding="utf-8")
@@ -79,7 +79,7 @@ def run_cli(env, args: list[str], kill_at: int = 0, count: Path | None = None, w
 
 def clean_args(env, out: Path, *extra: str) -> list[str]:
     return ["clean", str(env["corpus"]), "--format", "cluecorpussmall", "--num-shards", "3",
-            "--valid-fraction", "0.1", "--out", str(out), "--no-progress", *extra]
+            "--valid-fraction", "0.1", "--unit-mb", "1", "--out", str(out), "--no-progress", *extra]
 
 
 def shard_args(env, corpus: Path, out: Path, *extra: str) -> list[str]:
@@ -134,7 +134,7 @@ def assert_resumes_identically(env, args_for, baseline, kill_at: int, name: str,
     assert result.ok, result.lines()  # no stray temp files or work dirs left behind
 
 
-@pytest.mark.parametrize("where", [0.05, 0.5, 1.0])
+@pytest.mark.parametrize("where", [0.3, 1.0])
 def test_clean_killed_then_resumed_is_byte_identical(env, clean_baseline, where):
     n = clean_baseline["commits"]
     assert n >= 10, "the corpus should give the run many commit points"
@@ -143,7 +143,7 @@ def test_clean_killed_then_resumed_is_byte_identical(env, clean_baseline, where)
                                f"clean-killed-{kill_at}", "report.json")
 
 
-@pytest.mark.parametrize("where", [0.05, 0.5, 1.0])
+@pytest.mark.parametrize("where", [0.5, 1.0])
 def test_shard_killed_then_resumed_is_byte_identical(env, clean_baseline, shard_baseline, where):
     n = shard_baseline["commits"]
     assert n >= 5, "the corpus should give the run several commit points"
@@ -156,11 +156,11 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     """SIGKILL the process group as soon as the first unit is finished, at whatever moment that is."""
     out = env["root"] / "clean-external-kill"
     e = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, str(REPO / "cli.py"), *clean_args(env, out, "--workers", "2")]
+    cmd = [sys.executable, str(REPO / "cli.py"), *clean_args(env, out), "--workers", "2"]
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if list((out / ".work").glob("units/*/done.json")):
+        if any((out / ".work").rglob("done.json")):  # the first finished unit/package
             os.killpg(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.005)

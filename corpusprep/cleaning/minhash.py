@@ -25,19 +25,6 @@ def _mix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def shingle_hashes(text: str, k: int) -> np.ndarray:
-    """uint64 hashes of the character k-grams of ``text`` (the whole text if shorter than k)."""
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    k = max(1, min(k, len(cps)))
-    n = len(cps) - k + 1
-    if n <= 0:
-        return np.zeros(1, dtype=np.uint64)
-    h = np.zeros(n, dtype=np.uint64)
-    for j in range(k):
-        h = h * _PRIME + cps[j:j + n]
-    return _mix64(h)
-
-
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising equal-weight false-positive + false-negative area at ``threshold``."""
     s_lo = np.linspace(0.0, threshold, 101)
@@ -70,20 +57,69 @@ class MinHasher:
 
     def signature(self, text: str) -> np.ndarray:
         """uint32 minima of ``num_perm`` multiply-shift hashes over the shingle set."""
+        return self.signatures([text])[0]
+
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """Signatures of many documents at once: (len(texts), num_perm) uint32."""
         a, b, _ = self._perms()
-        h = shingle_hashes(text, self.shingle)
-        sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-        for i in range(0, len(h), _CHUNK):
-            block = (h[i:i + _CHUNK, None] * a[None, :] + b[None, :]) >> np.uint64(32)
-            np.minimum(sig, block.min(axis=0).astype(np.uint32), out=sig)
-        return sig
+        sig = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint64)
+        hashes, doc = batch_shingle_hashes(texts, self.shingle)
+        for i in range(0, len(hashes), _CHUNK):
+            h, d = hashes[i:i + _CHUNK], doc[i:i + _CHUNK]
+            block = (h[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)
+            starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+            docs = d[starts]
+            sig[docs] = np.minimum(sig[docs], np.minimum.reduceat(block, starts, axis=0))
+        return sig.astype(np.uint32)
 
     def band_keys(self, text: str) -> np.ndarray:
         """One uint64 key per band; equal keys in any band make two documents candidates."""
+        return self.band_keys_batch([text])[0]
+
+    def band_keys_batch(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), bands) uint64 band keys."""
         _, _, mult = self._perms()
-        sig = self.signature(text)[: self.bands * self.rows].astype(np.uint64)
-        mixed = (sig * mult).reshape(self.bands, self.rows).sum(axis=1, dtype=np.uint64)
+        sig = self.signatures(texts)[:, : self.bands * self.rows].astype(np.uint64)
+        mixed = (sig * mult[None, :]).reshape(len(texts), self.bands, self.rows).sum(axis=2, dtype=np.uint64)
         return _mix64(mixed)
+
+
+def batch_shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, document index) of the character k-grams of every text, in document order.
+
+    A text shorter than k (but not empty) is one shingle; an empty text gets one zero hash, so
+    every document has at least one shingle.
+    """
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    n = len(cps)
+    parts_h, parts_d = [], []
+    if n >= k:
+        m = n - k + 1
+        h = np.zeros(m, dtype=np.uint64)
+        for j in range(k):
+            h = h * _PRIME + cps[j:j + m]
+        starts = np.arange(m, dtype=np.int64)
+        doc = np.searchsorted(bounds, starts, side="right") - 1
+        keep = starts + k <= bounds[doc + 1]  # the whole k-gram lies inside one document
+        parts_h.append(_mix64(h[keep]))
+        parts_d.append(doc[keep])
+    short = np.flatnonzero(lengths < k)
+    if len(short):  # whole-text shingles for short documents, same polynomial hash
+        sh = np.zeros(len(short), dtype=np.uint64)
+        for i, d in enumerate(short.tolist()):
+            v = np.uint64(0)
+            for c in cps[bounds[d]:bounds[d + 1]]:
+                v = v * _PRIME + c
+            sh[i] = v
+        parts_h.append(_mix64(sh))
+        parts_d.append(short)
+    hashes = np.concatenate(parts_h) if parts_h else np.zeros(0, dtype=np.uint64)
+    doc = np.concatenate(parts_d) if parts_d else np.zeros(0, dtype=np.int64)
+    order = np.argsort(doc, kind="stable")
+    return hashes[order], doc[order]
 
 
 @lru_cache(maxsize=8)

@@ -215,13 +215,25 @@ def process_package(package: Package, config: CleanConfig) -> dict:
                 entry["cleaned"] = cleaned[:SAMPLE_CHARS]
             bucket.append(entry)
 
-    def flush(unit, cleaner: Cleaner, counts: dict, pending: list) -> None:
+    # pending: records of possibly several units (small files), cleaned per family but
+    # numbered and spilled in corpus order.
+    pending: list[tuple] = []  # (unit, counts, cleaner, record)
+
+    def flush() -> None:
         nonlocal pos
-        raws = [r.text for r in pending]
-        cleaned, reasons = cleaner.process(raws)
-        dropped = counts["dropped"]
+        raws = [entry[3].text for entry in pending]
+        cleaned: list = [None] * len(pending)
+        reasons: list = [None] * len(pending)
+        by_cleaner: dict[int, list[int]] = {}
+        for i, entry in enumerate(pending):
+            by_cleaner.setdefault(id(entry[2]), []).append(i)
+        for idx in by_cleaner.values():
+            texts, why = pending[idx[0]][2].process([raws[i] for i in idx])
+            for i, t, r in zip(idx, texts, why):
+                cleaned[i], reasons[i] = t, r
         groups: dict[int, tuple[list, ...]] = {}
-        for rec, raw, text, reason in zip(pending, raws, cleaned, reasons):
+        near_texts: list[str] = []
+        for (unit, counts, cleaner, rec), raw, text, reason in zip(pending, raws, cleaned, reasons):
             counts["chars_in"] += len(raw)
             if reason is None:
                 try:
@@ -229,7 +241,7 @@ def process_package(package: Package, config: CleanConfig) -> dict:
                 except UnicodeEncodeError:  # a lone surrogate survived (controls op turned off)
                     reason = "undecodable"
             if reason is not None:
-                dropped[reason] = dropped.get(reason, 0) + 1
+                counts["dropped"][reason] = counts["dropped"].get(reason, 0) + 1
                 sample(reason, rec.source, rec.line, raw, text)
                 continue
             key_hash = h128(data, seed)
@@ -241,24 +253,25 @@ def process_package(package: Package, config: CleanConfig) -> dict:
             cols[1].append(rec.source)
             cols[2].append(rec.line)
             cols[3].append(meta_json(rec.meta) if rec.meta else "{}")
+            cols[4].append(unit.index)
             cols[5].append(pos)
             cols[6].append(key_hash & _U64)
+            cols[7].append(cleaner.exact_dup)
             if cleaner.near_dup:
-                band_rows.append(hasher.band_keys(text))
+                near_texts.append(text)
                 band_pos.append(pos)
             pos += 1
             counts["kept"] += 1
             counts["chars_out"] += len(text)
             counts["bytes_out"] += len(data)
         for group in sorted(groups):
-            cols = groups[group]
-            n = len(cols[0])
-            cols[4].extend([unit.index] * n)
-            cols[7].extend([cleaner.exact_dup] * n)
-            writer.add_rows(group, cols)
+            writer.add_rows(group, groups[group])
+        if near_texts:
+            band_rows.append(hasher.band_keys_batch(near_texts))
         pending.clear()
 
     try:
+        pending_chars = 0
         for unit in package.units:
             cleaner = cleaners.get(unit.family)
             if cleaner is None:
@@ -273,24 +286,23 @@ def process_package(package: Package, config: CleanConfig) -> dict:
             else:  # another byte range of a file already seen in this package
                 counts["bytes_in"] += unit_bytes(unit)
             fail_at = _injected_failure(unit.index)
-            pending: list = []
-            pending_chars = read_before = 0
+            read_here = 0
             for item in read_unit(unit):
                 counts["read"] += 1
-                read_before += 1
-                if fail_at is not None and read_before > fail_at:
+                read_here += 1
+                if fail_at is not None and read_here > fail_at:
                     raise RuntimeError(f"injected failure in unit {unit.index}")
                 if isinstance(item, Reject):
                     counts["dropped"][item.reason] = counts["dropped"].get(item.reason, 0) + 1
                     sample(item.reason, item.source, item.line, item.raw)
                     continue
-                pending.append(item)
+                pending.append((unit, counts, cleaner, item))
                 pending_chars += len(item.text)
                 if len(pending) >= BATCH_DOCS or pending_chars >= BATCH_CHARS:
-                    flush(unit, cleaner, counts, pending)
+                    flush()
                     pending_chars = 0
-            if pending:
-                flush(unit, cleaner, counts, pending)
+        if pending:
+            flush()
     except BaseException:
         writer.abort()
         raise

@@ -61,15 +61,19 @@ def budgets(lengths: np.ndarray, n_candidates: np.ndarray, mask_prob: float) -> 
 def choose_tokens(cand: np.ndarray, budget: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(B, L) bool: a uniformly random subset of ``budget[b]`` candidates per row."""
     b, width = cand.shape
-    keys = rng.random((b, width))
-    keys[~cand] = 2.0
     kmax = int(budget.max(initial=0))
     if kmax == 0:
         return np.zeros_like(cand)
-    # Only the kmax smallest keys matter: partition, then sort that small slab.
+    # Unique integer keys: random high bits, the position in the low bits (no ties, so exactly
+    # ``budget`` keys fall under each row's threshold). uint32 sorts twice as fast as float64.
+    pos_bits = max(1, int(width - 1).bit_length())
+    dtype = np.uint32 if pos_bits <= 12 else np.uint64
+    raw = rng.integers(0, np.iinfo(dtype).max, (b, width), dtype=dtype, endpoint=True)
+    keys = (raw >> dtype(pos_bits)) << dtype(pos_bits) | np.arange(width, dtype=dtype)[None, :]
+    keys[~cand] = np.iinfo(dtype).max  # never below a threshold: budget <= number of candidates
     small = np.sort(np.partition(keys, kmax - 1, axis=1)[:, :kmax], axis=1) if kmax < width else np.sort(keys, axis=1)
-    thr = np.where(budget > 0, small[np.arange(b), np.maximum(budget - 1, 0)], -1.0)
-    return keys <= thr[:, None]
+    thr = small[np.arange(b), np.maximum(budget - 1, 0)]
+    return (keys <= thr[:, None]) & (budget > 0)[:, None]
 
 
 def _next_true(flags: np.ndarray) -> np.ndarray:

@@ -100,15 +100,21 @@ class RankOrder:
         rows = self.rows_per_rank
         return rows // self.batch_size if self.drop_last_batch else -(-rows // self.batch_size)
 
+    block_batches = 64  # permute this many batches' positions at once: amortises numpy call overhead
+
     def rows(self, epoch: int, batch: int) -> np.ndarray:
         """Global row indices of batch ``batch`` of epoch ``epoch`` on this rank."""
-        lo = batch * self.batch_size
-        hi = min(lo + self.batch_size, self.rows_per_rank)
-        q = np.arange(lo, hi, dtype=np.int64)
-        pos = (self.rank + self.world_size * q) % self.n  # wrap-around only happens under "pad"
-        if not self.shuffle:
-            return pos
-        return self.permutation(epoch)(pos)
+        block, offset = divmod(batch, self.block_batches)
+        cached = self.__dict__.get("_block")
+        if cached is None or cached[0] != (epoch, block):
+            lo = block * self.block_batches * self.batch_size
+            hi = min(lo + self.block_batches * self.batch_size, self.rows_per_rank)
+            q = np.arange(lo, hi, dtype=np.int64)
+            pos = (self.rank + self.world_size * q) % self.n  # wrap-around only happens under "pad"
+            cached = ((epoch, block), self.permutation(epoch)(pos) if self.shuffle else pos)
+            object.__setattr__(self, "_block", cached)  # a cache, not state
+        lo = offset * self.batch_size
+        return cached[1][lo:lo + self.batch_size]
 
     def permutation(self, epoch: int) -> FeistelPermutation:
         cached = self.__dict__.get("_perm")

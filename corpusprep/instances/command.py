@@ -31,7 +31,7 @@ def shard(
     compat: Optional[str] = typer.Option(None, "--compat", help="uer: ids identical to UER-py preprocess.py (1 process)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes [default: all cores]."),
     executor: str = typer.Option("local", "--executor", help="local | ray."),
-    unit_mb: float = typer.Option(16.0, "--unit-mb", help="MB of input per work unit (part of the output's identity)."),
+    unit_mb: float = typer.Option(4.0, "--unit-mb", help="MB of input per work unit (part of the output's identity)."),
     docs_buffer_size: int = typer.Option(100000, "--docs-buffer-size", help="Documents per buffer (bert random next, "
                                                                            "full-sentences), as UER's."),
     manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),

@@ -174,7 +174,7 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
                 yield lineno, items
                 lineno += len(items)
             if len(carry) > max_line:
-                skipping, carry = carry[:4 * RAW_PREFIX], b""
+                skipping, carry = carry[:_long_shown(max_line)], b""
         if skipping is not None:
             yield lineno, MixedLines([BadLine("line_too_long", _show(skipping, body_enc))])
         elif carry:
@@ -186,6 +186,11 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
 
 def _body_encoding(encoding: str) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def _long_shown(max_line: int) -> int:
+    """Bytes of an over-long line kept for its reject: the same whatever the block boundaries."""
+    return min(max_line, 4 * RAW_PREFIX)
 
 
 def _show(data: bytes, encoding: str) -> str:
@@ -213,21 +218,20 @@ def decode_lines(block: bytes, encoding: str, max_line: int = DEFAULT_MAX_LINE_B
         for i, raw in enumerate(raw_block.split(b"\n")):
             if len(raw) > max_line:
                 lines = MixedLines(lines) if lines.__class__ is list else lines
-                lines[i] = BadLine("line_too_long", lines[i][:RAW_PREFIX])
+                lines[i] = BadLine("line_too_long", _show(raw[:_long_shown(max_line)], _body_encoding(encoding)))
     return lines
 
 
 def _decode_one_by_one(block: bytes, encoding: str, max_line: int) -> list[Item]:
     out: list[Item] = MixedLines()
     for i, raw in enumerate(block.split(b"\n")):
-        too_long = len(raw) > max_line  # raw bytes as read, like the streaming check
+        if len(raw) > max_line:  # raw bytes as read, shown as read: like the streaming check
+            out.append(BadLine("line_too_long", _show(raw[:_long_shown(max_line)], _body_encoding(encoding))))
+            continue
         raw = raw.replace(b"\0", b"")
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         enc = encoding if i == 0 else _body_encoding(encoding)
-        if too_long:
-            out.append(BadLine("line_too_long", _show(raw, enc)))
-            continue
         try:
             out.append(raw.decode(enc))
         except UnicodeDecodeError:

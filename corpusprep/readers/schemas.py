@@ -145,6 +145,7 @@ def row_mapper(family: str, text_field: str | None, header: Sequence[str]) -> Ca
         # strip cells: CSV padding ("  2009-12-23 13:17:28\n ", "4456068992182160 ") is not data
         return text, {name: row[i].strip() for name, i in meta}
 
+    mapped.body_index = body_i  # type: ignore[attr-defined]  # readers need to know where the text is
     return mapped
 
 

@@ -50,7 +50,8 @@ class _LineFeed:
 def read_csv(unit: WorkUnit, source: str) -> Out:
     """RFC-4180 CSV with a header row. Quoted fields may hold newlines; ``Record.line`` is the
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
-    header belong to the last column when that is the text column (unquoted commas in the text)."""
+    header belong to the last column when that is the text column (unquoted commas in the text);
+    otherwise such a row is ``bad_row``. Missing trailing cells are empty."""
     feed = _LineFeed(unit)
     # a field may be as long as a line may be; an unclosed quote then ends in a counted bad_csv
     # after max_line_bytes instead of swallowing the rest of the file into memory
@@ -59,6 +60,7 @@ def read_csv(unit: WorkUnit, source: str) -> Out:
     text_field = unit.option("text_field")
     header: list[str] | None = None
     mapper: Callable[[list], Mapped] | None = None
+    text_last = False
     prev_end = 0
     while True:
         try:
@@ -81,6 +83,7 @@ def read_csv(unit: WorkUnit, source: str) -> Out:
             if mapper is None:
                 want = f"column {text_field!r}" if text_field else "a known text column"
                 raise InputError(source, f"CSV header {header} has no {want}; pass --text-field", start)
+            text_last = mapper.body_index == len(header) - 1  # type: ignore[attr-defined]
             continue
         if bad is not None:
             yield bad.reject(source, start)
@@ -90,8 +93,11 @@ def read_csv(unit: WorkUnit, source: str) -> Out:
         if len(row) != len(header):
             if len(row) < len(header):
                 row = row + [""] * (len(header) - len(row))  # missing trailing cells: empty
-            else:
+            elif text_last:
                 row = row[: len(header) - 1] + [",".join(row[len(header) - 1:])]
+            else:
+                yield Reject("bad_row", source, start, ",".join(row)[:RAW_PREFIX])
+                continue
         mapped = mapper(row)
         if mapped.__class__ is str:
             yield Reject(mapped, source, start, ",".join(row)[:RAW_PREFIX])

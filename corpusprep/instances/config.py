@@ -85,7 +85,22 @@ class ShardConfig:
             raise ZooprepError("--docs-buffer-size must be at least 1")
         if not self.corpus:
             raise ZooprepError("give at least one CORPUS path")
+        self._check_manifest_ref()
         return self
+
+    def _check_manifest_ref(self) -> None:
+        """A recorded (dataset, recipe stage) pair must exist in the catalog and belong together."""
+        if self.recipe_stage is None:
+            if self.manifest_dataset is not None:
+                from manifests.catalog import load_catalog
+
+                load_catalog().dataset(self.manifest_dataset)  # CatalogError names an unknown id
+            return
+        if self.manifest_dataset is None:
+            raise ZooprepError("--recipe-stage needs --manifest-dataset")
+        from manifests.catalog import stage_ref
+
+        stage_ref(self.manifest_dataset, self.recipe_stage)
 
     def options(self) -> dict:
         """The options that shape the output (recorded in zooprep.json, and in the resume plan)."""

@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if free < 3 * max(parse_size(s) for s in sizes):
         raise SystemExit(f"error: {args.workdir}: {free / 1e9:.1f} GB free, about {3 * max(map(parse_size, sizes)) / 1e9:.1f} GB needed")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     log = args.workdir / "bench_scale.log"
     log.write_text("")
     py, cli = sys.executable, str(REPO / "cli.py")
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         text = (f"# Scale benchmark: clean + shard, throughput and peak memory\n\n"
                 f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}\n- machine: {machine()}\n"
                 f"- command: `{cmd.strip()}`\n- workers: {args.workers} (local executor)\n"
+                f"- load average (1 min) at start / end: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+                f"(above the worker count means other jobs shared the cores: slower, noisier numbers)\n"
                 f"- corpus: benchmarks/make_big_corpus.py (demo composer sentences, one document per line)\n"
                 f"- clean: `--format cluecorpussmall --layout uer --num-shards {args.num_shards} --unit-mb {args.unit_mb}`; "
                 f"shard: `--processor mlm --seq-len 512 --vocab google_zh_vocab.txt --unit-mb {args.unit_mb}`\n"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -70,6 +69,7 @@ class TrainConfig:
     synthetic: str | None = None  # "mlm" or "lm": in-memory char rows of demo text, no shard dir (no pyarrow)
     seq_len: int = 128  # only for --synthetic
     masking: str | None = None  # token | whole_word | span; default: whole_word if the shard stores word starts
+    threads: int | None = None  # CPU intra-op threads (torch default: one per core)
 
 
 class TinyTransformer(nn.Module):
@@ -159,6 +159,8 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 
 def train(cfg: TrainConfig) -> dict:
     rank, world, device = setup_distributed(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     reader = None
     if cfg.synthetic:
@@ -300,10 +302,12 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--seq-len", type=int, default=128, help="only with --synthetic")
     p.add_argument("--masking", default=None, choices=["token", "whole_word", "span"],
                    help="dynamic masking unit (default: whole_word when the shard stores word starts, else token)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: one per core; 1 is far faster on a busy machine)")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
-                       a.synthetic, a.seq_len, a.masking)
+                       a.synthetic, a.seq_len, a.masking, a.threads)
 
 
 if __name__ == "__main__":

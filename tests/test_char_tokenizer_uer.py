@@ -6,7 +6,6 @@ import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from zh_tokenizers import load_tokenizer
 from zh_tokenizers.char_classes import UER_CHINESE_RANGES
@@ -103,10 +102,15 @@ def test_uer_char_tokenizer(google_vocab):
     assert tok.encode("   ") == []
 
 
+@pytest.fixture(scope="module")
+def char_tok(google_vocab):
+    return load_tokenizer(vocab=google_vocab, kind="char")
+
+
 @settings(max_examples=200, deadline=None)
 @given(text=random_text)
-def test_uer_char_tokenizer_one_token_per_char(google_vocab, text):
-    tok = load_tokenizer(vocab=google_vocab, kind="char")
+def test_uer_char_tokenizer_one_token_per_char(char_tok, text):
+    tok = char_tok
     vocab = tok.vocab.token_to_id
     assert tok.tokenize(text) == [c if c in vocab else "[UNK]" for c in text.strip()]
 

@@ -185,3 +185,31 @@ def test_scalar_filters_agree_with_regex_definitions():
         words = [c for c in text if c.isalnum()]
         cjk = [c for c in words if "\u4e00" <= c <= "\u9fff" or "\U00020000" <= c <= "\U0003134f"]
         assert o.chinese_share(text) == pytest.approx(len(cjk) / len(words) if words else 0.0)
+
+
+def test_minhash_estimates_jaccard_and_fills_every_bin():
+    import random
+
+    import numpy as np
+
+    from corpusprep.cleaning.minhash import _EMPTY, _densify
+
+    m = MinHasher.for_threshold(0.8)
+    rnd = random.Random(7)
+    base = "".join(rnd.choice("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经") for _ in range(400))
+    errors = []
+    for step in (5, 10, 20, 40, 80):
+        chars = list(base)
+        for i in range(0, len(chars), step):
+            chars[i] = "X"
+        other = "".join(chars)
+        sh = lambda x: {x[i:i + 5] for i in range(len(x) - 4)}  # noqa: E731
+        true = len(sh(base) & sh(other)) / len(sh(base) | sh(other))
+        a, b = m.signatures([base, other])
+        errors.append(abs(estimate_jaccard(a, b) - true))
+    assert max(errors) < 0.15 and sum(errors) / len(errors) < 0.08
+    sig = np.full((2, 8), _EMPTY, dtype=np.uint64)
+    sig[0, 3], sig[1, 7] = 5, 9
+    filled = _densify(sig)
+    assert not (filled == _EMPTY).any() and filled[0, 3] == 5 and filled[1, 7] == 9
+    assert len({int(v) for v in filled[0]}) == 8  # borrowed values differ by rotation

@@ -113,6 +113,12 @@ def test_real_corpus_accounting(tmp_path, corpora_dir):
     assert gb and report["files"][gb[0]]["kept"] > 900  # GB18030 + CRLF file decoded
     splits = {s["split"] for s in report["shards"]}
     assert splits == {"train", "validation"}
+    rows = pq.read_table(tmp_path / "out" / "train-00000-of-00002.parquet").to_pylist()
+    tsv = [r for r in rows if r["source"].endswith("usual/train.tsv")]
+    assert tsv and all(json.loads(r["meta"])["label"] in list("012345") for r in tsv)
+    first = min(tsv, key=lambda r: r["line"])
+    raw = Path(first["source"]).read_text(encoding="utf-8").split("\n")[first["line"] - 1]
+    assert raw.split("\t", 1)[0] == json.loads(first["meta"])["label"]  # source + line point at the record
 
 
 def test_bad_input_is_counted_not_fatal(tmp_path):
@@ -284,6 +290,10 @@ def test_datasets_loads_parquet_output(tmp_path):
 
 
 def test_errors_are_clear(tmp_path):
+    folder = _corpus(tmp_path)
+    with pytest.raises(ZooprepError, match="inside the input folder"):
+        run_clean(_cfg(tmp_path, [tmp_path], name="corpus/out", fmt="text"))
+    assert not (folder / "out").exists()
     with pytest.raises(ZooprepError, match="unknown cleaning op"):
         run_clean(_cfg(tmp_path, [tmp_path], enable=("no_such_op",)))
     with pytest.raises(ZooprepError):

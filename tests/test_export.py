@@ -12,7 +12,7 @@ import pytest
 
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.export import ExportConfig, export, iter_uer_dataset
-from corpusprep.feed.testing import BERT_SPECIALS as SP, synthetic_rows, write_shard
+from corpusprep.feed.testing import synthetic_rows, write_shard
 
 REPO = Path(__file__).resolve().parent.parent
 SEQ = 40

@@ -29,22 +29,23 @@ def _records(out: str) -> list[dict]:
 @pytest.mark.parametrize("processor", ["mlm", "lm"])
 def test_example_trains_with_falling_loss(tmp_path, pretrain, capsys, processor):
     shard = write_char_shard(tmp_path / processor, demo_texts(200_000), processor, seq_len=32)
-    args = [str(shard), "--max-steps", "30", "--batch-size", "16", "--size", "nano", "--device", "cpu", "--workers", "0",
-            "--log-every", "1", "--seed", "1"]
+    args = [str(shard), "--max-steps", "60", "--batch-size", "16", "--size", "nano", "--device", "cpu", "--workers", "0",
+            "--log-every", "1", "--seed", "1", "--threads", "1"]
     summary = pretrain.train(pretrain.parse_args(args))
     recs = _records(capsys.readouterr().out)
     assert recs[0]["event"] == "start" and recs[0]["model"] == ("gpt2" if processor == "lm" else "roberta")
     losses = [r["loss"] for r in recs if "loss" in r]
-    assert len(losses) == 30 and all(r["samples_per_s"] > 0 for r in recs if "loss" in r)
+    assert len(losses) == 60 and all(r["samples_per_s"] > 0 for r in recs if "loss" in r)
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert last < first - 0.3, losses
-    assert summary["steps"] == 30
+    assert summary["steps"] == 60
 
 
 def test_example_resumes_where_it_stopped(tmp_path, pretrain, capsys):
     shard = write_char_shard(tmp_path / "mlm", demo_texts(50_000), "mlm", seq_len=32)
     state = tmp_path / "state.pt"
-    base = [str(shard), "--batch-size", "8", "--size", "nano", "--device", "cpu", "--workers", "0", "--log-every", "5"]
+    base = [str(shard), "--batch-size", "8", "--size", "nano", "--device", "cpu", "--workers", "0", "--log-every", "5",
+            "--threads", "1"]
     pretrain.train(pretrain.parse_args(base + ["--max-steps", "10", "--save-state", str(state)]))
     saved = __import__("torch").load(state, weights_only=True)
     assert saved["step"] == 10

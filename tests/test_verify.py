@@ -134,3 +134,19 @@ def test_cli_exit_codes_and_json(tmp_path):
 
     r = cli(str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "nowhere" in r.stderr
+
+
+def test_real_clean_output_verifies_then_catches_tampering(tmp_path):
+    """The checksums `clean` records are the ones verify reads (guards against format drift)."""
+    out = tmp_path / "clean"
+    r = subprocess.run([sys.executable, str(REPO / "cli.py"), "clean", str(REPO / "demo" / "weibo"), "--out", str(out),
+                        "--num-shards", "2", "--workers", "1", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    result = verify_dir(out)
+    assert result.ok and result.kind == "clean" and result.checked == 2, result.lines()
+    shard = out / "train-00001-of-00002.parquet"
+    data = bytearray(shard.read_bytes())
+    data[100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    r = cli(str(out))
+    assert r.returncode == 1 and "altered:    train-00001-of-00002.parquet" in r.stdout

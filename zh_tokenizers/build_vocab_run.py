@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpusprep.atomic import atomic_open, write_json
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import LocalExecutor
+from corpusprep.progress import progress
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
     from zh_tokenizers.corpus_units import expand_corpus, plan_units
     from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
-    from zh_tokenizers.vocab_count import count_unit, merge_counts
+    from zh_tokenizers.vocab_count import count_unit
     from zh_tokenizers.vocab_file import read_vocab
     from zh_tokenizers.vocab_report import coverage_report
 
@@ -51,12 +53,12 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     base = read_vocab(cfg.extend) if cfg.extend else None
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0
-    with LocalExecutor(cfg.workers) as ex:
-        parts = []
-        for counts, n in ex.map(count_unit, units):
-            parts.append(counts)
+    counts = Counter()  # merged as units finish: memory is the distinct tokens, not the number of units
+    with LocalExecutor(cfg.workers) as ex, progress(len(units), "counting", unit="units") as advance:
+        for part, n in ex.map(count_unit, units):
+            counts.update(part)
             texts += n
-    counts = merge_counts(parts)
+            advance(1)
     rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
                        min_word_freq=cfg.min_word_freq)
     if base is not None:

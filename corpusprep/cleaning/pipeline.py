@@ -72,6 +72,18 @@ def _prepare_workdir(work: Path, plan: dict) -> None:
         put_json(plan_file, plan)
 
 
+def _refuse_own_output(inputs, units, out: str) -> None:
+    """A rerun must not read the previous run's shards or work files as input."""
+    root = os.path.abspath(out) + os.sep
+    for folder in inputs:
+        if os.path.isdir(folder) and root.startswith(os.path.abspath(folder) + os.sep):
+            raise ZooprepError(f"{out}: --out lies inside the input folder {folder}; a rerun would read its own "
+                               "output; choose an --out outside the inputs")
+    for u in units:
+        if os.path.abspath(u.path).startswith(root):
+            raise ZooprepError(f"{u.path}: input lies inside --out {out}; choose an --out outside the inputs")
+
+
 def _remove_stale_shards(out: Path, keep: set[str]) -> None:
     for p in out.iterdir():
         if p.is_file() and SHARD_NAME_RE.match(p.name) and p.name not in keep:
@@ -88,15 +100,18 @@ def run_clean(config: CleanConfig) -> dict:
                        text_field=config.text_field, unit_bytes=config.unit_bytes)
     if not units:
         raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
+    _refuse_own_output(config.inputs, units, config.out)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").unlink(missing_ok=True)  # an unfinished run must never look complete
     work = out / ".work"
     fingerprint = config.fingerprint()
-    _prepare_workdir(work, {"fingerprint": fingerprint, "units": [asdict(u) for u in units]})
+    pack_bytes = min(config.unit_bytes, PACK_BYTES)
+    _prepare_workdir(work, {"fingerprint": fingerprint, "pack_bytes": pack_bytes,
+                            "units": [asdict(u) for u in units]})
     timings = {"plan_s": time.perf_counter() - t0}
 
-    packages = make_packages(units, min(config.unit_bytes, PACK_BYTES))
+    packages = make_packages(units, pack_bytes)
     executor = make_executor(config.executor, config.workers, config.ray_address)
     try:
         t1 = time.perf_counter()

@@ -92,4 +92,7 @@ def list_ops_table() -> str:
         on = [fam for fam, names in FAMILY_DEFAULTS.items() if op.name in names]
         where = "all families" if len(on) == len(FAMILY_DEFAULTS) else (", ".join(on) if on else "off (opt-in)")
         lines.append(f"{op.name:<{width}}  {op.kind:<9}  {op.description}\n{'':<{width}}  {'':<9}  default: {where}")
+    mins = ", ".join(f"{fam} {FAMILY_MIN_CHARS.get(fam, DEFAULT_MIN_CHARS)}" for fam in FAMILY_DEFAULTS)
+    lines.append(f"\n--min-chars default per family: {mins}")
+    lines.append("every document empty after cleaning is dropped as 'empty'; filters run after all transforms")
     return "\n".join(lines)

@@ -22,9 +22,25 @@ SAMPLE_CHARS = 1000  # prefix of a dropped record kept in DIR/rejects/
 BATCH_DOCS = 2048  # documents cleaned together (vectorised checks); bounds memory with BATCH_CHARS
 BATCH_CHARS = 8 << 20
 _U64 = (1 << 64) - 1
-# One encoder for all records: json.dumps() with options builds a new encoder per call.
-meta_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 _TWO_53 = float(1 << 53)
+# Compact, key-sorted JSON for the `meta` column. orjson is ~8x faster; what it refuses (integers
+# beyond 64 bits) goes through one shared stdlib encoder with the same compact layout.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+try:
+    import orjson
+
+    _ORJSON_OPT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    orjson = None
+
+
+def meta_json(meta: dict) -> str:
+    if orjson is not None:
+        try:
+            return orjson.dumps(meta, option=_ORJSON_OPT).decode()
+        except TypeError:
+            pass
+    return _JSON(meta)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.collate import CollatorConfig, PretrainCollator, to_torch
@@ -25,10 +24,8 @@ from corpusprep.feed.masking import MaskingConfig
 from corpusprep.feed.order import RankOrder, batch_rng
 from corpusprep.feed.shards import ShardReader
 
-try:  # torch is a dependency, but keep this module importable for `--help` speed paths
-    from torch.utils.data import Dataset as _TorchDataset, IterableDataset as _TorchIterable
-except ImportError:  # pragma: no cover
-    _TorchDataset = _TorchIterable = object
+# This module is torch's by nature (Dataset subclasses); the CLI never imports it.
+from torch.utils.data import Dataset as _TorchDataset, IterableDataset as _TorchIterable
 
 
 class ShardDataset(_TorchDataset):
@@ -44,8 +41,7 @@ class ShardDataset(_TorchDataset):
     def __getitem__(self, i: int) -> dict:
         if not -len(self) <= i < len(self):
             raise IndexError(i)
-        row = self.reader.take([i % len(self)])
-        return {k: (v[0] if not isinstance(v, list) else v[0]) for k, v in row.items()}
+        return {k: v[0] for k, v in self.reader.take([i % len(self)]).items()}
 
     def __getitems__(self, indices) -> dict:
         return self.reader.take(indices)
@@ -90,15 +86,19 @@ class PretrainStream(_TorchIterable):
         extra = {"names": cfg.names} | ({"masking": cfg.masking} if cfg.masking else {})
         self.collate = PretrainCollator(CollatorConfig.from_meta(self.meta, **extra))
         self._epoch, self._batch = cfg.start_epoch, cfg.start_batch
+        self.send_compact = False  # set by FeedLoader, which expands batches in the main process
 
     def batch_at(self, epoch: int, batch: int) -> dict:
         """Build batch ``batch`` of ``epoch`` for this rank (pure function of the config)."""
         return to_torch(self.numpy_batch_at(epoch, batch))
 
     def numpy_batch_at(self, epoch: int, batch: int) -> dict:
+        return self.collate.expand(self.compact_batch_at(epoch, batch))
+
+    def compact_batch_at(self, epoch: int, batch: int) -> dict:
         rows = self.order.rows(epoch, batch)
         rng = batch_rng(self.cfg.seed, epoch, self.cfg.rank, batch)
-        out = self.collate.numpy(self.reader.take(rows), rng)
+        out = self.collate.compact(self.reader.take(rows), rng)
         if self.cfg.with_index:
             out["index"] = rows
         return out
@@ -124,8 +124,10 @@ class PretrainStream(_TorchIterable):
             return
         # In a worker: numpy arrays travel through the result pipe much faster than torch's
         # per-tensor shared-memory files; FeedLoader (or DataLoader's default_convert) makes tensors.
+        # Under FeedLoader the worker sends the compact form and the loader expands it.
+        build = self.compact_batch_at if self.send_compact else self.numpy_batch_at
         for epoch, batch in self.positions(start, info.id, info.num_workers):
-            yield self.numpy_batch_at(epoch, batch)
+            yield build(epoch, batch)
 
     # -- resume ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -177,13 +179,14 @@ class FeedLoader:
         if self.num_workers == 0:
             yield from self.stream
             return
+        self.stream.send_compact = True
         loader = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers,
                             collate_fn=_keep_numpy, **kw)
         for batch in loader:
             # Advance before yielding: a state_dict taken while the trainer holds this batch
             # counts it as consumed.
             self.stream._epoch, self.stream._batch = self.stream.advanced(1)
-            batch = to_torch(batch)
+            batch = to_torch(self.stream.collate.expand(batch))
             yield {k: v.pin_memory() for k, v in batch.items()} if self.pin_memory else batch
 
     def state_dict(self) -> dict:

@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from corpusprep.feed.export import ExportConfig, export  # noqa: E402
+from corpusprep.feed.masking import MaskingConfig  # noqa: E402
 from corpusprep.feed.stream import FeedLoader, StreamConfig  # noqa: E402
 from corpusprep.feed.testing import BERT_SPECIALS as SP, synthetic_rows, write_shard  # noqa: E402
 
@@ -88,9 +89,10 @@ def bench_pickle(path: Path, n_samples: int) -> float:
     return done / (time.perf_counter() - t0)
 
 
-def bench_stream(shard: Path, workers: int, n_batches: int, names: str = "uer") -> tuple[float, float]:
+def bench_stream(shard: Path, workers: int, n_batches: int, names: str = "uer", mode: str = "token") -> tuple[float, float]:
     """(samples/s in steady state, seconds until the first batch)."""
-    loader = FeedLoader(StreamConfig(str(shard), batch_size=BATCH, seed=1, names=names), num_workers=workers)
+    cfg = StreamConfig(str(shard), batch_size=BATCH, seed=1, names=names, masking=MaskingConfig(mode=mode))
+    loader = FeedLoader(cfg, num_workers=workers)
     t0 = time.perf_counter()
     it = iter(loader)
     next(it)
@@ -128,7 +130,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "feed.md"))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cols = synthetic_rows(a.rows, "mlm", SEQ, VOCAB, seed=0, full_share=0.8)
+        cols = synthetic_rows(a.rows, "mlm", SEQ, VOCAB, seed=0, full_share=0.8, whole_word=True)
         shard = write_shard(Path(tmp) / "shard", cols, "mlm", vocab_size=VOCAB, num_files=4)
         export(ExportConfig(shard, Path(tmp) / "dataset.pt", "uer"))
         mean_len = float(np.mean(cols["length"]))
@@ -142,6 +144,9 @@ def main() -> None:
             rows.append(("zooprep FeedLoader (mmap Arrow + numpy masking)", workers, max(1, workers), rate, first))
         hf_rate, _ = max(bench_stream(shard, 0, a.batches, names="hf") for _ in range(a.repeat))
         rows.append(("zooprep FeedLoader, HF names", 0, 1, hf_rate, None))
+        for mode in ("whole_word", "span"):
+            rate, _ = max(bench_stream(shard, 0, a.batches // 2, mode=mode) for _ in range(a.repeat))
+            rows.append((f"zooprep FeedLoader, {mode.replace('_', '-')} masking", 0, 1, rate, None))
     lines = [
         "# Feed loader throughput",
         "",
@@ -150,7 +155,8 @@ def main() -> None:
         f"- command: `python benchmarks/bench_feed.py --rows {a.rows} --batches {a.batches} --repeat {a.repeat}` "
         f"(best of {a.repeat} runs per path)",
         f"- data: {a.rows} synthetic mlm instances, seq_len {SEQ} (mean true length {mean_len:.0f}), vocab {VOCAB}, "
-        f"batch {BATCH}, dynamic token masking, UER tensor names (src/tgt/seg)",
+        f"batch {BATCH}, dynamic token masking unless named, UER tensor names (src/tgt/seg) unless named; "
+        "the UER path reads the same rows without word starts",
         "- cores = processes building batches (the workers, or the main process for 0 workers); with workers the "
         "main process also receives and expands batches",
         "",

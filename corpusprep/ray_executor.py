@@ -84,8 +84,19 @@ class RayExecutor:
             while pending:
                 yield self._get(pending.popleft())
         finally:
-            for ref in pending:  # an abandoned or failed map must not leave work running
-                ray.cancel(ref, force=True)
+            self._abandon(pending)
+
+    def _abandon(self, refs) -> None:
+        """Cancel work still in flight after a failure or an early stop, and collect the outcomes so
+        Ray does not print each unretrieved failure as an 'Unhandled error' traceback."""
+        ray = self._ray
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        for ref in refs:
+            try:
+                ray.get(ref, timeout=30)
+            except Exception:  # cancelled, or failed like the unit that stopped the map
+                pass
 
     def _get(self, ref):
         ray = self._ray

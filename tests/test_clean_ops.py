@@ -213,3 +213,13 @@ def test_minhash_estimates_jaccard_and_fills_every_bin():
     filled = _densify(sig)
     assert not (filled == _EMPTY).any() and filled[0, 3] == 5 and filled[1, 7] == 9
     assert len({int(v) for v in filled[0]}) == 8  # borrowed values differ by rotation
+
+
+def test_uer_line_joins_lines_without_breaking_words():
+    from corpusprep.cleaning.layouts import shard_name, uer_line
+
+    assert uer_line("第一行\n第二行") == "第一行第二行"
+    assert uer_line("hello\nworld\n\n中文") == "hello world中文"
+    assert uer_line("a\rb\u2028c\x85d") == "a b c d"
+    assert shard_name(1, 3, 16, "uer") == "validation-00003-of-00016.txt"
+    assert shard_name(0, 0, 1, "parquet") == "train-00000-of-00001.parquet"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -254,8 +253,10 @@ def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
     b = run_clean(_cfg(tmp_path, [folder], name="fresh", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     assert _shard_hashes(tmp_path / "o") == _shard_hashes(tmp_path / "fresh")
     assert a["kept"] == b["kept"]
-    # fewer shards on a rerun: the stale shard files are removed
+    # fewer shards on a rerun: the stale shard files (and temp files of a killed run) are removed
+    (tmp_path / "o" / ".train-00001-of-00002.parquet.999.tmp").write_bytes(b"partial")
     run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", seed=2, num_shards=1))
+    assert not list((tmp_path / "o").glob(".*.tmp"))
     assert sorted(p.name for p in (tmp_path / "o").glob("*.parquet")) == ["train-00000-of-00001.parquet"]
 
 

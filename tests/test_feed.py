@@ -362,3 +362,26 @@ def test_in_process_stream_tracks_its_own_position(shards):
     again.load_state_dict(state)
     rest = [b["index"] for b in again]
     assert [b["index"].tolist() for b in it] == [r.tolist() for r in rest] and len(rest) == 3
+
+
+def test_map_style_workers_do_not_repeat_each_others_masks(shards):
+    directory, _ = shards["mlm"]
+    ds = ShardDataset(directory)
+    torch.manual_seed(0)
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, sampler=[0] * 8 + [0] * 8,
+                                         collate_fn=ds.collator(seed=3))
+    a, b = list(loader)  # the same row 8 times per batch, one batch per worker
+    assert not torch.equal(a["labels"], b["labels"])
+
+
+def test_token_choice_is_exact_and_uniform_over_positions():
+    from corpusprep.feed.masking import choose_tokens
+
+    rng = np.random.default_rng(9)
+    cand = np.ones((4000, 64), dtype=bool)
+    cand[:, 0] = cand[:, 63] = False  # [CLS] ... [SEP]
+    budget = np.full(4000, 10)
+    sel = choose_tokens(cand, budget, rng)
+    assert (sel.sum(1) == 10).all() and not sel[:, [0, 63]].any()
+    share = sel[:, 1:63].mean(0)  # expected 10/62 everywhere
+    assert np.abs(share - 10 / 62).max() < 0.03

@@ -5,8 +5,10 @@ Skipped when Ray is not installed (it is an optional extra: pip install -e '.[ra
 """
 from __future__ import annotations
 
+import gc
 import operator
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,9 +45,16 @@ def test_ray_window_is_bounded(ray_executor):
     _check_bounded_window(ray_executor, 3)
 
 
-def test_ray_worker_errors_surface_as_the_original_exception(ray_executor):
+def test_ray_worker_errors_surface_as_the_original_exception(ray_executor, capfd):
     with pytest.raises(ValueError, match="invalid literal"):
         list(ray_executor.map(int, ["1", "x", "3"]))
+    # Units still in flight that failed too are collected, not dumped as Ray "Unhandled error"s.
+    with pytest.raises(ValueError, match="'x'"):
+        list(ray_executor.map(int, ["1", "x"] + ["y"] * 4 + ["2"] * 10))
+    gc.collect()
+    time.sleep(1)
+    assert "Unhandled error" not in capfd.readouterr().err
+    assert list(ray_executor.map(operator.neg, [5])) == [-5]  # the executor still works
 
 
 def _raise_input_error(line):

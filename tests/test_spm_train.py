@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zh_tokenizers.spm_corpus import (PRESEG_DELIMITER, BottomK, Counts, SentenceOptions,
-                                      discover_inputs, hard_cut, line_to_sentences, pack_pieces, plan_units,
-                                      scan_unit)
+from corpusprep.corpus_input import expand_corpus
+from zh_tokenizers.spm_corpus import (PRESEG_DELIMITER, BottomK, Counts, SentenceOptions, hard_cut,
+                                      line_to_sentences, pack_pieces, plan_units, scan_unit)
 from zh_tokenizers.spm_train import SpmTrainConfig, compare_specs, load_model_proto, spec_fields, train_spm
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_sampling_is_seeded_bounded_and_worker_independent(clue_sample, tmp_path
 
 
 def test_bottom_k_sample_does_not_depend_on_unit_cuts(clue_sample):
-    files = discover_inputs([str(clue_sample)])
+    files = expand_corpus([str(clue_sample)])
     opts = SentenceOptions(max_bytes=1024, sample_k=100, seed=3)
 
     def sample(chunk):
@@ -130,7 +130,7 @@ def test_byte_range_units_yield_every_line_once(tmp_path_factory, lines, chunk, 
     path = tmp_path_factory.mktemp("units") / "c.txt"
     data = "\n".join(lines) + ("\n" if final_newline and lines else "")
     path.write_bytes(data.encode("utf-8"))
-    files = discover_inputs([str(path)])
+    files = expand_corpus([str(path)])
     opts = SentenceOptions(max_bytes=1 << 20)
     got, counts = [], Counts()
     for unit in plan_units(files, chunk):

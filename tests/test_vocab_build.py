@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError
 from zh_tokenizers import load_tokenizer
 from zh_tokenizers.build_vocab_run import BuildVocabConfig, run_build_vocab
-from zh_tokenizers.corpus_units import plan_units
 from zh_tokenizers.vocab_build import HEADER
-from zh_tokenizers.vocab_count import count_unit, merge_counts
+from zh_tokenizers.vocab_count import count_unit, merge_counts, plan_units
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = "中文中文abc\nABC 中！\nx\n"
@@ -78,7 +78,7 @@ def test_extend_keeps_every_base_line_and_id(corpora_dir, google_vocab, tmp_path
     base_tokens = set(load_tokenizer(vocab=google_vocab).vocab.id_to_token)
     assert not base_tokens & set(added)
     counts = merge_counts(count_unit(u)[0] for u in plan_units(
-        sorted(str(p) for p in corpus.rglob("*.txt"))))
+        expand_corpus(sorted(str(p) for p in corpus.rglob("*.txt")))))
     char_counts: dict[str, int] = {}
     for tok, n in counts.items():
         for ch in tok:
@@ -91,8 +91,8 @@ def test_extend_keeps_every_base_line_and_id(corpora_dir, google_vocab, tmp_path
 
 def test_counting_is_independent_of_units_and_workers(corpora_dir, tmp_path):
     files = sorted(str(p) for p in (corpora_dir / "cluecorpussmall").rglob("*sampled.txt"))
-    one = merge_counts(count_unit(u)[0] for u in plan_units(files))
-    many_units = plan_units(files, chunk_bytes=4096)
+    one = merge_counts(count_unit(u)[0] for u in plan_units(expand_corpus(files)))
+    many_units = plan_units(expand_corpus(files), chunk_bytes=4096)
     assert len(many_units) > 50
     assert merge_counts(count_unit(u)[0] for u in many_units) == one
     outs = []

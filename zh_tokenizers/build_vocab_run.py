@@ -40,9 +40,9 @@ def report_path(cfg: BuildVocabConfig) -> Path:
 
 def run_build_vocab(cfg: BuildVocabConfig) -> str:
     """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
-    from zh_tokenizers.corpus_units import expand_corpus, plan_units
+    from corpusprep.corpus_input import expand_corpus
     from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
-    from zh_tokenizers.vocab_count import count_unit
+    from zh_tokenizers.vocab_count import count_unit, plan_units
     from zh_tokenizers.vocab_file import read_vocab
     from zh_tokenizers.vocab_report import coverage_report
 
@@ -75,7 +75,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         "out": str(cfg.out),
         "options": {"min_freq": cfg.min_freq, "max_size": cfg.max_size, "coverage": cfg.coverage,
                     "min_word_freq": cfg.min_word_freq, "extend": str(cfg.extend) if cfg.extend else None},
-        "corpus": {"files": files, "units": len(units), "texts": texts, "characters": stats.total_chars,
+        "corpus": {"files": [f.path for f in files], "units": len(units), "texts": texts, "characters": stats.total_chars,
                    "distinct_characters": len(stats.chars), "distinct_tokens": len(counts)},
         "vocab_size": len(tokens),
         "added_to_base": len(tokens) - len(base.lines) if base is not None else None,

@@ -1,4 +1,4 @@
-"""Training sentences for build-spm: find inputs, cut them into work units, turn lines into sentences.
+"""Training sentences for build-spm: the corpus's work units (corpusprep.corpus_input) turned into sentences.
 
 A work unit is a byte range of a text file (whole lines, lines belong to the range their first
 byte lies in) or one Parquet file of a ``clean`` output directory. Units are processed by pure
@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import heapq
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Iterator
 
 import xxhash
 
-from corpusprep.errors import InputError
+from corpusprep.atomic import sha256_file
+from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, parquet_texts, text_lines
+from corpusprep.corpus_input import plan_units as _plan_units
 from corpusprep.sentences import split_sentences
 
 DEFAULT_CHUNK_BYTES = 64 << 20
@@ -24,22 +26,6 @@ DEFAULT_CHUNK_BYTES = 64 << 20
 # a private-use character, which nmt_nfkc keeps and real text almost never contains.
 PRESEG_DELIMITER = "\ue000"
 LONG_LINE_MODES = ("split", "skip")
-
-
-@dataclass(frozen=True)
-class InputFile:
-    path: str
-    kind: str  # "text" | "parquet"
-    size: int
-
-
-@dataclass(frozen=True)
-class WorkUnit:
-    file_index: int
-    path: str
-    kind: str
-    start: int = 0
-    end: int = 0  # exclusive; text units only
 
 
 @dataclass(frozen=True)
@@ -80,49 +66,9 @@ class UnitResult:
     sample: list[tuple] = field(default_factory=list)  # (key, file_index, offset, k, sentence), sorted
 
 
-# -- finding inputs ----------------------------------------------------------------------------
-def _dir_files(d: Path) -> list[Path]:
-    for pattern in ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt"):
-        found = sorted(p for p in d.glob(pattern) if p.is_file())
-        if found:
-            return found
-    return []
-
-
-def discover_inputs(paths: list[str]) -> list[InputFile]:
-    """Expand CORPUS arguments: text files, or `clean` output dirs (train-* Parquet shards preferred)."""
-    out: list[InputFile] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files = _dir_files(p)
-            if not files:
-                raise InputError(raw, "directory holds no .parquet or .txt corpus files")
-        elif p.is_file():
-            files = [p]
-        else:
-            raise InputError(raw, "no such file or directory")
-        for f in files:
-            kind = "parquet" if f.suffix == ".parquet" else "text"
-            out.append(InputFile(str(f), kind, f.stat().st_size))
-    return out
-
-
-def plan_units(files: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[WorkUnit]:
-    """Cut text files into byte ranges; one unit per Parquet file. Independent of the worker count."""
-    units: list[WorkUnit] = []
-    for i, f in enumerate(files):
-        if f.kind == "parquet":
-            units.append(WorkUnit(i, f.path, f.kind))
-            continue
-        start = 0
-        while True:
-            end = min(start + chunk_bytes, f.size)
-            units.append(WorkUnit(i, f.path, f.kind, start, end))
-            if end >= f.size:
-                break
-            start = end
-    return units
+def plan_units(files: list[CorpusFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[WorkUnit]:
+    """Text files in byte ranges of ``chunk_bytes``; one unit per Parquet file (hashed whole)."""
+    return _plan_units(files, chunk_bytes, parquet_unit_bytes=None)
 
 
 # -- lines -> training sentences (pure) ----------------------------------------------------------
@@ -209,54 +155,16 @@ def segment_sentences(sentences: list[str], max_bytes: int) -> tuple[list[str], 
 
 
 # -- reading a unit --------------------------------------------------------------------------
-def _text_lines(unit: WorkUnit, h) -> list[tuple[int, bytes]]:
-    """(offset, raw line) for the lines whose first byte lies in [start, end); hashes exactly those bytes."""
-    with open(unit.path, "rb") as fh:
-        fh.seek(unit.start)
-        block = fh.read(unit.end - unit.start)
-        h.update(block)
-        base = unit.start
-        if unit.start > 0:
-            fh.seek(unit.start - 1)
-            if fh.read(1) != b"\n":  # we start mid-line: that line belongs to the previous unit
-                cut = block.find(b"\n")
-                if cut < 0:
-                    return []
-                block, base = block[cut + 1:], base + cut + 1
-        if block and not block.endswith(b"\n"):
-            fh.seek(unit.end)
-            tail = fh.readline()  # finish the last line, which started inside this unit
-            block += tail
-    lines, pos = [], 0
-    for raw in block.split(b"\n"):
-        lines.append((base + pos, raw))
-        pos += len(raw) + 1
-    if lines and lines[-1][1] == b"":
-        lines.pop()  # the empty remainder after the final newline
-    return lines
-
-
-def _parquet_lines(unit: WorkUnit, h) -> list[tuple[int, str]]:
-    import pyarrow.parquet as pq
-
-    with open(unit.path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    try:
-        pf = pq.ParquetFile(unit.path)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise InputError(unit.path, f"not a readable Parquet file ({exc})") from None
-    if "text" not in pf.schema_arrow.names:
-        raise InputError(unit.path, "Parquet file has no 'text' column")
-    out: list[tuple[int, str]] = []
-    row = 0
-    for batch in pf.iter_batches(columns=["text"], batch_size=4096):
-        for doc in batch.column(0).to_pylist():
-            # A document's '\n'-separated lines are the trainer's sentences; the id packs row and line.
-            for j, ln in enumerate((doc or "").split("\n")):
-                out.append(((row << 20) | min(j, (1 << 20) - 1), ln))
-            row += 1
-    return out
+def _unit_lines(unit: WorkUnit, h) -> Iterator[tuple[int, bytes | str]]:
+    """(line id, line): a text line's byte offset (its bytes hashed into ``h``), or for Parquet
+    (row << 20 | line within the document) for each line of a document."""
+    if unit.kind != PARQUET:
+        yield from text_lines(unit.path, unit.start, unit.end, raw=h.update)
+        return
+    for row, doc in enumerate(parquet_texts(unit.path, unit.start, unit.end)):  # units are whole files
+        # A document's '\n'-separated lines are the trainer's sentences; the id packs row and line.
+        for j, ln in enumerate((doc or "").split("\n")):
+            yield (row << 20) | min(j, (1 << 20) - 1), ln
 
 
 def _key(seed: int, file_index: int, offset: int, k: int) -> int:
@@ -268,13 +176,9 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
     unit, opts = task
     h = hashlib.sha256()
     counts = Counts()
-    if unit.kind == "parquet":
-        lines = _parquet_lines(unit, h)
-    else:
-        lines = _text_lines(unit, h)
     keep: list[str] = []
     heap: list[tuple] = []  # max-heap by key (negated) holding the k smallest keys
-    for offset, raw in lines:
+    for offset, raw in _unit_lines(unit, h):
         if isinstance(raw, bytes):
             try:
                 text = raw.decode("utf-8")
@@ -301,7 +205,8 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
             elif item > heap[0]:
                 heapq.heapreplace(heap, item)
     sample = sorted((-a, -b, -c, -d, s) for a, b, c, d, s in heap)
-    return UnitResult(unit, counts, h.hexdigest(), keep, sample)
+    digest = sha256_file(unit.path) if unit.kind == PARQUET else h.hexdigest()
+    return UnitResult(unit, counts, digest, keep, sample)
 
 
 class BottomK:

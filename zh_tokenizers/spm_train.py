@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Iterator
 
 from corpusprep.atomic import atomic_open, write_json
+from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.executors import LocalExecutor
 from zh_tokenizers.spm_corpus import (DEFAULT_CHUNK_BYTES, LONG_LINE_MODES, PRESEG_DELIMITER, BottomK, Counts,
-                                      SentenceOptions, discover_inputs, plan_units, scan_unit, segment_batch)
+                                      SentenceOptions, plan_units, scan_unit, segment_batch)
 
 # The trainer settings stored in cluecorpussmall_spm.model (reference/spm_and_vocab.md section 1);
 # every other field stays at sentencepiece's default, normalizer nmt_nfkc.
@@ -250,7 +251,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
 
     cfg.validate()
     t_start = time.perf_counter()
-    files = discover_inputs(list(cfg.corpus))
+    files = expand_corpus(list(cfg.corpus))
     kw = trainer_kwargs(cfg)
     max_bytes = _max_sentence_bytes(kw)
     opts = SentenceOptions(max_bytes=max_bytes, long_lines=cfg.long_lines, sample_k=cfg.sample_sentences,

@@ -2,13 +2,35 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Iterator
 
+from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, line_number_at, parquet_texts, text_blocks
+from corpusprep.corpus_input import plan_units as _plan_units
+from corpusprep.errors import InputError
 from zh_tokenizers.char_classes import hf_tables
-from zh_tokenizers.corpus_units import CorpusUnit, iter_unit_texts
 from zh_tokenizers.vocab_file import SPECIAL_TOKENS
 
 _SPECIALS = tuple(SPECIAL_TOKENS.values())
+CHUNK_BYTES = 32 << 20
+
+
+def plan_units(files: list[CorpusFile], chunk_bytes: int = CHUNK_BYTES) -> list[WorkUnit]:
+    """Counting units: text files in byte ranges of ``chunk_bytes``, Parquet files one row group each."""
+    return _plan_units(files, chunk_bytes, parquet_unit_bytes=0)
+
+
+def unit_texts(unit: WorkUnit) -> Iterator[str]:
+    """Texts of one unit: its lines (``str.splitlines``), or the non-empty ``text`` values of its row groups."""
+    if unit.kind == PARQUET:
+        yield from filter(None, parquet_texts(unit.path, unit.start, unit.end))
+        return
+    for offset, block in text_blocks(unit.path, unit.start, unit.end):
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = line_number_at(unit.path, offset + exc.start)
+            raise InputError(unit.path, "not valid UTF-8 (convert it with `clean` first)", line=line) from None
+        yield from text.splitlines()
 
 
 def count_texts(texts: Iterable[str], lowercase: bool = True) -> Counter:
@@ -29,13 +51,13 @@ def count_texts(texts: Iterable[str], lowercase: bool = True) -> Counter:
     return normalized
 
 
-def count_unit(unit: CorpusUnit) -> tuple[Counter, int]:
+def count_unit(unit: WorkUnit) -> tuple[Counter, int]:
     """(token counts, number of texts) of one work unit; runs in a worker process."""
     n = 0
 
     def texts():
         nonlocal n
-        for text in iter_unit_texts(unit):
+        for text in unit_texts(unit):
             n += 1
             yield text
 

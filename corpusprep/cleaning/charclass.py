@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
-
 # Full-width forms U+FF01..U+FF5E map to ASCII by a fixed offset. These stay full-width because
 # they are the normal Chinese punctuation marks.
 KEEP_FULLWIDTH = "！（），：；？"
@@ -39,7 +37,10 @@ def ranges_class(ranges) -> str:
 
 
 @lru_cache(maxsize=1)
-def table() -> np.ndarray:
+def table():
+    """uint32 class bits for every code point (numpy array, built once per process)."""
+    import numpy as np
+
     t = np.zeros(0x110000, dtype=np.uint32)
     for ranges, bit in ((CONTROL_RANGES, CONTROL), (EMOJI_RANGES, EMOJI), (CJK_RANGES, CJK)):
         for a, b in ranges:

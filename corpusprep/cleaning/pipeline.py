@@ -14,14 +14,13 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from corpusprep import __version__
 from corpusprep.atomic import write_json
 from corpusprep.cleaning.config import LAYOUTS, CleanConfig
 from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
 from corpusprep.cleaning.merge import MergeTask, load_marker, merge_shard, near_duplicate_mask, shard_is_done
 from corpusprep.cleaning.registry import unknown_ops
-from corpusprep.cleaning.report import build_counts, check_identity, write_rejects
-from corpusprep.cleaning.spill import load_stats, package_dir, put_json, unit_is_done
+from corpusprep.cleaning.report import assemble_report, build_counts, check_identity, write_rejects
+from corpusprep.cleaning.spill import load_stats, package_dir, put_json, package_is_done
 from corpusprep.cleaning.unit import make_packages, process_package, unit_bytes
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
@@ -85,8 +84,12 @@ def _refuse_own_output(inputs, units, out: str) -> None:
 
 
 def _remove_stale_shards(out: Path, keep: set[str]) -> None:
+    """Shards of another --num-shards/--layout, and temp files a killed run left behind."""
     for p in out.iterdir():
-        if p.is_file() and SHARD_NAME_RE.match(p.name) and p.name not in keep:
+        if not p.is_file():
+            continue
+        tmp_of = p.name[1:].rsplit(".", 2)[0] if p.name.startswith(".") and p.name.endswith(".tmp") else None
+        if (SHARD_NAME_RE.match(p.name) and p.name not in keep) or (tmp_of and SHARD_NAME_RE.match(tmp_of)):
             p.unlink()
 
 
@@ -135,22 +138,8 @@ def run_clean(config: CleanConfig) -> dict:
         out, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
         (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
-    report = {
-        "zooprep_version": __version__,
-        "command": "clean",
-        **{k: totals[k] for k in ("read", "kept", "dropped", "chars_in", "chars_out", "bytes_in", "bytes_out")},
-        "files": files,
-        "shards": [{"path": r["name"], "split": ("train", "validation")[r["split"]], "records": r["records"],
-                    "sha256": r["sha256"]} for r in shard_results],
-        "rejects": {"dir": "rejects", "sampled": rejects},
-        "units": len(units),
-        "packages": len(packages),
-        "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
-        "options": config.output_options(),
-        "workers": getattr(executor, "workers", config.workers),
-        "executor": config.executor,
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-    }
+    report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
+                             getattr(executor, "workers", config.workers), timings)
     write_json(out / "report.json", report)
     shutil.rmtree(work, ignore_errors=True)
     return report
@@ -158,7 +147,7 @@ def run_clean(config: CleanConfig) -> dict:
 
 def _phase_clean(config, packages, work, fingerprint, executor) -> list[dict]:
     """Phase 1 over the packages not already finished; returns every package's stats in order."""
-    done = {p.index for p in packages if unit_is_done(package_dir(work, p.index), fingerprint)}
+    done = {p.index for p in packages if package_is_done(package_dir(work, p.index), fingerprint)}
     pending = [p for p in packages if p.index not in done]
     size = {p.index: sum(unit_bytes(u) for u in p.units) for p in packages}
     stats: dict[int, dict] = {}

@@ -91,3 +91,26 @@ def write_rejects(out: Path, unit_samples: Iterable[dict], shard_samples: Iterab
 
 def _safe(reason: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in reason) or "unknown"
+
+
+def assemble_report(config, totals: dict, files: dict, shard_results: list[dict], rejects: dict[str, int],
+                    units: list, packages: list, workers, timings: dict) -> dict:
+    """The report.json object (docs/FORMATS.md section 5)."""
+    from corpusprep import __version__
+
+    return {
+        "zooprep_version": __version__,
+        "command": "clean",
+        **{k: totals[k] for k in ("read", "kept", "dropped", "chars_in", "chars_out", "bytes_in", "bytes_out")},
+        "files": files,
+        "shards": [{"path": r["name"], "split": ("train", "validation")[r["split"]], "records": r["records"],
+                    "sha256": r["sha256"]} for r in shard_results],
+        "rejects": {"dir": "rejects", "sampled": rejects},
+        "units": len(units),
+        "packages": len(packages),
+        "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
+        "options": config.output_options(),
+        "workers": workers,
+        "executor": config.executor,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }

@@ -84,8 +84,11 @@ class SpillWriter:
         buf = self._buffers.get(group)
         if buf is None:
             buf = self._buffers[group] = [[] for _ in SPILL_COLUMNS]
-        for col, values in zip(buf, columns):
-            col.extend(values)
+        for col, values, name in zip(buf, columns, SPILL_COLUMNS):
+            if name == "key":
+                col.append(np.asarray(values, dtype=np.uint64))  # chunks, concatenated at flush
+            else:
+                col.extend(values)
         self._buffered_chars += sum(map(len, columns[0]))
         if len(buf[0]) >= _FLUSH_ROWS:
             self._flush(group)
@@ -101,8 +104,8 @@ class SpillWriter:
         self._buffered_chars -= sum(map(len, buf[0]))
         arrays = []
         for col, f in zip(buf, self._schema):
-            if f.name == "key":  # big Python ints convert ~100x faster through numpy
-                arrays.append(pa.array(np.array(col, dtype=np.uint64)))
+            if f.name == "key":  # uint64 keys arrive as numpy arrays (big Python ints convert slowly)
+                arrays.append(pa.array(np.concatenate(col).astype(np.uint64)))
             else:
                 arrays.append(pa.array(col, type=f.type))
         self._writer.write_batch(pa.record_batch(arrays, schema=self._schema))
@@ -133,7 +136,7 @@ def write_bands(directory: Path, bands: list[np.ndarray], positions: list[int], 
         os.replace(tmp, directory / name)
 
 
-def finish_unit(directory: Path, stats: dict, fingerprint: str) -> None:
+def finish_package(directory: Path, stats: dict, fingerprint: str) -> None:
     """Write stats.json, then done.json (last) with the checksums of every spill file."""
     put_json(directory / "stats.json", stats)
     files = {p.name: sha256_file(p) for p in sorted(directory.iterdir())
@@ -141,7 +144,7 @@ def finish_unit(directory: Path, stats: dict, fingerprint: str) -> None:
     put_json(directory / "done.json", {"fingerprint": fingerprint, "files": files})
 
 
-def unit_is_done(directory: Path, fingerprint: str) -> bool:
+def package_is_done(directory: Path, fingerprint: str) -> bool:
     """True when done.json exists, names this run's fingerprint and every checksum verifies."""
     marker = directory / "done.json"
     try:

@@ -16,12 +16,11 @@ import numpy as np
 from corpusprep.cleaning import ops as o
 from corpusprep.cleaning.config import CleanConfig, FilterParams
 from corpusprep.cleaning.registry import OPS_BY_NAME
-from corpusprep.cleaning.spill import SpillWriter, finish_unit, package_dir, write_bands
+from corpusprep.cleaning.spill import SpillWriter, finish_package, package_dir, write_bands
 
 SAMPLE_CHARS = 1000  # prefix of a dropped record kept in DIR/rejects/
 BATCH_DOCS = 2048  # documents cleaned together (vectorised checks); bounds memory with BATCH_CHARS
 BATCH_CHARS = 8 << 20
-_U64 = (1 << 64) - 1
 _TWO_53 = float(1 << 53)
 # Compact, key-sorted JSON for the `meta` column. orjson is ~8x faster; what it refuses (integers
 # beyond 64 bits) goes through one shared stdlib encoder with the same compact layout.
@@ -148,19 +147,21 @@ class Cleaner:
         return [names[c] for c in reason.tolist()]
 
 
-def assign(key_hash: int, num_shards: int, valid_fraction: float) -> tuple[int, int]:
-    """(split, shard) from the 128-bit seeded hash of the cleaned text: 0 = train, 1 = validation.
-
-    The shard comes from the high 64 bits and the split from the low 64 bits, so the two are
-    independent; equal texts always land together, which lets phase 2 deduplicate per shard.
-    """
-    shard = (key_hash >> 64) % num_shards
-    split = 1 if valid_fraction > 0 and ((key_hash & _U64) >> 11) / _TWO_53 < valid_fraction else 0
-    return split, shard
-
-
 def group_of(split: int, shard: int, num_shards: int) -> int:
     return split * num_shards + shard
+
+
+def assign_groups(keys: np.ndarray, spread: np.ndarray, num_shards: int, valid_fraction: float) -> np.ndarray:
+    """Output group (split * num_shards + shard) per document, from two seeded 64-bit hashes of
+    the cleaned text: the split from ``keys`` (also the dedup key), the shard from ``spread``.
+
+    Equal texts always land together, which lets phase 2 deduplicate per shard.
+    """
+    shard = (spread % np.uint64(num_shards)).astype(np.int64)
+    if valid_fraction <= 0:
+        return shard
+    split = ((keys >> np.uint64(11)).astype(np.float64) / _TWO_53) < valid_fraction
+    return split.astype(np.int64) * num_shards + shard
 
 
 def _injected_failure(index: int) -> int | None:
@@ -205,131 +206,166 @@ def _new_file_counts(unit) -> dict:
 
 def process_package(package: Package, config: CleanConfig) -> dict:
     """Clean a package of units into its spill directory; return its stats (also stats.json)."""
-    import xxhash
+    return _PackageRun(package, config).run()
 
-    from corpusprep.readers import read_unit
-    from corpusprep.records import Reject
 
-    directory = package_dir(Path(config.out) / ".work", package.index)
-    files: dict[str, dict] = {}
-    samples: dict[str, list] = {}
-    band_rows: list = []
-    band_pos: list[int] = []
-    k = config.rejects_sample
-    seed, num_shards, vf = config.seed, config.num_shards, config.valid_fraction
-    h128 = xxhash.xxh3_128_intdigest
-    cleaners: dict[str, Cleaner] = {}
-    hasher = None
-    writer = SpillWriter(directory)
-    pos = 0
+_SHARD_SALT = 0x9E3779B97F4A7C15  # the shard hash must be independent of the dedup/split hash
 
-    def sample(reason: str, source: str, line: int, raw: str, cleaned: str | None = None) -> None:
-        bucket = samples.setdefault(reason, [])
-        if len(bucket) < k:
+
+class _PackageRun:
+    """Phase 1 for one package: read its units in order, clean in batches, spill, count."""
+
+    def __init__(self, package: Package, config: CleanConfig):
+        self.package, self.config = package, config
+        self.directory = package_dir(Path(config.out) / ".work", package.index)
+        self.files: dict[str, dict] = {}
+        self.samples: dict[str, list] = {}
+        self.band_rows: list = []
+        self.band_pos: list[int] = []
+        self.cleaners: dict[str, Cleaner] = {}
+        self.hasher = None
+        self.pos = 0  # kept records so far: their position in the package, in corpus order
+        # Records of possibly several units (small files), cleaned per family but numbered and
+        # spilled in corpus order. runs: (first index in pending, unit, counts, cleaner).
+        self.pending: list = []
+        self.runs: list[tuple] = []
+
+    def run(self) -> dict:
+        from corpusprep.readers import read_unit
+        from corpusprep.records import Reject
+
+        self.writer = SpillWriter(self.directory)
+        try:
+            pending_chars = 0
+            for unit in self.package.units:
+                counts, cleaner = self._start_unit(unit)
+                fail_at = _injected_failure(unit.index)
+                read_here = 0
+                for item in read_unit(unit):
+                    counts["read"] += 1
+                    read_here += 1
+                    if fail_at is not None and read_here > fail_at:
+                        raise RuntimeError(f"injected failure in unit {unit.index}")
+                    if isinstance(item, Reject):
+                        counts["dropped"][item.reason] = counts["dropped"].get(item.reason, 0) + 1
+                        self._sample(item.reason, item.source, item.line, item.raw)
+                        continue
+                    self.pending.append(item)
+                    pending_chars += len(item.text)
+                    if len(self.pending) >= BATCH_DOCS or pending_chars >= BATCH_CHARS:
+                        self._flush()
+                        self.runs.append((0, unit, counts, cleaner))  # the unit goes on
+                        pending_chars = 0
+            self._flush()
+        except BaseException:
+            self.writer.abort()
+            raise
+        self.writer.close()
+        near = self.hasher is not None
+        if near:
+            write_bands(self.directory, self.band_rows, self.band_pos, self.hasher.bands)
+        stats = {"package": self.package.index, "units": [u.index for u in self.package.units],
+                 "kept": self.pos, "near_dup": near, "files": self.files, "samples": self.samples}
+        finish_package(self.directory, stats, self.config.fingerprint())
+        return stats
+
+    def _start_unit(self, unit) -> tuple[dict, Cleaner]:
+        cleaner = self.cleaners.get(unit.family)
+        if cleaner is None:
+            cleaner = self.cleaners[unit.family] = Cleaner.for_family(self.config, unit.family)
+        if cleaner.near_dup and self.hasher is None:
+            from corpusprep.cleaning.minhash import MinHasher
+
+            cfg = self.config
+            self.hasher = MinHasher.for_threshold(cfg.near_dup_threshold, cfg.num_perm, cfg.shingle)
+        counts = self.files.get(unit.path)
+        if counts is None:
+            counts = self.files[unit.path] = _new_file_counts(unit)
+        else:  # another byte range of a file already seen in this package
+            counts["bytes_in"] += unit_bytes(unit)
+        self.runs.append((len(self.pending), unit, counts, cleaner))
+        return counts, cleaner
+
+    def _sample(self, reason: str, source: str, line: int, raw: str, cleaned: str | None = None) -> None:
+        bucket = self.samples.setdefault(reason, [])
+        if len(bucket) < self.config.rejects_sample:
             entry = {"reason": reason, "source": source, "line": line, "text": raw[:SAMPLE_CHARS]}
             if cleaned is not None:
                 entry["cleaned"] = cleaned[:SAMPLE_CHARS]
             bucket.append(entry)
 
-    # pending: records of possibly several units (small files), cleaned per family but
-    # numbered and spilled in corpus order.
-    pending: list[tuple] = []  # (unit, counts, cleaner, record)
+    def _spans(self) -> list[tuple[int, int, object, dict, Cleaner]]:
+        """(start, end, unit, counts, cleaner) of the non-empty runs of pending records."""
+        n, spans = len(self.pending), []
+        for j, (start, unit, counts, cleaner) in enumerate(self.runs):
+            end = self.runs[j + 1][0] if j + 1 < len(self.runs) else n
+            if end > start:
+                spans.append((start, end, unit, counts, cleaner))
+        return spans
 
-    def flush() -> None:
-        nonlocal pos
-        raws = [entry[3].text for entry in pending]
-        cleaned: list = [None] * len(pending)
-        reasons: list = [None] * len(pending)
+    def _flush(self) -> None:
+        import xxhash
+
+        pending, spans = self.pending, self._spans()
+        self.runs = []
+        if not pending:
+            return
+        raws = [r.text for r in pending]
+        cleaned: list = [None] * len(raws)
+        reasons: list = [None] * len(raws)
         by_cleaner: dict[int, list[int]] = {}
-        for i, entry in enumerate(pending):
-            by_cleaner.setdefault(id(entry[2]), []).append(i)
+        for start, end, _, _, cleaner in spans:
+            by_cleaner.setdefault(id(cleaner), []).extend(range(start, end))
         for idx in by_cleaner.values():
-            texts, why = pending[idx[0]][2].process([raws[i] for i in idx])
+            cleaner = next(c for s, e, _, _, c in spans if s <= idx[0] < e)
+            texts, why = cleaner.process([raws[i] for i in idx])
             for i, t, r in zip(idx, texts, why):
                 cleaned[i], reasons[i] = t, r
-        groups: dict[int, tuple[list, ...]] = {}
-        near_texts: list[str] = []
-        for (unit, counts, cleaner, rec), raw, text, reason in zip(pending, raws, cleaned, reasons):
-            counts["chars_in"] += len(raw)
-            if reason is None:
-                try:
-                    data = text.encode("utf-8")
-                except UnicodeEncodeError:  # a lone surrogate survived (controls op turned off)
-                    reason = "undecodable"
-            if reason is not None:
+        seed, n_shards, vf = self.config.seed, self.config.num_shards, self.config.valid_fraction
+        h64 = xxhash.xxh3_64_intdigest
+        for start, end, unit, counts, cleaner in spans:
+            kept, datas = [], []
+            for i in range(start, end):
+                reason = reasons[i]
+                if reason is None:
+                    try:
+                        datas.append(cleaned[i].encode("utf-8"))
+                        kept.append(i)
+                        continue
+                    except UnicodeEncodeError:  # a lone surrogate survived (controls op turned off)
+                        reason = "undecodable"
                 counts["dropped"][reason] = counts["dropped"].get(reason, 0) + 1
-                sample(reason, rec.source, rec.line, raw, text)
+                rec = pending[i]
+                self._sample(reason, rec.source, rec.line, raws[i], cleaned[i])
+            counts["chars_in"] += sum(map(len, raws[start:end]))
+            if not kept:
                 continue
-            key_hash = h128(data, seed)
-            group = group_of(*assign(key_hash, num_shards, vf), num_shards)
-            cols = groups.get(group)
-            if cols is None:
-                cols = groups[group] = ([], [], [], [], [], [], [], [])
-            cols[0].append(text)
-            cols[1].append(rec.source)
-            cols[2].append(rec.line)
-            cols[3].append(meta_json(rec.meta) if rec.meta else "{}")
-            cols[4].append(unit.index)
-            cols[5].append(pos)
-            cols[6].append(key_hash & _U64)
-            cols[7].append(cleaner.exact_dup)
-            if cleaner.near_dup:
-                near_texts.append(text)
-                band_pos.append(pos)
-            pos += 1
-            counts["kept"] += 1
-            counts["chars_out"] += len(text)
-            counts["bytes_out"] += len(data)
-        for group in sorted(groups):
-            writer.add_rows(group, groups[group])
-        if near_texts:
-            band_rows.append(hasher.band_keys_batch(near_texts))
-        pending.clear()
+            texts = [cleaned[i] for i in kept]
+            counts["kept"] += len(kept)
+            counts["chars_out"] += sum(map(len, texts))
+            counts["bytes_out"] += sum(map(len, datas))
+            keys = np.fromiter((h64(d, seed) for d in datas), dtype=np.uint64, count=len(datas))
+            spread = np.fromiter((h64(d, seed ^ _SHARD_SALT) for d in datas), dtype=np.uint64, count=len(datas))
+            groups = assign_groups(keys, spread, n_shards, vf)
+            positions = np.arange(self.pos, self.pos + len(kept), dtype=np.int64)
+            self.pos += len(kept)
+            self._spill(unit, cleaner, kept, texts, keys, groups, positions)
 
-    try:
-        pending_chars = 0
-        for unit in package.units:
-            cleaner = cleaners.get(unit.family)
-            if cleaner is None:
-                cleaner = cleaners[unit.family] = Cleaner.for_family(config, unit.family)
-            if cleaner.near_dup and hasher is None:
-                from corpusprep.cleaning.minhash import MinHasher
-
-                hasher = MinHasher.for_threshold(config.near_dup_threshold, config.num_perm, config.shingle)
-            counts = files.get(unit.path)
-            if counts is None:
-                counts = files[unit.path] = _new_file_counts(unit)
-            else:  # another byte range of a file already seen in this package
-                counts["bytes_in"] += unit_bytes(unit)
-            fail_at = _injected_failure(unit.index)
-            read_here = 0
-            for item in read_unit(unit):
-                counts["read"] += 1
-                read_here += 1
-                if fail_at is not None and read_here > fail_at:
-                    raise RuntimeError(f"injected failure in unit {unit.index}")
-                if isinstance(item, Reject):
-                    counts["dropped"][item.reason] = counts["dropped"].get(item.reason, 0) + 1
-                    sample(item.reason, item.source, item.line, item.raw)
-                    continue
-                pending.append((unit, counts, cleaner, item))
-                pending_chars += len(item.text)
-                if len(pending) >= BATCH_DOCS or pending_chars >= BATCH_CHARS:
-                    flush()
-                    pending_chars = 0
-        if pending:
-            flush()
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
-    near = hasher is not None
-    if near:
-        write_bands(directory, band_rows, band_pos, hasher.bands)
-    stats = {"package": package.index, "units": [u.index for u in package.units], "kept": pos,
-             "near_dup": near, "files": files, "samples": samples}
-    finish_unit(directory, stats, config.fingerprint())
-    return stats
+    def _spill(self, unit, cleaner: Cleaner, kept: list[int], texts: list[str], keys, groups, positions) -> None:
+        pending = self.pending
+        order = np.argsort(groups, kind="stable")
+        sorted_groups = groups[order]
+        cuts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1], True])
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            sel = order[a:b].tolist()
+            recs = [pending[kept[j]] for j in sel]
+            self.writer.add_rows(int(sorted_groups[a]), (
+                [texts[j] for j in sel], [r.source for r in recs], [r.line for r in recs],
+                [meta_json(r.meta) if r.meta else "{}" for r in recs], [unit.index] * len(sel),
+                positions[sel].tolist(), keys[sel], [cleaner.exact_dup] * len(sel)))
+        if cleaner.near_dup:
+            self.band_rows.append(self.hasher.band_keys_batch(texts))
+            self.band_pos.extend(positions.tolist())
 
 
 def unit_bytes(unit) -> int:

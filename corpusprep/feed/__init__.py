@@ -7,14 +7,14 @@ Heavy imports stay inside the submodules; import what you need from here:
 from __future__ import annotations
 
 __all__ = ["FeedLoader", "StreamConfig", "PretrainStream", "ShardDataset", "PretrainCollator",
-           "CollatorConfig", "MaskingConfig", "ShardReader", "RankOrder", "export", "ExportConfig",
-           "iter_uer_dataset"]
+           "CollatorConfig", "MaskingConfig", "ShardReader", "RankOrder", "ExportConfig", "export_uer",
+           "export_hf", "iter_uer_dataset"]
 
 _WHERE = {
     "FeedLoader": "stream", "StreamConfig": "stream", "PretrainStream": "stream", "ShardDataset": "stream",
     "PretrainCollator": "collate", "CollatorConfig": "collate", "MaskingConfig": "masking",
-    "ShardReader": "shards", "RankOrder": "order", "export": "export", "ExportConfig": "export",
-    "iter_uer_dataset": "export",
+    "ShardReader": "shards", "RankOrder": "order", "ExportConfig": "export", "export_uer": "export",
+    "export_hf": "export", "iter_uer_dataset": "export",
 }
 
 

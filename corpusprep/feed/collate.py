@@ -77,7 +77,9 @@ class PretrainCollator:
     def __init__(self, cfg: CollatorConfig, seed: int = 0):
         self.cfg = cfg
         self._pool = random_id_pool(cfg.vocab_size, cfg.special_ids) if cfg.processor != "lm" else None
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
+        self._rng_worker_seed = None
 
     def __call__(self, batch, rng: np.random.Generator | None = None) -> dict:
         return to_torch(self.numpy(batch, rng))
@@ -92,7 +94,7 @@ class PretrainCollator:
     def compact(self, batch, rng: np.random.Generator | None = None) -> dict:
         if isinstance(batch, list):
             batch = stack_rows(batch)
-        rng = rng if rng is not None else self._rng
+        rng = rng if rng is not None else self._default_rng()
         cfg = self.cfg
         ids = np.asarray(batch["input_ids"], dtype=np.int64)
         lengths = np.asarray(batch["length"])
@@ -117,6 +119,17 @@ class PretrainCollator:
                 out["pair_label"] = np.asarray(batch[pair], dtype=np.int8)
         out["ids"] = ids.astype(np.uint16) if ids.size and ids.max() < 65536 and ids.min() >= 0 else ids.astype(np.int32)
         return out
+
+    def _default_rng(self) -> np.random.Generator:
+        """Without an explicit generator: one per DataLoader worker and epoch (torch gives every
+        worker its own seed each epoch), so workers never repeat each other's masks as UER's do."""
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        if info is not None and self._rng_worker_seed != info.seed:
+            self._rng_worker_seed = info.seed
+            self._rng = np.random.default_rng((self.seed, info.seed))
+        return self._rng
 
     def expand(self, c: dict) -> dict:
         """Compact batch -> the named int64 arrays (see the module docstring)."""

@@ -69,7 +69,8 @@ def choose_tokens(cand: np.ndarray, budget: np.ndarray, rng: np.random.Generator
     pos_bits = max(1, int(width - 1).bit_length())
     dtype = np.uint32 if pos_bits <= 12 else np.uint64
     raw = rng.integers(0, np.iinfo(dtype).max, (b, width), dtype=dtype, endpoint=True)
-    keys = (raw >> dtype(pos_bits)) << dtype(pos_bits) | np.arange(width, dtype=dtype)[None, :]
+    # the top bit stays 0, so every candidate key is below the non-candidates' maximum
+    keys = (raw >> dtype(pos_bits + 1)) << dtype(pos_bits) | np.arange(width, dtype=dtype)[None, :]
     keys[~cand] = np.iinfo(dtype).max  # never below a threshold: budget <= number of candidates
     small = np.sort(np.partition(keys, kmax - 1, axis=1)[:, :kmax], axis=1) if kmax < width else np.sort(keys, axis=1)
     thr = small[np.arange(b), np.maximum(budget - 1, 0)]
@@ -88,7 +89,7 @@ def word_units(cand: np.ndarray, word_starts: list) -> tuple[np.ndarray, np.ndar
     """Whole-word units (row, start, length). A word runs from a stored start to the next start;
     specials and padding always break words."""
     b, width = cand.shape
-    is_start = ~cand.copy()
+    is_start = ~cand
     rows = np.repeat(np.arange(b), [len(w) for w in word_starts])
     cols = np.concatenate([np.asarray(w, dtype=np.int64) for w in word_starts]) if b else np.zeros(0, np.int64)
     keep = (cols >= 0) & (cols < width)
@@ -102,40 +103,46 @@ def word_units(cand: np.ndarray, word_starts: list) -> tuple[np.ndarray, np.ndar
 
 
 def _span_lengths(shape, rng: np.random.Generator, p: float, max_len: int) -> np.ndarray:
-    """Geometric(p) lengths truncated to [1, max_len], as UER's get_span_len."""
-    probs = p * (1 - p) ** np.arange(max_len)
-    cdf = np.cumsum(probs / probs.sum())
-    return np.searchsorted(cdf, rng.random(shape), side="right").clip(0, max_len - 1) + 1
+    """Geometric(p) lengths truncated to [1, max_len], as UER's get_span_len (inverse CDF:
+    P(len <= k) = (1 - q^k) / (1 - q^max_len) with q = 1 - p)."""
+    u = rng.random(shape)
+    if p >= 1:
+        return np.ones(shape, dtype=np.int64)
+    q = 1.0 - p
+    k = np.floor(np.log1p(-u * (1.0 - q ** max_len)) / np.log(q)).astype(np.int64) + 1
+    return k.clip(1, max_len)
 
 
 def span_units(cand: np.ndarray, rng: np.random.Generator, p: float, max_len: int):
     """Consecutive spans (row, start, length) over candidates: a span starts at the first candidate
-    after the previous span and is cut at the next non-candidate."""
+    after the previous span and is cut at the next non-candidate.
+
+    Every position gets a drawn length, so "the next span start after a span starting at i" is a
+    function of i; the span starts are the orbit of the first candidate under it, found by pointer
+    doubling (log2(spans) whole-batch steps instead of one Python step per span)."""
     b, width = cand.shape
     draws = _span_lengths((b, width), rng, p, max_len)
     next_cand = _next_true(cand)
-    next_non = _next_true(~cand)
-    cur = next_cand[:, 0].copy()
-    rows_out, starts_out, lens_out = [], [], []
-    active = np.nonzero(cur < width)[0]
-    while active.size:
-        c = cur[active]
-        end = np.minimum(c + draws[active, c], next_non[active, c])
-        rows_out.append(active)
-        starts_out.append(c)
-        lens_out.append(end - c)
-        cur[active] = next_cand[active, end]
-        active = active[cur[active] < width]
-    if not rows_out:
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    return np.concatenate(rows_out), np.concatenate(starts_out), np.concatenate(lens_out)
+    end = np.minimum(np.arange(width)[None, :] + draws, _next_true(~cand)[:, :width])
+    jump = np.concatenate([np.take_along_axis(next_cand, end, axis=1), np.full((b, 1), width)], axis=1)
+    rows = np.arange(b)
+    first = next_cand[:, 0]
+    reached = np.zeros((b, width + 1), dtype=bool)
+    reached[rows, first] = True
+    while True:  # reached = starts k < 2^m steps from the first; jump = 2^m steps
+        r, c = np.nonzero(reached)
+        reached[r, jump[r, c]] = True
+        jump = np.take_along_axis(jump, jump, axis=1)
+        if (jump[rows, first] == width).all():
+            break
+    r, s = np.nonzero(reached[:, :width])
+    return r, s, end[r, s] - s
 
 
 def choose_units(rows: np.ndarray, lens: np.ndarray, budget: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Bool per unit: visit each row's units in random order, take a unit if it still fits the
     budget, skip it otherwise (UER's rule), all rows at once."""
-    order = np.lexsort((rng.random(rows.size), rows))
+    order = np.argsort(rows + rng.random(rows.size))  # by row, random within a row (one sort, not lexsort)
     r, ln = rows[order], lens[order]
     remaining = budget.astype(np.int64).copy()
     taken = np.zeros(rows.size, dtype=bool)

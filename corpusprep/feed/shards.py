@@ -165,9 +165,9 @@ class ShardReader:
         chunk = np.searchsorted(self._starts, indices, side="right") - 1
         return chunk, indices - self._starts[chunk]
 
-    def take(self, indices) -> dict[str, np.ndarray | list]:
+    def take(self, indices, skip: frozenset = frozenset()) -> dict[str, np.ndarray | list]:
         """Rows ``indices`` as a raw batch: 2-D ``input_ids`` (int64), 1-D scalar columns,
-        and ragged columns as lists of int32 arrays."""
+        and ragged columns as lists of int32 arrays (except the columns named in ``skip``)."""
         idx = np.asarray(indices, dtype=np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
             raise IndexError(f"row index out of range 0..{len(self) - 1}")
@@ -175,7 +175,7 @@ class ShardReader:
         out: dict = {"input_ids": np.empty((idx.size, self.row_len), dtype=np.int64)}
         first = self._chunks[0] if self._chunks else None
         scal_names = list(first.scalars) if first else ["length"]
-        rag_names = list(first.ragged) if first else []
+        rag_names = [n for n in first.ragged if n not in skip] if first else []
         for name in scal_names:
             out[name] = np.empty(idx.size, dtype=np.int64)
         for name in rag_names:

@@ -87,6 +87,8 @@ class PretrainStream(_TorchIterable):
         self.collate = PretrainCollator(CollatorConfig.from_meta(self.meta, **extra))
         self._epoch, self._batch = cfg.start_epoch, cfg.start_batch
         self.send_compact = False  # set by FeedLoader, which expands batches in the main process
+        # word starts are only read when whole-word masking uses them
+        self._skip = frozenset() if self.collate.cfg.masking.mode == "whole_word" else frozenset({"word_starts"})
 
     def batch_at(self, epoch: int, batch: int) -> dict:
         """Build batch ``batch`` of ``epoch`` for this rank (pure function of the config)."""
@@ -98,7 +100,7 @@ class PretrainStream(_TorchIterable):
     def compact_batch_at(self, epoch: int, batch: int) -> dict:
         rows = self.order.rows(epoch, batch)
         rng = batch_rng(self.cfg.seed, epoch, self.cfg.rank, batch)
-        out = self.collate.compact(self.reader.take(rows), rng)
+        out = self.collate.compact(self.reader.take(rows, self._skip), rng)
         if self.cfg.with_index:
             out["index"] = rows
         return out

@@ -172,10 +172,12 @@ class InMemoryRows:
     def __len__(self) -> int:
         return len(self.cols["length"])
 
-    def take(self, indices) -> dict:
+    def take(self, indices, skip: frozenset = frozenset()) -> dict:
         idx = np.asarray(indices, dtype=np.int64)
         out = {}
         for k, v in self.cols.items():
+            if k in skip:
+                continue
             out[k] = [v[i] for i in idx] if isinstance(v, list) else np.asarray(v)[idx].astype(np.int64)
         return out
 

@@ -118,7 +118,7 @@ def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
     width = cfg.row_len
     dtype = emit.rows.np_dtype
     for dup in range(cfg.dup_factor):
-        key = f"{cfg.seed}:{dup}:{unit.source_index}:{unit.start}"
+        key = f"{cfg.seed}:{dup}:{unit.file_index}:{unit.start}"
         first = dup == 0
         packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
         in_buffer = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from pathlib import Path
 
 from corpusprep import __version__
 from corpusprep.atomic import sha256_file, write_json
+from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.sources import Source, expand_corpus, layout_for, plan_units
+from corpusprep.instances.sources import layout_for, plan_units
 from corpusprep.progress import progress
 
 
@@ -46,13 +48,13 @@ def load_tokenizer_for(cfg: ShardConfig):
     return load_tokenizer(**kwargs)
 
 
-def sources_with_checksums(sources: list[Source]) -> list[dict]:
-    return [{"path": str(s.path), "sha256": sha256_file(s.path), "bytes": s.size} for s in sources]
+def sources_with_checksums(sources: list[CorpusFile]) -> list[dict]:
+    return [{"path": s.path, "sha256": sha256_file(s.path), "bytes": s.size} for s in sources]
 
 
-def source_identity(sources: list[Source]) -> list[list]:
+def source_identity(sources: list[CorpusFile]) -> list[list]:
     """What the resume plan compares (cheap: no read); the sha256s are taken while units run."""
-    return [[str(s.path), s.size, s.path.stat().st_mtime_ns] for s in sources]
+    return [[s.path, s.size, os.stat(s.path).st_mtime_ns] for s in sources]
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -184,7 +186,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
     units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
     plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
-            "sources": source_identity(sources), "units": [[u.source_index, u.start, u.end] for u in units]}
+            "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")
     open_work_dir(work, plan)
     results = _finished_results(units, work / "parts")

@@ -47,7 +47,25 @@ TMPD="$(mktemp -d)"
 trap 'rm -rf "$TMPD"' EXIT
 SHARDS="$TMPD/shards"  # not under $OUT: nothing large travels back
 [ "${GPU_CHECK_NO_ARROW:-0}" = 1 ] && HAVE_ARROW=0
-if [ "$HAVE_ARROW" = 1 ]; then
+# Preferred: the real `shard` pipeline over the demo corpus with google_zh_vocab (carried by the
+# caller in GPU_CHECK_VOCAB, since ../shared does not travel); else a synthetic char shard.
+VOCAB="${GPU_CHECK_VOCAB:-}"
+BUILT=0
+if [ "$HAVE_ARROW" = 1 ] && [ -n "$VOCAB" ] && [ -f "$VOCAB" ]; then
+  timeout 120 $PY - "$SHARDS" "$VOCAB" <<'EOF' && BUILT=1
+import sys
+from pathlib import Path
+from corpusprep.instances.config import ShardConfig
+from corpusprep.instances.pipeline import run_shard
+root, vocab = Path(sys.argv[1]), Path(sys.argv[2])
+corpus = (Path("demo/cluecorpussmall/clue_sampled.txt"),)
+for proc, seq in (("mlm", 128), ("mlm", 512), ("lm", 128)):
+    res = run_shard(ShardConfig(corpus=corpus, out=root / f"{proc}{seq}", seq_len=seq, processor=proc,
+                                vocab=vocab, workers=1, full_sentences=(proc == "mlm"), show_progress=False))
+    print("built with zooprep shard", res.out, res.meta["counts"])
+EOF
+fi
+if [ "$HAVE_ARROW" = 1 ] && [ "$BUILT" = 0 ]; then
   timeout 90 $PY - "$SHARDS" <<'EOF' || HAVE_ARROW=0
 import sys
 from corpusprep.feed.testing import demo_texts, write_char_shard
@@ -55,7 +73,7 @@ root = sys.argv[1]
 texts = demo_texts()
 for proc, seq in (("mlm", 128), ("mlm", 512), ("lm", 128)):
     d = write_char_shard(f"{root}/{proc}{seq}", texts, proc, seq_len=seq, num_files=2, vocab_size=21128)
-    print("built", d)
+    print("built synthetic", d)
 EOF
 fi
 du -sh "$SHARDS" 2>/dev/null || true

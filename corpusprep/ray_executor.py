@@ -52,24 +52,26 @@ class RayExecutor:
 
     @staticmethod
     def _init(ray, workers: int | None, address: str | None) -> None:
-        """Join ``address``; with none, join a running local cluster (RAY_ADDRESS or `ray start`)
-        or else start a private local runtime with ``workers`` CPUs."""
-        kwargs = dict(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=True)
-        if address is None:
-            # Like spawned local processes, local Ray workers see the driver's import path.
-            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _driver_pythonpath()}}
+        """Join ``address`` (or RAY_ADDRESS); with neither, join a cluster started on this machine
+        with `ray start`, or else start a private local runtime with ``workers`` CPUs."""
+        common = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=True)
         try:
-            try:
-                ray.init(**kwargs, **({"num_cpus": workers} if address is None and workers else {}))
-            except ValueError as exc:
-                if "existing cluster" not in str(exc):
-                    raise
-                ray.init(**kwargs)  # an existing local cluster was found: it has its own size
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                try:
+                    # Like spawned local processes, private local workers see the driver's import path.
+                    ray.init(**common, **({"num_cpus": workers} if workers else {}),
+                             runtime_env={"env_vars": {"PYTHONPATH": _driver_pythonpath()}})
+                    return
+                except ValueError as exc:
+                    if "existing cluster" not in str(exc):
+                        raise
+            ray.init(address=address, **common)  # a cluster: it has its own size and import paths
         except ConnectionError as exc:
             raise ZooprepError(
-                f"cannot reach the Ray cluster at {address!r}: {exc}. If the cluster uses token "
-                "authentication (default for local clusters from Ray 2.59), set RAY_AUTH_MODE=token "
-                "and RAY_AUTH_TOKEN (see `ray get-auth-token`), or use --ray-address auto on a cluster node."
+                f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r}: {exc}. If the "
+                "cluster uses token authentication (default for local clusters from Ray 2.59), set "
+                "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (see `ray get-auth-token`), or use --ray-address auto "
+                "on a cluster node."
             ) from None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:

@@ -255,8 +255,9 @@ def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
     assert a["kept"] == b["kept"]
     # fewer shards on a rerun: the stale shard files (and temp files of a killed run) are removed
     (tmp_path / "o" / ".train-00001-of-00002.parquet.999.tmp").write_bytes(b"partial")
+    (tmp_path / "o" / "rejects" / ".too_short.jsonl.999.tmp").write_bytes(b"partial")
     run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", seed=2, num_shards=1))
-    assert not list((tmp_path / "o").glob(".*.tmp"))
+    assert not list((tmp_path / "o").rglob(".*.tmp"))
     assert sorted(p.name for p in (tmp_path / "o").glob("*.parquet")) == ["train-00000-of-00001.parquet"]
 
 
@@ -327,3 +328,20 @@ def test_cli_list_ops_and_run(tmp_path):
     assert "duplicate" not in report["dropped"] and "char_spam" not in report["dropped"]
     assert report["options"]["disable"] == ["exact_dup", "char_spam"] and report["options"]["enable"] == ["urls"]
     assert "urls" in report["families"]["text"] and "exact_dup" not in report["families"]["text"]
+
+
+def test_lone_surrogate_with_controls_off_is_counted(tmp_path, monkeypatch):
+    """A text the output cannot hold (a lone surrogate) is dropped as undecodable, not a crash."""
+    from corpusprep.records import Record
+
+    def fake_read_unit(u):
+        yield Record("正常的中文文本，足够长的一句话。", u.path, 1)
+        yield Record("坏的\udcff代理字符，足够长的一句话。", u.path, 2)
+
+    monkeypatch.setattr("corpusprep.readers.read_unit", fake_read_unit)
+    f = _write(tmp_path / "s.txt", ["占位一", "占位二"])
+    report = run_clean(_cfg(tmp_path, [f], fmt="text", disable=("controls",)))
+    _assert_identity(report)
+    assert report["dropped"] == {"undecodable": 1} and report["kept"] == 1
+    sample = (tmp_path / "out" / "rejects" / "undecodable.jsonl").read_text(encoding="utf-8")
+    assert json.loads(sample.splitlines()[0])["line"] == 2 and "udcff" in sample

@@ -64,7 +64,8 @@ def test_units_hold_every_line_once_with_its_offset(tmp_path, monkeypatch, lines
     files = _write(tmp_path, data)
     units = plan_units(files, unit_bytes, text_cut=cut)
     assert units[0].start == 0 and units[-1].end == len(data)
-    assert all(a.end == b.start for a, b in zip(units, units[1:])) and [u.index for u in units] == list(range(len(units)))
+    assert all(a.end == b.start for a, b in zip(units, units[1:]))
+    assert [u.index for u in units] == list(range(len(units)))
     got = []
     for u in units:
         h = hashlib.sha256()

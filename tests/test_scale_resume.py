@@ -157,7 +157,7 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     out = env["root"] / "clean-external-kill"
     e = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, str(REPO / "cli.py"), *clean_args(env, out), "--workers", "2"]
-    proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if any((out / ".work").rglob("done.json")):  # the first finished unit/package

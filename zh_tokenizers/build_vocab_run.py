@@ -75,8 +75,9 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         "out": str(cfg.out),
         "options": {"min_freq": cfg.min_freq, "max_size": cfg.max_size, "coverage": cfg.coverage,
                     "min_word_freq": cfg.min_word_freq, "extend": str(cfg.extend) if cfg.extend else None},
-        "corpus": {"files": [f.path for f in files], "units": len(units), "texts": texts, "characters": stats.total_chars,
-                   "distinct_characters": len(stats.chars), "distinct_tokens": len(counts)},
+        "corpus": {"files": [f.path for f in files], "units": len(units), "texts": texts,
+                   "characters": stats.total_chars, "distinct_characters": len(stats.chars),
+                   "distinct_tokens": len(counts)},
         "vocab_size": len(tokens),
         "added_to_base": len(tokens) - len(base.lines) if base is not None else None,
         "vocabs": [coverage_report(counts, stats, tokens, str(cfg.out))]

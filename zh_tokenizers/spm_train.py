@@ -226,7 +226,7 @@ def _peak_rss_mb() -> dict:
             "workers_max": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * to_mb, 1)}
 
 
-def _file_digests(files, stats: _Stats) -> list[dict]:
+def _file_digests(files, stats: _Stats, chunk_bytes: int) -> list[dict]:
     out = []
     for i, f in enumerate(files):
         parts = stats.files.get(i, [])
@@ -234,7 +234,7 @@ def _file_digests(files, stats: _Stats) -> list[dict]:
             digest, method = parts[0], "sha256"
         else:  # a text file read as several units: sha256 over the units' sha256 hex digests
             digest = hashlib.sha256("".join(parts).encode()).hexdigest()
-            method = f"sha256 of {len(parts)} chunk sha256s ({DEFAULT_CHUNK_BYTES >> 20} MiB chunks)"
+            method = f"sha256 of {len(parts)} chunk sha256s ({chunk_bytes} byte chunks)"
         out.append({"path": f.path, "kind": f.kind, "size": f.size, "digest": digest, "digest_method": method})
     return out
 
@@ -286,7 +286,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
 
     prefix = Path(cfg.out_prefix)
     model_path, vocab_path, card_path = (prefix.with_name(prefix.name + ext) for ext in (".model", ".vocab", ".card.json"))
-    file_list = _file_digests(files, stats)
+    file_list = _file_digests(files, stats, cfg.chunk_bytes)
     corpus_fp = hashlib.sha256(json.dumps([[f["path"], f["size"], f["digest"]] for f in file_list]).encode()).hexdigest()
     card = {
         "zooprep_command": "build-spm",

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -83,14 +82,30 @@ def _refuse_own_output(inputs, units, out: str) -> None:
             raise ZooprepError(f"{u.path}: input lies inside --out {out}; choose an --out outside the inputs")
 
 
+def _unit_key(u) -> list:
+    """What identifies a work unit in plan.json (a rerun must plan exactly the same units)."""
+    return [u.index, u.path, u.family, u.encoding, u.start, u.end, u.compression, repr(u.options),
+            os.path.getsize(u.path) if os.path.exists(u.path) else None]
+
+
 def _remove_stale_shards(out: Path, keep: set[str]) -> None:
-    """Shards of another --num-shards/--layout, and temp files a killed run left behind."""
+    """Shards of another --num-shards/--layout."""
     for p in out.iterdir():
-        if not p.is_file():
-            continue
-        tmp_of = p.name[1:].rsplit(".", 2)[0] if p.name.startswith(".") and p.name.endswith(".tmp") else None
-        if (SHARD_NAME_RE.match(p.name) and p.name not in keep) or (tmp_of and SHARD_NAME_RE.match(tmp_of)):
+        if p.is_file() and SHARD_NAME_RE.match(p.name) and p.name not in keep:
             p.unlink()
+
+
+def _remove_stale_temp_files(out: Path) -> None:
+    """Temp files (``.<name>.<pid>.tmp``, see corpusprep/atomic.py) a killed run left behind."""
+    for folder in (out, out / "rejects"):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if not (p.is_file() and p.name.startswith(".") and p.name.endswith(".tmp")):
+                continue
+            target = p.name[1:].rsplit(".", 2)[0]
+            if SHARD_NAME_RE.match(target) or target == "report.json" or folder.name == "rejects":
+                p.unlink()
 
 
 def run_clean(config: CleanConfig) -> dict:
@@ -107,11 +122,12 @@ def run_clean(config: CleanConfig) -> dict:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").unlink(missing_ok=True)  # an unfinished run must never look complete
+    _remove_stale_temp_files(out)
     work = out / ".work"
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     _prepare_workdir(work, {"fingerprint": fingerprint, "pack_bytes": pack_bytes,
-                            "units": [asdict(u) for u in units]})
+                            "units": [_unit_key(u) for u in units]})
     timings = {"plan_s": time.perf_counter() - t0}
 
     packages = make_packages(units, pack_bytes)

@@ -199,6 +199,15 @@ def make_packages(units: list, target_bytes: int) -> list[Package]:
     return packages
 
 
+def _writable(text: str) -> str:
+    """Lone surrogates (only possible with the controls op off) cannot be written as UTF-8 JSON."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _new_file_counts(unit) -> dict:
     return {"read": 0, "kept": 0, "dropped": {}, "chars_in": 0, "chars_out": 0,
             "bytes_in": unit_bytes(unit), "bytes_out": 0}
@@ -289,9 +298,9 @@ class _PackageRun:
     def _sample(self, reason: str, source: str, line: int, raw: str, cleaned: str | None = None) -> None:
         bucket = self.samples.setdefault(reason, [])
         if len(bucket) < self.config.rejects_sample:
-            entry = {"reason": reason, "source": source, "line": line, "text": raw[:SAMPLE_CHARS]}
+            entry = {"reason": reason, "source": source, "line": line, "text": _writable(raw[:SAMPLE_CHARS])}
             if cleaned is not None:
-                entry["cleaned"] = cleaned[:SAMPLE_CHARS]
+                entry["cleaned"] = _writable(cleaned[:SAMPLE_CHARS])
             bucket.append(entry)
 
     def _spans(self) -> list[tuple[int, int, object, dict, Cleaner]]:
@@ -350,6 +359,7 @@ class _PackageRun:
             positions = np.arange(self.pos, self.pos + len(kept), dtype=np.int64)
             self.pos += len(kept)
             self._spill(unit, cleaner, kept, texts, keys, groups, positions)
+        self.pending = []
 
     def _spill(self, unit, cleaner: Cleaner, kept: list[int], texts: list[str], keys, groups, positions) -> None:
         pending = self.pending

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from corpusprep.corpus_input import (BLANK_LINE, LINE, PARQUET, CorpusFile, WorkUnit, expand_corpus,  # noqa: F401
-                                     parquet_texts, text_lines)
+from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, WorkUnit, parquet_texts, text_lines
+from corpusprep.corpus_input import expand_corpus  # noqa: F401  (shard's corpus API, with plan_units below)
 from corpusprep.corpus_input import plan_units as _plan_units
 
 LINES = "lines"  # one document per line (mlm, lm)

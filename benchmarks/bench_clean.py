@@ -1,6 +1,6 @@
 """Benchmark `clean` throughput against bare read-and-decode of the same files, in one run.
 
-    python benchmarks/bench_clean.py [--mb 64] [--corpora ../shared/corpora] [--skip-near-dup]
+    python benchmarks/bench_clean.py [--mb 64] [--repeat 3] [--corpora ../shared/corpora] [--skip-near-dup]
 
 Builds a temporary corpus by replicating the shared corpus samples (every family, original
 layouts) to about --mb megabytes, then times, single core (1 worker):
@@ -68,7 +68,8 @@ def time_read(inputs: list[str]) -> tuple[Clock, int, int]:
 def time_ops(inputs: list[str]) -> Clock:
     """Read + clean + filter in batches, as phase 1 does, without writing anything."""
     from corpusprep.cleaning.config import CleanConfig
-    from corpusprep.cleaning.unit import BATCH_DOCS, Cleaner
+    from corpusprep.cleaning.cleaner import Cleaner
+    from corpusprep.cleaning.unit import BATCH_DOCS
     from corpusprep.readers import plan_units, read_unit
     from corpusprep.records import Record
 
@@ -120,6 +121,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=64.0, help="corpus size to build (MB)")
     ap.add_argument("--corpora", default=os.environ.get("ZOOPREP_SHARED", str(REPO.parent / "shared")) + "/corpora")
     ap.add_argument("--skip-near-dup", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per step; the fastest counts (noise)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "clean.md"))
     args = ap.parse_args()
     src = Path(args.corpora)
@@ -134,23 +136,40 @@ def main() -> None:
         import pyarrow as pa
 
         pa.array(["warm-up"])  # pyarrow's one-off start-up (~0.5 s) is not per-MB cost
-        rows = []
-        read, records, chars = time_read(inputs)
-        rows.append(("read + decode (readers only)", read, None))
-        rows.append(("read + clean ops + filters (no output)", time_ops(inputs), None))
-        rows.append(("`clean` (parquet, exact dedup)", *time_clean(inputs, tmp_path / "out")))
-        rows.append(("`clean --layout uer`", *time_clean(inputs, tmp_path / "out_uer", layout="uer")))
-        rows.append(("`clean --disable exact_dup` (every record written)",
-                     *time_clean(inputs, tmp_path / "out_all", disable=("exact_dup",))))
+        read_runs = []
+
+        def read_step():
+            clock, records, chars = time_read(inputs)
+            read_runs.append((records, chars))
+            return clock, None
+
+        steps = [
+            ("read + decode (readers only)", read_step),
+            ("read + clean ops + filters (no output)", lambda: (time_ops(inputs), None)),
+            ("`clean` (parquet, exact dedup)", lambda: time_clean(inputs, tmp_path / "out")),
+            ("`clean --layout uer`", lambda: time_clean(inputs, tmp_path / "out_uer", layout="uer")),
+            ("`clean --disable exact_dup` (every record written)",
+             lambda: time_clean(inputs, tmp_path / "out_all", disable=("exact_dup",))),
+        ]
         if not args.skip_near_dup:
-            rows.append(("`clean --near-dup`", *time_clean(inputs, tmp_path / "out_nd", near_dup=True)))
+            steps.append(("`clean --near-dup`", lambda: time_clean(inputs, tmp_path / "out_nd", near_dup=True)))
+        best: dict[str, tuple] = {}
+        for _ in range(max(1, args.repeat)):  # round-robin, so a burst of load hits one run per step
+            for name, fn in steps:
+                clock, rep = fn()
+                if name not in best or clock.wall < best[name][0].wall:
+                    best[name] = (clock, rep)
+        rows = [(name, *best[name]) for name, _ in steps]
+        read = best[steps[0][0]][0]
+        records, chars = read_runs[0]
 
     lines = [
         "# clean throughput vs bare read-and-decode",
         "",
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {machine()}",
-        f"- command: `python benchmarks/bench_clean.py --mb {args.mb:g}{' --skip-near-dup' if args.skip_near_dup else ''}`",
+        f"- command: `python benchmarks/bench_clean.py --mb {args.mb:g} --repeat {args.repeat}"
+        f"{' --skip-near-dup' if args.skip_near_dup else ''}` (fastest of {args.repeat} runs per step)",
         f"- corpus: shared corpus samples (all families, original layouts) replicated to {mb:.1f} MB, "
         f"{records:,} records, {chars:,} characters; single process (1 worker)",
         "",

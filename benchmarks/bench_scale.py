@@ -8,7 +8,7 @@ too) and the whole process tree summed (polled from /proc every 0.1 s). Memory m
 the size grows: the table ends with the ratio of the largest to the smallest size's peaks.
 
     python benchmarks/bench_scale.py                                 # smoke run: 32 MB and 128 MB, 8 MB units
-    python benchmarks/bench_scale.py --sizes 1GB,4GB --unit-mb 64    # the issue-6 run (about 1.5 h on 2 cores)
+    python benchmarks/bench_scale.py --sizes 1GB,4GB --unit-mb 64    # the issue-6 run (~20 min on 2 quiet cores, ~20 GB disk)
 
 Units must be much smaller than the corpus for every worker to be busy, which is why the smoke
 run uses 8 MB units; the 1 GB / 4 GB run uses clean's default unit size (64 MB).

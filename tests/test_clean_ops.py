@@ -34,9 +34,10 @@ def test_html_tags_and_entities():
 
 
 def test_urls_and_emails():
-    assert o.strip_urls("看这里http://t.cn/A6abcXYZ好玩") == "看这里 好玩"
-    assert o.strip_urls("官网 www.example.com/path?q=1 见") == "官网   见"
-    assert o.strip_emails("联系 foo.bar@example.com.cn 谢谢") == "联系   谢谢"
+    assert o.strip_urls("看这里http://t.cn/A6abcXYZ好玩") == "看这里好玩"
+    assert o.strip_urls("官网 www.example.com/path?q=1 见") == "官网  见"
+    assert o.strip_emails("联系 foo.bar@example.com.cn 谢谢") == "联系  谢谢"
+    assert o.strip_urls("没有链接的文本") == "没有链接的文本"
 
 
 def test_weibo_retweets_mentions_topics_emoticons():
@@ -139,7 +140,7 @@ def test_minhash_similarity_and_lsh():
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from corpusprep.cleaning.registry import OPS_BY_NAME  # noqa: E402
-from corpusprep.cleaning.unit import Cleaner  # noqa: E402
+from corpusprep.cleaning.cleaner import Cleaner  # noqa: E402
 
 _ALPHABET = list("中文字好的了，。！？：；（）、“”《》 \n\t\u3000\xa0\r\x00\u200b\ufeff,!?:;.#@[]/<>&;wWabc123ＡＢ１＃＠［］～"
                  "哈哈哈😀❤\ufe0f\u2028") + ["&amp;", "&hellip;", "<br>", "<p>", "http://t.cn/x", "www.a.cn",

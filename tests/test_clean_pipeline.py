@@ -291,6 +291,17 @@ def test_datasets_loads_parquet_output(tmp_path):
         assert isinstance(json.loads(ds["train"][0]["meta"]), dict)
 
 
+def test_empty_validation_split_is_not_written(tmp_path):
+    import datasets
+
+    f = _write(tmp_path / "two.txt", DOCS[:2])
+    report = run_clean(_cfg(tmp_path, [f], fmt="text", num_shards=3, valid_fraction=1e-9))
+    assert {s["split"] for s in report["shards"]} == {"train"} and report["kept"] == 2
+    assert not list((tmp_path / "out").glob("validation-*"))
+    ds = datasets.load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "hf"))
+    assert ds["train"].num_rows == 2  # empty train shards among non-empty ones load fine
+
+
 def test_errors_are_clear(tmp_path):
     folder = _corpus(tmp_path)
     with pytest.raises(ZooprepError, match="inside the input folder"):
@@ -345,3 +356,23 @@ def test_lone_surrogate_with_controls_off_is_counted(tmp_path, monkeypatch):
     assert report["dropped"] == {"undecodable": 1} and report["kept"] == 1
     sample = (tmp_path / "out" / "rejects" / "undecodable.jsonl").read_text(encoding="utf-8")
     assert json.loads(sample.splitlines()[0])["line"] == 2 and "udcff" in sample
+
+
+def test_batch_boundaries_do_not_change_output(tmp_path, monkeypatch, corpora_dir):
+    """Flushing mid-unit and across small files (tiny batches) gives the same bytes and counts."""
+    from corpusprep.cleaning import unit as unit_mod
+
+    inputs = [corpora_dir / "couplets", corpora_dir / "ancient" / "NiuTrans__Classical-Modern" / "古文原文" / "论语",
+              corpora_dir / "cluecorpussmall" / "brightmart__albert_zh",
+              corpora_dir / "weibo" / "CLUEbenchmark__CLUEmotionAnalysis2020",
+              corpora_dir / "weibo" / "dbiir__UER-py" / "datasets" / "smp2020-ewect" / "usual"]
+    kw = dict(num_shards=2, valid_fraction=0.2, near_dup=True)
+    ref = run_clean(_cfg(tmp_path, inputs, name="ref", **kw))
+    monkeypatch.setattr(unit_mod, "BATCH_DOCS", 3)
+    small = run_clean(_cfg(tmp_path, inputs, name="small", **kw))
+    assert ref["packages"] == small["packages"] == 1 and ref["units"] > 20
+    assert _shard_hashes(tmp_path / "ref") == _shard_hashes(tmp_path / "small")
+    assert ref["files"] == small["files"] and ref["dropped"] == small["dropped"]
+    assert {"duplicate", "near_duplicate", "too_short", "char_spam"} <= set(ref["dropped"])
+    for p in (tmp_path / "ref" / "rejects").iterdir():
+        assert p.read_bytes() == (tmp_path / "small" / "rejects" / p.name).read_bytes()

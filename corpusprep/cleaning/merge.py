@@ -119,25 +119,39 @@ def merge_shard(task: MergeTask) -> dict:
 
 
 def _account(batch, package, dup, near, gone, dropped, lost_chars, lost_bytes, samples, k) -> None:
-    """Count the dropped rows of one batch per input unit; keep the first k as samples."""
+    """Count the dropped rows of one batch per input unit (vectorised); keep the first k as samples."""
+    import pyarrow.compute as pc
+
     lost = batch.filter(gone)
     units = lost.column("unit").to_numpy()
-    texts = lost.column("text").to_pylist()
-    reasons = np.where(dup[gone], "duplicate", "near_duplicate").tolist()
-    for unit, text, reason in zip(units.tolist(), texts, reasons):
+    is_dup = dup[gone]
+    texts = lost.column("text")
+    chars = pc.utf8_length(texts).to_numpy()
+    nbytes = pc.binary_length(texts).to_numpy()
+    ids, inverse = np.unique(units, return_inverse=True)
+    n_dup = np.bincount(inverse, weights=is_dup, minlength=len(ids))
+    n_all = np.bincount(inverse, minlength=len(ids))
+    sum_chars = np.bincount(inverse, weights=chars, minlength=len(ids))
+    sum_bytes = np.bincount(inverse, weights=nbytes, minlength=len(ids))
+    for j, unit in enumerate(ids.tolist()):
         key = str(unit)
         per = dropped.setdefault(key, {})
-        per[reason] = per.get(reason, 0) + 1
-        lost_chars[key] = lost_chars.get(key, 0) + len(text)
-        lost_bytes[key] = lost_bytes.get(key, 0) + len(text.encode("utf-8"))
-    if all(len(samples.get(r, ())) >= k for r in set(reasons)):
-        return
-    for reason, text, source, line, pos in zip(reasons, texts, lost.column("source").to_pylist(),
-                                               lost.column("line").to_pylist(), lost.column("pos").to_pylist()):
+        for reason, count in (("duplicate", int(n_dup[j])), ("near_duplicate", int(n_all[j] - n_dup[j]))):
+            if count:
+                per[reason] = per.get(reason, 0) + count
+        lost_chars[key] = lost_chars.get(key, 0) + int(sum_chars[j])
+        lost_bytes[key] = lost_bytes.get(key, 0) + int(sum_bytes[j])
+    reasons = np.where(is_dup, "duplicate", "near_duplicate")
+    for reason in ("duplicate", "near_duplicate"):
+        room = k - len(samples.get(reason, ()))
+        rows = np.flatnonzero(reasons == reason)[:max(0, room)].tolist()
+        if not rows:
+            continue
         bucket = samples.setdefault(reason, [])
-        if len(bucket) < k:
-            bucket.append({"reason": reason, "source": source, "line": line, "text": text[:SAMPLE_CHARS],
-                           "package": package, "pos": pos})
+        sources, lines, positions = lost.column("source"), lost.column("line"), lost.column("pos")
+        for r in rows:
+            bucket.append({"reason": reason, "source": sources[r].as_py(), "line": lines[r].as_py(),
+                           "text": texts[r].as_py()[:SAMPLE_CHARS], "package": package, "pos": positions[r].as_py()})
 
 
 def near_duplicate_mask(work: Path, kept_per_package: list[tuple[int, int, bool]]) -> tuple[int, ...]:

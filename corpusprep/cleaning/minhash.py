@@ -104,10 +104,9 @@ def _densify(sig: np.ndarray) -> np.ndarray:
 
 
 def batch_shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes, document index) of the character k-grams of every text, in document order.
+    """(hashes, document index) of the character k-grams of every text (not sorted by document).
 
-    A text shorter than k (but not empty) is one shingle; an empty text gets one zero hash, so
-    every document has at least one shingle.
+    A text shorter than k (but not empty) is one shingle; an empty text has none.
     """
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
@@ -120,25 +119,24 @@ def batch_shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarr
         h = np.zeros(m, dtype=np.uint64)
         for j in range(k):
             h = h * _PRIME + cps[j:j + m]
-        starts = np.arange(m, dtype=np.int64)
-        doc = np.searchsorted(bounds, starts, side="right") - 1
-        keep = starts + k <= bounds[doc + 1]  # the whole k-gram lies inside one document
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)[:m]
+        keep = np.arange(m, dtype=np.int64) + k <= bounds[doc + 1]  # the k-gram lies inside one document
         parts_h.append(_mix64(h[keep]))
         parts_d.append(doc[keep])
-    short = np.flatnonzero(lengths < k)
-    if len(short):  # whole-text shingles for short documents, same polynomial hash
+    short = np.flatnonzero((lengths < k) & (lengths > 0))
+    if len(short):  # whole-text shingles for short documents, same polynomial hash (mod 2**64)
+        prime, mask = int(_PRIME), (1 << 64) - 1
         sh = np.zeros(len(short), dtype=np.uint64)
         for i, d in enumerate(short.tolist()):
-            v = np.uint64(0)
-            for c in cps[bounds[d]:bounds[d + 1]]:
-                v = v * _PRIME + c
+            v = 0
+            for c in cps[bounds[d]:bounds[d + 1]].tolist():
+                v = (v * prime + c) & mask
             sh[i] = v
         parts_h.append(_mix64(sh))
         parts_d.append(short)
     hashes = np.concatenate(parts_h) if parts_h else np.zeros(0, dtype=np.uint64)
     doc = np.concatenate(parts_d) if parts_d else np.zeros(0, dtype=np.int64)
-    order = np.argsort(doc, kind="stable")
-    return hashes[order], doc[order]
+    return hashes, doc
 
 
 @lru_cache(maxsize=8)

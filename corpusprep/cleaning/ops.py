@@ -49,9 +49,9 @@ _CJK_PUNCT_NEEDS_RE = re.compile(f"[,!?:;](?<=[{_CJK}].)(?=[{_CJK}])")
 _HALF_TO_FULL = {",": "，", "!": "！", "?": "？", ":": "：", ";": "；"}
 
 
-
 # ---------------------------------------------------------------------------------------------
-# transforms
+# transforms (removals leave nothing behind: Chinese has no word spaces to keep apart; only
+# retweet markers become a space, between two people's comments)
 
 def strip_controls(text: str) -> str:
     """Remove control and zero-width characters (BOM inside text too); CR/CRLF become LF."""
@@ -127,14 +127,14 @@ def strip_mentions(text: str) -> str:
     """Remove ``@user`` mentions (ended by a colon, whitespace or the end of the text)."""
     if "@" not in text:
         return text
-    return _MENTION_RE.sub(" ", text)
+    return _MENTION_RE.sub("", text)
 
 
 def strip_topics(text: str) -> str:
     """Remove Weibo ``#topic#`` hashtags."""
     if "#" not in text:
         return text
-    return _TOPIC_RE.sub(" ", text)
+    return _TOPIC_RE.sub("", text)
 
 
 def strip_emoticons(text: str) -> str:
@@ -148,14 +148,14 @@ def strip_urls(text: str) -> str:
     """Remove http(s)/ftp URLs and bare www. addresses."""
     if "://" not in text and "www." not in text:
         return text
-    return _URL_RE.sub(" ", text)
+    return _URL_RE.sub("", text)
 
 
 def strip_emails(text: str) -> str:
     """Remove e-mail addresses."""
     if "@" not in text:
         return text
-    return _EMAIL_RE.sub(" ", text)
+    return _EMAIL_RE.sub("", text)
 
 
 def strip_emoji(text: str) -> str:

@@ -37,6 +37,8 @@ def validate(config: CleanConfig) -> None:
         raise ZooprepError("--valid-fraction must be in [0, 1)")
     if config.layout not in LAYOUTS:
         raise ZooprepError(f"--layout must be one of {', '.join(LAYOUTS)}")
+    if not 0 <= config.seed < 2**63:
+        raise ZooprepError("--seed must be in [0, 2**63)")
     if not 0.0 < config.near_dup_threshold <= 1.0:
         raise ZooprepError("--near-dup-threshold must be in (0, 1]")
     bad = unknown_ops((*config.enable, *config.disable))
@@ -86,6 +88,17 @@ def _unit_key(u) -> list:
     """What identifies a work unit in plan.json (a rerun must plan exactly the same units)."""
     return [u.index, u.path, u.family, u.encoding, u.start, u.end, u.compression, repr(u.options),
             os.path.getsize(u.path) if os.path.exists(u.path) else None]
+
+
+def _drop_empty_validation(out: Path, results: list[dict]) -> list[dict]:
+    """A validation split that got no document at all is not written: `datasets` refuses a split
+    whose files are all empty (a tiny corpus with a small --valid-fraction)."""
+    valid = [r for r in results if r["split"] == 1]
+    if not valid or any(r["records"] for r in valid):
+        return results
+    for r in valid:
+        (out / r["name"]).unlink(missing_ok=True)
+    return [r for r in results if r["split"] == 0]
 
 
 def _remove_stale_shards(out: Path, keep: set[str]) -> None:
@@ -148,6 +161,7 @@ def run_clean(config: CleanConfig) -> dict:
     finally:
         executor.close()
 
+    shard_results = _drop_empty_validation(out, shard_results)
     totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
     check_identity(totals, files)
     rejects = write_rejects(

@@ -379,3 +379,13 @@ def test_lyrics_songs_and_ancient_books(tmp_path):
     chapter = write(tmp_path / "古文原文" / "论语" / "学而篇" / "text.txt", "子曰： 学而时习之。 \n有子曰： 其为人也孝弟。\n".encode())
     (rec,) = read_all(chapter)
     assert rec.meta == {"book": "论语", "chapter": "学而篇"} and rec.text == "子曰： 学而时习之。 \n有子曰： 其为人也孝弟。"
+
+
+def test_folder_walk_skips_docs_and_scripts_but_not_named_files(tmp_path):
+    from corpusprep.readers.inputs import expand_inputs
+
+    (tmp_path / "data.txt").write_text("正文\n", encoding="utf-8")
+    for name in ("README.md", "compose.py", "LICENSE", "notes.MD", "run.sh"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "data.txt")]
+    assert expand_inputs([str(tmp_path / "README.md")]) == [str(tmp_path / "README.md")]

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/zooprep-bench-scale"))
     ap.add_argument("--vocab", type=Path, default=REPO.parent / "shared/reference/vocab/google_zh_vocab.txt")
-    ap.add_argument("--num-shards", type=int, default=8)
+    ap.add_argument("--shard-mb", type=int, default=256,
+                    help="clean writes one output shard per this many MB of input (exact dedup holds one "
+                         "shard's keys at a time, so fixed-size shards keep memory flat; default 256)")
     ap.add_argument("--keep", action="store_true", help="keep corpora and outputs (default: delete per size)")
     ap.add_argument("--no-write", action="store_true", help="print the table only, do not write results/scale.md")
     args = ap.parse_args(argv)
@@ -176,11 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         write_corpus(corpus, parse_size(size))
         print(f"[{size}] corpus built in {time.perf_counter() - t0:.0f}s: {corpus.stat().st_size:,} bytes", flush=True)
         clean_out, shard_out = base / "clean", base / "shard"
+        num_shards = max(1, -(-parse_size(size) // (args.shard_mb << 20)))
         clean_bytes = lambda: dir_bytes(clean_out, (".txt",))  # noqa: E731
         shard_bytes = lambda: dir_bytes(shard_out, (".arrow",))  # noqa: E731
         stages = [  # (stage, command, input bytes, output bytes)
             ("clean", [py, cli, "clean", str(corpus), "--format", "cluecorpussmall", "--layout", "uer",
-                       "--num-shards", str(args.num_shards), "--unit-mb", str(args.unit_mb), "--workers", str(args.workers),
+                       "--num-shards", str(num_shards), "--unit-mb", str(args.unit_mb), "--workers", str(args.workers),
                        "--no-progress", "--out", str(clean_out)],
              lambda: corpus.stat().st_size, clean_bytes),
             ("shard", [py, cli, "shard", str(clean_out), "--vocab", str(args.vocab), "--seq-len", "512",
@@ -211,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"- load average (1 min) at start / end: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
                 f"(above the worker count means other jobs shared the cores: slower, noisier numbers)\n"
                 f"- corpus: benchmarks/make_big_corpus.py (demo composer sentences, one document per line)\n"
-                f"- clean: `--format cluecorpussmall --layout uer --num-shards {args.num_shards} --unit-mb {args.unit_mb}`; "
+                f"- clean: `--format cluecorpussmall --layout uer --unit-mb {args.unit_mb}`, `--num-shards` = one per "
+                f"{args.shard_mb} MB of input; "
                 f"shard: `--processor mlm --seq-len 512 --vocab google_zh_vocab.txt --unit-mb {args.unit_mb}`\n"
                 f"- MB/s = input bytes of the stage / wall time (verify: bytes hashed). "
                 f"max process RSS = largest single process (wait4); peak tree RSS = all processes summed (/proc poll)\n\n"

@@ -66,3 +66,26 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def open_work_dir(work: str | os.PathLike, plan: dict) -> Path:
+    """Reuse a killed run's work dir only if it was building exactly ``plan``; else start it afresh.
+
+    ``plan`` (options, inputs, units) is compared after a JSON round trip, so tuples and lists match.
+    """
+    import shutil
+
+    work = Path(work)
+    plan = json.loads(json.dumps(plan, sort_keys=True))
+    plan_file = work / "plan.json"
+    if work.exists():
+        try:
+            same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not plan_file.exists():
+        write_json(plan_file, plan)
+    return work

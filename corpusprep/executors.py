@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable, Iterator, Protocol, TypeVar
@@ -60,14 +61,23 @@ def call_portably(fn: Callable[[T], R], item: T) -> R:
         raise portable from None
 
 
+# Worker processes are replaced after this many units. Long-lived workers slowly accumulate memory
+# (allocator high-water marks, per-process caches): measured, a shard worker grew 153 -> 187 MB
+# from 16 to 64 units of the same size, and stayed at 153 MB when recycled every 8. A respawn
+# costs about a second of imports, small next to 16 units of work.
+TASKS_PER_CHILD = 16
+
+
 class LocalExecutor:
     """Processes on this machine. ``workers=1`` runs in-process (no pickling, easy debugging)."""
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, window: int | None = None):
+    def __init__(self, workers: int | None = None, window: int | None = None,
+                 tasks_per_child: int | None = TASKS_PER_CHILD):
         self.workers = workers or default_workers()
         self.window = window or 2 * self.workers
+        self.tasks_per_child = tasks_per_child
         self._pool: ProcessPoolExecutor | None = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -77,7 +87,10 @@ class LocalExecutor:
             return
         if self._pool is None:
             # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            recycle = {}
+            if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
+                recycle["max_tasks_per_child"] = self.tasks_per_child
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), **recycle)
         pending: deque = deque()
         for item in items:
             pending.append(self._pool.submit(call_portably, fn, item))

@@ -62,3 +62,21 @@ def test_portable_error_keeps_picklable_exceptions():
 def test_unknown_executor_name():
     with pytest.raises(ValueError, match="unknown executor"):
         make_executor("spark", 2)
+
+
+def pid_of(_item) -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_local_workers_are_recycled_after_their_task_quota():
+    """Bounded memory over long runs: a worker is replaced after ``tasks_per_child`` units."""
+    import sys
+
+    if sys.version_info < (3, 11):
+        pytest.skip("max_tasks_per_child needs Python 3.11")
+    with LocalExecutor(workers=2, tasks_per_child=3) as ex:
+        pids = list(ex.map(pid_of, range(24)))
+    assert len(set(pids)) >= 24 // 3  # each process ran at most 3 units
+    assert max(pids.count(p) for p in set(pids)) <= 3

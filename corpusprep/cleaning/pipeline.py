@@ -6,20 +6,19 @@ shards whose file matches its recorded sha256, and ends with the same bytes as o
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from functools import partial
 from pathlib import Path
 
-from corpusprep.atomic import write_json
+from corpusprep.atomic import open_work_dir, write_json
 from corpusprep.cleaning.config import LAYOUTS, CleanConfig
 from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
 from corpusprep.cleaning.merge import MergeTask, load_marker, merge_shard, near_duplicate_mask, shard_is_done
 from corpusprep.cleaning.registry import unknown_ops
 from corpusprep.cleaning.report import assemble_report, build_counts, check_identity, write_rejects
-from corpusprep.cleaning.spill import load_stats, package_dir, put_json, package_is_done
+from corpusprep.cleaning.spill import load_stats, package_dir, package_is_done
 from corpusprep.cleaning.unit import make_packages, process_package, unit_bytes
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
@@ -54,22 +53,6 @@ def _injected_stop(env: str, done: int) -> None:
     limit = os.environ.get(env)
     if limit is not None and done >= int(limit):
         raise RuntimeError(f"injected stop after {done} ({env})")
-
-
-def _prepare_workdir(work: Path, plan: dict) -> None:
-    """Keep DIR/.work only if it belongs to the same plan (same options and units); else start over."""
-    plan_file = work / "plan.json"
-    plan = json.loads(json.dumps(plan, sort_keys=True))  # tuples -> lists, as they come back from disk
-    if work.exists():
-        try:
-            same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    if not plan_file.exists():
-        put_json(plan_file, plan)
 
 
 def _refuse_own_output(inputs, units, out: str) -> None:
@@ -139,7 +122,7 @@ def run_clean(config: CleanConfig) -> dict:
     work = out / ".work"
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
-    _prepare_workdir(work, {"fingerprint": fingerprint, "pack_bytes": pack_bytes,
+    open_work_dir(work, {"fingerprint": fingerprint, "pack_bytes": pack_bytes,
                             "units": [_unit_key(u) for u in units]})
     timings = {"plan_s": time.perf_counter() - t0}
 

@@ -204,7 +204,8 @@ def _albert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
 
 
 def run_compat(cfg: ShardConfig, tok, sources):
-    from corpusprep.instances.pipeline import (ShardResult, assemble, open_work_dir, source_identity,
+    from corpusprep.atomic import open_work_dir
+    from corpusprep.instances.pipeline import (ShardResult, assemble, source_identity,
                                                sources_with_checksums)
 
     if len(sources) != 1 or sources[0].kind != "text":
@@ -215,6 +216,7 @@ def run_compat(cfg: ShardConfig, tok, sources):
     work = cfg.out.with_name(cfg.out.name + ".partial")
     plan = {"compat": "uer", "options": cfg.options(), "tokenizer": tok.fingerprint, "sources": source_identity(sources)}
     open_work_dir(work, plan)
+    (work / "parts").mkdir(exist_ok=True)
     part = work / "parts" / "part-000000.arrow"
     rng = random.Random(cfg.seed)  # same stream as UER's random.seed(seed) on the global generator
     cnt = _Counter(tok.special_ids["unk"])

@@ -8,7 +8,6 @@ in unit order, writes the datasets/zooprep metadata, and renames the directory t
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from corpusprep import __version__
-from corpusprep.atomic import sha256_file, write_json
+from corpusprep.atomic import open_work_dir, sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
@@ -129,21 +128,6 @@ def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: lis
     return meta
 
 
-def open_work_dir(work: Path, plan: dict) -> None:
-    """Keep a partial run only if it was building exactly this plan."""
-    plan_file = work / "plan.json"
-    if work.exists():
-        try:
-            same = json.loads(plan_file.read_text(encoding="utf-8")) == plan
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            shutil.rmtree(work)
-    (work / "parts").mkdir(parents=True, exist_ok=True)
-    if not plan_file.exists():
-        write_json(plan_file, plan)
-
-
 def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
     """Results of units a previous run finished (their part still matches its checksum)."""
     results = {}
@@ -189,6 +173,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")
     open_work_dir(work, plan)
+    (work / "parts").mkdir(exist_ok=True)
     results = _finished_results(units, work / "parts")
     resumed = len(results)
     hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work

@@ -13,3 +13,7 @@ class InputError(ZooprepError):
         self.path, self.line, self.message = str(path), line, message
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        # Rebuild from the constructor's arguments so the error survives the trip back from a worker.
+        return (type(self), (self.path, self.message, self.line))

@@ -119,4 +119,6 @@ def make_executor(name: str = "local", workers: int | None = None, ray_address: 
         from corpusprep.ray_executor import RayExecutor  # optional extra
 
         return RayExecutor(workers, address=ray_address)
-    raise ValueError(f"unknown executor {name!r}; choose 'local' or 'ray'")
+    from corpusprep.errors import ZooprepError
+
+    raise ZooprepError(f"unknown --executor {name!r}; choose 'local' or 'ray'")

@@ -105,3 +105,23 @@ def test_clean_and_shard_on_ray_equal_local(env, ray_executor):
     # zooprep.json names its source files by path, which differ between the two runs
     strip = lambda files: {k: v for k, v in files.items() if k != "zooprep.json"}  # noqa: E731
     assert strip(ray[1]) == strip(local[1])
+
+
+def test_build_vocab_and_build_spm_on_ray_equal_local(env, ray_executor):
+    """The counting and sentence-reading units of build-vocab / build-spm give the same artifacts on Ray."""
+    from corpusprep.cleaning.pipeline import run_clean
+    from zh_tokenizers.build_vocab_run import BuildVocabConfig, run_build_vocab
+    from zh_tokenizers.spm_train import SpmTrainConfig, train_spm
+
+    clean_out = env["root"] / "eq-tok-clean"
+    run_clean(_clean_config(env, clean_out, "local"))
+    got = {}
+    for executor in ("local", "ray"):
+        vocab = env["root"] / f"eq-vocab-{executor}.txt"
+        run_build_vocab(BuildVocabConfig(corpus=[clean_out], out=vocab, workers=2, executor=executor))
+        prefix = env["root"] / f"eq-spm-{executor}"
+        train_spm(SpmTrainConfig(corpus=(str(clean_out),), out_prefix=str(prefix), vocab_size=1000, workers=2,
+                                 executor=executor))
+        got[executor] = (vocab.read_bytes(), prefix.with_name(prefix.name + ".model").read_bytes())
+    assert len(got["local"][0].splitlines()) > 104
+    assert got["ray"] == got["local"]

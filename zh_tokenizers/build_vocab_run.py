@@ -8,7 +8,7 @@ from pathlib import Path
 
 from corpusprep.atomic import atomic_open, write_json
 from corpusprep.errors import ZooprepError
-from corpusprep.executors import LocalExecutor
+from corpusprep.executors import make_executor
 from corpusprep.progress import progress
 
 
@@ -24,6 +24,8 @@ class BuildVocabConfig:
     compare: list[Path] = field(default_factory=list)
     report: Path | None = None
     workers: int | None = None
+    executor: str = "local"  # local | ray
+    ray_address: str | None = None
 
     def validate(self) -> None:
         if self.min_freq < 1:
@@ -54,7 +56,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0
     counts = Counter()  # merged as units finish: memory is the distinct tokens, not the number of units
-    with LocalExecutor(cfg.workers) as ex, progress(len(units), "counting", unit="units") as advance:
+    with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as ex, progress(len(units), "counting", unit="units") as advance:
         for part, n in ex.map(count_unit, units):
             counts.update(part)
             texts += n

@@ -26,11 +26,14 @@ def build_vocab(
                                                                           "(repeatable)."),
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path [default: OUT.report.json]."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Counting processes [default: all cores]."),
+    executor: str = typer.Option("local", "--executor", help="local | ray (same vocab either way)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),
 ) -> None:
     """Build a BERT char vocab (google layout) from a corpus, with a coverage / [UNK] report."""
     summary = run_build_vocab(BuildVocabConfig(
         corpus=list(corpus), out=out, min_freq=min_freq, max_size=max_size, coverage=coverage,
-        min_word_freq=min_word_freq, extend=extend, compare=list(compare or []), report=report, workers=workers))
+        min_word_freq=min_word_freq, extend=extend, compare=list(compare or []), report=report, workers=workers,
+        executor=executor, ray_address=ray_address))
     typer.echo(summary, err=True)
 
 

@@ -32,6 +32,8 @@ def build_spm(
     threads: Optional[int] = typer.Option(None, "--threads", help="Trainer threads (default 16, sentencepiece's; "
                                                                    "the scores depend on it)."),
     workers: int = typer.Option(1, "--workers", help="Processes reading / segmenting the corpus."),
+    executor: str = typer.Option("local", "--executor", help="local | ray (same model either way)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),
     model_type: Optional[str] = typer.Option(None, "--model-type", help="unigram | bpe (default unigram)."),
     character_coverage: Optional[float] = typer.Option(None, "--character-coverage", help="Share of characters covered (default 0.9995)."),
     max_sentence_length: Optional[int] = typer.Option(None, "--max-sentence-length",
@@ -50,6 +52,7 @@ def build_spm(
     card = train_spm(SpmTrainConfig(
         corpus=tuple(corpus), out_prefix=out_prefix, preset=preset, vocab_size=vocab_size,
         sample_sentences=sample_sentences, seed=seed, pre_segment=pre_segment, threads=threads, workers=workers,
+        executor=executor, ray_address=ray_address,
         model_type=model_type, character_coverage=character_coverage, max_sentence_length=max_sentence_length,
         max_sentencepiece_length=max_sentencepiece_length, long_lines=long_lines,
         spm_options=_parse_spm_options(spm_option or []), verbose=verbose))

@@ -20,7 +20,7 @@ from typing import Iterator
 from corpusprep.atomic import atomic_open, write_json
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.executors import LocalExecutor
+from corpusprep.executors import make_executor
 from zh_tokenizers.spm_corpus import (DEFAULT_CHUNK_BYTES, LONG_LINE_MODES, PRESEG_DELIMITER, BottomK, Counts,
                                       SentenceOptions, plan_units, scan_unit, segment_batch)
 
@@ -62,6 +62,8 @@ class SpmTrainConfig:
     pre_segment: str = "none"  # none | jieba
     threads: int | None = None  # trainer threads (None = sentencepiece's 16)
     workers: int = 1  # reading / segmenting processes
+    executor: str = "local"  # local | ray: same model either way
+    ray_address: str | None = None
     model_type: str | None = None
     character_coverage: float | None = None
     max_sentence_length: int | None = None
@@ -259,7 +261,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     units = plan_units(files, cfg.chunk_bytes)
     stats = _Stats()
     threads = cfg.threads or SPM_DEFAULT_THREADS
-    with LocalExecutor(max(1, cfg.workers)) as ex:
+    with make_executor(cfg.executor, max(1, cfg.workers), cfg.ray_address) as ex:
         if cfg.sample_sentences:
             stream: Iterator[str] = iter(_sampled_sentences(cfg, units, opts, ex, stats))
         else:
@@ -267,7 +269,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         first = next(stream, None)
         if first is None:
             c = stats.counts
-            raise InputError(", ".join(cfg.corpus), f"no text to train on ({c.lines} lines: {c.empty} empty, "
+            raise InputError(", ".join(map(str, cfg.corpus)), f"no text to train on ({c.lines} lines: {c.empty} empty, "
                                                     f"{c.invalid_utf8} not UTF-8, {c.skipped_too_long} too long)")
         passed = _for_this_sentencepiece(kw, spm.__version__)
         writer = io.BytesIO()
@@ -278,7 +280,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
                 num_threads=threads, minloglevel=0 if cfg.verbose else 2, **passed)
         except RuntimeError as exc:
             msg = str(exc).split("] ", 1)[-1].strip()
-            raise ZooprepError(f"sentencepiece could not train on {', '.join(cfg.corpus)}: {msg}") from None
+            raise ZooprepError(f"sentencepiece could not train on {', '.join(map(str, cfg.corpus))}: {msg}") from None
         train_s = time.perf_counter() - t_train  # when streaming, this includes reading
     proto = load_model_proto(writer.getvalue())
     edits = _apply_spec_edits(proto, kw)

@@ -31,6 +31,7 @@ def shard(
     compat: Optional[str] = typer.Option(None, "--compat", help="uer: ids identical to UER-py preprocess.py (1 process)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes [default: all cores]."),
     executor: str = typer.Option("local", "--executor", help="local | ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),
     unit_mb: float = typer.Option(4.0, "--unit-mb", help="MB of input per work unit (part of the output's identity)."),
     docs_buffer_size: int = typer.Option(100000, "--docs-buffer-size", help="Documents per buffer (bert random next, "
                                                                            "full-sentences), as UER's."),
@@ -46,7 +47,7 @@ def shard(
                       tokenizer_kind=tokenizer, full_sentences=full_sentences, static_masking=static_masking,
                       dup_factor=dup_factor, whole_word=whole_word, span_masking=span_masking,
                       span_geo_prob=span_geo_prob, span_max_length=span_max_length, short_seq_prob=short_seq_prob,
-                      seed=seed, compat=compat, workers=workers, executor=executor, unit_mb=unit_mb,
+                      seed=seed, compat=compat, workers=workers, executor=executor, ray_address=ray_address, unit_mb=unit_mb,
                       docs_buffer_size=docs_buffer_size, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite)
     result = run_shard(cfg)

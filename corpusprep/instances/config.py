@@ -30,6 +30,7 @@ class ShardConfig:
     compat: str | None = None  # None | "uer"
     workers: int | None = None
     executor: str = "local"
+    ray_address: str | None = None
     unit_mb: float = 4.0  # text per work unit; part of the output's identity (see docs/shard.md)
     docs_buffer_size: int = 100000  # UER's --docs_buffer_size (bert random-next pool, full-sentences)
     manifest_dataset: str | None = None

@@ -143,10 +143,7 @@ def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, d
     pending = [u for u in units if u.index not in results]
     with progress(sum(u.size for u in units), f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
         advance(sum(u.size for u in units if u.index in results))
-        try:
-            executor = make_executor(cfg.executor, cfg.workers)
-        except ImportError as exc:
-            raise ZooprepError(f"--executor {cfg.executor} is not available here ({exc})") from None
+        executor = make_executor(cfg.executor, cfg.workers, cfg.ray_address)
         try:
             for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
                 results[unit.index] = result

@@ -55,12 +55,21 @@ def test_in_process_errors_keep_their_type():
 def test_portable_error_keeps_picklable_exceptions():
     err = ValueError("x")
     assert portable_error(err) is err
-    converted = portable_error(InputError("a.txt", "bad", 3))
-    assert type(converted) is ZooprepError and str(converted) == "a.txt:3: bad"
+    kept = portable_error(InputError("a.txt", "bad", 3))  # InputError pickles itself whole
+    assert type(kept) is InputError and kept.line == 3 and str(kept) == "a.txt:3: bad"
+    converted = portable_error(_UnpicklableError("a.txt", "bad"))
+    assert type(converted) is ZooprepError and str(converted) == "a.txt: bad"
+
+
+class _UnpicklableError(ZooprepError):
+    """An error whose __init__ does not accept its own args, so it cannot be unpickled as is."""
+
+    def __init__(self, path, why):
+        super().__init__(f"{path}: {why}")
 
 
 def test_unknown_executor_name():
-    with pytest.raises(ValueError, match="unknown executor"):
+    with pytest.raises(ZooprepError, match="unknown --executor 'spark'"):
         make_executor("spark", 2)
 
 

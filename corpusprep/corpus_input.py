@@ -180,17 +180,25 @@ def text_lines(path: str, start: int, end: int,
             at += len(line)
 
 
+def newlines_before(path: str, offsets: list[int]) -> list[int]:
+    """For each of the ascending byte ``offsets``, how many newlines precede it (one sequential pass)."""
+    out: list[int] = []
+    count = done = 0
+    with open(path, "rb") as fh:
+        for offset in offsets:
+            while done < offset:
+                block = fh.read(min(_BLOCK, offset - done))
+                if not block:
+                    break
+                count += block.count(b"\n")
+                done += len(block)
+            out.append(count)
+    return out
+
+
 def line_number_at(path: str, offset: int) -> int:
     """1-based physical line number of byte ``offset`` (for error messages: reads the file up to it)."""
-    count, done = 1, 0
-    with open(path, "rb") as fh:
-        while done < offset:
-            block = fh.read(min(_BLOCK, offset - done))
-            if not block:
-                break
-            count += block.count(b"\n")
-            done += len(block)
-    return count
+    return 1 + newlines_before(path, [offset])[0]
 
 
 def parquet_texts(path: str, first_group: int, end_group: int) -> Iterator[str | None]:

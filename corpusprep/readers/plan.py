@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import os
 
+from corpusprep.corpus_input import newlines_before
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.readers.rawio import BLOCK
 from corpusprep.readers.schemas import has_text_column
 from corpusprep.readers.sniff import couplet_partner, family_of, sample_text, sniff_layout
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit, compression_of, inner_name
@@ -118,25 +118,12 @@ def _file_units(path: str, family: str, enc: str, layout: str, opts: dict, unit_
 
 
 def _first_lines(path: str, starts: list[int]) -> list[int]:
-    """Line number of the first line owned by each range: 1 + newlines before byte ``start - 1``.
+    """Line number of the first line owned by each range: 2 + newlines before byte ``start - 1``.
 
     (The first line starting at or after ``start`` follows the first newline at or after
     ``start - 1``, so exactly that many newlines precede it.) One sequential pass over the file.
     """
-    result = [1]
-    count = 0
-    pos = 0
-    with open(path, "rb") as fh:
-        for start in starts[1:]:
-            target = start - 1
-            while pos < target:
-                data = fh.read(min(BLOCK, target - pos))
-                if not data:
-                    break
-                count += data.count(b"\n")
-                pos += len(data)
-            result.append(count + 2)
-    return result
+    return [1] + [n + 2 for n in newlines_before(path, [s - 1 for s in starts[1:]])]
 
 
 def _options(opts: dict) -> tuple:

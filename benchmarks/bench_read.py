@@ -84,32 +84,28 @@ def best(fn, repeat: int) -> tuple[float, int]:
     return min(times), n
 
 
+def _opener(path: Path):
+    return gzip.open if path.suffix == ".gz" else open
+
+
+def _blocks(path: Path):
+    """The file's (uncompressed) bytes in 1 MiB blocks."""
+    with _opener(path)(path, "rb") as fh:
+        while b := fh.read(1 << 20):
+            yield b
+
+
 def raw_read(path: Path) -> int:
-    n = 0
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        while True:
-            b = fh.read(1 << 20)
-            if not b:
-                return n
-            n += len(b)
+    return sum(len(b) for b in _blocks(path))
 
 
 def decode_split(path: Path, encoding: str) -> int:
-    n = 0
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        while True:
-            b = fh.read(1 << 20)
-            if not b:
-                return n
-            n += len(b.decode(encoding, errors="replace").split("\n"))
+    return sum(len(b.decode(encoding, errors="replace").split("\n")) for b in _blocks(path))
 
 
 def readline_loop(path: Path, encoding: str) -> int:
     n = 0
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding=encoding, errors="replace") as fh:
+    with _opener(path)(path, "rt", encoding=encoding, errors="replace") as fh:
         for _ in fh:
             n += 1
     return n

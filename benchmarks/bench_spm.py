@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     text_mb = sum(len(ln.encode("utf-8")) for ln in lines) / 1e6
 
     cmd = "python benchmarks/bench_spm.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    out = [f"# build-spm and spm tokenizer benchmark", "",
+    out = ["# build-spm and spm tokenizer benchmark", "",
            f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}",
            f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
            f"{platform.platform()}",

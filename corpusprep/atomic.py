@@ -15,7 +15,8 @@ from typing import IO, Iterator
 _CHUNK = 1 << 20
 
 
-def _tmp_name(path: Path) -> Path:
+def tmp_name(path: Path) -> Path:
+    """The temporary sibling ``.<name>.<pid>.tmp`` an output is written under before its rename."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
@@ -24,7 +25,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``path``, on error delete it."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(final)
+    tmp = tmp_name(final)
     try:
         yield tmp
         if tmp.is_file():

@@ -61,6 +61,19 @@ def call_portably(fn: Callable[[T], R], item: T) -> R:
         raise portable from None
 
 
+def in_order(submit: Callable[[T], object], collect: Callable[[object], R], items: Iterable[T],
+             window: int, pending: deque) -> Iterator[R]:
+    """The executors' shared loop: ``submit`` each item, keep at most ``window`` handles in
+    ``pending`` and ``collect`` them oldest first, so results come back in the order of ``items``.
+    ``pending`` is the caller's, so it can cancel what is still in flight after a failure."""
+    for item in items:
+        pending.append(submit(item))
+        if len(pending) >= window:
+            yield collect(pending.popleft())
+    while pending:
+        yield collect(pending.popleft())
+
+
 # Worker processes are replaced after this many units. Long-lived workers slowly accumulate memory
 # (allocator high-water marks, per-process caches): measured, a shard worker grew 153 -> 187 MB
 # from 16 to 64 units of the same size, and stayed at 153 MB when recycled every 8. A respawn
@@ -91,13 +104,8 @@ class LocalExecutor:
             if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
                 recycle["max_tasks_per_child"] = self.tasks_per_child
             self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), **recycle)
-        pending: deque = deque()
-        for item in items:
-            pending.append(self._pool.submit(call_portably, fn, item))
-            if len(pending) >= self.window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from in_order(lambda item: self._pool.submit(call_portably, fn, item), lambda f: f.result(),
+                            items, self.window, deque())
 
     def close(self) -> None:
         if self._pool is not None:

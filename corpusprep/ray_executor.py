@@ -13,7 +13,7 @@ from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from corpusprep.errors import ZooprepError
-from corpusprep.executors import call_portably
+from corpusprep.executors import call_portably, in_order
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,12 +79,8 @@ class RayExecutor:
         fn_ref = ray.put(fn)  # ship the (possibly large) callable once, not per unit
         pending: deque = deque()
         try:
-            for item in items:
-                pending.append(self._remote.remote(fn_ref, item))
-                if len(pending) >= self.window:
-                    yield self._get(pending.popleft())
-            while pending:
-                yield self._get(pending.popleft())
+            yield from in_order(lambda item: self._remote.remote(fn_ref, item), self._get, items,
+                                self.window, pending)
         finally:
             self._abandon(pending)
 

@@ -174,8 +174,10 @@ def verify_dir(root: str | os.PathLike, threads: int = 4) -> VerifyResult:
     if kind == "clean":
         result.inconsistent = accounting_problems(obj)
 
-    present = [e for e in expected if (root / e.path).is_file()]
-    result.missing = sorted(e.path for e in expected if not (root / e.path).is_file())
+    present, missing = [], []
+    for e in expected:
+        (present if (root / e.path).is_file() else missing).append(e)
+    result.missing = sorted(e.path for e in missing)
     # Hashing is I/O bound and hashlib drops the GIL on large buffers: threads overlap reads.
     with ThreadPoolExecutor(max(1, threads)) as pool:
         digests = list(pool.map(lambda e: sha256_file(root / e.path), present))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from typing import Iterable
 
@@ -82,5 +83,19 @@ class VocabTokenizer:
         return f"{type(self).__name__}(vocab={self.vocab.path!r}, size={self.vocab_size}, options={self.options})"
 
 
+_REBUILT: dict = {}
+
+
 def _rebuild(factory, path, kind, options):
-    return factory(vocab=path, kind=kind, **{k: v for k, v in options.items() if k in ("uer_compat", "do_lower_case")})
+    # A pool worker unpickles the tokenizer with every task: keep one per process and vocab file, so
+    # its tables and word cache are built once per worker, not once per work unit.
+    kw = {k: v for k, v in options.items() if k in ("uer_compat", "do_lower_case")}
+    try:
+        st = os.stat(path)
+    except OSError:
+        return factory(vocab=path, kind=kind, **kw)  # let the factory name the missing file
+    key = (path, st.st_size, st.st_mtime_ns, kind, tuple(sorted(kw.items())))
+    tok = _REBUILT.get(key)
+    if tok is None:
+        tok = _REBUILT[key] = factory(vocab=path, kind=kind, **kw)
+    return tok

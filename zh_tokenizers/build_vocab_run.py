@@ -63,15 +63,15 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
             advance(1)
     rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
                        min_word_freq=cfg.min_word_freq)
+    stats = char_stats(counts)
     if base is not None:
-        lines = extend_vocab(list(base.lines), set(base.id_to_token), counts, rules)
+        lines = extend_vocab(list(base.lines), set(base.id_to_token), stats, rules)
         tokens = list(base.id_to_token) + lines[len(base.lines):]
     else:
-        lines = tokens = new_vocab(counts, rules)
+        lines = tokens = new_vocab(stats, rules)
     with atomic_open(cfg.out) as fh:
         fh.write("".join(t + "\n" for t in lines))
 
-    stats = char_stats(counts)
     rep = {
         "command": "build-vocab",
         "out": str(cfg.out),

@@ -79,6 +79,21 @@ def _token_regex(chinese, punct, space) -> re.Pattern:
     )
 
 
+def _tables(name: str, normalize, drop_r, chinese_r, punct_r, space_r, **reference) -> CharTables:
+    """The patterns and range tuples of ``CharTables``, all derived from the same four character classes."""
+    return CharTables(
+        name=name,
+        drop=re.compile(_in_class(drop_r)),
+        token=_token_regex(chinese_r, punct_r, space_r),
+        normalize=normalize,
+        single=re.compile(f"[{_class_body(chinese_r)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
+        drop_ranges=tuple(drop_r),
+        single_ranges=tuple(chinese_r) + tuple(punct_r),
+        space_ranges=tuple(space_r),
+        **reference,
+    )
+
+
 @functools.lru_cache(maxsize=None)
 def hf_tables(lowercase: bool = True) -> CharTables:
     """Tables equal to HF ``BertNormalizer(lowercase=lowercase)`` + ``BertPreTokenizer`` per code point."""
@@ -115,18 +130,8 @@ def hf_tables(lowercase: bool = True) -> CharTables:
 
     chinese_r2, punct_r, space_r = _to_ranges(chinese), _to_ranges(punct), _to_ranges(space)
     guard, reference = _reorder_guard(drop, mapping) if lowercase else (None, None)
-    return CharTables(
-        name=f"hf-tokenizers-{T.TOKENIZERS_VERSION}-{'lower' if lowercase else 'cased'}",
-        drop=re.compile(_in_class(drop_r)),
-        token=_token_regex(chinese_r2, punct_r, space_r),
-        normalize=normalize,
-        single=re.compile(f"[{_class_body(chinese_r2)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
-        drop_ranges=tuple(drop_r),
-        single_ranges=tuple(chinese_r2) + tuple(punct_r),
-        space_ranges=tuple(space_r),
-        needs_reference=guard,
-        reference_normalize=reference,
-    )
+    return _tables(f"hf-tokenizers-{T.TOKENIZERS_VERSION}-{'lower' if lowercase else 'cased'}", normalize,
+                   drop_r, chinese_r2, punct_r, space_r, needs_reference=guard, reference_normalize=reference)
 
 
 def _reorder_guard(drop: set[int], mapping: dict[str, str]):
@@ -211,13 +216,5 @@ def uer_tables(lowercase: bool = True) -> CharTables:
         if ("\u0391\u03a3" + ch + "\u0391").lower()[1] == "\u03c2" and normalize(ch) == [ch]:
             punct.add(cp)
     chinese_r, space_r, drop_r, punct_r = _to_ranges(chinese), _to_ranges(space), _to_ranges(drop), _to_ranges(punct)
-    return CharTables(
-        name=f"uer-python-unicode-{unicodedata.unidata_version}",
-        drop=re.compile(_in_class(drop_r)),
-        token=_token_regex(chinese_r, punct_r, space_r),
-        normalize=normalize,
-        single=re.compile(f"[{_class_body(chinese_r)}{_class_body(punct_r)}{_class_body(space_r)}]*"),
-        drop_ranges=tuple(drop_r),
-        single_ranges=tuple(chinese_r) + tuple(punct_r),
-        space_ranges=tuple(space_r),
-    )
+    return _tables(f"uer-python-unicode-{unicodedata.unidata_version}", normalize,
+                   drop_r, chinese_r, punct_r, space_r)

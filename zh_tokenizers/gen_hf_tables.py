@@ -15,17 +15,9 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from zh_tokenizers.char_classes import _to_ranges as _ranges
+
 MAX_CP = 0x110000
-
-
-def _ranges(cps: list[int]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for cp in cps:
-        if out and out[-1][1] == cp - 1:
-            out[-1][1] = cp
-        else:
-            out.append([cp, cp])
-    return [tuple(r) for r in out]
 
 
 def probe(lowercase: bool) -> dict:

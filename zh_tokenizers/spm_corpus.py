@@ -177,7 +177,7 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
     h = hashlib.sha256()
     counts = Counts()
     keep: list[str] = []
-    heap: list[tuple] = []  # max-heap by key (negated) holding the k smallest keys
+    bottom = BottomK(opts.sample_k)
     for offset, raw in _unit_lines(unit, h):
         if isinstance(raw, bytes):
             try:
@@ -199,37 +199,42 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
             if not opts.sample_k:
                 keep.append(s)
                 continue
-            item = (-_key(opts.seed, unit.file_index, offset, k), -unit.file_index, -offset, -k, s)
-            if len(heap) < opts.sample_k:
-                heapq.heappush(heap, item)
-            elif item > heap[0]:
-                heapq.heapreplace(heap, item)
-    sample = sorted((-a, -b, -c, -d, s) for a, b, c, d, s in heap)
+            bottom.push(_key(opts.seed, unit.file_index, offset, k), unit.file_index, offset, k, s)
     digest = sha256_file(unit.path) if unit.kind == PARQUET else h.hexdigest()
-    return UnitResult(unit, counts, digest, keep, sample)
+    return UnitResult(unit, counts, digest, keep, bottom.items())
 
 
 class BottomK:
-    """Merge per-unit bottom-k samples into the corpus-wide one (memory: k sentences)."""
+    """The ``k`` sentences with the smallest ``(key, file index, offset, piece)`` (memory: k sentences)."""
 
     def __init__(self, k: int):
         self.k = k
-        self._heap: list[tuple] = []
+        self._heap: list[tuple] = []  # max-heap by key (negated) holding the k smallest keys
+
+    def push(self, key: int, file_index: int, offset: int, k: int, sentence: str) -> bool:
+        """Offer one sentence; False if it is not among the k smallest."""
+        heap, item = self._heap, (-key, -file_index, -offset, -k, sentence)
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+        else:
+            return False
+        return True
 
     def add(self, items: list[tuple]) -> None:
-        heap, k = self._heap, self.k
-        for key, fi, off, j, s in items:
-            item = (-key, -fi, -off, -j, s)
-            if len(heap) < k:
-                heapq.heappush(heap, item)
-            elif item > heap[0]:
-                heapq.heapreplace(heap, item)
-            else:
+        """Merge a per-unit sample (``items()`` of another BottomK)."""
+        for item in items:
+            if not self.push(*item):
                 break  # items are sorted by key: the rest cannot get in either
+
+    def items(self) -> list[tuple]:
+        """(key, file_index, offset, k, sentence) in key order."""
+        return sorted((-a, -b, -c, -d, s) for a, b, c, d, s in self._heap)
 
     def sentences(self) -> list[str]:
         """The sample in key order, i.e. shuffled with the seed."""
-        return [s for *_, s in sorted((-a, -b, -c, -d, s) for a, b, c, d, s in self._heap)]
+        return [s for *_, s in self.items()]
 
 
 def segment_batch(task: tuple[list[str], int]) -> tuple[list[str], int, int]:

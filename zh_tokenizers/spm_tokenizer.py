@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from corpusprep.errors import InputError
+from zh_tokenizers.vocab_file import SPECIAL_TOKENS  # UER's special_tokens_map.json strings
 
 SPIECE_UNDERLINE = "\u2581"
 DIGIT_COMMA_MODES = ("uer", "xlnet", "none")
-# UER's models/special_tokens_map.json strings, looked up in the piece table.
-SPECIAL_TOKENS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 
 
 def _is_digit_comma(piece: str) -> bool:
@@ -59,7 +58,6 @@ class SpmTokenizer:
         if kind not in ("bert", "char", "space"):
             raise ValueError(f"kind must be bert, char or space, not {kind!r}")
         self.mode = kind
-        self.kind = "spm" if kind == "bert" else f"spm-{kind}"
         self.path = str(path)
         self.digit_comma = digit_comma
         self.threads = threads  # encode_batch threads; 1 suits one-process-per-core executors
@@ -105,11 +103,14 @@ class SpmTokenizer:
     def __setstate__(self, state: dict) -> None:
         self.path, self.digit_comma, self.threads = state["path"], state["digit_comma"], state["threads"]
         self.mode = state["mode"]
-        self.kind = "spm" if self.mode == "bert" else f"spm-{self.mode}"
         self._model_bytes = state["model_bytes"]
         self._build()
 
     # -- the interface ----------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "spm" if self.mode == "bert" else f"spm-{self.mode}"
+
     @property
     def vocab_size(self) -> int:
         return len(self._pieces)

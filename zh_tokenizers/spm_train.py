@@ -181,7 +181,7 @@ class _Stats:
     fed: int = 0
 
 
-def _scan(cfg: SpmTrainConfig, units, opts: SentenceOptions, ex, stats: _Stats):
+def _scan(units, opts: SentenceOptions, ex, stats: _Stats):
     tasks = ((u, opts) for u in units)
     for res in ex.map(scan_unit, tasks):
         stats.counts.add(res.counts)
@@ -189,9 +189,9 @@ def _scan(cfg: SpmTrainConfig, units, opts: SentenceOptions, ex, stats: _Stats):
         yield res
 
 
-def _all_sentences(cfg, units, opts, ex, stats) -> Iterator[str]:
+def _all_sentences(units, opts, ex, stats) -> Iterator[str]:
     t0 = time.perf_counter()
-    for res in _scan(cfg, units, opts, ex, stats):
+    for res in _scan(units, opts, ex, stats):
         yield from res.sentences
     stats.read_s = time.perf_counter() - t0
 
@@ -199,7 +199,7 @@ def _all_sentences(cfg, units, opts, ex, stats) -> Iterator[str]:
 def _sampled_sentences(cfg, units, opts, ex, stats) -> list[str]:
     t0 = time.perf_counter()
     merged = BottomK(opts.sample_k)
-    for res in _scan(cfg, units, opts, ex, stats):
+    for res in _scan(units, opts, ex, stats):
         merged.add(res.sample)
     sample = merged.sentences()
     stats.read_s = time.perf_counter() - t0
@@ -265,7 +265,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         if cfg.sample_sentences:
             stream: Iterator[str] = iter(_sampled_sentences(cfg, units, opts, ex, stats))
         else:
-            stream = _all_sentences(cfg, units, opts, ex, stats)
+            stream = _all_sentences(units, opts, ex, stats)
         first = next(stream, None)
         if first is None:
             c = stats.counts
@@ -290,13 +290,14 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     model_path, vocab_path, card_path = (prefix.with_name(prefix.name + ext) for ext in (".model", ".vocab", ".card.json"))
     file_list = _file_digests(files, stats, cfg.chunk_bytes)
     corpus_fp = hashlib.sha256(json.dumps([[f["path"], f["size"], f["digest"]] for f in file_list]).encode()).hexdigest()
+    spec = spec_fields(proto.trainer_spec)
     card = {
         "zooprep_command": "build-spm",
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "trainer_arguments": {**{k: v for k, v in kw.items() if k != "pretokenization_delimiter"},
                               "num_threads": threads},
-        "trainer_spec": {k: v["value"] for k, v in spec_fields(proto.trainer_spec).items()},
-        "trainer_spec_set_fields": [k for k, v in spec_fields(proto.trainer_spec).items() if v["set"]],
+        "trainer_spec": {k: v["value"] for k, v in spec.items()},
+        "trainer_spec_set_fields": [k for k, v in spec.items() if v["set"]],
         "trainer_spec_edits": edits,
         "normalizer": proto.normalizer_spec.name,
         "pre_segment": _preseg_card(cfg, stats),

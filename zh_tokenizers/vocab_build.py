@@ -68,9 +68,8 @@ def _kept_chars(stats: CharStats, rules: VocabRules) -> list[str]:
     return kept
 
 
-def new_vocab(counts: Counter, rules: VocabRules) -> list[str]:
-    """A fresh vocab in the google layout."""
-    stats = char_stats(counts)
+def new_vocab(stats: CharStats, rules: VocabRules) -> list[str]:
+    """A fresh vocab in the google layout, from the corpus's ``char_stats``."""
     chars = _kept_chars(stats, rules)
     kept = set(chars)
     cont = [f"##{ch}" for ch, n in ranked(stats.inner) if n >= rules.min_freq and ch in kept]
@@ -86,9 +85,8 @@ def new_vocab(counts: Counter, rules: VocabRules) -> list[str]:
     return HEADER + chars + words + cont
 
 
-def extend_vocab(base: list[str], have: set[str], counts: Counter, rules: VocabRules) -> list[str]:
+def extend_vocab(base: list[str], have: set[str], stats: CharStats, rules: VocabRules) -> list[str]:
     """``base`` lines unchanged, then characters with count >= min_freq not in ``have`` (most frequent first)."""
-    stats = char_stats(counts)
     new = [ch for ch in _kept_chars(stats, rules) if ch not in have]
     if rules.max_size is not None:
         new = new[: max(0, rules.max_size - len(base))]

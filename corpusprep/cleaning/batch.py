@@ -45,14 +45,15 @@ class Batch:
         return out
 
 
-def _codepoints(texts: list[str]) -> np.ndarray:
+def codepoints(texts: list[str]) -> np.ndarray:
+    """The code points of ``texts`` back to back (uint32; lone surrogates kept)."""
     return np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def pack(texts: list[str]) -> Batch:
     bounds = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=bounds[1:])
-    cps = _codepoints(texts)
+    cps = codepoints(texts)
     return Batch(cps, bounds, np.take(cc.table(), cps))
 
 
@@ -61,7 +62,7 @@ def repack(b: Batch, texts: list[str], changed: list[int]) -> Batch:
     ``b``'s: unchanged stretches are copied as array slices, changed documents are encoded once."""
     if not changed:
         return b
-    fresh_cps = _codepoints([texts[i] for i in changed])
+    fresh_cps = codepoints([texts[i] for i in changed])
     fresh_cls = np.take(cc.table(), fresh_cps)
     lengths = np.diff(b.bounds)
     fresh_len = np.array([len(texts[i]) for i in changed], dtype=np.int64)

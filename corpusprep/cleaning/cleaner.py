@@ -33,19 +33,13 @@ class Cleaner:
                    tuple(op.name for op in ops if op.kind == "filter"),
                    config.params_for(family), "exact_dup" in names, "near_dup" in names)
 
-    def clean(self, text: str) -> str:
-        return self.process([text])[0][0]
-
-    def reject_reason(self, text: str) -> str | None:
-        return self.process([text], transform=False)[1][0]
-
-    def process(self, texts: list[str], transform: bool = True) -> tuple[list[str], list[str | None]]:
+    def process(self, texts: list[str]) -> tuple[list[str], list[str | None]]:
         """Clean a batch of documents; return (cleaned texts, drop reason or None per document)."""
         from corpusprep.cleaning.batch import pack, repack
 
         batch = pack(texts)
         out = list(texts)
-        if transform and self.transforms:
+        if self.transforms:
             changed = self._transform(batch, out)
             batch = repack(batch, out, changed)
         return out, self._reasons(batch, out)

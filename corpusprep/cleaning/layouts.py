@@ -42,15 +42,36 @@ def output_schema():
     return pa.schema([("text", pa.string()), ("source", pa.string()), ("line", pa.int64()), ("meta", pa.string())])
 
 
-class ParquetShardWriter:
+class _AtomicShard:
+    """A shard file written under atomic_path's temporary name: ``close`` renames it into place and
+    returns its sha256, ``abort`` deletes it. Subclasses open ``self._tmp`` and close it in ``_close_file``."""
+
+    def __init__(self, path: Path):
+        self.path, self.rows = path, 0
+        self._atomic = atomic_path(path)
+        self._tmp = self._atomic.__enter__()
+
+    def _close_file(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> str:
+        self._close_file()
+        self._atomic.__exit__(None, None, None)
+        return sha256_file(self.path)
+
+    def abort(self) -> None:
+        self._close_file()
+        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+
+class ParquetShardWriter(_AtomicShard):
     def __init__(self, path: Path, row_group_rows: int):
         import pyarrow.parquet as pq
 
-        self.path, self.rows, self._group = path, 0, row_group_rows
-        self._atomic = atomic_path(path)
-        tmp = self._atomic.__enter__()
+        super().__init__(path)
+        self._group = row_group_rows
         self._schema = output_schema()
-        self._writer = pq.ParquetWriter(str(tmp), self._schema, compression="zstd", compression_level=3,
+        self._writer = pq.ParquetWriter(str(self._tmp), self._schema, compression="zstd", compression_level=3,
                                         write_statistics=True, store_schema=True)
         self._pending: list = []
         self._pending_rows = 0
@@ -84,23 +105,19 @@ class ParquetShardWriter:
 
     def close(self) -> str:
         self._drain(final=True)
+        return super().close()
+
+    def _close_file(self) -> None:
         self._writer.close()
-        self._atomic.__exit__(None, None, None)
-        return sha256_file(self.path)
-
-    def abort(self) -> None:
-        self._writer.close()
-        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
-class TextShardWriter:
+class TextShardWriter(_AtomicShard):
     """``uer``: a document per line; ``uer-sentences``: a sentence per line, blank line after a document."""
 
     def __init__(self, path: Path, layout: str):
-        self.path, self.rows, self._layout = path, 0, layout
-        self._atomic = atomic_path(path)
-        tmp = self._atomic.__enter__()
-        self._fh = open(tmp, "wb", buffering=1 << 20)
+        super().__init__(path)
+        self._layout = layout
+        self._fh = open(self._tmp, "wb", buffering=1 << 20)
 
     def write(self, batch) -> None:
         texts = batch.column("text").to_pylist()
@@ -113,14 +130,8 @@ class TextShardWriter:
             out = "".join("".join(s + "\n" for s in split_sentences(one_line_breaks(t))) + "\n" for t in texts)
         self._fh.write(out.encode("utf-8"))
 
-    def close(self) -> str:
+    def _close_file(self) -> None:
         self._fh.close()
-        self._atomic.__exit__(None, None, None)
-        return sha256_file(self.path)
-
-    def abort(self) -> None:
-        self._fh.close()
-        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
 def open_shard_writer(path: Path, layout: str, row_group_rows: int):

@@ -16,7 +16,7 @@ import numpy as np
 from corpusprep.atomic import sha256_file
 from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.layouts import open_shard_writer, shard_name
-from corpusprep.cleaning.spill import load_index, package_dir, put_json, read_group
+from corpusprep.cleaning.spill import load_index, package_dir, put_json, put_npy, read_group
 from corpusprep.cleaning.unit import SAMPLE_CHARS, group_of
 
 NEAR_MASK = "near_dup_mask.npy"
@@ -42,7 +42,7 @@ def load_marker(work: Path, name: str) -> dict:
 def shard_is_done(work: Path, out: Path, name: str, fingerprint: str) -> dict | None:
     """The shard's saved result when its file exists and its sha256 matches the marker."""
     try:
-        result = json.loads(marker_path(work, name).read_text(encoding="utf-8"))
+        result = load_marker(work, name)
     except (OSError, ValueError):
         return None
     if result.get("fingerprint") != fingerprint or not (out / name).is_file():
@@ -177,7 +177,5 @@ def near_duplicate_mask(work: Path, kept_per_package: list[tuple[int, int, bool]
         for b in range(arrays[0][1].shape[1]):
             column = np.concatenate([np.asarray(a[:, b]) for _, a in arrays])
             mask[rows[~_first_occurrence(column)]] = True
-    with open(work / (NEAR_MASK + ".tmp"), "wb") as fh:
-        np.save(fh, mask)
-    (work / (NEAR_MASK + ".tmp")).replace(work / NEAR_MASK)
+    put_npy(work / NEAR_MASK, mask)
     return tuple(offsets)

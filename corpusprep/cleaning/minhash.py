@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from corpusprep.cleaning.batch import codepoints
+
 _PRIME = np.uint64(0x100000001B3)
 _BIN_SALT = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY = np.uint64(1 << 32)  # above every 32-bit value: marks a bin no shingle fell into
@@ -109,7 +111,7 @@ def batch_shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarr
     A text shorter than k (but not empty) is one shingle; an empty text has none.
     """
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    cps = codepoints(texts).astype(np.uint64)
     bounds = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=bounds[1:])
     n = len(cps)

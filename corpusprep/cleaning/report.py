@@ -77,8 +77,9 @@ def write_rejects(out: Path, unit_samples: Iterable[dict], shard_samples: Iterab
         by_reason[reason] = [{key: v for key, v in e.items() if key not in ("package", "pos")} for e in entries]
     folder = out / "rejects"
     if folder.exists():
+        current = {_safe(r) for r in by_reason}
         for old in folder.glob("*.jsonl"):
-            if old.stem not in {_safe(r) for r in by_reason}:
+            if old.stem not in current:
                 old.unlink()
     written = {}
     for reason, entries in sorted(by_reason.items()):

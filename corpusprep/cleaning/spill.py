@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpusprep.atomic import sha256_file
+from corpusprep.atomic import sha256_file, tmp_name
 
 SPILL_COLUMNS = ("text", "source", "line", "meta", "unit", "pos", "key", "dedup")
 _FLUSH_ROWS = 4096
@@ -38,15 +38,19 @@ def spill_schema():
                       ("dedup", pa.bool_())])
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def put_bytes(path: Path, data: bytes) -> None:
     """Write a work file under a temporary name, then rename it into place (no fsync, see above)."""
-    tmp = _tmp(path)
+    tmp = tmp_name(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
+    os.replace(tmp, path)
+
+
+def put_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` a work array under a temporary name, then rename it into place (no fsync)."""
+    tmp = tmp_name(path)
+    with open(tmp, "wb") as fh:
+        np.save(fh, array)
     os.replace(tmp, path)
 
 
@@ -71,7 +75,7 @@ class SpillWriter:
         self._pa = pa
         self._schema = spill_schema()
         self._path = self.dir / "records.arrow"
-        self._tmp = _tmp(self._path)
+        self._tmp = tmp_name(self._path)
         self._writer = pa.ipc.new_file(str(self._tmp), self._schema)
         self._buffers: dict[int, list[list]] = {}
         self._buffered_chars = 0
@@ -129,11 +133,8 @@ class SpillWriter:
 
 def write_bands(directory: Path, bands: list[np.ndarray], positions: list[int], width: int) -> None:
     arr = np.vstack(bands).astype(np.uint64) if bands else np.zeros((0, width), dtype=np.uint64)
-    for name, value in (("bands.npy", arr), ("band_pos.npy", np.asarray(positions, dtype=np.int64))):
-        tmp = _tmp(directory / name)
-        with open(tmp, "wb") as fh:
-            np.save(fh, value)
-        os.replace(tmp, directory / name)
+    put_npy(directory / "bands.npy", arr)
+    put_npy(directory / "band_pos.npy", np.asarray(positions, dtype=np.int64))
 
 
 def finish_package(directory: Path, stats: dict, fingerprint: str) -> None:

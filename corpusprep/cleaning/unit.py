@@ -215,11 +215,10 @@ class _PackageRun:
         raws = [r.text for r in pending]
         cleaned: list = [None] * len(raws)
         reasons: list = [None] * len(raws)
-        by_cleaner: dict[int, list[int]] = {}
+        by_cleaner: dict[int, tuple[Cleaner, list[int]]] = {}
         for start, end, _, _, cleaner in spans:
-            by_cleaner.setdefault(id(cleaner), []).extend(range(start, end))
-        for idx in by_cleaner.values():
-            cleaner = next(c for s, e, _, _, c in spans if s <= idx[0] < e)
+            by_cleaner.setdefault(id(cleaner), (cleaner, []))[1].extend(range(start, end))
+        for cleaner, idx in by_cleaner.values():
             texts, why = cleaner.process([raws[i] for i in idx])
             for i, t, r in zip(idx, texts, why):
                 cleaned[i], reasons[i] = t, r

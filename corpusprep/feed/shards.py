@@ -146,7 +146,6 @@ class ShardReader:
         self._chunks = chunks
         sizes = np.array([len(c.input_ids) for c in chunks], dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.columns = set(chunks[0].scalars) | set(chunks[0].ragged) | {"input_ids"} if chunks else {"input_ids", "length"}
 
     def __getstate__(self):
         return {"directory": self.directory}

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.collate import CollatorConfig, PretrainCollator, to_torch
 from corpusprep.feed.masking import MaskingConfig
@@ -47,8 +46,13 @@ class ShardDataset(_TorchDataset):
         return self.reader.take(indices)
 
     def collator(self, names: str = "hf", masking: MaskingConfig | None = None, seed: int = 0) -> PretrainCollator:
-        extra = {"names": names} | ({"masking": masking} if masking else {})
-        return PretrainCollator(CollatorConfig.from_meta(self.meta, **extra), seed=seed)
+        return _collator(self.meta, names, masking, seed)
+
+
+def _collator(meta, names: str, masking: MaskingConfig | None, seed: int = 0) -> PretrainCollator:
+    """The collator for ``meta``; ``masking=None`` keeps from_meta's default (whole-word when word_starts exist)."""
+    extra = {"names": names} | ({"masking": masking} if masking else {})
+    return PretrainCollator(CollatorConfig.from_meta(meta, **extra), seed=seed)
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,7 @@ class PretrainStream(_TorchIterable):
                                cfg.shuffle, cfg.remainder, cfg.drop_last_batch)
         if self.order.batches_per_epoch == 0:
             raise ZooprepError(f"{cfg.directory}: {len(self.reader)} rows give rank {cfg.rank} no full batch of {cfg.batch_size}")
-        extra = {"names": cfg.names} | ({"masking": cfg.masking} if cfg.masking else {})
-        self.collate = PretrainCollator(CollatorConfig.from_meta(self.meta, **extra))
+        self.collate = _collator(self.meta, cfg.names, cfg.masking)
         self._epoch, self._batch = cfg.start_epoch, cfg.start_batch
         self.send_compact = False  # set by FeedLoader, which expands batches in the main process
         # word starts are only read when whole-word masking uses them

@@ -17,12 +17,11 @@ from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.instances.arrow_io import (PartWriter, RowBuffer, column_names, id_dtype,
                                            instance_schema)
+from corpusprep.instances.build import FLUSH_ROWS
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import (MaskIds, apply_masking, span_index_sets, token_index_sets)
 from corpusprep.instances.processors import PairInstance, albert_instances, bert_instances
 from corpusprep.instances.wordstarts import jieba_module, word_starts
-
-FLUSH_ROWS = 4096
 
 
 def count_newlines(path) -> int:
@@ -33,9 +32,13 @@ def count_newlines(path) -> int:
     return n
 
 
-def uer_lines(path):
-    """The lines UER's worker reads (processes_num 1), newline included, as ``(line_no, line)``."""
-    n = max(1, count_newlines(path))
+def uer_lines(path, n: int | None = None):
+    """The lines UER's worker reads (processes_num 1), newline included, as ``(line_no, line)``.
+
+    ``n`` is how many lines that is, ``max(1, count_newlines(path))``; counted here unless given.
+    """
+    if n is None:
+        n = max(1, count_newlines(path))
     with open(path, mode="r", encoding="utf-8") as fh:
         for no in range(1, n + 1):
             try:
@@ -162,7 +165,7 @@ def _bert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
 
     docs_buffer, document = [], []
     n = max(1, count_newlines(path))
-    for no, line in uer_lines(path):
+    for no, line in uer_lines(path, n):
         if no >= n:  # UER stops on reaching the last line without processing it
             break
         if not line.strip():

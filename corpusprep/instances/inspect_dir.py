@@ -24,7 +24,7 @@ def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None 
     desc = meta.get("tokenizer", {})
     try:
         if vocab or spm:
-            return load_tokenizer(vocab=vocab, spm=spm) if spm is None else load_tokenizer(spm=spm)
+            return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
         kind, path, opts = desc.get("kind"), desc.get("path"), desc.get("options", {})
         if not path or not Path(path).exists():
             return None
@@ -54,7 +54,7 @@ def summary_lines(meta: dict, rows: int) -> list[str]:
     return lines
 
 
-def instance_lines(ds, meta: dict, tok, n: int) -> list[str]:
+def instance_lines(ds, tok, n: int) -> list[str]:
     out = []
     for i in range(min(n, len(ds))):
         row = ds[i]
@@ -83,5 +83,5 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     if n > 0:
         if tok is None:
             lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
-        lines += instance_lines(ds, meta, tok, n)
+        lines += instance_lines(ds, tok, n)
     return "\n".join(lines)

@@ -103,6 +103,16 @@ def _random_id(rng, ids: MaskIds) -> int:
             return rid
 
 
+def _mask_token(src: list[int], i: int, rng, ids: MaskIds, picked: list[tuple[int, int]]) -> None:
+    """Record position ``i`` and apply one 80% [MASK] / 10% random id / 10% unchanged decision to it."""
+    picked.append((i, src[i]))
+    r = rng.random()
+    if r < 0.8:
+        src[i] = ids.mask
+    elif r < 0.9:
+        src[i] = _random_id(rng, ids)
+
+
 def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds, mode: str,
                   unpadded_len: int | None = None) -> tuple[list[int], list[int], list[int]]:
     """Mask ``src`` (a copy is returned) the way UER's mask_seq does after create_index.
@@ -118,25 +128,14 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
         if len(picked) >= budget:
             break
         if mode == "token":
-            i = index_set[0]
-            picked.append((i, src[i]))
-            r = rng.random()
-            if r < 0.8:
-                src[i] = ids.mask
-            elif r < 0.9:
-                src[i] = _random_id(rng, ids)
+            _mask_token(src, index_set[0], rng, ids, picked)
             continue
         i, n_tok = index_set[0], index_set[1]
         if len(picked) + n_tok > budget:
             continue
         if mode == "word":  # one 80/10/10 decision per token of the word
             for j in range(i, i + n_tok):
-                picked.append((j, src[j]))
-                r = rng.random()
-                if r < 0.8:
-                    src[j] = ids.mask
-                elif r < 0.9:
-                    src[j] = _random_id(rng, ids)
+                _mask_token(src, j, rng, ids, picked)
         else:  # span: one decision for the whole span
             for j in range(i, i + n_tok):
                 picked.append((j, src[j]))

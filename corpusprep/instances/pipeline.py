@@ -143,13 +143,10 @@ def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, d
     pending = [u for u in units if u.index not in results]
     with progress(sum(u.size for u in units), f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
         advance(sum(u.size for u in units if u.index in results))
-        executor = make_executor(cfg.executor, cfg.workers, cfg.ray_address)
-        try:
+        with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as executor:
             for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
                 results[unit.index] = result
                 advance(unit.size)
-        finally:
-            executor.close()
     return len(pending)
 
 

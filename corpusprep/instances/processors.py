@@ -136,30 +136,29 @@ def bert_instances(documents: Sequence[Sequence[Sequence[int]]], doc_index: int,
         chunk.append(segment)
         chunk_len += len(segment)
         if i == len(document) - 1 or chunk_len >= target:
-            if chunk:
-                a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
-                tokens_a = [t for seg in chunk[:a_end] for t in seg]
-                tokens_b: list[int] = []
-                if len(chunk) == 1 or rng.random() < 0.5:
-                    label = 1
-                    target_b = target - len(tokens_a)
-                    for _ in range(10):
-                        other = rng.randint(0, len(documents) - 1)
-                        if other != doc_index:
-                            break
-                    other_doc = documents[other]
-                    start = rng.randint(0, len(other_doc) - 1)
-                    for j in range(start, len(other_doc)):
-                        tokens_b.extend(other_doc[j])
-                        if len(tokens_b) >= target_b:
-                            break
-                    i -= len(chunk) - a_end  # unused sentences go back to the document
-                else:
-                    label = 0
-                    for seg in chunk[a_end:]:
-                        tokens_b.extend(seg)
-                truncate_pair(tokens_a, tokens_b, max_tokens, rng)
-                finish(_framed_pair(tokens_a, tokens_b, label, cls_id, sep_id))
+            a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
+            tokens_a = [t for seg in chunk[:a_end] for t in seg]
+            tokens_b: list[int] = []
+            if len(chunk) == 1 or rng.random() < 0.5:
+                label = 1
+                target_b = target - len(tokens_a)
+                for _ in range(10):
+                    other = rng.randint(0, len(documents) - 1)
+                    if other != doc_index:
+                        break
+                other_doc = documents[other]
+                start = rng.randint(0, len(other_doc) - 1)
+                for j in range(start, len(other_doc)):
+                    tokens_b.extend(other_doc[j])
+                    if len(tokens_b) >= target_b:
+                        break
+                i -= len(chunk) - a_end  # unused sentences go back to the document
+            else:
+                label = 0
+                for seg in chunk[a_end:]:
+                    tokens_b.extend(seg)
+            truncate_pair(tokens_a, tokens_b, max_tokens, rng)
+            finish(_framed_pair(tokens_a, tokens_b, label, cls_id, sep_id))
             chunk = []
             chunk_len = 0
         i += 1

@@ -1,7 +1,9 @@
 """Whole-word boundaries: which token positions begin a jieba word of the decoded text."""
 from __future__ import annotations
 
-_BREAKERS = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}
+from zh_tokenizers.vocab_file import SPECIAL_TOKENS
+
+_BREAKERS = set(SPECIAL_TOKENS.values())  # [PAD] [UNK] [CLS] [SEP] [MASK]
 
 
 def jieba_module():

@@ -5,7 +5,7 @@ from itertools import zip_longest
 from typing import Iterator
 
 from corpusprep.records import Record, Reject
-from corpusprep.readers.lines import BadLine, unit_line_blocks
+from corpusprep.readers.lines import RAW_PREFIX, BadLine, unit_line_blocks
 from corpusprep.readers.units import WorkUnit
 
 _SPACES = str.maketrans("", "", " ")
@@ -21,11 +21,12 @@ def join_chars(line: str) -> str:
     return line.translate(_SPACES)
 
 
-def read_couplets(unit: WorkUnit, source: str) -> Iterator["Record | Reject"]:
+def read_couplets(unit: WorkUnit) -> Iterator["Record | Reject"]:
     """One record per line pair: text = upper + ``\\n`` + lower. A line without a partner (the files'
     line counts differ) is ``couplet_unpaired``; a pair with one bad side is rejected under its reason."""
     from dataclasses import replace
 
+    source = unit.path
     lower_unit = replace(
         unit, path=unit.option("pair"), encoding=unit.option("pair_encoding", unit.encoding),
         compression=unit.option("pair_compression"), start=0, end=None,
@@ -34,7 +35,7 @@ def read_couplets(unit: WorkUnit, source: str) -> Iterator["Record | Reject"]:
         if up is None or low is None:
             ln, item = up or low
             raw = item if isinstance(item, str) else item.raw
-            yield Reject("couplet_unpaired", source, ln, raw[:200])
+            yield Reject("couplet_unpaired", source, ln, raw[:RAW_PREFIX])
             continue
         ln, upper = up
         lower = low[1]

@@ -14,9 +14,10 @@ from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 Out = Iterator["Record | Reject"]
 
 
-def read_lines(unit: WorkUnit, source: str) -> Out:
+def read_lines(unit: WorkUnit) -> Out:
     """One document per physical line; every line is a record, empty ones included (the cleaning
     filters drop and count them), so records == physical lines."""
+    source = unit.path
     for first, items in unit_line_blocks(unit):
         if items.__class__ is list:  # only str lines: no per-line type check
             yield from [Record(item, source, ln) for ln, item in enumerate(items, first)]
@@ -35,8 +36,9 @@ def _json_loads() -> Callable[[str], object]:
     return orjson.loads
 
 
-def read_jsonl(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped]) -> Out:
+def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     """JSON lines: one object per line; blank lines are not records; a broken line is ``bad_json``."""
+    source = unit.path
     loads = _json_loads()
     for first, items in unit_line_blocks(unit):
         for ln, item in enumerate(items, first):
@@ -62,7 +64,7 @@ def read_jsonl(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped]) ->
                 yield Record(mapped[0], source, ln, mapped[1])
 
 
-def read_tsv(unit: WorkUnit, source: str, columns: tuple[str, ...], has_header: bool) -> Out:
+def read_tsv(unit: WorkUnit, columns: tuple[str, ...], has_header: bool) -> Out:
     """Tab-separated rows without quoting (quote characters are literal text, as in UER's datasets).
 
     Extra tabs beyond the header's column count belong to the last column (the text, in the
@@ -70,6 +72,7 @@ def read_tsv(unit: WorkUnit, source: str, columns: tuple[str, ...], has_header: 
     """
     from corpusprep.errors import InputError
 
+    source = unit.path
     mapper = row_mapper(unit.family, unit.option("text_field"), columns)
     if mapper is None:
         raise InputError(source, f"columns {list(columns)} hold no text column; pass --text-field")
@@ -152,7 +155,7 @@ class _DocBuilder:
         return out
 
 
-def read_blank_docs(unit: WorkUnit, source: str, meta: dict | None = None) -> Out:
+def read_blank_docs(unit: WorkUnit, meta: dict | None = None) -> Out:
     """Documents separated by one or more blank (whitespace-only) lines; text = its lines joined by
     ``\\n``. A document containing a bad line is rejected whole under that line's reason; one over
     ``max_line_bytes`` characters is ``document_too_long`` (not held in memory past the limit).
@@ -161,7 +164,7 @@ def read_blank_docs(unit: WorkUnit, source: str, meta: dict | None = None) -> Ou
     tail of a document begun before ``start`` and reads past ``end`` to finish its last document.
     """
     limit = unit.option("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
-    builder = _DocBuilder(source, meta, limit)
+    builder = _DocBuilder(unit.path, meta, limit)
     ranged = not unit.compression and (unit.start > 0 or unit.end is not None)
     skipping = ranged and not line_before_is_blank(unit.path, unit.start, unit.encoding, limit)
     last_ln = unit.option("first_line", 1) - 1

@@ -118,8 +118,7 @@ def line_before_is_blank(path: str, start: int, encoding: str, max_line: int = D
         if len(tail) > max_line:
             return False
     at_file_start = stop - len(tail) == 0  # the previous line is the file's first: BOM rule applies
-    enc = ("utf-8-sig" if encoding.startswith("utf-8") else encoding) if at_file_start else _body_encoding(encoding)
-    item = decode_lines(tail, enc, max_line)[0]
+    item = decode_lines(tail, _first_encoding(encoding, at_file_start), max_line)[0]
     return item.__class__ is str and not item.strip()
 
 
@@ -149,8 +148,7 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
     lineno = first_line
     carry = b""
     skipping: bytes | None = None  # prefix of an over-long line being discarded
-    # the BOM is stripped by decoding the file's first block as utf-8-sig; later blocks keep theirs
-    enc = "utf-8-sig" if at_file_start and encoding.startswith("utf-8") else _body_encoding(encoding)
+    enc = _first_encoding(encoding, at_file_start)
     body_enc = _body_encoding(encoding)
     try:
         for chunk in chunks:
@@ -188,6 +186,12 @@ def _body_encoding(encoding: str) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
+def _first_encoding(encoding: str, at_file_start: bool) -> str:
+    """The codec for bytes that may begin the file: the BOM is stripped by decoding the file's first
+    block as utf-8-sig; later blocks keep theirs (left to the cleaning ops)."""
+    return "utf-8-sig" if at_file_start and encoding.startswith("utf-8") else _body_encoding(encoding)
+
+
 def _long_shown(max_line: int) -> int:
     """Bytes of an over-long line kept for its reject: the same whatever the block boundaries."""
     return min(max_line, 4 * RAW_PREFIX)
@@ -195,6 +199,11 @@ def _long_shown(max_line: int) -> int:
 
 def _show(data: bytes, encoding: str) -> str:
     return data[: 4 * RAW_PREFIX].decode(encoding, errors="replace")
+
+
+def _too_long(raw: bytes, encoding: str, max_line: int) -> BadLine:
+    """An over-long line's reject, shown as read (raw bytes, like the streaming check)."""
+    return BadLine("line_too_long", _show(raw[:_long_shown(max_line)], _body_encoding(encoding)))
 
 
 def decode_lines(block: bytes, encoding: str, max_line: int = DEFAULT_MAX_LINE_BYTES) -> list[Item]:
@@ -218,7 +227,7 @@ def decode_lines(block: bytes, encoding: str, max_line: int = DEFAULT_MAX_LINE_B
         for i, raw in enumerate(raw_block.split(b"\n")):
             if len(raw) > max_line:
                 lines = MixedLines(lines) if lines.__class__ is list else lines
-                lines[i] = BadLine("line_too_long", _show(raw[:_long_shown(max_line)], _body_encoding(encoding)))
+                lines[i] = _too_long(raw, encoding, max_line)
     return lines
 
 
@@ -226,7 +235,7 @@ def _decode_one_by_one(block: bytes, encoding: str, max_line: int) -> list[Item]
     out: list[Item] = MixedLines()
     for i, raw in enumerate(block.split(b"\n")):
         if len(raw) > max_line:  # raw bytes as read, shown as read: like the streaming check
-            out.append(BadLine("line_too_long", _show(raw[:_long_shown(max_line)], _body_encoding(encoding))))
+            out.append(_too_long(raw, encoding, max_line))
             continue
         raw = raw.replace(b"\0", b"")
         if raw.endswith(b"\r"):

@@ -46,10 +46,11 @@ def plan_units(inputs: list[str], fmt: str = "auto", encoding: str | None = None
             if pair is None:
                 continue  # out.txt whose in.txt is also an input: read together with it
             path, lower_path = pair
+            lower_comp = compression_of(lower_path)
             opts["pair"] = lower_path
-            opts["pair_encoding"] = detect_encoding(read_sample(lower_path, compression_of(lower_path)), lower_path, encoding)
-            if compression_of(lower_path):
-                opts["pair_compression"] = compression_of(lower_path)
+            opts["pair_encoding"] = detect_encoding(read_sample(lower_path, lower_comp), lower_path, encoding)
+            if lower_comp:
+                opts["pair_compression"] = lower_comp
         _check_fields(path, family, layout, text, text_field, opts)
         units.extend(_file_units(path, family, enc, layout, opts, unit_bytes))
     return [WorkUnit(i, u.path, u.family, u.encoding, u.start, u.end, u.compression, u.options)

@@ -17,22 +17,21 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
     """Records and counted rejects of one work unit, in file order. Pure: depends only on the unit."""
     layout = unit.option("layout")
     text_field = unit.option("text_field")
-    source = unit.path
     if layout == "lines":
-        return read_lines(unit, source)
+        return read_lines(unit)
     if layout == "blank":
-        return read_blank_docs(unit, source, path_meta(unit.family, unit.path))
+        return read_blank_docs(unit, path_meta(unit.family, unit.path))
     if layout == "jsonl":
-        return read_jsonl(unit, source, dict_mapper(unit.family, text_field))
+        return read_jsonl(unit, dict_mapper(unit.family, text_field))
     if layout in ("tsv", "label-tsv"):
         columns = unit.option("columns") or ("label", "text")
-        return read_tsv(unit, source, tuple(columns), layout == "tsv")
+        return read_tsv(unit, tuple(columns), layout == "tsv")
     if layout == "csv":
-        return read_csv(unit, source)
+        return read_csv(unit)
     if layout == "json-array":
-        return read_json_array(unit, source, dict_mapper(unit.family, text_field))
+        return read_json_array(unit, dict_mapper(unit.family, text_field))
     if layout == "pair":
-        return read_couplets(unit, source)
+        return read_couplets(unit)
     raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")
 
 

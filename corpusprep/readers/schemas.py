@@ -42,7 +42,8 @@ def as_text(value) -> str | None:
     return str(value)
 
 
-def _is_poem(keys: set) -> bool:
+def is_poem(keys: set) -> bool:
+    """chinese-poetry / Werneror keys (``content`` alone is also weibo's text key, so it needs ``chapter``)."""
     return bool(keys & {"paragraphs", "rhythmic", "内容"}) or {"content", "chapter"} <= keys
 
 
@@ -64,7 +65,7 @@ def plan_fields(family: str, text_field: str | None, keys: Sequence[str]) -> Fie
         body, heads = "content", ("title", "desc")
     elif ({"url", "text"} <= present and family != "poems") or (family == "wiki2019zh" and "text" in present):
         body, paragraphs = "text", True
-    elif family == "poems" or _is_poem(present):
+    elif family == "poems" or is_poem(present):
         body = next((k for k in POEM_BODY if k in present), None)
     else:
         body = next((k for k in TEXT_CANDIDATES if k in present), None)

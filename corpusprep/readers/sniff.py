@@ -6,16 +6,10 @@ import os
 
 from corpusprep.errors import InputError
 from corpusprep.readers.rawio import SAMPLE_BYTES, detect_encoding, read_sample
-from corpusprep.readers.schemas import TEXT_CANDIDATES
+from corpusprep.readers.schemas import TEXT_CANDIDATES, is_poem
 from corpusprep.readers.units import FAMILIES, compression_of, inner_name
 
 _WEIBO_HINTS = ("weibo", "smp2020", "ewect", "ncov")
-
-
-def _is_poem(keys: set) -> bool:
-    """chinese-poetry / Werneror keys (``content`` alone is also weibo's text key, so it needs ``chapter``)."""
-    return bool(keys & {"paragraphs", "rhythmic", "内容"}) or {"content", "chapter"} <= keys
-_SPLIT_LAYOUTS = ("lines", "jsonl", "tsv", "label-tsv")
 
 
 def sample_text(path: str, encoding: str | None = None) -> tuple[str, str]:
@@ -57,7 +51,7 @@ def family_of(path: str, text: str) -> str:
     layout = sniff_layout(path, text)
     if layout == "json-array":
         keys = _first_keys(text)
-        if _is_poem(keys) or not keys or named == "poems":
+        if is_poem(keys) or not keys or named == "poems":
             return "poems"  # the only JSON-array family; an empty array has no records either way
         raise InputError(path, f"a JSON array of objects with keys {sorted(keys)}: no reader knows this schema; "
                                "pass --format poems or convert it to JSON lines and use --format jsonl --text-field F")
@@ -69,7 +63,7 @@ def family_of(path: str, text: str) -> str:
             return "webtext2019zh"
         if {"url", "title", "text"} <= keys:
             return "wiki2019zh"
-        if _is_poem(keys):
+        if is_poem(keys):
             return "poems"
         if named:
             return named

@@ -47,11 +47,12 @@ class _LineFeed:
         return found
 
 
-def read_csv(unit: WorkUnit, source: str) -> Out:
+def read_csv(unit: WorkUnit) -> Out:
     """RFC-4180 CSV with a header row. Quoted fields may hold newlines; ``Record.line`` is the
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
     header belong to the last column when that is the text column (unquoted commas in the text);
     otherwise such a row is ``bad_row``. Missing trailing cells are empty."""
+    source = unit.path
     feed = _LineFeed(unit)
     # a field may be as long as a line may be; an unclosed quote then ends in a counted bad_csv
     # after max_line_bytes instead of swallowing the rest of the file into memory
@@ -112,10 +113,11 @@ _RESYNC = re.compile(r"\}\s*,\s*(?=\{)")
 _WS = re.compile(r"[\s,]*")
 
 
-def read_json_array(unit: WorkUnit, source: str, mapper: Callable[[dict], Mapped]) -> Out:
+def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     """A file holding one JSON array of objects (chinese-poetry). Objects are parsed one by one, so
     a broken object is rejected as ``bad_json`` and reading resumes at the next one. The file is
     held in memory (these collections are a few MB per file)."""
+    source = unit.path
     feed = _LineFeed(unit)
     text = "".join(feed)
     decoder = json.JSONDecoder()

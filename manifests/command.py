@@ -133,12 +133,32 @@ def recipe(
     vocab_dir: str = typer.Option("models", "--vocab-dir", help="Where the vocab/spm files live in the printed commands."),
     raw_dir: str = typer.Option("raw", "--raw-dir", help="Where the raw corpora live (zooprep format)."),
     work_dir: str = typer.Option("work", "--work-dir", help="Where zooprep writes intermediate data."),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="Your own corpus (file or folder): zooprep commands for it, recorded as an adapted recipe stage."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="With --corpus: your vocab file instead of the model's."),
+    spm: Optional[str] = typer.Option(None, "--spm", help="With --corpus: your sentencepiece model instead of the model's."),
+    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The complete command sequence per stage: data preparation, pretraining, conversion to HF."""
-    from manifests.recipe_commands import build_plan
+    from manifests.recipe_commands import OwnData, build_plan
 
-    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir)
+    own = OwnData(corpus, vocab, spm) if corpus else None
+    if own is None and (vocab or spm):
+        from corpusprep.errors import ZooprepError
+
+        raise ZooprepError("--vocab/--spm go with --corpus (your own data)")
+    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    if check:
+        from manifests.recipe_check import check_plan
+
+        report = check_plan(plan)
+        if as_json:
+            _emit(report.as_dict())
+        else:
+            typer.echo(report.text(), nl=False)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     if as_json:
         _emit(plan.as_dict())
     else:

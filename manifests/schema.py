@@ -135,6 +135,7 @@ class PageRow(_Strict):
     order: int
     label: str  # the row label exactly as the page shows it
     ref: Optional[str] = None  # markdown reference-link id, e.g. "2_128"
+    description: Optional[str] = None  # the description cell exactly as the page words it (HTML tables)
 
 
 class ModelRecipeRef(_Strict):

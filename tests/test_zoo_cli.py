@@ -44,8 +44,8 @@ def test_show_prints_figures_and_assumptions():
     text = _run("show", "roberta-char-L8-H512", "--gpu", "H100")
     assert "parameters:" in text and "H100 GPU-hours" in text and "assumptions:" in text
     data = json.loads(_run("show", "gpt2-poem", "--json"))
-    assert data["model"]["id"] == "gpt2-poem"
-    assert data["figures"]["stages"][0]["tokens"] == 200_000 * 64 * 8 * 128
+    assert data["model"]["id"]["value"] == "gpt2-poem"
+    assert data["figures"]["value"]["stages"][0]["tokens"] == 200_000 * 64 * 8 * 128
     assert any("poem" in c["subject"] for c in data["conflicts"])
 
 
@@ -83,10 +83,10 @@ def test_validate(google_vocab):
 
 def test_recipe_zooprep_has_clean_shard_export_pretrain_convert():
     text = _run("recipe", "roberta-char-L8-H512", "--format", "zooprep")
-    for piece in ("python cli.py clean raw/cluecorpussmall --format cluecorpussmall",
+    for piece in ("zooprep clean raw/cluecorpussmall --format cluecorpussmall",
                   "--seq-len 128 --processor mlm --vocab models/google_zh_vocab.txt",
                   "--manifest-dataset cluecorpussmall --recipe-stage roberta-char-cluecorpussmall-2stage/1",
-                  "python cli.py export", "--world_size 8 --gpu_ranks 0 1 2 3 4 5 6 7",
+                  "zooprep export", "--world_size 8 --gpu_ranks 0 1 2 3 4 5 6 7",
                   "--pretrained_model_path models/cluecorpussmall_roberta_medium_seq128_model.bin-1000000",
                   "convert_bert_from_uer_to_huggingface.py", "--layers_num 8"):
         assert piece in text.replace("\\\n    ", ""), piece
@@ -98,7 +98,7 @@ def test_recipe_json_stage_refs_are_valid_for_shard():
 
     plan = json.loads(_run("recipe", "roberta-word-base", "--format", "zooprep", "--json"))
     assert plan["runnable"] is True
-    shards = [s["argv"] for s in plan["steps"] if s["argv"][:3] == ["python", "cli.py", "shard"]]
+    shards = [s["argv"] for s in plan["steps"] if s["argv"][:2] == ["zooprep", "shard"]]
     assert len(shards) == 2 and "--spm" in shards[0]
     for argv in shards:
         ds = argv[argv.index("--manifest-dataset") + 1]
@@ -116,7 +116,7 @@ def test_recipe_uer_and_tencentpretrain_syntax():
     lyric = _run("recipe", "gpt2-lyric", "--format", "uer").replace("\\\n    ", "")
     assert "--pretrained_model_path models/cluecorpussmall_gpt2_seq1024_model.bin-250000" in lyric  # as on the card
     partial = _run("recipe", "bert-weibo", "--format", "uer")
-    assert "NOT RUNNABLE AS IS" in partial and "<unknown:learning_rate>" in partial
+    assert "NOT RUNNABLE AS IS" in partial and '"${LEARNING_RATE:?fill in: the learning rate' in partial
 
 
 def test_config_and_render(tmp_path, reference_dir):
@@ -152,13 +152,13 @@ def test_zooprep_recipe_commands_run_end_to_end(tmp_path, corpora_dir, google_vo
     (raw / "couplet_clean").symlink_to(corpora_dir / "couplets", target_is_directory=True)
     plan = json.loads(_run("recipe", "gpt2-couplet", "--format", "zooprep", "--json", "--vocab-dir", str(google_vocab.parent),
                            "--raw-dir", str(raw), "--work-dir", str(tmp_path / "work")))
-    ours = [s["argv"] for s in plan["steps"] if s["argv"][:2] == ["python", "cli.py"]]
-    assert [a[2] for a in ours] == ["clean", "shard", "export"]
+    ours = [s["argv"] for s in plan["steps"] if s["argv"][0] == "zooprep"]
+    assert [a[1] for a in ours] == ["clean", "shard", "export"]
     for argv in ours:
         argv = list(argv)
-        if argv[2] == "export":
+        if argv[1] == "export":
             argv[argv.index("--out") + 1] = str(tmp_path / "couplet.pt")
-        res = subprocess.run([sys.executable, *argv[1:]], cwd=REPO, capture_output=True, text=True, timeout=120)
+        res = subprocess.run([sys.executable, "cli.py", *argv[1:]], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, (argv, res.stderr[-2000:])
     shard_dir = ours[1][ours[1].index("--out") + 1]
     meta = json.loads((Path(shard_dir) / "zooprep.json").read_text(encoding="utf-8"))

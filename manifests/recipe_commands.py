@@ -47,7 +47,7 @@ class Unknown:
     split: bool = False  # a list (e.g. GPU ranks): expands to several words
 
     def shell(self) -> str:
-        text = re.sub(r'[`"$\\}]', "", self.fill)
+        text = re.sub(r"[`\"'$\\{}]", "", self.fill)  # characters that would end or change the shell word
         word = f"${{{self.var}:?fill in: {text}}}"
         return word if self.split else f'"{word}"'
 

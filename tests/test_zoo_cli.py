@@ -166,3 +166,91 @@ def test_zooprep_recipe_commands_run_end_to_end(tmp_path, corpora_dir, google_vo
     ref = stage_ref(meta["manifest"]["dataset"], meta["manifest"]["recipe_stage"])
     assert ref.recipe == "gpt2-couplet" and ref.seq_length == meta["seq_len"]
     assert (tmp_path / "couplet.pt").stat().st_size > 0
+
+
+def test_list_filters_and_export_formats():
+    rows = json.loads(_run("list", "--tokenizer", "cluecorpussmall_spm", "--stages", "2", "--has-hf", "--json"))
+    assert sorted(r["id"] for r in rows) == ["roberta-word-base", "roberta-word-medium", "roberta-word-mini",
+                                             "roberta-word-small", "roberta-word-tiny"]
+    assert rows[0]["hf_id"].startswith("uer/roberta-") and rows[0]["seq_lengths"] == [128, 512]
+    long = json.loads(_run("list", "--seq-len", "1024", "--json"))
+    assert {r["id"] for r in long} >= {"gpt2-cluecorpussmall", "gpt2-xlarge-cluecorpussmall"}
+    off = json.loads(_run("list", "--not-on-page", "--json"))
+    on = json.loads(_run("list", "--on-page", "--json"))
+    assert len(on) == 59 and len(on) + len(off) == 86 and not any(r["on_zoo_page"] for r in off)
+    assert all(r["hf_id"] is None for r in json.loads(_run("list", "--no-hf", "--json")))
+    csv_text = _run("list", "--family", "gpt2", "--format", "csv")
+    import csv
+    import io
+
+    table = list(csv.DictReader(io.StringIO(csv_text)))
+    assert table and table[0]["hf_id"] == "uer/gpt2-chinese-cluecorpussmall"
+    md = _run("list", "--dataset", "weibo", "--format", "md").splitlines()
+    assert md[0].startswith("| id |") and len(md) == 4
+    assert "hf_id" in _run("list", "--family", "t5")
+    res = runner.invoke(app, ["zoo", "list", "--format", "xml"])
+    assert res.exit_code != 0
+
+
+def test_tokenizers_say_where_to_get_the_files():
+    rows = {r["id"]: r for r in json.loads(_run("tokenizers", "--json"))}
+    assert rows["google_zh_vocab"]["get_it"].startswith("ships with UER-py: models/google_zh_vocab.txt")
+    assert all(r["get_it"] for r in rows.values())
+    assert "get it:" in _run("tokenizers")
+
+
+def _sourced(node, path="") -> list[str]:
+    """Paths of {value, source} leaves without a source."""
+    bad = []
+    if isinstance(node, dict) and set(node) == {"value", "source"}:
+        if not node["source"]:
+            bad.append(path)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            bad += _sourced(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            bad += _sourced(v, f"{path}[{i}]")
+    return bad
+
+
+def test_show_json_names_a_source_for_every_field():
+    for mid in ("roberta-char-L6-H256", "bert-webqa2019", "gpt2-xlarge-cluecorpussmall", "hfl-bert-wwm"):
+        data = json.loads(_run("show", mid, "--json"))
+        for part in ("model", "architecture", "tokenizer"):
+            for v in data[part].values():
+                assert all(set(x) == {"value", "source"} for x in (v if isinstance(v, list) else [v])), (mid, part)
+        assert not _sourced(data), mid
+    d = json.loads(_run("show", "roberta-char-L6-H256", "--json"))
+    assert d["architecture"]["layers"]["source"].startswith("inference:")  # no config shipped for 6/256
+    assert d["model"]["page"]["source"] == "page: zoo_page_zh"
+    assert d["model"]["hf_repo"]["source"].startswith("HF card:")
+    assert d["recipe"]["stages"][0]["warmup"]["source"].startswith("inference: pretrain.py's default")
+    w = json.loads(_run("show", "bert-webqa2019", "--json"))
+    assert w["recipe"]["stages"][0]["learning_rate"] == {"value": "unknown", "source": "unknown: no source states it"}
+
+
+def test_gpu_hours_come_from_a_size_and_length_dependent_utilisation():
+    rows = {r["id"]: r for r in json.loads(_run("figures", "--json"))}
+    tiny = json.loads(_run("show", "roberta-char-L2-H128", "--json"))["figures"]["value"]
+    base = json.loads(_run("show", "roberta-char-L12-H768", "--json"))["figures"]["value"]
+    xl = json.loads(_run("show", "gpt2-xlarge-cluecorpussmall", "--json"))["figures"]["value"]
+    u_tiny, u_base = tiny["stages"][0]["utilisation"], base["stages"][0]["utilisation"]
+    assert u_tiny < 0.05 < u_base < 0.5
+    assert base["stages"][1]["utilisation"] != u_base  # depends on the sequence length too
+    assert tiny["stages"][0]["wall_hours"] > 1  # 1M steps of L2-H128 on 8 GPUs: hours, not minutes
+    assert any("weakest" in a for a in tiny["assumptions"])
+    assert rows["roberta-char-L2-H128"]["gpu_hours"] < rows["roberta-char-L12-H768"]["gpu_hours"]
+    assert xl["stages"][1]["gpu_hours"] is None or xl["stages"][1]["utilisation"] > u_base
+    flat = json.loads(_run("show", "roberta-char-L2-H128", "--json", "--utilisation", "0.4"))["figures"]["value"]
+    assert flat["stages"][0]["utilisation"] == 0.4
+
+
+def test_recipe_for_your_own_corpus():
+    text = _run("recipe", "roberta-word-small", "--format", "zooprep", "--corpus", "data/weibo_posts", "--spm", "my_spm.model")
+    flat = text.replace("\\\n    ", "")
+    assert "zooprep clean data/weibo_posts --format auto" in flat
+    assert "--spm my_spm.model" in flat and "--manifest-dataset weibo_posts --recipe-stage roberta-word-cluecorpussmall-2stage/1" in flat
+    assert "adapted to your corpus" in text and "python cli.py" not in text
+    assert runner.invoke(app, ["zoo", "recipe", "gpt2-poem", "--format", "uer", "--corpus", "x"]).exit_code != 0
+    assert runner.invoke(app, ["zoo", "recipe", "gpt2-poem", "--vocab", "v.txt"]).exit_code != 0

@@ -109,6 +109,12 @@ def _check_zooprep(step: Step, sc: StepCheck) -> None:
             args.append("1")
         else:
             args.append(a)
+    if args[0] == "shard" and "--processor" in args:
+        from manifests.recipe_commands import zooprep_processors
+
+        proc = args[args.index("--processor") + 1]
+        if proc not in zooprep_processors() and not isinstance(step.argv[args.index("--processor") + 2], Unknown):
+            sc.problems.append(f"zooprep shard has no processor '{proc}' (processors: {', '.join(zooprep_processors())})")
     cmd = group.get_command(None, args[0])
     if cmd is None:
         sc.problems.append(f"zooprep has no command '{args[0]}'")

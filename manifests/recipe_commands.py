@@ -19,8 +19,17 @@ from manifests.schema import Model, Recipe, Stage, is_known
 from manifests.targets import renamed, uer_targets
 
 FORMATS = ("zooprep", "uer", "tencentpretrain")
-# What `zooprep shard --processor` offers: UER-py's data processors of the zoo (issue 12 registry).
-ZOOPREP_PROCESSORS = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "bart", "gsg", "prefixlm", "cls_mlm")
+# What `zooprep shard --processor` offers: the processor registry (corpusprep.instances.data_processors)
+# where this checkout has it, else the processors the registry is being built with (issue 12).
+_PLANNED_PROCESSORS = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg")
+
+
+def zooprep_processors() -> tuple[str, ...]:
+    try:
+        from corpusprep.instances.data_processors import names
+    except ImportError:
+        return _PLANNED_PROCESSORS
+    return tuple(names())
 ZOOPREP = "zooprep"  # the installed console script
 
 # what a user must fill in when a source leaves a value unstated
@@ -299,7 +308,8 @@ def _zooprep_data_steps(ctx: _Ctx, st: Stage, proc: Arg) -> list[Step]:
                     "--layout", "parquet"]
         steps.append(Step(st.stage, f"clean {d}", argv, nts, tool="zooprep"))
     name = "+".join(sources)
-    shard_out = f"{ctx.work_dir}/{name}/shard-{proc if isinstance(proc, str) else 'stage' + str(st.stage)}-seq{seq if isinstance(seq, str) else st.stage}"
+    known = isinstance(proc, str) and isinstance(seq, str)
+    shard_out = f"{ctx.work_dir}/{name}/shard-" + (f"{proc}-seq{seq}" if known else f"{_label(proc)}-stage{st.stage}")
     argv: list[Arg] = [ZOOPREP, "shard", *clean_dirs, "--out", shard_out, "--seq-len", seq, "--processor", proc,
                        "--spm" if ctx.spm else "--vocab", ctx.tok_path]
     if st.full_sentences is True:
@@ -318,10 +328,15 @@ def _zooprep_data_steps(ctx: _Ctx, st: Stage, proc: Arg) -> list[Step]:
                    + (" (span masking flags go on pretrain.py)" if st.span_masking else ""))
     if proc in ("cls", "cls_mlm"):
         nts.append("cls input: UER's label<TAB>text lines, or clean output whose records carry the label in their meta")
-    steps.append(Step(st.stage, f"shard for {proc}, seq {seq}", argv, nts, tool="zooprep"))
+    steps.append(Step(st.stage, f"shard for {_label(proc)}, seq {_label(seq)}", argv, nts, tool="zooprep"))
     steps.append(Step(st.stage, "export to the dataset file pretrain.py reads",
                       [ZOOPREP, "export", shard_out, "--to", "uer", "--out", _dataset_path(ctx, st)], tool="zooprep"))
     return steps
+
+
+def _label(value: Arg) -> str:
+    """A value for titles and file names: 'unknown' for an unstated one."""
+    return "unknown" if isinstance(value, Unknown) else value
 
 
 def _span_flags(st: Stage, dash: str = "_") -> list[str]:
@@ -353,7 +368,8 @@ def _preprocess_step(ctx: _Ctx, st: Stage, proc: Arg) -> Step:
     if st.span_masking:
         argv += _span_flags(st)
     nts = [f"flags as printed by the source: {st.preprocess_flags_printed}"] if st.preprocess_flags_printed else []
-    return Step(st.stage, f"preprocess ({proc}, seq {argv[argv.index('--seq_length') + 1]})", argv, nts, tool=_trainer(ctx.recipe, ctx.fmt))
+    seq = argv[argv.index("--seq_length") + 1]
+    return Step(st.stage, f"preprocess ({_label(proc)}, seq {_label(seq)})", argv, nts, tool=_trainer(ctx.recipe, ctx.fmt))
 
 
 def _final_checkpoint(cat: Catalog, model_id: str) -> Arg:
@@ -448,7 +464,10 @@ def _pretrain_steps(ctx: _Ctx, st: Stage) -> list[Step]:
                           tool="deepspeed"))
         ctx.outputs[st.stage] = weights
     else:
-        # UER saves OUTPUT-STEP; the last save is at total_steps
+        # UER saves OUTPUT-STEP at multiples of save_checkpoint_steps; the next step reads the one at total_steps
+        if not is_known(st.save_checkpoint_steps):
+            nts.append("pick a save interval that divides --total_steps: UER saves only at its multiples, "
+                       "and the next step reads the checkpoint of the last step")
         ctx.outputs[st.stage] = (f"{out_path}-{st.total_steps}" if is_known(st.total_steps) else
                                  val.unknown_for(st.stage, "output", f"the last checkpoint written by stage {st.stage}, {out_path}-STEPS"))
     return steps

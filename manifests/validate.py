@@ -136,6 +136,9 @@ def _recipes(cat: Catalog, rep: ValidationReport) -> None:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: init_checkpoint {ref} is not an earlier stage")
             if ref and ref.startswith("model:") and ref[6:] not in cat.models:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: init_checkpoint names unknown model {ref[6:]}")
+            if is_known(s.total_steps) and is_known(s.save_checkpoint_steps) and s.total_steps % s.save_checkpoint_steps:
+                rep.errors.append(f"recipe {r.id} stage {s.stage}: total_steps {s.total_steps} is not a multiple of "
+                                  f"save_checkpoint_steps {s.save_checkpoint_steps} (no checkpoint at the last step)")
             if is_known(s.batch_size_per_gpu) and is_known(s.world_size) and is_known(s.gpu_ranks) and len(s.gpu_ranks) != s.world_size:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: {len(s.gpu_ranks)} gpu_ranks for world_size {s.world_size}")
         if r.init_from.startswith("model:") and r.init_from[6:] not in cat.models:
@@ -144,7 +147,7 @@ def _recipes(cat: Catalog, rep: ValidationReport) -> None:
     for rid in cat.recipes:
         if rid not in used:
             rep.errors.append(f"recipe {rid}: no model uses it")
-    rep.checked.append("recipes: stage numbering, init checkpoints, GPU ranks vs world size, every recipe used")
+    rep.checked.append("recipes: stage numbering, init checkpoints, a checkpoint at the last step, GPU ranks vs world size, every recipe used")
 
 
 def _page_rows(cat: Catalog, rep: ValidationReport) -> None:

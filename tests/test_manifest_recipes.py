@@ -66,6 +66,9 @@ def test_check_reports_a_broken_step_and_the_cli_exit_code(cat):
     zp = build_plan(cat, "gpt2-couplet", "zooprep")
     zp.steps[1].argv.append("--no-such-option")
     assert "No such option: --no-such-option" in check_plan(zp).text()
+    zp = build_plan(cat, "gpt2-couplet", "zooprep")
+    zp.steps[1].argv[zp.steps[1].argv.index("--processor") + 1] = "gpt"
+    assert "zooprep shard has no processor 'gpt'" in check_plan(zp).text()
     from typer.testing import CliRunner
 
     from cli import app

@@ -91,6 +91,21 @@ def test_recorded_command_lines_are_what_the_recorder_reads(tmp_path):
     assert yaml.safe_load(out.read_text(encoding="utf-8")) == recorded
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("tool,clone", [("uer", "dbiir+UER-py"), ("tencentpretrain", "Tencent+TencentPretrain")])
+def test_printed_commands_parse_with_the_real_trainer_scripts(tool, clone):
+    """Cross-check of the recorded command lines: the real scripts (argparse stopped after parsing) accept every command."""
+    import sys
+
+    git_dir = MIRRORS / clone / "repo"
+    if not git_dir.exists():
+        pytest.skip(f"no local clone of {clone}")
+    repo = Path(__file__).resolve().parent.parent
+    res = subprocess.run([sys.executable, "-m", "manifests.tools.parse_with_real_trainer", "--git-dir", str(git_dir), "--tool", tool],
+                         cwd=repo, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and " 0 refused" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
+
+
 def test_recorded_facts_of_current_uer():
     uer = load_trainer("uer").scripts
     target = next(o for o in uer["pretrain.py"]["options"] if o["flags"] == ["--target"])

@@ -209,10 +209,12 @@ def _fmt_big(v) -> str:
 def _config_line(cat: Catalog, m: Model) -> str:
     arch = cat.architecture(m.architecture)
     if arch.config_file:
+        import re
+
         line = f"  config: {arch.config_file} (shipped by UER-py)"
-        named = m.page.description if m.page and m.page.description else ""
-        if "_config.json" in named and arch.config_file.split("/")[-1] not in named:
-            line += "; the zoo page names an older file, see its description"
+        named = re.search(r"([A-Za-z0-9_./]+_config\.json)", m.page.description or "") if m.page else None
+        if named and named.group(1).split("/")[-1] != arch.config_file.split(" ")[0].split("/")[-1]:
+            line += f"; the zoo page calls it {named.group(1)} (its older name)"
         return line
     out = "  config: UER-py ships none for this shape"
     if arch.config_rule:

@@ -68,7 +68,7 @@ def _sample(opt: dict | None) -> str:
     return _SAMPLE.get((opt or {}).get("type", "str"), "x")
 
 
-def _trainer_args(step: Step, spec: dict, fills: list[str]) -> list[str]:
+def trainer_args(step: Step, spec: dict, fills: list[str]) -> list[str]:
     args, flag = [], None
     for a in step.argv[2:]:
         if isinstance(a, Unknown):
@@ -92,7 +92,7 @@ def _check_trainer(step: Step, sc: StepCheck) -> None:
     if spec is None:
         sc.problems.append(f"{step.script} is not a recorded script of {cli.project}")
         return
-    sc.problems += check_argv(step.tool, step.script, _trainer_args(step, spec, sc.fill))
+    sc.problems += check_argv(step.tool, step.script, trainer_args(step, spec, sc.fill))
 
 
 def _check_zooprep(step: Step, sc: StepCheck) -> None:

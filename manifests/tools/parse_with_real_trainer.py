@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     from manifests.catalog import load_catalog
-    from manifests.recipe_check import _trainer_args
+    from manifests.recipe_check import trainer_args
     from manifests.recipe_commands import FORMATS, build_plan
     from manifests.trainer_cli import load_trainer, script_key
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         for plan in plans:
             for step in (s for s in plan.steps if s.tool == a.tool):
                 spec = cli.scripts[script_key(step.script)]
-                sys.argv = [step.script, *_trainer_args(step, spec, [])]
+                sys.argv = [step.script, *trainer_args(step, spec, [])]
                 try:
                     runpy.run_path(step.script, run_name="__main__")
                     print(f"NOT PARSED {plan.model} {plan.format}: {step.script} ran past argument parsing")

@@ -7,6 +7,7 @@ so the rest of the command is still checked, and the report says what the value 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from manifests.recipe_commands import Plan, Step, Unknown
@@ -95,13 +96,18 @@ def _check_trainer(step: Step, sc: StepCheck) -> None:
     sc.problems += check_argv(step.tool, step.script, trainer_args(step, spec, sc.fill))
 
 
-def _check_zooprep(step: Step, sc: StepCheck) -> None:
+@functools.lru_cache(maxsize=1)
+def _zooprep_group():
     import typer
 
     from cli import app
 
+    return typer.main.get_command(app)
+
+
+def _check_zooprep(step: Step, sc: StepCheck) -> None:
     sc.parser = "zooprep (this checkout's CLI)"
-    group = typer.main.get_command(app)
+    group = _zooprep_group()
     args = []
     for a in step.argv[1:]:
         if isinstance(a, Unknown):

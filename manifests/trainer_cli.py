@@ -63,6 +63,11 @@ def build_parser(spec: dict, prog: str) -> argparse.ArgumentParser:
     return p
 
 
+@functools.lru_cache(maxsize=None)
+def _parser(tool: str, key: str) -> argparse.ArgumentParser:
+    return build_parser(load_trainer(tool).scripts[key], key)
+
+
 def script_key(script: str) -> str:
     """Where a printed script path is recorded: 'pretrain.py', 'scripts/convert_...', 'zero_to_fp32.py'."""
     if script.endswith("zero_to_fp32.py"):
@@ -78,7 +83,7 @@ def check_argv(tool: str, script: str, args: list[str]) -> list[str]:
     if spec is None:
         return [f"{script}: not a recorded script of {cli.project} (recorded: {', '.join(cli.scripts)})"]
     try:
-        ns = build_parser(spec, key).parse_args(args)
+        ns = _parser(tool, key).parse_args(args)
     except _Refused as exc:
         return [f"{cli.source(key)} refuses it: {exc}"]
     problems = []

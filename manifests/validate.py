@@ -32,6 +32,7 @@ def validate_catalog(cat: Catalog, vocab_dir: str | Path | None = None) -> Valid
     _shapes(cat, rep)
     _recipes(cat, rep)
     _page_rows(cat, rep)
+    _printed_commands(cat, rep)
     if vocab_dir is not None:
         _checksums(cat, Path(vocab_dir), rep)
     else:
@@ -148,6 +149,26 @@ def _recipes(cat: Catalog, rep: ValidationReport) -> None:
         if rid not in used:
             rep.errors.append(f"recipe {rid}: no model uses it")
     rep.checked.append("recipes: stage numbering, init checkpoints, a checkpoint at the last step, GPU ranks vs world size, every recipe used")
+
+
+def _printed_commands(cat: Catalog, rep: ValidationReport) -> None:
+    from manifests.catalog import CatalogError
+    from manifests.recipe_check import check_plan
+    from manifests.recipe_commands import FORMATS, build_plan
+
+    n = 0
+    for m in cat.models.values():
+        if m.recipe.id is None or m.recipe.id not in cat.recipes:
+            continue
+        for fmt in FORMATS:
+            try:
+                plan = build_plan(cat, m.id, fmt)
+            except CatalogError:
+                continue  # a broken reference, reported by the cross-reference check
+            for sc in check_plan(plan).steps:
+                n += 1
+                rep.errors += [f"model {m.id} ({fmt}) step {sc.index + 1} ({sc.title}): {p}" for p in sc.problems]
+    rep.checked.append(f"recipes: {n} printed commands parse with the recorded trainer command lines and zooprep's CLI")
 
 
 def _page_rows(cat: Catalog, rep: ValidationReport) -> None:

@@ -147,7 +147,11 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
 
 @dataclass(frozen=True)
 class StageRef:
-    """A validated (dataset, recipe stage) pair, as ``shard --manifest-dataset D --recipe-stage S`` names it."""
+    """A validated (dataset, recipe stage) pair, as ``shard --manifest-dataset D --recipe-stage S`` names it.
+
+    ``adapted``: the stage is run on another corpus than the one it trained on (the user's own data);
+    ``recipe_datasets`` then names the corpora of the original stage.
+    """
 
     dataset: str
     recipe: str
@@ -155,6 +159,8 @@ class StageRef:
     processor: str
     seq_length: int | str
     models: tuple[str, ...]
+    adapted: bool = False
+    recipe_datasets: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -162,7 +168,8 @@ class StageRef:
 
     def as_dict(self) -> dict:
         return {"dataset": self.dataset, "recipe_stage": self.name, "processor": self.processor,
-                "seq_length": self.seq_length, "models": list(self.models)}
+                "seq_length": self.seq_length, "models": list(self.models), "adapted": self.adapted,
+                "recipe_datasets": list(self.recipe_datasets)}
 
 
 def parse_stage(stage: str) -> tuple[str, int]:
@@ -176,14 +183,18 @@ def parse_stage(stage: str) -> tuple[str, int]:
 
 
 def stage_ref(dataset: str, stage: str, catalog: Catalog | None = None) -> StageRef:
-    """Validate that recipe stage ``stage`` ('RECIPE/N') trains on ``dataset``; return its facts.
+    """Validate recipe stage ``stage`` ('RECIPE/N') for corpus ``dataset``; return its facts.
 
-    ``dataset`` may join several ids with '+' (a stage trained on two corpora, e.g. gpt2-poem).
+    ``dataset`` may join several ids with '+' (a stage trained on two corpora, e.g. gpt2-poem). A
+    corpus the stage did not train on (another catalog corpus or the user's own, any name) gives an
+    *adapted* reference; a name that looks like a typo of the stage's own corpus is refused.
     """
+    import difflib
+
     cat = catalog or load_catalog()
-    names = dataset.split("+")
-    for name in names:
-        cat.dataset(name)
+    names = [n for n in dataset.split("+")]
+    if not all(names):
+        raise CatalogError(f"dataset '{dataset}' has an empty name")
     rid, num = parse_stage(stage)
     recipe = cat.recipe(rid)
     found = [s for s in recipe.stages if s.stage == num]
@@ -191,7 +202,23 @@ def stage_ref(dataset: str, stage: str, catalog: Catalog | None = None) -> Stage
         raise CatalogError(f"recipe '{rid}' has no stage {num} (stages: {', '.join(str(s.stage) for s in recipe.stages)})")
     st = found[0]
     for name in names:
-        if name not in st.datasets:
-            raise CatalogError(f"stage {rid}/{num} trains on {', '.join(st.datasets)}, not on '{name}'")
+        if name in st.datasets or name in cat.datasets:
+            continue
+        close = difflib.get_close_matches(name, list(st.datasets) + list(cat.datasets), n=1, cutoff=0.85)
+        if close:
+            raise CatalogError(f"dataset '{name}' is not in the catalog; did you mean '{close[0]}'? "
+                               "(to record your own corpus, give it a name of its own)")
+    adapted = any(name not in st.datasets for name in names)
     users = tuple(m.id for m in cat.models.values() if m.recipe.id == rid)
-    return StageRef(dataset, rid, num, str(st.data_processor), st.seq_length, users)
+    return StageRef(dataset, rid, num, str(st.data_processor), st.seq_length, users, adapted, tuple(st.datasets))
+
+
+def manifest_record(dataset: str | None, stage: str | None) -> dict:
+    """The ``manifest`` field of a shard's zooprep.json for ``--manifest-dataset``/``--recipe-stage``."""
+    if stage is None:
+        return {"dataset": dataset, "recipe_stage": None}
+    ref = stage_ref(dataset, stage)
+    rec = {"dataset": dataset, "recipe_stage": ref.name, "adapted": ref.adapted}
+    if ref.adapted:
+        rec["recipe_datasets"] = list(ref.recipe_datasets)
+    return rec

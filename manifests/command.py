@@ -24,18 +24,42 @@ def _catalog():
 def list_models(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Only models trained on this dataset id."),
     family: Optional[str] = typer.Option(None, "--family", help="Only this family (roberta-char, gpt2, bert, ...)."),
-    page_only: bool = typer.Option(False, "--page-only", help="Only the models of the zoo page (no extra models)."),
-    as_json: bool = typer.Option(False, "--json", help="JSON array of {id, name, family, datasets, links, ...}."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Only models with this tokenizer id (see `zoo tokenizers`)."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Only models with a recipe stage at this sequence length."),
+    stages: Optional[int] = typer.Option(None, "--stages", help="Only models whose recipe has this many stages (0: no recipe)."),
+    on_page: Optional[bool] = typer.Option(None, "--on-page/--not-on-page", help="Only models of the zoo page / only the others."),
+    has_hf: Optional[bool] = typer.Option(None, "--has-hf/--no-hf", help="Only models with / without a Hugging Face repository."),
+    page_only: bool = typer.Option(False, "--page-only", help="Same as --on-page."),
+    fmt: str = typer.Option("text", "--format", help="text, json, csv or md."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
-    """List the catalog's models."""
-    from manifests.views import ListQuery, list_text, model_summary, select_models
+    """List the catalog's models (with their Hugging Face id), filtered; text, JSON, CSV or markdown."""
+    from manifests.catalog import CatalogError
+    from manifests.views import LIST_FORMATS, ListQuery, list_text, model_summary, select_models
 
+    fmt = "json" if as_json else fmt
+    if fmt not in LIST_FORMATS:
+        raise CatalogError(f"unknown list format '{fmt}' (choose from {', '.join(LIST_FORMATS)})")
     cat = _catalog()
-    models = select_models(cat, ListQuery(dataset, family, include_extra=not page_only))
-    if as_json:
+    q = ListQuery(dataset, family, include_extra=not page_only, tokenizer=tokenizer, seq_len=seq_len, stages=stages,
+                  on_page=on_page, has_hf=has_hf)
+    models = select_models(cat, q)
+    if fmt == "json":
         _emit([model_summary(cat, m) for m in models])
     else:
-        typer.echo(list_text(cat, models), nl=False)
+        typer.echo(list_text(cat, models, fmt), nl=False)
+
+
+@zoo_app.command("tokenizers")
+def tokenizers(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The vocabularies and sentencepiece models, and where to get their files."""
+    from manifests.views import tokenizers_data, tokenizers_text
+
+    cat = _catalog()
+    if as_json:
+        _emit(tokenizers_data(cat))
+    else:
+        typer.echo(tokenizers_text(cat), nl=False)
 
 
 @zoo_app.command("show")
@@ -43,7 +67,7 @@ def show(
     model: str = typer.Argument(..., help="Model id (see `zoo list`)."),
     gpu: str = typer.Option("A100", "--gpu", help="GPU for the GPU-hours estimate: A100, V100, H100."),
     precision: str = typer.Option("mixed", "--precision", help="fp32, tf32 or mixed (fp16/bf16 tensor cores)."),
-    utilisation: float = typer.Option(0.4, "--utilisation", help="Assumed model FLOPs utilisation (0-1]."),
+    utilisation: Optional[float] = typer.Option(None, "--utilisation", help="A flat model FLOPs utilisation (0-1] instead of the utilisation model."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Everything known about one model, with parameter count, tokens, FLOPs and GPU-hours."""
@@ -63,7 +87,7 @@ def figures(
     family: Optional[str] = typer.Option(None, "--family", help="Only this family."),
     gpu: str = typer.Option("A100", "--gpu", help="A100, V100 or H100."),
     precision: str = typer.Option("mixed", "--precision", help="fp32, tf32 or mixed."),
-    utilisation: float = typer.Option(0.4, "--utilisation", help="Assumed model FLOPs utilisation (0-1]."),
+    utilisation: Optional[float] = typer.Option(None, "--utilisation", help="A flat model FLOPs utilisation (0-1] instead of the utilisation model."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Parameters, tokens, training FLOPs and GPU-hours for many models at once."""
@@ -133,12 +157,32 @@ def recipe(
     vocab_dir: str = typer.Option("models", "--vocab-dir", help="Where the vocab/spm files live in the printed commands."),
     raw_dir: str = typer.Option("raw", "--raw-dir", help="Where the raw corpora live (zooprep format)."),
     work_dir: str = typer.Option("work", "--work-dir", help="Where zooprep writes intermediate data."),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="Your own corpus (file or folder): zooprep commands for it, recorded as an adapted recipe stage."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="With --corpus: your vocab file instead of the model's."),
+    spm: Optional[str] = typer.Option(None, "--spm", help="With --corpus: your sentencepiece model instead of the model's."),
+    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The complete command sequence per stage: data preparation, pretraining, conversion to HF."""
-    from manifests.recipe_commands import build_plan
+    from manifests.recipe_commands import OwnData, build_plan
 
-    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir)
+    own = OwnData(corpus, vocab, spm) if corpus else None
+    if own is None and (vocab or spm):
+        from corpusprep.errors import ZooprepError
+
+        raise ZooprepError("--vocab/--spm go with --corpus (your own data)")
+    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    if check:
+        from manifests.recipe_check import check_plan
+
+        report = check_plan(plan)
+        if as_json:
+            _emit(report.as_dict())
+        else:
+            typer.echo(report.text(), nl=False)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     if as_json:
         _emit(plan.as_dict())
     else:
@@ -165,32 +209,31 @@ def config(
 
 @zoo_app.command("render")
 def render(
-    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    lang: str = typer.Option("zh", "--lang", help="zh (the zoo page itself) or en (its tables, descriptions from the catalog)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
-    check: Optional[Path] = typer.Option(None, "--check", help="Compare the rendered rows with this zoo page; exit 1 on drift."),
+    check: Optional[Path] = typer.Option(None, "--check", help="Compare the whole rendered zh page with this page (e.g. Modelzoo.zh.md); exit 1 on any difference."),
 ) -> None:
-    """Regenerate the zoo page's model tables from the catalog."""
+    """Regenerate the zoo page (zh) or its tables (en) from the catalog."""
     from corpusprep.atomic import atomic_open
     from corpusprep.errors import InputError
-    from manifests.render import parse_zoo_tables, render_tables
+    from manifests.render import compare_pages, render_tables
 
     cat = _catalog()
-    text = render_tables(cat, lang)
     if check:
         try:
             page = check.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(check, "file not found") from None
-        want, got = parse_zoo_tables(page), parse_zoo_tables(render_tables(cat, "zh"))
-        diffs = [(i, a, b) for i, (a, b) in enumerate(zip(want, got)) if a != b]
-        if len(want) != len(got):
-            diffs.append((min(len(want), len(got)), f"{len(want)} rows on the page", f"{len(got)} rows rendered"))
-        for i, a, b in diffs:
-            typer.echo(f"row {i + 1}: page {a} != catalog {b}")
-        typer.echo(f"{len(want)} page rows, {len(got)} rendered, {len(diffs)} difference(s)")
+        diffs = compare_pages(page, render_tables(cat, "zh"))
+        for d in diffs:
+            typer.echo(d)
+        typer.echo(f"{check}: {len(page.splitlines())} page lines compared with the rendered page "
+                   "(cell padding and runs of spaces ignored), "
+                   f"{len(diffs)} difference(s)")
         if diffs:
             raise typer.Exit(1)
         return
+    text = render_tables(cat, lang)
     if out:
         with atomic_open(out) as fh:
             fh.write(text)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from manifests.catalog import Catalog, CatalogError
 from manifests.schema import Architecture, Model, is_known
+from manifests.targets import objective_processor, uer_targets
 
 CONFIG_FORMATS = ("uer", "hf")
 
-_UER_TARGETS = {"mlm": ["mlm"], "bert": ["mlm", "sp"], "albert": ["mlm", "sp"], "lm": ["lm"], "t5": ["lm"],
-                "bilm": ["bilm"], "cls": ["cls"]}
-_UER_PROCESSOR = {"mlm": "mlm", "bert": "bert", "albert": "albert", "lm": "lm", "t5": "t5", "bilm": "bilm", "cls": "cls"}
 
 
 def _need(arch: Architecture, model: Model, *names: str) -> None:
@@ -27,12 +25,23 @@ def model_config(cat: Catalog, model_id: str, fmt: str = "uer") -> dict:
         raise CatalogError(f"unknown config format '{fmt}' (choose from {', '.join(CONFIG_FORMATS)})")
     model = cat.model(model_id)
     arch = cat.architecture(model.architecture)
-    return uer_config(model, arch) if fmt == "uer" else hf_config(cat, model, arch)
+    return uer_config(model, arch, final_objective(cat, model)) if fmt == "uer" else hf_config(cat, model, arch)
 
 
-def uer_config(model: Model, arch: Architecture) -> dict:
+def final_objective(cat: Catalog, model: Model) -> str | None:
+    """The objective of the model's last training stage (recipe first, then the model's own field)."""
+    recipe = cat.recipe_of(model.id)
+    for value in ([recipe.stages[-1].target] if recipe else []) + [model.target]:
+        try:
+            if uer_targets(value):
+                return value
+        except ValueError:
+            continue
+    return None
+
+
+def uer_config(model: Model, arch: Architecture, target: str | None) -> dict:
     k = arch.kind
-    target = model.target if is_known(model.target) else None
     if k in ("bert", "albert", "gpt2", "t5"):
         _need(arch, model, "emb_size", "feedforward", "hidden", "heads", "layers")
         cfg = {"emb_size": arch.emb_size, "feedforward_size": arch.feedforward, "hidden_size": arch.hidden,
@@ -52,8 +61,8 @@ def uer_config(model: Model, arch: Architecture) -> dict:
         cfg["dropout"] = arch.dropout
     else:
         raise CatalogError(f"cannot write a config for '{model.id}': the {k} encoder's shape is not stated")
-    if target:
-        cfg["data_processor"] = _UER_PROCESSOR.get(target.split(",")[0], target)
+    if objective_processor(target):
+        cfg["data_processor"] = objective_processor(target)
     cfg["embedding"] = list(arch.embedding)
     if arch.relative_position_embedding:
         cfg["relative_position_embedding"] = True
@@ -72,8 +81,8 @@ def uer_config(model: Model, arch: Architecture) -> dict:
         cfg["factorized_embedding_parameterization"] = True
     if arch.parameter_sharing:
         cfg["parameter_sharing"] = True
-    if target:
-        cfg["target"] = _UER_TARGETS.get(target, [target])
+    if uer_targets(target):
+        cfg["target"] = uer_targets(target)
     if arch.tie_weights:
         cfg["tie_weights"] = True
     return {key: v for key, v in cfg.items() if v is not None}

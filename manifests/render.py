@@ -1,16 +1,21 @@
-"""Regenerate the zoo page's model tables from the catalog, and parse such tables back into rows.
+"""Regenerate the zoo page from the catalog, compare it with the published page, parse its tables.
 
-The tables keep the zoo page's rows, labels, order and download links; the description cells are
-written by zooprep from the catalog's facts (corpus, target, config, steps), in Chinese or English.
-``parse_zoo_tables`` reads either the published page or a rendered one, so the two can be compared
-row by row (``zoo render --check PAGE``).
+``zh`` reproduces the page (Modelzoo.zh.md): its own text (``data/page_zh.yaml``) around tables whose
+rows, labels, links and description cells come from models.yaml, the cells worded as the page words
+them. Facts from other sources never appear on it (``zoo show`` gives them, with their source).
+``en`` renders the same tables with descriptions written from the catalog's facts.
+``compare_pages`` compares whole page texts; ``parse_zoo_tables`` reads the tables' rows back.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
-from manifests.catalog import Catalog
+import yaml
+
+from corpusprep.errors import InputError
+from manifests.catalog import Catalog, CatalogError
 from manifests.schema import Model, is_known
 
 LANGS = ("zh", "en")
@@ -68,11 +73,9 @@ def _description(cat: Catalog, m: Model, lang: str) -> str:
     if isinstance(m.datasets, list):
         names = [cat.dataset(d).name for d in m.datasets]
         parts.append(t["corpus"].format(", ".join(names)))
-    arch = cat.architecture(m.architecture)
-    if arch.config_file:
-        cfg = arch.config_file.split(" ")[0].split("/")[-1]
-        if cfg != "base_config.json" or arch.kind != "bert":
-            parts.append(t["config"].format(cfg))
+    named = re.search(r"([A-Za-z0-9_./]+_config\.json)", m.page.description or "")
+    if named:  # the config file as the page names it (older flat names, e.g. bert_large_config.json)
+        parts.append(t["config"].format(named.group(1)))
     recipe = cat.recipe_of(m.id)
     if recipe:
         steps = [s.total_steps for s in recipe.stages]
@@ -84,19 +87,9 @@ def _description(cat: Catalog, m: Model, lang: str) -> str:
     return t["sep"].join(parts) + t["end"]
 
 
-def render_tables(cat: Catalog, lang: str = "zh") -> str:
-    """Markdown/HTML tables in the zoo page's layout, regenerated from the catalog."""
-    if lang not in LANGS:
-        from manifests.catalog import CatalogError
-
-        raise CatalogError(f"unknown language '{lang}' (choose from {', '.join(LANGS)})")
-    t = _T[lang]
-    refs: list[str] = []
-    out: list[str] = []
-
-    grid = {(m.page.ref): m for m in _page_models(cat, "roberta-char")}
-    out += [f"## {t['roberta-char']}", "", f"|{t['grid_corner']}|" + "|".join(f"H={h}" for h in _GRID_H) + "|",
-            "| -------- |" + " :---: |" * len(_GRID_H)]
+def _grid_rows(cat: Catalog, lang: str) -> tuple[list[str], list[str]]:
+    grid = {m.page.ref: m for m in _page_models(cat, "roberta-char")}
+    rows, refs = [], []
     for n in _GRID_L:
         cells = []
         for h in _GRID_H:
@@ -104,33 +97,137 @@ def render_tables(cat: Catalog, lang: str = "zh") -> str:
             cells.append(f"[{_label(m, lang)}][{m.page.ref}]" if m else "")
             if m:
                 refs.append(f"[{m.page.ref}]:{_weights(m)[0]}")
-        out.append(f"| **L={n}** | " + " | ".join(cells) + " |")
-    refs.append("")
+        rows.append(f"| **L={n}** | " + " | ".join(cells) + " |")
+    return rows, refs
 
-    out += ["", f"## {t['roberta-word']}", "", f"| {t['link']} |", "| :---: |"]
-    for m in _page_models(cat, "roberta-word"):
-        out.append(f"| [{_label(m, lang)}][{m.page.ref}] |")
+
+def _list_rows(cat: Catalog, section: str, lang: str) -> tuple[list[str], list[str]]:
+    rows, refs = [], []
+    for m in _page_models(cat, section):
+        cells = [f"[{_label(m, lang)}][{m.page.ref}]"]
+        if section == "gpt2":
+            cells.append(next((l.url for l in m.links if l.kind == "hf"), ""))
+        rows.append("| " + " | ".join(cells) + " |")
         refs.append(f"[{m.page.ref}]:{_weights(m)[0]}")
-    refs.append("")
+    return rows, refs
 
-    out += ["", f"## {t['gpt2']}", "", f"| {t['link']} | {t['card']} |", "| :---: | :---: |"]
-    for m in _page_models(cat, "gpt2"):
-        card = next((l.url for l in m.links if l.kind == "hf"), "")
-        out.append(f"| [{_label(m, lang)}][{m.page.ref}] | {card} |")
-        refs.append(f"[{m.page.ref}]:{_weights(m)[0]}")
 
+def _link_cell(m: Model, lang: str) -> str:
+    cur = [l for l in m.links if l.current and l.kind in ("weights", "vocab")]
+    if len(cur) == 1:
+        return cur[0].url
+    return " ".join(f"{_T[lang][l.kind]}{l.url}" for l in cur)
+
+
+def _html_rows(cat: Catalog, section: str, lang: str) -> list[str]:
+    rows = []
+    for m in _page_models(cat, section):
+        desc = m.page.description if lang == "zh" and m.page.description else _description(cat, m, lang)
+        rows.append(f'<tr align="center"><td> {_label(m, lang)} <td> {_link_cell(m, lang)} <td> {desc}')
+    return rows
+
+
+def _section_parts(cat: Catalog, lang: str) -> tuple[dict, dict]:
+    rows, refs = {}, {}
+    rows["roberta-char"], refs["roberta-char"] = _grid_rows(cat, lang)
+    for section in ("roberta-word", "gpt2"):
+        rows[section], refs[section] = _list_rows(cat, section, lang)
     for section in ("google", "uer"):
-        out += ["", f"## {t[section]}", "<table>", f'<tr align="center"><th> {t["model"]} <th> Link <th> {t["desc"]} ']
-        for m in _page_models(cat, section):
-            cur = [l for l in m.links if l.current and l.kind in ("weights", "vocab")]
-            if len(cur) == 1:
-                link = cur[0].url
-            else:
-                link = " ".join(f"{t[l.kind]}{l.url}" for l in cur)
-            out.append(f'<tr align="center"><td> {_label(m, lang)} <td> {link} <td> {_description(cat, m, lang)}')
-        out.append("</table>")
-    out += ["", *refs]
+        rows[section] = _html_rows(cat, section, lang)
+    return rows, refs
+
+
+def page_template(cat: Catalog) -> str:
+    """The zoo page's own text around its tables (``data/page_zh.yaml``)."""
+    path = cat.data_dir / "page_zh.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return doc["page_zh"]["template"]
+    except (FileNotFoundError, KeyError, TypeError):
+        raise InputError(path, "page template missing (top-level key page_zh.template)") from None
+
+
+_MARKER = re.compile(r"^\{(rows|refs):([a-z0-9-]+)\}$")
+
+
+def render_page(cat: Catalog) -> str:
+    """The Chinese zoo page: the page's text with its tables' rows and link definitions from the catalog."""
+    rows, refs = _section_parts(cat, "zh")
+    out = []
+    for line in page_template(cat).splitlines():
+        m = _MARKER.match(line.strip())
+        if not m:
+            out.append(line)
+            continue
+        table = rows if m.group(1) == "rows" else refs
+        if m.group(2) not in table:
+            raise CatalogError(f"page template names unknown section {m.group(2)!r} in {line.strip()!r}")
+        out += table[m.group(2)]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_tables(cat: Catalog, lang: str = "zh") -> str:
+    """``zh``: the zoo page itself (:func:`render_page`); ``en``: its tables with descriptions from the catalog."""
+    if lang not in LANGS:
+        raise CatalogError(f"unknown language '{lang}' (choose from {', '.join(LANGS)})")
+    if lang == "zh":
+        return render_page(cat)
+    t = _T[lang]
+    rows, refs = _section_parts(cat, lang)
+    out = [f"## {t['roberta-char']}", "", f"|{t['grid_corner']}|" + "|".join(f"H={h}" for h in _GRID_H) + "|",
+           "| -------- |" + " :---: |" * len(_GRID_H), *rows["roberta-char"]]
+    out += ["", f"## {t['roberta-word']}", "", f"| {t['link']} |", "| :---: |", *rows["roberta-word"]]
+    out += ["", f"## {t['gpt2']}", "", f"| {t['link']} | {t['card']} |", "| :---: | :---: |", *rows["gpt2"]]
+    for section in ("google", "uer"):
+        out += ["", f"## {t[section]}", "<table>", f'<tr align="center"><th> {t["model"]} <th> Link <th> {t["desc"]} ',
+                *rows[section], "</table>"]
+    out += [""]
+    for section in ("roberta-char", "roberta-word", "gpt2"):
+        out += [*refs[section], ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------- comparing two pages
+_ALIGN = re.compile(r"^:?-{3,}:?$")
+
+
+def normalize_line(line: str) -> str:
+    """One page line with layout-only differences removed (cell padding, runs of spaces, trailing blanks)."""
+    line = re.sub(r"\s+", " ", line.strip())
+    if line.startswith("|"):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = [(":" if c.startswith(":") else "") + "---" + (":" if c.endswith(":") else "") if _ALIGN.match(c) else c
+                 for c in cells]
+        return "|" + "|".join(cells) + "|"
+    return line
+
+
+def _normalized(text: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        norm = normalize_line(line)
+        if norm == "" and (not out or out[-1][1] == ""):
+            continue  # several blank lines are one paragraph break
+        out.append((n, norm))
+    while out and out[-1][1] == "":
+        out.pop()
+    return out
+
+
+def compare_pages(page: str, rendered: str) -> list[str]:
+    """Differences between the published page and the rendered one, line by line after layout normalisation."""
+    a, b = _normalized(page), _normalized(rendered)
+    diffs = []
+    sm = difflib.SequenceMatcher(a=[x[1] for x in a], b=[x[1] for x in b], autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            continue
+        for k in range(max(i2 - i1, j2 - j1)):
+            left = a[i1 + k] if i1 + k < i2 else None
+            right = b[j1 + k] if j1 + k < j2 else None
+            where = f"page line {left[0]}" if left else f"rendered line {right[0]}"
+            diffs.append(f"{where}: page {left[1] if left else '(nothing)'!r} != rendered {right[1] if right else '(nothing)'!r}")
+    return diffs
 
 
 _REF_DEF = re.compile(r"^\[([^\]]+)\]:\s*(\S+)\s*$")

@@ -135,6 +135,7 @@ class PageRow(_Strict):
     order: int
     label: str  # the row label exactly as the page shows it
     ref: Optional[str] = None  # markdown reference-link id, e.g. "2_128"
+    description: Optional[str] = None  # the description cell exactly as the page words it (HTML tables)
 
 
 class ModelRecipeRef(_Strict):
@@ -194,7 +195,10 @@ class Stage(_Strict):
     report_steps: MaybeInt = UNKNOWN
     init_checkpoint: Optional[str] = None  # "stage:1", "model:<id>", free text, or None (random init)
     output_model_path: MaybeStr = UNKNOWN
+    labels_num: Optional[MaybeInt] = None  # cls objectives: --labels_num (None: no cls target)
+    labels_source: Optional[str] = None  # where labels_num comes from
     model_flags: list[str] = Field(default_factory=list)  # pretrain flags beyond the config file
+    deepspeed_flags: list[str] = Field(default_factory=list)  # TencentPretrain + DeepSpeed only
     preprocess_flags_printed: Optional[str] = None
     notes: list[str] = Field(default_factory=list)
 

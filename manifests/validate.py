@@ -32,6 +32,7 @@ def validate_catalog(cat: Catalog, vocab_dir: str | Path | None = None) -> Valid
     _shapes(cat, rep)
     _recipes(cat, rep)
     _page_rows(cat, rep)
+    _printed_commands(cat, rep)
     if vocab_dir is not None:
         _checksums(cat, Path(vocab_dir), rep)
     else:
@@ -136,6 +137,9 @@ def _recipes(cat: Catalog, rep: ValidationReport) -> None:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: init_checkpoint {ref} is not an earlier stage")
             if ref and ref.startswith("model:") and ref[6:] not in cat.models:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: init_checkpoint names unknown model {ref[6:]}")
+            if is_known(s.total_steps) and is_known(s.save_checkpoint_steps) and s.total_steps % s.save_checkpoint_steps:
+                rep.errors.append(f"recipe {r.id} stage {s.stage}: total_steps {s.total_steps} is not a multiple of "
+                                  f"save_checkpoint_steps {s.save_checkpoint_steps} (no checkpoint at the last step)")
             if is_known(s.batch_size_per_gpu) and is_known(s.world_size) and is_known(s.gpu_ranks) and len(s.gpu_ranks) != s.world_size:
                 rep.errors.append(f"recipe {r.id} stage {s.stage}: {len(s.gpu_ranks)} gpu_ranks for world_size {s.world_size}")
         if r.init_from.startswith("model:") and r.init_from[6:] not in cat.models:
@@ -144,7 +148,27 @@ def _recipes(cat: Catalog, rep: ValidationReport) -> None:
     for rid in cat.recipes:
         if rid not in used:
             rep.errors.append(f"recipe {rid}: no model uses it")
-    rep.checked.append("recipes: stage numbering, init checkpoints, GPU ranks vs world size, every recipe used")
+    rep.checked.append("recipes: stage numbering, init checkpoints, a checkpoint at the last step, GPU ranks vs world size, every recipe used")
+
+
+def _printed_commands(cat: Catalog, rep: ValidationReport) -> None:
+    from manifests.catalog import CatalogError
+    from manifests.recipe_check import check_plan
+    from manifests.recipe_commands import FORMATS, build_plan
+
+    n = 0
+    for m in cat.models.values():
+        if m.recipe.id is None or m.recipe.id not in cat.recipes:
+            continue
+        for fmt in FORMATS:
+            try:
+                plan = build_plan(cat, m.id, fmt)
+            except CatalogError:
+                continue  # a broken reference, reported by the cross-reference check
+            for sc in check_plan(plan).steps:
+                n += 1
+                rep.errors += [f"model {m.id} ({fmt}) step {sc.index + 1} ({sc.title}): {p}" for p in sc.problems]
+    rep.checked.append(f"recipes: {n} printed commands parse with the recorded trainer command lines and zooprep's CLI")
 
 
 def _page_rows(cat: Catalog, rep: ValidationReport) -> None:

@@ -227,8 +227,12 @@ def test_stage_ref(cat):
     assert stage_ref("chinese_poetry+werneror_poetry", "gpt2-poem:1").recipe == "gpt2-poem"
     assert stage_ref("chinese_poetry", "gpt2-poem/1").dataset == "chinese_poetry"
     assert stage_ref("couplet_clean", "gpt2-couplet:1").seq_length == 64
-    with pytest.raises(CatalogError, match="not on 'weibo'"):
-        stage_ref("weibo", "roberta-char-cluecorpussmall-2stage/1")
+    assert not stage_ref("cluecorpussmall", "roberta-char-cluecorpussmall-2stage/1").adapted
+    other = stage_ref("weibo", "roberta-char-cluecorpussmall-2stage/1")  # a recipe run on another corpus
+    assert other.adapted and other.recipe_datasets == ("cluecorpussmall",)
+    assert stage_ref("my_reviews", "roberta-word-cluecorpussmall-2stage/2").adapted  # the user's own corpus
+    with pytest.raises(CatalogError, match="did you mean 'cluecorpussmall'"):
+        stage_ref("cluecorpusmall", "roberta-char-cluecorpussmall-2stage/1")
     with pytest.raises(CatalogError, match="no stage 3"):
         stage_ref("cluecorpussmall", "roberta-char-cluecorpussmall-2stage/3")
     with pytest.raises(CatalogError, match="RECIPE/N"):
@@ -297,7 +301,7 @@ def test_every_model_can_be_shown_planned_and_configured(cat):
                 continue
             planned += 1
             assert plan.steps and ("pretrain.py" in plan.text())
-            assert plan.runnable == ("<unknown:" not in plan.text())
+            assert plan.runnable == ("${" not in plan.text())
         for fmt in ("uer", "hf"):
             try:
                 model_config(cat, mid, fmt)

@@ -90,7 +90,7 @@ class ShardConfig:
         return self
 
     def _check_manifest_ref(self) -> None:
-        """A recorded (dataset, recipe stage) pair must exist in the catalog and belong together."""
+        """A recorded recipe stage must exist; run on another corpus it is recorded as adapted."""
         if self.recipe_stage is None:
             if self.manifest_dataset is not None:
                 from manifests.catalog import load_catalog
@@ -102,6 +102,12 @@ class ShardConfig:
         from manifests.catalog import stage_ref
 
         stage_ref(self.manifest_dataset, self.recipe_stage)
+
+    def manifest(self) -> dict:
+        """zooprep.json's manifest field (dataset, recipe stage, adapted to another corpus or not)."""
+        from manifests.catalog import manifest_record
+
+        return manifest_record(self.manifest_dataset, self.recipe_stage)
 
     def options(self) -> dict:
         """The options that shape the output (recorded in zooprep.json, and in the resume plan)."""

@@ -100,7 +100,7 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
         "full_sentences": cfg.full_sentences, "static_masking": cfg.static_masking,
         "dup_factor": cfg.dup_factor, "whole_word": cfg.whole_word,
         "sources": sources, "counts": counts, "files": files,
-        "manifest": {"dataset": cfg.manifest_dataset, "recipe_stage": cfg.recipe_stage},
+        "manifest": cfg.manifest(),
         "options": cfg.options(),
         "reject_samples": samples[:20],
     }

@@ -116,7 +116,7 @@ def merge_shard(task: MergeTask) -> dict:
     result = {"name": name, "split": task.split, "shard": task.shard, "records": writer.rows, "sha256": sha,
               "fingerprint": cfg.fingerprint(), "dropped": dropped, "lost_chars": lost_chars,
               "lost_bytes": lost_bytes, "samples": samples}
-    write_done(marker_path(work, name), merge_key(result["fingerprint"], task.depends), [], [out / name], result)
+    write_done(marker_path(work, name), merge_key(result["fingerprint"], task.depends), [], {out / name: sha}, result)
     return result
 
 

@@ -33,6 +33,22 @@ def unit_identity(ranges) -> list[dict]:
     return [input_identity(p, a, b) for p, a, b in ranges]
 
 
+def parquet_span(path: str, first_group: int, end_group: int) -> tuple[int, int | None]:
+    """Byte range [start, end) holding the column chunks of row groups [first_group, end_group)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    lo, hi = None, 0
+    for rg in range(first_group, min(end_group, meta.num_row_groups)):
+        group = meta.row_group(rg)
+        for c in range(group.num_columns):
+            col = group.column(c)
+            start = col.dictionary_page_offset if col.has_dictionary_page and col.dictionary_page_offset else col.data_page_offset
+            lo = start if lo is None else min(lo, start)
+            hi = max(hi, start + col.total_compressed_size)
+    return (0, None) if lo is None else (lo, hi)
+
+
 def _identity_changed(recorded: dict) -> str | None:
     path = recorded.get("path")
     try:
@@ -46,10 +62,14 @@ def _identity_changed(recorded: dict) -> str | None:
     return None
 
 
-def write_done(marker: Path, key, inputs: list[dict], files: list[Path], result: dict, fsync: bool = False) -> dict:
-    """Write the done-marker for finished work (after every file it names is in place)."""
+def write_done(marker: Path, key, inputs: list[dict], files, result: dict, fsync: bool = False) -> dict:
+    """Write the done-marker for finished work (after every file it names is in place).
+
+    ``files``: paths (hashed here) or {path: sha256} when the caller already has the checksums.
+    """
     marker = Path(marker)
-    files = {os.path.relpath(f, marker.parent): sha256_file(f) for f in files}  # may point outside (staged outputs)
+    sums = files if isinstance(files, dict) else {f: sha256_file(f) for f in files}
+    files = {os.path.relpath(f, marker.parent): sha for f, sha in sums.items()}  # may point outside (staged outputs)  # may point outside (staged outputs)
     body = {"key": json.loads(json.dumps(key)), "inputs": inputs, "files": files, "result": result}
     write_bytes(marker, json_bytes(body, None), fsync=fsync)
     return body

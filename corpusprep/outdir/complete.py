@@ -114,8 +114,8 @@ def _swap(root: Path, ready: dict) -> dict:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": ready.get("summary", {}),
             "files": ready["files"]}
     done["checksum"] = _self_checksum(done)
-    write_json(meta / COMPLETE, done)
     save_journal(root, new)
+    write_json(meta / COMPLETE, done)  # the last commit of every run
     shutil.rmtree(layout.work(root), ignore_errors=True)
     return done
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from corpusprep.atomic import json_bytes, write_json
+from corpusprep.atomic import is_tmp_name, json_bytes, write_json
 from corpusprep.errors import ZooprepError
 from corpusprep.outdir import complete, layout
 
@@ -114,6 +114,9 @@ class OutputDir:
         try:
             if owner is not None and owner["command"] != command:
                 cls._write_owner(root, command, run_id)  # replacing another command's output (--overwrite)
+            for p in layout.meta(root).iterdir():  # temp files a killed run left in our own folder
+                if is_tmp_name(p.name) and p.is_file():
+                    p.unlink()
             od.rolled_forward = complete.roll_forward(root)
             done = complete.read_complete(root)
             if done is not None and not (overwrite or rerun or od.rolled_forward):

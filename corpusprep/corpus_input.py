@@ -58,6 +58,8 @@ def expand_corpus(paths) -> list[CorpusFile]:
             found = corpus_dir_files(p)
             if not found:
                 raise InputError(str(p), "directory holds no .parquet or .txt corpus files")
+            for folder in sorted({f.parent for f in found} - {p}):
+                require_complete_input(folder)
         elif p.is_file():
             found = [p]
         else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -224,9 +225,16 @@ def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch)
     for args in (["build-vocab", str(out), "--out", str(tmp_path / "v.txt")],
                  ["build-spm", str(out), "--out-prefix", str(tmp_path / "spm")]):
         _one_error_line(_cli(*args, "--workers", "1"), "unfinished `zooprep clean` output")
+    with pytest.raises(InputError, match="unfinished `zooprep clean` output"):
+        _clean([out], tmp_path / "c2", fmt="auto")
     assert verify_dir(out).inconsistent[0].startswith("incomplete")
     _clean([folder], out, num_shards=2)
     assert _shard(out, tmp_path / "s", vocab).meta["counts"]["instances"] > 0
+    nested = tmp_path / "all"
+    shutil.copytree(out, nested / "clean")  # a zooprep output without its complete state, inside a CORPUS folder
+    (nested / "clean" / ".zooprep" / "complete.json").unlink()
+    with pytest.raises(InputError, match="unfinished `zooprep clean` output"):
+        _shard(nested, tmp_path / "s2", vocab)
 
 
 def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, monkeypatch, vocab):

@@ -26,7 +26,7 @@ from corpusprep.cleaning.spill import done_digest, load_stats, package_dir, pack
 from corpusprep.cleaning.unit import make_packages, package_key, process_package, unit_bytes
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
-from corpusprep.outdir import OutputDir
+from corpusprep.outdir import OutputDir, require_complete_input
 from corpusprep.progress import progress
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
@@ -89,10 +89,15 @@ def run_clean(config: CleanConfig) -> dict:
 
     validate(config)
     t0 = time.perf_counter()
+    for item in config.inputs:
+        if os.path.exists(item):
+            require_complete_input(item)  # never clean an unfinished zooprep output as if it were data
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
                        text_field=config.text_field, unit_bytes=config.unit_bytes)
     if not units:
         raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
+    for folder in sorted({os.path.dirname(u.path) for u in units}):
+        require_complete_input(folder)  # ... nor one found inside an INPUT folder
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:

@@ -3,9 +3,10 @@
 ``OutputDir.open`` is the first thing every directory-writing command does:
 
 1. refuse an ``--out`` that is, contains or lies inside an input (symlinks resolved);
-2. an existing non-empty directory without our marker is refused; a new or empty one gets the
-   marker ``.zooprep/owner.json`` before anything else is written into it;
-3. take an exclusive OS lock (``fcntl.flock`` on ``.zooprep/lock``); a second run is told who holds it;
+2. an existing non-empty directory without our marker is refused;
+3. take an exclusive OS lock (``fcntl.flock`` on ``.zooprep/lock``; a second run is told who holds it),
+   then a new or empty directory gets the marker ``.zooprep/owner.json`` before any output or work
+   file is written into it;
 4. finish a swap that a killed run had started (``complete.roll_forward``).
 """
 from __future__ import annotations
@@ -97,23 +98,19 @@ class OutputDir:
         check_outside_inputs(root, inputs)
         hint = f" (or pass {overwrite_option} to replace it)" if overwrite_option else ""
         root.mkdir(parents=True, exist_ok=True)
-        run_id = new_run_id()
-        owner = read_owner(root)
-        if owner is None:
-            others = [p.name for p in root.iterdir() if p.name != layout.META_DIR]
-            if others:
-                raise ZooprepError(f"{root}: directory is not empty and was not created by zooprep (no "
-                                   f"{layout.META_DIR}/{layout.OWNER}; it holds e.g. {sorted(others)[0]!r}); "
-                                   "choose a new or empty --out")
-            cls._write_owner(root, command, run_id)
-        elif owner["command"] != command and not overwrite:
-            raise ZooprepError(f"{root}: holds `zooprep {owner['command']}` output, not `{command}`; "
-                               f"choose another --out{hint}")
-        od = cls(root, command, run_id)
-        od._lock()
+        cls._refuse_foreign(root)
+        od = cls(root, command, new_run_id())
+        od._lock()  # before the marker: of two runs starting at once, only the lock holder writes it
         try:
-            if owner is not None and owner["command"] != command:
-                cls._write_owner(root, command, run_id)  # replacing another command's output (--overwrite)
+            owner = read_owner(root)
+            if owner is None:
+                cls._refuse_foreign(root)
+                cls._write_owner(root, command, od.run_id)
+            elif owner["command"] != command:
+                if not overwrite:
+                    raise ZooprepError(f"{root}: holds `zooprep {owner['command']}` output, not `{command}`; "
+                                       f"choose another --out{hint}")
+                cls._write_owner(root, command, od.run_id)  # replacing another command's output (--overwrite)
             for p in layout.meta(root).iterdir():  # temp files a killed run left in our own folder
                 if is_tmp_name(p.name) and p.is_file():
                     p.unlink()
@@ -128,6 +125,17 @@ class OutputDir:
         return od
 
     @staticmethod
+    def _refuse_foreign(root: Path) -> None:
+        """A non-empty directory without our marker is someone else's: refuse it whole."""
+        if read_owner(root) is not None:
+            return
+        others = sorted(p.name for p in root.iterdir() if p.name != layout.META_DIR)
+        if others:
+            raise ZooprepError(f"{root}: directory is not empty and was not created by zooprep (no "
+                               f"{layout.META_DIR}/{layout.OWNER}; it holds e.g. {others[0]!r}); "
+                               "choose a new or empty --out")
+
+    @staticmethod
     def _write_owner(root: Path, command: str, run_id: str) -> None:
         from corpusprep import __version__
 
@@ -138,6 +146,7 @@ class OutputDir:
     def _lock(self) -> None:
         import fcntl
 
+        layout.meta(self.root).mkdir(exist_ok=True)
         path = layout.meta(self.root) / layout.LOCK
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

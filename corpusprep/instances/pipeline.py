@@ -21,7 +21,6 @@ from pathlib import Path
 from corpusprep import __version__
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
-from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
@@ -76,13 +75,13 @@ def plan_digest(plan: dict) -> str:
     return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
 
 
-def already_built(od: OutputDir, plan: dict, resumed: int = 0) -> "ShardResult | None":
+def already_built(od: OutputDir, plan: dict) -> "ShardResult | None":
     """A killed run had finished building this very plan and the swap was completed on open."""
     done = od.rolled_forward
     if done is None or done.get("plan") != plan_digest(plan):
         return None
     meta = json.loads((od.root / "zooprep.json").read_text(encoding="utf-8"))
-    return ShardResult(od.root, meta, resumed, 0)
+    return ShardResult(od.root, meta, 0, 0)
 
 
 def _summarize(results: list[dict], row_len: int) -> dict:

@@ -344,6 +344,9 @@ def test_d8_export_never_writes_into_the_shard_dir_or_over_a_user_file(tmp_path,
     mine.write_bytes(b"someone's dataset")
     _one_error_line(_cli("export", str(shard), "--out", str(mine)), "not written by `zooprep export`")
     assert mine.read_bytes() == b"someone's dataset"
+    other = tmp_path / "other"
+    _shard(folder, other, vocab)
+    _one_error_line(_cli("export", str(shard), "--out", str(other / "sub" / "d.pt")), "lies inside the `zooprep shard` output")
     ours = tmp_path / "ours.pt"
     assert _cli("export", str(shard), "--out", str(ours)).returncode == 0
     assert _cli("export", str(shard), "--out", str(ours)).returncode == 0  # replaces its own output

@@ -4,7 +4,8 @@ Rule (docs/FORMATS.md section 6): every output file is written atomically; a JSO
 last and lists each output with its sha256 under ``zooprep_outputs``. An existing file at an output
 path is replaced only when such a card of the same command names it with the checksum the file
 still has, i.e. zooprep wrote it and nobody changed it since. Any other existing file is refused, and
-no output may be, or lie inside, an input (symlinks resolved).
+no output may be, or lie inside, an input (symlinks resolved), nor lie inside any zooprep output
+directory (whose files belong to the command that wrote it).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Iterable
 
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.errors import ZooprepError
-from corpusprep.outdir.ownership import check_outside_inputs
+from corpusprep.outdir.ownership import check_outside_inputs, read_owner
 
 OUTPUTS_KEY = "zooprep_outputs"
 
@@ -47,6 +48,11 @@ class FileOutputs:
             check_outside_inputs(path, self.inputs, self.option)
             if path.is_dir():
                 raise ZooprepError(f"{path}: output path is a directory")
+            for folder in Path(os.path.realpath(os.path.abspath(path))).parents:
+                owner = read_owner(folder)
+                if owner is not None:
+                    raise ZooprepError(f"{path}: {self.option} lies inside the `zooprep {owner['command']}` output "
+                                       f"{folder}; choose a path outside it")
         recorded = self._recorded()
         if self.card.exists() and recorded is None:
             raise ZooprepError(f"{self.card}: exists and is not a `zooprep {self.command}` card; move it away or "

@@ -48,13 +48,18 @@ class WorkUnit:
 
 def expand_corpus(paths) -> list[CorpusFile]:
     """The files CORPUS arguments name (directories expanded by the rule above), in order."""
+    from corpusprep.outdir import require_complete_input
+
     out: list[CorpusFile] = []
     for raw in paths:
         p = Path(raw)
+        require_complete_input(p)  # an unfinished zooprep output is refused, never read as data
         if p.is_dir():
             found = corpus_dir_files(p)
             if not found:
                 raise InputError(str(p), "directory holds no .parquet or .txt corpus files")
+            for folder in sorted({f.parent for f in found} - {p}):
+                require_complete_input(folder)
         elif p.is_file():
             found = [p]
         else:

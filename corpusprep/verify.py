@@ -1,9 +1,14 @@
-"""Re-check an output directory against the checksums its own metadata recorded.
+"""Re-check an output directory against the checksums recorded for it.
 
-`clean` writes `DIR/report.json` (a `shards` list with each shard's sha256), `shard` writes
-`DIR/zooprep.json` (a `files` list with each Arrow file's sha256); see docs/FORMATS.md.
-`verify_dir` names every recorded file that is missing or altered and every file that is there but
-was never recorded (stray or half-written output), plus accounting that does not add up.
+Every zooprep output directory ends with `DIR/.zooprep/complete.json` (docs/FORMATS.md section 6):
+the sha256 of *every* file the run wrote, metadata included (report.json and rejects/ of `clean`;
+zooprep.json, state.json and dataset_info.json of `shard`), protected by its own checksum. Besides,
+`clean` writes `report.json` (a `shards` list with each shard's sha256) and `shard` writes
+`zooprep.json` (a `files` list with each Arrow file's sha256); those tables must agree with
+complete.json, and are all there is to check in a directory without one (older or hand-made).
+`verify_dir` names every recorded file that is missing or altered, every file that is there but
+was never recorded (stray or half-written output), metadata of the wrong type or that contradicts
+itself, and accounting that does not add up.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError
+from corpusprep.outdir import COMPLETE, META_DIR, is_meta_path, read_complete, read_owner
+from corpusprep.outdir.layout import JOURNAL, LOCK, OWNER, WORK
 
 CLEAN_META = "report.json"
 SHARD_META = "zooprep.json"
@@ -24,6 +31,8 @@ _ALLOWED = {
     "shard": {SHARD_META, "dataset_info.json", "state.json"},
 }
 _ALLOWED_DIRS = {"clean": ("rejects/",), "shard": ()}
+# zooprep's own files, present in every finished output directory (checked through complete.json).
+_META_FILES = {f"{META_DIR}/{name}" for name in (OWNER, LOCK, COMPLETE, JOURNAL)}
 _PATH_KEYS = ("path", "file", "name", "filename")
 
 
@@ -51,6 +60,7 @@ class VerifyResult:
     altered: list[Altered] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     inconsistent: list[str] = field(default_factory=list)  # metadata that contradicts itself
+    notes: list[str] = field(default_factory=list)  # facts that do not make the output wrong
 
     @property
     def ok(self) -> bool:
@@ -67,6 +77,7 @@ class VerifyResult:
         out += [f"altered:    {a.path} (sha256 {a.actual[:12]}…, recorded {a.expected[:12]}…)" for a in self.altered]
         out += [f"unexpected: {p}" for p in self.unexpected]
         out += [f"inconsistent: {msg}" for msg in self.inconsistent]
+        out += [f"note:       {msg}" for msg in self.notes]
         status = "OK" if self.ok else "FAILED"
         out.append(f"{status}: {self.dir} ({self.kind} output): {self.checked} files checked, "
                    f"{len(self.missing)} missing, {len(self.altered)} altered, {len(self.unexpected)} unexpected"
@@ -121,8 +132,44 @@ def expected_files(meta: Path, obj: dict, kind: str) -> list[Expected]:
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             raise InputError(str(meta), f"a '{key}' entry has no sha256: {entry!r:.120}")
-        out.append(Expected(_safe_relative(_entry_path(entry, meta), root, meta), entry["sha256"].lower()))
+        out.append(Expected(_safe_relative(_entry_path(entry, meta), root, meta), entry["sha256"].strip().lower()))
     return out
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def report_type_problems(obj: dict) -> list[str]:
+    """report.json fields of the wrong type (each would silently skip the accounting check)."""
+    problems = []
+
+    def node(where: str, n) -> None:
+        if not isinstance(n, dict):
+            problems.append(f"{where}: expected an object, found {type(n).__name__}")
+            return
+        for key in ("read", "kept"):
+            if not _is_count(n.get(key)):
+                problems.append(f"{where}: '{key}' must be a count, found {n.get(key)!r:.60}")
+        dropped = n.get("dropped")
+        if not isinstance(dropped, dict):
+            problems.append(f"{where}: 'dropped' must be an object of reason -> count, found {type(dropped).__name__}")
+        else:
+            for reason, count in dropped.items():
+                if not _is_count(count):
+                    problems.append(f"{where}: dropped[{reason}] must be a count, found {count!r:.60}")
+
+    node("report.json", obj)
+    files = obj.get("files")
+    if isinstance(files, dict):
+        for key, n in files.items():
+            node(f"report.json files[{key}]", n)
+    elif isinstance(files, list):
+        for i, n in enumerate(files):
+            node(f"report.json files[{n.get('path', i) if isinstance(n, dict) else i}]", n)
+    else:
+        problems.append(f"report.json: 'files' must be an object of input file -> counts, found {type(files).__name__}")
+    return problems
 
 
 def accounting_problems(obj: dict) -> list[str]:
@@ -154,6 +201,37 @@ def _present_files(root: Path) -> list[str]:
     return sorted(out)
 
 
+def shard_state_problems(root: Path, obj: dict) -> list[str]:
+    """state.json must list exactly the data files zooprep.json lists, in the same order."""
+    try:
+        state = json.loads((root / "state.json").read_text(encoding="utf-8"))
+        listed = [f["filename"] for f in state["_data_files"]]
+    except FileNotFoundError:
+        return []  # named as missing when complete.json records it
+    except (OSError, ValueError, KeyError, TypeError):
+        return ["state.json: not the datasets state of a shard directory (no _data_files list)"]
+    files = [f.get("path") if isinstance(f, dict) else f for f in obj.get("files") or []]
+    if listed != files:
+        return [f"state.json lists {len(listed)} data file(s) {listed[:3]}, zooprep.json {len(files)} {files[:3]}"]
+    return []
+
+
+def _complete_table(root: Path, result: "VerifyResult") -> list[Expected] | None:
+    """Every file complete.json records; None when the directory has no complete state."""
+    if read_owner(root) is None:
+        return None
+    done = read_complete(root)
+    if done is None:
+        if (root / META_DIR / COMPLETE).exists():
+            result.inconsistent.append(f"{META_DIR}/{COMPLETE}: damaged (its own checksum does not match)")
+        else:
+            result.inconsistent.append(f"incomplete: no {META_DIR}/{COMPLETE} (the run was interrupted or is still "
+                                       f"running); rerun the same `zooprep {read_owner(root).get('command')}` command to resume")
+        return None
+    return [Expected(_safe_relative(rel, root, root / META_DIR / COMPLETE), str(f.get("sha256", "")).strip().lower())
+            for rel, f in sorted(done["files"].items())]
+
+
 def detect_kind(root: Path) -> tuple[str, Path]:
     if not root.is_dir():
         raise InputError(str(root), "not a directory")
@@ -165,14 +243,34 @@ def detect_kind(root: Path) -> tuple[str, Path]:
 
 
 def verify_dir(root: str | os.PathLike, threads: int = 4) -> VerifyResult:
-    """Check every recorded file's sha256 and list missing, altered and unexpected files."""
+    """Check every recorded file's sha256 and list missing, altered, unexpected and inconsistent ones."""
     root = Path(root)
+    if not root.is_dir():
+        raise InputError(str(root), "not a directory")
+    probe = VerifyResult(dir=str(root), kind="?")
+    complete = _complete_table(root, probe)
+    owner = read_owner(root)
+    if complete is None and owner is not None and not any((root / m).is_file() for m in (CLEAN_META, SHARD_META)):
+        probe.kind = owner["command"]  # unfinished: nothing to check the files against yet
+        return probe
     kind, meta = detect_kind(root)
     obj = _load_json(meta)
-    expected = expected_files(meta, obj, kind)
-    result = VerifyResult(dir=str(root), kind=kind)
+    tables = expected_files(meta, obj, kind)
+    result = VerifyResult(dir=str(root), kind=kind, inconsistent=probe.inconsistent)
     if kind == "clean":
-        result.inconsistent = accounting_problems(obj)
+        types = report_type_problems(obj)
+        result.inconsistent += types or accounting_problems(obj)
+    else:
+        result.inconsistent += shard_state_problems(root, obj)
+
+    expected = complete if complete is not None else tables
+    if complete is not None:  # the metadata's own table must agree with the complete state
+        recorded = {e.path: e.sha256 for e in complete}
+        for e in tables:
+            if e.path not in recorded:
+                result.inconsistent.append(f"{meta.name} lists {e.path}, which {META_DIR}/{COMPLETE} does not record")
+            elif recorded[e.path] != e.sha256:
+                result.inconsistent.append(f"{meta.name} records another sha256 for {e.path} than {META_DIR}/{COMPLETE}")
 
     present, missing = [], []
     for e in expected:
@@ -184,7 +282,17 @@ def verify_dir(root: str | os.PathLike, threads: int = 4) -> VerifyResult:
     result.checked = len(present)
     result.altered = [Altered(e.path, e.sha256, d) for e, d in zip(present, digests) if d != e.sha256]
 
-    known = {e.path for e in expected} | _ALLOWED[kind]
-    result.unexpected = [p for p in _present_files(root)
-                         if p not in known and not p.startswith(_ALLOWED_DIRS[kind])]
+    known = {e.path for e in expected}
+    if complete is not None:
+        allowed = lambda p: p in known or p in _META_FILES  # noqa: E731
+    else:
+        known |= _ALLOWED[kind]
+        allowed = lambda p: p in known or p.startswith(_ALLOWED_DIRS[kind]) or (  # noqa: E731
+            is_meta_path(p) and p in _META_FILES)
+    work = f"{META_DIR}/{WORK}/"
+    present_files = _present_files(root)
+    if any(p.startswith(work) for p in present_files):
+        result.notes.append(f"{work} holds the work area of a later run that has not finished (interrupted or "
+                            "still running); the complete output above is unaffected until that run ends")
+    result.unexpected = [p for p in present_files if not allowed(p) and not p.startswith(work)]
     return result

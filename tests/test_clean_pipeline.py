@@ -73,7 +73,7 @@ def test_accounting_dedup_and_reasons(tmp_path):
     report = run_clean(_cfg(tmp_path, [folder], fmt="text", num_shards=2))
     _assert_identity(report)
     out = tmp_path / "out"
-    assert not (out / ".work").exists()
+    assert not (out / ".zooprep" / "work").exists()
     a, b = str(folder / "a.txt"), str(folder / "b.txt")
     assert report["read"] == 13 + 11
     assert report["files"][b]["dropped"]["duplicate"] == 2  # first occurrence (in a.txt) wins
@@ -196,7 +196,7 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="injected stop"):
         run_clean(_cfg(tmp_path, [folder], name="resumed", **kw))
     monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
-    assert not (out / "report.json").exists() and (out / ".work").exists()
+    assert not (out / "report.json").exists() and (out / ".zooprep" / "work").exists()
     assert not list(out.glob("*.parquet"))
 
     calls = []
@@ -220,7 +220,7 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
     assert calls == []  # every unit verified by checksum
     assert _shard_hashes(out) == expected
     assert report["files"] == clean_run["files"]
-    assert not (out / ".work").exists()
+    assert not (out / ".zooprep" / "work").exists()
 
 
 def test_crash_inside_unit_and_tampered_spill_are_redone(tmp_path, monkeypatch):
@@ -233,7 +233,7 @@ def test_crash_inside_unit_and_tampered_spill_are_redone(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="injected failure"):
         run_clean(_cfg(tmp_path, [folder], name="x", **kw))
     monkeypatch.delenv("ZOOPREP_CLEAN_FAIL_UNIT")
-    work = tmp_path / "x" / ".work" / "packages"
+    work = tmp_path / "x" / ".zooprep" / "work" / "packages"
     assert not (work / "pkg-000001" / "done.json").exists()
     # Damage a finished unit's spill: its checksum no longer verifies, so it must be redone.
     spill = work / "pkg-000000" / "records.arrow"
@@ -253,11 +253,13 @@ def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
     b = run_clean(_cfg(tmp_path, [folder], name="fresh", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     assert _shard_hashes(tmp_path / "o") == _shard_hashes(tmp_path / "fresh")
     assert a["kept"] == b["kept"]
-    # fewer shards on a rerun: the stale shard files (and temp files of a killed run) are removed
+    # fewer shards on a rerun: the stale shard files zooprep wrote are removed; files that only look
+    # like a killed run's temp files but were not written by zooprep are left alone
     (tmp_path / "o" / ".train-00001-of-00002.parquet.999.tmp").write_bytes(b"partial")
     (tmp_path / "o" / "rejects" / ".too_short.jsonl.999.tmp").write_bytes(b"partial")
     run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", seed=2, num_shards=1))
-    assert not list((tmp_path / "o").rglob(".*.tmp"))
+    assert sorted(p.name for p in (tmp_path / "o").rglob(".*.tmp")) == [
+        ".too_short.jsonl.999.tmp", ".train-00001-of-00002.parquet.999.tmp"]
     assert sorted(p.name for p in (tmp_path / "o").glob("*.parquet")) == ["train-00000-of-00001.parquet"]
 
 
@@ -304,7 +306,7 @@ def test_empty_validation_split_is_not_written(tmp_path):
 
 def test_errors_are_clear(tmp_path):
     folder = _corpus(tmp_path)
-    with pytest.raises(ZooprepError, match="inside the input folder"):
+    with pytest.raises(ZooprepError, match="lies inside the input"):
         run_clean(_cfg(tmp_path, [tmp_path], name="corpus/out", fmt="text"))
     assert not (folder / "out").exists()
     with pytest.raises(ZooprepError, match="unknown cleaning op"):

@@ -88,12 +88,15 @@ def shard_args(env, corpus: Path, out: Path, *extra: str) -> list[str]:
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
-    """Every output file's bytes; report.json without run-dependent fields."""
+    """Every output file's bytes; report.json without run-dependent fields. zooprep's own folder
+    (.zooprep/: marker, lock, complete state with run ids and times) differs per run by design."""
     files = {}
     for p in sorted(out.rglob("*")):
         if not p.is_file():
             continue
         rel = p.relative_to(out).as_posix()
+        if rel.startswith(".zooprep/"):
+            continue
         data = p.read_bytes()
         if rel == "report.json":
             obj = {k: v for k, v in json.loads(data).items() if k not in VOLATILE_REPORT_KEYS}
@@ -126,7 +129,7 @@ def assert_resumes_identically(env, args_for, baseline, kill_at: int, name: str,
     out = env["root"] / name
     killed = run_cli(env, args_for(out), kill_at=kill_at)
     assert killed.returncode == -signal.SIGKILL, f"not killed at commit {kill_at}: {killed.stderr[-500:]}"
-    assert not (out / final_meta).exists()  # an interrupted run never looks complete
+    assert not (out / ".zooprep" / "complete.json").exists()  # an interrupted run never looks complete
     resumed = run_cli(env, args_for(out))
     assert resumed.returncode == 0, resumed.stderr
     assert snapshot(out) == baseline["files"], f"resumed output differs (killed before commit {kill_at})"
@@ -160,14 +163,14 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if any((out / ".work").rglob("done.json")):  # the first finished unit/package
+        if any((out / ".zooprep" / "work").rglob("done.json")):  # the first finished unit/package
             os.killpg(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.005)
     proc.wait(timeout=60)
     if proc.returncode == 0:
         pytest.fail("the run finished before it could be killed; make the corpus larger")
-    assert not (out / "report.json").exists()
+    assert not (out / ".zooprep" / "complete.json").exists()
     r = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert snapshot(out) == clean_baseline["files"]  # also: 2 workers == 1 worker

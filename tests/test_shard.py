@@ -78,7 +78,8 @@ def test_mlm_layout_and_load_from_disk(tmp_path, tiny_vocab):
     assert meta["counts"]["empty_documents"] == 1
     assert meta["special_ids"] == {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}
     assert meta["sources"][0]["sha256"] and meta["files"][0]["rows"] == 3
-    assert not (tmp_path / "out.partial").exists()
+    assert not (tmp_path / "out" / ".zooprep" / "work").exists()
+    assert (tmp_path / "out" / ".zooprep" / "complete.json").is_file()
 
 
 def test_lm_rows_hold_seq_len_plus_one(tmp_path, tiny_vocab):
@@ -190,7 +191,7 @@ def test_cli_error_is_one_line_and_inspect_decodes(tmp_path, tiny_vocab):
     res = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=16))
     text = inspect_dir(res.out, n=1)
     assert "rows            1" in text and "一二三四五" in text
-    with pytest.raises(ZooprepError, match="exists"):
+    with pytest.raises(ZooprepError, match="complete `zooprep shard` output"):
         run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=16))
     again = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=8, overwrite=True))
     assert again.meta["seq_len"] == 8
@@ -272,9 +273,10 @@ def test_resume_after_a_kill_ends_byte_identical(tmp_path, tiny_vocab, small_cor
 
     with pytest.raises(KeyboardInterrupt):
         run_shard(cfg_for(tmp_path, corpus, tiny_vocab, out=tmp_path / "resumed", **opts), unit_fn=dies_on_fourth)
-    assert (tmp_path / "resumed.partial" / "parts").is_dir() and not (tmp_path / "resumed").exists()
+    parts = tmp_path / "resumed" / ".zooprep" / "work" / "parts"
+    assert parts.is_dir() and not (tmp_path / "resumed" / "zooprep.json").exists()
     # a damaged part is rebuilt, not trusted
-    (tmp_path / "resumed.partial" / "parts" / "part-000002.arrow").write_bytes(b"junk")
+    (parts / "part-000002.arrow").write_bytes(b"junk")
     res = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, out=tmp_path / "resumed", **opts))
     assert res.resumed_units == 2 and res.built_units == len(clean.meta["files"]) - 2
     assert data_bytes(res.out) == data_bytes(clean.out)

@@ -6,9 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpusprep.atomic import atomic_open, write_json
+from corpusprep.atomic import atomic_open
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
+from corpusprep.outdir import FileOutputs
 from corpusprep.progress import progress
 
 
@@ -50,7 +51,11 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
 
     cfg.validate()
     started = time.time()
+    outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare])
+    outputs.check()  # before the long count: never an input, never a file zooprep did not write
     files = expand_corpus(cfg.corpus)
+    outputs.inputs += [f.path for f in files]
+    outputs.check()
     units = plan_units(files)
     base = read_vocab(cfg.extend) if cfg.extend else None
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
@@ -86,7 +91,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
                   + [coverage_report(counts, stats, v.id_to_token, v.path) for v in compares],
         "seconds": round(time.time() - started, 3),
     }
-    write_json(report_path(cfg), rep)
+    outputs.write_card(rep)  # the report is the card: written last, names the vocab with its sha256
     own = rep["vocabs"][0]
     return (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
             f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")

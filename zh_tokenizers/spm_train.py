@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from corpusprep.atomic import atomic_open, write_json
+from corpusprep.atomic import atomic_open
+from corpusprep.outdir import FileOutputs
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.executors import make_executor
@@ -247,13 +248,28 @@ def _write_vocab(path: Path, proto) -> None:
             fh.write(f"{p.piece}\t{p.score:g}\n")  # sentencepiece's own .vocab layout
 
 
+def output_paths(cfg: SpmTrainConfig) -> tuple[Path, Path, Path]:
+    """PREFIX.model, PREFIX.vocab, PREFIX.card.json."""
+    prefix = Path(cfg.out_prefix)
+    return tuple(prefix.with_name(prefix.name + ext) for ext in (".model", ".vocab", ".card.json"))
+
+
+def spm_outputs(cfg: SpmTrainConfig, files: list) -> FileOutputs:
+    model, vocab, card = output_paths(cfg)
+    return FileOutputs("build-spm", [model, vocab], card, [*cfg.corpus, *files], option="--out-prefix")
+
+
 def train_spm(cfg: SpmTrainConfig) -> dict:
     """Train, write P.model / P.vocab / P.card.json atomically; return the card."""
     import sentencepiece as spm
 
     cfg.validate()
     t_start = time.perf_counter()
+    outputs = spm_outputs(cfg, [])
+    outputs.check()  # before training: never an input, never a file zooprep did not write
     files = expand_corpus(list(cfg.corpus))
+    outputs.inputs += [f.path for f in files]
+    outputs.check()
     kw = trainer_kwargs(cfg)
     max_bytes = _max_sentence_bytes(kw)
     opts = SentenceOptions(max_bytes=max_bytes, long_lines=cfg.long_lines, sample_k=cfg.sample_sentences,
@@ -286,8 +302,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     edits = _apply_spec_edits(proto, kw)
     model_bytes = proto.SerializeToString()
 
-    prefix = Path(cfg.out_prefix)
-    model_path, vocab_path, card_path = (prefix.with_name(prefix.name + ext) for ext in (".model", ".vocab", ".card.json"))
+    model_path, vocab_path, card_path = output_paths(cfg)
     file_list = _file_digests(files, stats, cfg.chunk_bytes)
     corpus_fp = hashlib.sha256(json.dumps([[f["path"], f["size"], f["digest"]] for f in file_list]).encode()).hexdigest()
     spec = spec_fields(proto.trainer_spec)
@@ -315,8 +330,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     _write_vocab(vocab_path, proto)
     with atomic_open(model_path, "wb") as fh:
         fh.write(model_bytes)
-    write_json(card_path, card)  # last: a card means the set is complete
-    return card
+    return outputs.write_card(card)  # last: a card naming both files with their sha256 means the set is complete
 
 
 def _preseg_card(cfg: SpmTrainConfig, stats: _Stats) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from corpusprep.atomic import atomic_path, sha256_file
+from corpusprep.atomic import AtomicFile, sha256_file
 
 SPLITS = ("train", "validation")
 OUTPUT_COLUMNS = ("text", "source", "line", "meta")
@@ -43,25 +43,27 @@ def output_schema():
 
 
 class _AtomicShard:
-    """A shard file written under atomic_path's temporary name: ``close`` renames it into place and
+    """A shard file written under its AtomicFile temporary name: ``close`` renames it into place and
     returns its sha256, ``abort`` deletes it. Subclasses open ``self._tmp`` and close it in ``_close_file``."""
 
     def __init__(self, path: Path):
         self.path, self.rows = path, 0
-        self._atomic = atomic_path(path)
-        self._tmp = self._atomic.__enter__()
+        self._atomic = AtomicFile(path)
+        self._tmp = self._atomic.tmp
 
     def _close_file(self) -> None:
         raise NotImplementedError
 
     def close(self) -> str:
         self._close_file()
-        self._atomic.__exit__(None, None, None)
+        self._atomic.commit()
         return sha256_file(self.path)
 
     def abort(self) -> None:
-        self._close_file()
-        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        try:
+            self._close_file()
+        finally:
+            self._atomic.abort()
 
 
 class ParquetShardWriter(_AtomicShard):

@@ -7,17 +7,18 @@ then order in the unit) wins. Near-duplicates come from a global mask computed b
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from corpusprep.atomic import sha256_file
 from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.layouts import open_shard_writer, shard_name
-from corpusprep.cleaning.spill import load_index, package_dir, put_json, put_npy, read_group
+from corpusprep.cleaning.spill import load_index, package_dir, put_npy, read_group
 from corpusprep.cleaning.unit import SAMPLE_CHARS, group_of
+from corpusprep.outdir import read_done, write_done
+from corpusprep.outdir.layout import STAGE
+from corpusprep.outdir.layout import work as work_path
 
 NEAR_MASK = "near_dup_mask.npy"
 
@@ -29,25 +30,26 @@ class MergeTask:
     config: CleanConfig
     packages: tuple[int, ...]  # package indices, in corpus order
     near_offsets: tuple[int, ...] | None = None  # per package: its first row in the global near mask
+    depends: str = ""  # digest of every package's done-marker: a redone package redoes every shard
 
 
 def marker_path(work: Path, name: str) -> Path:
-    return work / "shards" / f"{name}.json"
+    return work / "shards" / f"{name}.done.json"
+
+
+def merge_key(fingerprint: str, depends: str) -> dict:
+    return {"fingerprint": fingerprint, "packages": depends}
 
 
 def load_marker(work: Path, name: str) -> dict:
-    return json.loads(marker_path(work, name).read_text(encoding="utf-8"))
+    import json
+
+    return json.loads(marker_path(work, name).read_text(encoding="utf-8"))["result"]
 
 
-def shard_is_done(work: Path, out: Path, name: str, fingerprint: str) -> dict | None:
-    """The shard's saved result when its file exists and its sha256 matches the marker."""
-    try:
-        result = load_marker(work, name)
-    except (OSError, ValueError):
-        return None
-    if result.get("fingerprint") != fingerprint or not (out / name).is_file():
-        return None
-    return result if sha256_file(out / name) == result["sha256"] else None
+def shard_is_done(work: Path, name: str, fingerprint: str, depends: str) -> dict | None:
+    """The shard's saved result while its staged file and the packages it was merged from are unchanged."""
+    return read_done(marker_path(work, name), merge_key(fingerprint, depends))
 
 
 def _first_occurrence(keys: np.ndarray) -> np.ndarray:
@@ -84,7 +86,8 @@ def _duplicate_mask(task: MergeTask, work: Path, group: int, indexes: dict) -> t
 def merge_shard(task: MergeTask) -> dict:
     """Write one final shard file; return (and save as a marker) its counts and checksum."""
     cfg = task.config
-    work, out = Path(cfg.out) / ".work", Path(cfg.out)
+    work = work_path(cfg.out)
+    out = work / STAGE
     group = group_of(task.split, task.shard, cfg.num_shards)
     name = shard_name(task.split, task.shard, cfg.num_shards, cfg.layout)
     indexes = {u: load_index(package_dir(work, u)) for u in task.packages}
@@ -113,8 +116,7 @@ def merge_shard(task: MergeTask) -> dict:
     result = {"name": name, "split": task.split, "shard": task.shard, "records": writer.rows, "sha256": sha,
               "fingerprint": cfg.fingerprint(), "dropped": dropped, "lost_chars": lost_chars,
               "lost_bytes": lost_bytes, "samples": samples}
-    marker_path(work, name).parent.mkdir(parents=True, exist_ok=True)
-    put_json(marker_path(work, name), result)
+    write_done(marker_path(work, name), merge_key(result["fingerprint"], task.depends), [], {out / name: sha}, result)
     return result
 
 

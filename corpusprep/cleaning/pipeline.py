@@ -1,27 +1,32 @@
-"""`clean` end to end: plan units -> pack them -> phase 1 (clean + spill per package) -> near-dup
-mask -> phase 2 (merge + dedup per shard) -> rejects sample -> report.json (last) -> remove DIR/.work.
+"""`clean` end to end: claim DIR (corpusprep.outdir) -> plan units -> pack them -> phase 1 (clean +
+spill per package) -> near-dup mask -> phase 2 (merge + dedup per shard, into the staging area) ->
+rejects sample -> report.json -> swap into DIR and write the complete state (last).
 
-Resumable: a rerun with the same options skips packages whose done-marker checksums verify and
-shards whose file matches its recorded sha256, and ends with the same bytes as one clean run.
+Resumable: a rerun with the same options skips packages whose done-markers still hold (options,
+input size + mtime_ns + sha256 of the bytes read, spill checksums) and shards whose staged file and
+packages are unchanged, and ends with the same bytes as one clean run. A changed input redoes the
+packages that read it (and says so), then every shard.
 """
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
+import sys
 import time
 from functools import partial
 from pathlib import Path
 
-from corpusprep.atomic import open_work_dir, write_json
+from corpusprep.atomic import write_json
 from corpusprep.cleaning.config import LAYOUTS, CleanConfig
-from corpusprep.cleaning.layouts import SHARD_NAME_RE, shard_name
+from corpusprep.cleaning.layouts import shard_name
 from corpusprep.cleaning.merge import MergeTask, load_marker, merge_shard, near_duplicate_mask, shard_is_done
 from corpusprep.cleaning.registry import unknown_ops
 from corpusprep.cleaning.report import assemble_report, build_counts, check_identity, write_rejects
-from corpusprep.cleaning.spill import load_stats, package_dir, package_is_done
-from corpusprep.cleaning.unit import make_packages, process_package, unit_bytes
+from corpusprep.cleaning.spill import done_digest, load_stats, package_dir, package_is_done
+from corpusprep.cleaning.unit import make_packages, package_key, process_package, unit_bytes
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
+from corpusprep.outdir import OutputDir, require_complete_input
 from corpusprep.progress import progress
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
@@ -43,9 +48,6 @@ def validate(config: CleanConfig) -> None:
     bad = unknown_ops((*config.enable, *config.disable))
     if bad:
         raise ZooprepError(f"unknown cleaning op(s): {', '.join(bad)} (see `clean --list-ops`)")
-    out = Path(config.out)
-    if out.exists() and not out.is_dir():
-        raise ZooprepError(f"{out}: --out exists and is not a directory")
 
 
 def _injected_stop(env: str, done: int) -> None:
@@ -55,53 +57,30 @@ def _injected_stop(env: str, done: int) -> None:
         raise RuntimeError(f"injected stop after {done} ({env})")
 
 
-def _refuse_own_output(inputs, units, out: str) -> None:
-    """A rerun must not read the previous run's shards or work files as input."""
-    root = os.path.abspath(out) + os.sep
-    for folder in inputs:
-        if os.path.isdir(folder) and root.startswith(os.path.abspath(folder) + os.sep):
-            raise ZooprepError(f"{out}: --out lies inside the input folder {folder}; a rerun would read its own "
-                               "output; choose an --out outside the inputs")
+def _input_paths(config: CleanConfig, units) -> list[str]:
+    """Everything the run reads: the INPUT arguments that exist and every file a unit reads."""
+    paths = [p for p in config.inputs if os.path.exists(p)]
     for u in units:
-        if os.path.abspath(u.path).startswith(root):
-            raise ZooprepError(f"{u.path}: input lies inside --out {out}; choose an --out outside the inputs")
+        paths.append(u.path)
+        pair = u.option("pair")
+        if isinstance(pair, str):
+            paths.append(pair)
+    return list(dict.fromkeys(paths))
 
 
-def _unit_key(u) -> list:
-    """What identifies a work unit in plan.json (a rerun must plan exactly the same units)."""
-    return [u.index, u.path, u.family, u.encoding, u.start, u.end, u.compression, repr(u.options),
-            os.path.getsize(u.path) if os.path.exists(u.path) else None]
-
-
-def _drop_empty_validation(out: Path, results: list[dict]) -> list[dict]:
+def _drop_empty_validation(stage: Path, results: list[dict]) -> list[dict]:
     """A validation split that got no document at all is not written: `datasets` refuses a split
     whose files are all empty (a tiny corpus with a small --valid-fraction)."""
     valid = [r for r in results if r["split"] == 1]
     if not valid or any(r["records"] for r in valid):
         return results
     for r in valid:
-        (out / r["name"]).unlink(missing_ok=True)
+        (stage / r["name"]).unlink(missing_ok=True)
     return [r for r in results if r["split"] == 0]
 
 
-def _remove_stale_shards(out: Path, keep: set[str]) -> None:
-    """Shards of another --num-shards/--layout."""
-    for p in out.iterdir():
-        if p.is_file() and SHARD_NAME_RE.match(p.name) and p.name not in keep:
-            p.unlink()
-
-
-def _remove_stale_temp_files(out: Path) -> None:
-    """Temp files (``.<name>.<pid>.tmp``, see corpusprep/atomic.py) a killed run left behind."""
-    for folder in (out, out / "rejects"):
-        if not folder.is_dir():
-            continue
-        for p in folder.iterdir():
-            if not (p.is_file() and p.name.startswith(".") and p.name.endswith(".tmp")):
-                continue
-            target = p.name[1:].rsplit(".", 2)[0]
-            if SHARD_NAME_RE.match(target) or target == "report.json" or folder.name == "rejects":
-                p.unlink()
+def _say(message: str) -> None:
+    print(f"clean: {message}", file=sys.stderr)
 
 
 def run_clean(config: CleanConfig) -> dict:
@@ -110,27 +89,29 @@ def run_clean(config: CleanConfig) -> dict:
 
     validate(config)
     t0 = time.perf_counter()
+    for item in config.inputs:
+        if os.path.exists(item):
+            require_complete_input(item)  # never clean an unfinished zooprep output as if it were data
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
                        text_field=config.text_field, unit_bytes=config.unit_bytes)
     if not units:
         raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
-    _refuse_own_output(config.inputs, units, config.out)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").unlink(missing_ok=True)  # an unfinished run must never look complete
-    _remove_stale_temp_files(out)
-    work = out / ".work"
+    for folder in sorted({os.path.dirname(u.path) for u in units}):
+        require_complete_input(folder)  # ... nor one found inside an INPUT folder
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
-    open_work_dir(work, {"fingerprint": fingerprint, "pack_bytes": pack_bytes,
-                            "units": [_unit_key(u) for u in units]})
-    timings = {"plan_s": time.perf_counter() - t0}
+    with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
+        work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
+        return _run(config, od, work, units, fingerprint, pack_bytes, t0)
 
+
+def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str, pack_bytes: int, t0: float) -> dict:
+    timings = {"plan_s": time.perf_counter() - t0}
     packages = make_packages(units, pack_bytes)
     executor = make_executor(config.executor, config.workers, config.ray_address)
     try:
         t1 = time.perf_counter()
-        package_stats = _phase_clean(config, packages, work, fingerprint, executor)
+        package_stats = _phase_clean(config, packages, work, executor)
         timings["clean_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         near_offsets = None
@@ -139,28 +120,35 @@ def run_clean(config: CleanConfig) -> dict:
                 work, [(st["package"], st["kept"], st["near_dup"]) for st in package_stats])
         timings["near_dup_s"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        shard_results = _phase_merge(config, len(packages), work, out, fingerprint, near_offsets, executor)
+        depends = hashlib.sha256("".join(done_digest(package_dir(work, p.index)) for p in packages).encode()).hexdigest()
+        shard_results = _phase_merge(config, len(packages), work, fingerprint, near_offsets, depends, executor)
         timings["merge_s"] = time.perf_counter() - t3
     finally:
         executor.close()
 
-    shard_results = _drop_empty_validation(out, shard_results)
+    shard_results = _drop_empty_validation(od.stage, shard_results)
     totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
     check_identity(totals, files)
     rejects = write_rejects(
-        out, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
+        od.stage, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
         (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
     report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
                              getattr(executor, "workers", config.workers), timings)
-    write_json(out / "report.json", report)
-    shutil.rmtree(work, ignore_errors=True)
+    write_json(od.stage / "report.json", report)
+    od.commit(last=["report.json"], plan=fingerprint,
+              summary={"read": report["read"], "kept": report["kept"], "shards": len(shard_results)})
     return report
 
 
-def _phase_clean(config, packages, work, fingerprint, executor) -> list[dict]:
+def _phase_clean(config, packages, work, executor) -> list[dict]:
     """Phase 1 over the packages not already finished; returns every package's stats in order."""
-    done = {p.index for p in packages if package_is_done(package_dir(work, p.index), fingerprint)}
+    done, why = set(), []
+    for p in packages:
+        if package_is_done(package_dir(work, p.index), package_key(p, config), why):
+            done.add(p.index)
+    for reason in why:
+        _say(f"redoing the work of a previous run: {reason}")
     pending = [p for p in packages if p.index not in done]
     size = {p.index: sum(unit_bytes(u) for u in p.units) for p in packages}
     stats: dict[int, dict] = {}
@@ -178,20 +166,19 @@ def _phase_clean(config, packages, work, fingerprint, executor) -> list[dict]:
     return [stats[p.index] for p in packages]
 
 
-def _phase_merge(config, num_packages, work, out, fingerprint, near_offsets, executor) -> list[dict]:
+def _phase_merge(config, num_packages, work, fingerprint, near_offsets, depends, executor) -> list[dict]:
     splits = (0, 1) if config.valid_fraction > 0 else (0,)
     order = tuple(range(num_packages))
     names = {(s, k): shard_name(s, k, config.num_shards, config.layout) for s in splits for k in range(config.num_shards)}
-    _remove_stale_shards(out, set(names.values()))
     results: dict[tuple[int, int], dict] = {}
     tasks = []
     for (s, k), name in names.items():
-        prior = shard_is_done(work, out, name, fingerprint)
+        prior = shard_is_done(work, name, fingerprint, depends)
         if prior is not None:
             prior.pop("samples", None)
             results[(s, k)] = prior
         else:
-            tasks.append(MergeTask(s, k, config, order, near_offsets))
+            tasks.append(MergeTask(s, k, config, order, near_offsets, depends))
     with progress(len(names), "merge", unit="shards", enabled=config.progress) as advance:
         advance(len(results))
         for n, res in enumerate(executor.map(merge_shard, tasks), 1):

@@ -8,8 +8,9 @@ Each package of work units writes ``DIR/.work/packages/pkg-XXXXXX/``:
 * ``bands.npy`` + ``band_pos.npy``: LSH band keys of the kept records near-dup applies to, and
   their positions in the package (only when near-dup is on);
 * ``stats.json``: counts, per-reason drops, chars/bytes, the first rejects per reason;
-* ``done.json``: written LAST, with the sha256 of every file above. A unit counts as finished
-  only when done.json exists and all checksums still verify.
+* ``done.json``: written LAST (a done-marker of ``corpusprep.outdir.done``): the package's key
+  (options fingerprint and its units), the content identity of every input range it read, and the
+  sha256 of every file above. A package counts as finished only while all of these still hold.
 
 Work files are renamed into place but not fsynced: the checksums in done.json already catch a
 file torn by a crash (the unit is then redone), and fsyncing thousands of small files is slow.
@@ -17,13 +18,13 @@ file torn by a crash (the unit is then redone), and fsyncing thousands of small 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from corpusprep.atomic import sha256_file, tmp_name
+from corpusprep.atomic import AtomicFile, json_bytes, write_bytes
+from corpusprep.outdir import read_done, write_done
 
 SPILL_COLUMNS = ("text", "source", "line", "meta", "unit", "pos", "key", "dedup")
 _FLUSH_ROWS = 4096
@@ -38,24 +39,20 @@ def spill_schema():
                       ("dedup", pa.bool_())])
 
 
-def put_bytes(path: Path, data: bytes) -> None:
-    """Write a work file under a temporary name, then rename it into place (no fsync, see above)."""
-    tmp = tmp_name(path)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def put_npy(path: Path, array: np.ndarray) -> None:
     """``np.save`` a work array under a temporary name, then rename it into place (no fsync)."""
-    tmp = tmp_name(path)
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-    os.replace(tmp, path)
+    out = AtomicFile(path, fsync=False)
+    try:
+        with open(out.tmp, "wb") as fh:
+            np.save(fh, array)
+        out.commit()
+    except BaseException:
+        out.abort()
+        raise
 
 
 def put_json(path: Path, obj) -> None:
-    put_bytes(path, (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    write_bytes(path, json_bytes(obj, None), fsync=False)
 
 
 def package_dir(work: Path, index: int) -> Path:
@@ -74,9 +71,8 @@ class SpillWriter:
         self.dir.mkdir(parents=True)
         self._pa = pa
         self._schema = spill_schema()
-        self._path = self.dir / "records.arrow"
-        self._tmp = tmp_name(self._path)
-        self._writer = pa.ipc.new_file(str(self._tmp), self._schema)
+        self._out = AtomicFile(self.dir / "records.arrow", fsync=False)
+        self._writer = pa.ipc.new_file(str(self._out.tmp), self._schema)
         self._buffers: dict[int, list[list]] = {}
         self._buffered_chars = 0
         self._batches = 0
@@ -121,14 +117,14 @@ class SpillWriter:
         for g in sorted(self._buffers):
             self._flush(g)
         self._writer.close()
-        os.replace(self._tmp, self._path)
+        self._out.commit()
         put_json(self.dir / "index.json", {str(g): b for g, b in sorted(self.index.items())})
 
     def abort(self) -> None:
         try:
             self._writer.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._out.abort()
 
 
 def write_bands(directory: Path, bands: list[np.ndarray], positions: list[int], width: int) -> None:
@@ -137,24 +133,26 @@ def write_bands(directory: Path, bands: list[np.ndarray], positions: list[int], 
     put_npy(directory / "band_pos.npy", np.asarray(positions, dtype=np.int64))
 
 
-def finish_package(directory: Path, stats: dict, fingerprint: str) -> None:
-    """Write stats.json, then done.json (last) with the checksums of every spill file."""
+DONE = "done.json"
+
+
+def finish_package(directory: Path, stats: dict, key, inputs: list[dict]) -> None:
+    """Write stats.json, then done.json (last): key, input identity, checksums of every spill file."""
     put_json(directory / "stats.json", stats)
-    files = {p.name: sha256_file(p) for p in sorted(directory.iterdir())
-             if p.is_file() and not p.name.startswith(".") and p.name != "done.json"}
-    put_json(directory / "done.json", {"fingerprint": fingerprint, "files": files})
+    files = [p for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith(".") and p.name != DONE]
+    write_done(directory / DONE, key, inputs, files, {})
 
 
-def package_is_done(directory: Path, fingerprint: str) -> bool:
-    """True when done.json exists, names this run's fingerprint and every checksum verifies."""
-    marker = directory / "done.json"
-    try:
-        done = json.loads(marker.read_text(encoding="utf-8"))
-        if done.get("fingerprint") != fingerprint or "stats.json" not in done.get("files", {}):
-            return False
-        return all(sha256_file(directory / name) == sha for name, sha in done["files"].items())
-    except (OSError, ValueError):
-        return False
+def package_is_done(directory: Path, key, why: list | None = None) -> bool:
+    """True when done.json exists, its key is ``key``, its inputs are unchanged and every checksum verifies."""
+    return read_done(directory / DONE, key, why) is not None
+
+
+def done_digest(directory: Path) -> str:
+    """sha256 of a finished package's done.json: what the shards merged from it depend on."""
+    import hashlib
+
+    return hashlib.sha256((directory / DONE).read_bytes()).hexdigest()
 
 
 def load_stats(directory: Path) -> dict:

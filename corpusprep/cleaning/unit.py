@@ -1,20 +1,21 @@
 """Phase 1 of `clean`: read a package of work units, clean and filter the records, spill them by shard.
 
 ``process_package`` is a pure function of (package, config) apart from the files it writes under
-``DIR/.work``; it returns only small statistics, so any executor (local processes, Ray) can run it.
+``DIR/.zooprep/work``; it returns only small statistics, so any executor (local processes, Ray) can run it.
 """
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from corpusprep.cleaning.cleaner import Cleaner
 from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.spill import SpillWriter, finish_package, package_dir, write_bands
+from corpusprep.outdir import unit_identity
+from corpusprep.outdir.layout import work as work_path
 
 SAMPLE_CHARS = 1000  # prefix of a dropped record kept in DIR/rejects/
 BATCH_DOCS = 2048  # documents cleaned together (vectorised checks); bounds memory with BATCH_CHARS
@@ -119,7 +120,7 @@ class _PackageRun:
 
     def __init__(self, package: Package, config: CleanConfig):
         self.package, self.config = package, config
-        self.directory = package_dir(Path(config.out) / ".work", package.index)
+        self.directory = package_dir(work_path(config.out), package.index)
         self.files: dict[str, dict] = {}
         self.samples: dict[str, list] = {}
         self.band_rows: list = []
@@ -136,6 +137,7 @@ class _PackageRun:
         from corpusprep.readers import read_unit
         from corpusprep.records import Reject
 
+        inputs = package_inputs(self.package)  # identity of the bytes about to be read
         self.writer = SpillWriter(self.directory)
         try:
             pending_chars = 0
@@ -168,7 +170,7 @@ class _PackageRun:
             write_bands(self.directory, self.band_rows, self.band_pos, self.hasher.bands)
         stats = {"package": self.package.index, "units": [u.index for u in self.package.units],
                  "kept": self.pos, "near_dup": near, "files": self.files, "samples": self.samples}
-        finish_package(self.directory, stats, self.config.fingerprint())
+        finish_package(self.directory, stats, package_key(self.package, self.config), inputs)
         return stats
 
     def _start_unit(self, unit) -> tuple[dict, Cleaner]:
@@ -268,6 +270,29 @@ class _PackageRun:
         if cleaner.near_dup:
             self.band_rows.append(self.hasher.band_keys_batch(texts))
             self.band_pos.extend(positions.tolist())
+
+
+def unit_key(u) -> list:
+    """What a reader unit was asked to read (its input's content identity is recorded separately)."""
+    return [u.index, u.path, u.family, u.encoding, u.start, u.end, u.compression, repr(u.options)]
+
+
+def package_key(package: Package, config: CleanConfig) -> dict:
+    return {"fingerprint": config.fingerprint(), "units": [unit_key(u) for u in package.units]}
+
+
+def package_inputs(package: Package) -> list[dict]:
+    """Content identity (size, mtime_ns, sha256 of the bytes read) of every input range of a package."""
+    ranges = []
+    for u in package.units:
+        if u.compression is not None:  # a compressed file is read whole, whatever the range says
+            ranges.append((u.path, 0, None))
+        else:
+            ranges.append((u.path, u.start, u.end))
+        pair = u.option("pair")
+        if isinstance(pair, str):
+            ranges.append((pair, 0, None))
+    return unit_identity(ranges)
 
 
 def unit_bytes(unit) -> int:

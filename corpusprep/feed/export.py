@@ -11,6 +11,10 @@ tuples, one per instance, no header (layouts in ../shared/reference/uer_pipeline
 ``src`` is the unpadded id list; the loader appends ``pad_num`` [PAD]s.
 
 ``hf``: one Parquet file with Hugging Face column names, unpadded lists (pad with any HF collator).
+
+Output rule (corpusprep.outdir.fileout): ``--out`` may not be or lie inside the shard directory;
+``F.card.json`` is written last and names ``F`` with its sha256; an existing ``F`` is replaced only
+when that card shows zooprep wrote it.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import numpy as np
 from corpusprep.atomic import atomic_open, atomic_path
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.shards import ShardReader
+from corpusprep.outdir import FileOutputs
 
 TARGETS = ("uer", "hf")
 PICKLE_PROTOCOL = 4  # readable by every Python 3 UER-py supports
@@ -171,7 +176,16 @@ def export_hf(cfg: ExportConfig) -> ExportResult:
     return ExportResult(Path(cfg.out), count, Path(cfg.out).stat().st_size, processor)
 
 
+def card_path(out: Path) -> Path:
+    return Path(out).with_name(Path(out).name + ".card.json")
+
+
 def export(cfg: ExportConfig) -> ExportResult:
     if cfg.to not in TARGETS:
         raise ZooprepError(f"--to {cfg.to!r} is not one of {', '.join(TARGETS)}")
-    return export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
+    outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory])
+    outputs.check()
+    result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
+    outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
+                        "instances": result.instances})
+    return result

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.errors import InputError
+from corpusprep.outdir import require_complete
 
 PROCESSORS = ("mlm", "bert", "albert", "lm")
 SCALAR_COLUMNS = ("length", "seg_a_len", "nsp_label", "sop_label")
@@ -40,6 +41,7 @@ def read_meta(directory: str | Path) -> ShardMeta:
     path = directory / "zooprep.json"
     if not directory.is_dir():
         raise InputError(str(directory), "not a directory (expected a `zooprep shard` output directory)")
+    require_complete(directory, "shard")  # an unfinished or damaged zooprep directory is refused
     if not path.is_file():
         raise InputError(str(path), "missing: not a `zooprep shard` output directory")
     try:

@@ -7,13 +7,12 @@ Parts are Arrow IPC *stream* files, the format ``datasets`` memory-maps; the sch
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from corpusprep.atomic import write_json
+from corpusprep.atomic import AtomicFile, write_json
 
 
 def id_dtype(vocab_size: int) -> str:
@@ -128,7 +127,8 @@ class PartWriter:
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self._out = AtomicFile(self.path)
+        self.tmp = self._out.tmp
         self.schema = schema
         self.rows = 0
 
@@ -143,14 +143,16 @@ class PartWriter:
             self.rows += batch.num_rows
 
     def __exit__(self, exc_type, *exc) -> None:
-        self._writer.close()
-        self._sink.close()
+        try:
+            self._writer.close()
+            self._sink.close()
+        except BaseException:
+            self._out.abort()
+            raise
         if exc_type is not None:
-            self.tmp.unlink(missing_ok=True)
+            self._out.abort()
             return
-        with open(self.tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp, self.path)
+        self._out.commit()
 
 
 def write_datasets_metadata(out_dir: Path, schema: pa.Schema, filenames: list[str], fingerprint: str) -> None:

@@ -7,7 +7,6 @@ same bytes.
 """
 from __future__ import annotations
 
-import json
 import random
 from array import array
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from corpusprep.atomic import sha256_file, write_json
+from corpusprep.atomic import sha256_file
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, MaskSpec, mask_instance
@@ -26,6 +25,8 @@ from corpusprep.instances.processors import (FullSentencePacker, PairInstance, a
                                              bert_instances, pack_documents)
 from corpusprep.instances.sources import UnitTally, WorkUnit, layout_for, read_documents
 from corpusprep.instances.wordstarts import word_starts
+from corpusprep.outdir import read_done, unit_identity, write_done
+from corpusprep.outdir.done import parquet_span
 
 ENCODE_BATCH_DOCS = 256
 FLUSH_ROWS = 4096
@@ -181,9 +182,21 @@ def _pairs_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
                     albert_instances(document, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, finish)
 
 
+def unit_key(unit: WorkUnit) -> list:
+    return [unit.index, unit.file_index, unit.path, unit.kind, unit.start, unit.end]
+
+
+def unit_inputs(unit: WorkUnit) -> list[dict]:
+    """Content identity of the bytes a unit reads (a Parquet unit: the byte span of its row groups)."""
+    if unit.kind == "parquet":
+        return unit_identity([(unit.path, *parquet_span(unit.path, unit.start, unit.end))])
+    return unit_identity([(unit.path, unit.start, unit.end)])
+
+
 def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
-    """Build the unit's Arrow part and its done-marker; return the marker's content."""
+    """Build the unit's Arrow part and its done-marker; return the marker's result."""
     part, marker = part_paths(ctx.parts_dir, unit.index)
+    inputs = unit_inputs(unit)  # identity of the bytes about to be read
     stats, tally = Stats(), UnitTally()
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
@@ -197,19 +210,11 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,
               "reject_samples": tally.samples or []}
-    write_json(marker, result)
+    write_done(marker, unit_key(unit), inputs, {part: result["sha256"]}, result)
     return result
 
 
-def load_marker(parts_dir: str | Path, index: int) -> dict | None:
-    """A finished unit's result if its part is intact (checksum matches), else None."""
-    part, marker = part_paths(parts_dir, index)
-    if not (part.is_file() and marker.is_file()):
-        return None
-    try:
-        result = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if result.get("sha256") != sha256_file(part):
-        return None
-    return result
+def load_marker(parts_dir: str | Path, unit: WorkUnit, why: list | None = None) -> dict | None:
+    """A finished unit's result while its inputs are unchanged and its part intact, else None."""
+    _, marker = part_paths(parts_dir, unit.index)
+    return read_done(marker, unit_key(unit), why)

@@ -206,19 +206,16 @@ def _albert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
             cnt.documents += dup == 0
 
 
-def run_compat(cfg: ShardConfig, tok, sources):
-    from corpusprep.atomic import open_work_dir
-    from corpusprep.instances.pipeline import (ShardResult, assemble, source_identity,
-                                               sources_with_checksums)
+def run_compat(cfg: ShardConfig, tok, sources, od):
+    from corpusprep.instances.pipeline import ShardResult, assemble, source_identity, sources_with_checksums
 
     if len(sources) != 1 or sources[0].kind != "text":
         raise ZooprepError("--compat uer reads exactly one plain-text corpus file, as UER's --corpus_path")
     path = sources[0].path
     dtype = id_dtype(tok.vocab_size)
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    work = cfg.out.with_name(cfg.out.name + ".partial")
     plan = {"compat": "uer", "options": cfg.options(), "tokenizer": tok.fingerprint, "sources": source_identity(sources)}
-    open_work_dir(work, plan)
+    work = od.open_work(plan)
     (work / "parts").mkdir(exist_ok=True)
     part = work / "parts" / "part-000000.arrow"
     rng = random.Random(cfg.seed)  # same stream as UER's random.seed(seed) on the global generator
@@ -231,5 +228,5 @@ def run_compat(cfg: ShardConfig, tok, sources):
     result = {"unit": 0, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": {"documents": cnt.documents, "instances": sink.instances, "tokens": sink.tokens,
                         "content_tokens": cnt.content, "unk": cnt.unk}}
-    meta = assemble(work, cfg, tok, schema, dtype, [result], sources_with_checksums(sources))
+    meta = assemble(work, od, cfg, tok, schema, dtype, [result], sources_with_checksums(sources), plan)
     return ShardResult(cfg.out, meta, 0, 1)

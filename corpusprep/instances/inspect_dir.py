@@ -8,6 +8,9 @@ from corpusprep.errors import InputError
 
 
 def read_meta(out: Path) -> dict:
+    from corpusprep.outdir import require_complete
+
+    require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
     path = Path(out) / "zooprep.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))

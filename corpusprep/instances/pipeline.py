@@ -1,29 +1,32 @@
 """`shard` end to end: plan work units, run them on an executor (skipping finished ones), assemble.
 
-Layout while running: ``OUT.partial/plan.json`` (what is being built) and ``OUT.partial/parts/``
-(one Arrow part + done-marker per unit). A rerun with the same plan skips every unit whose part
-still matches its marker's checksum. Assembly renames the parts to ``data-XXXXX-of-YYYYY.arrow``
-in unit order, writes the datasets/zooprep metadata, and renames the directory to OUT.
+OUT is claimed through ``corpusprep.outdir`` (marker, lock). Layout while running:
+``OUT/.zooprep/work/plan.json`` (options and tokenizer being built) and ``.../work/parts/`` (one Arrow
+part + done-marker per unit). A rerun with the same plan skips every unit whose done-marker still
+holds (same unit, input size + mtime_ns + sha256 of its bytes, part checksum). Assembly moves the parts
+to ``data-XXXXX-of-YYYYY.arrow`` in unit order in the staging area, writes the datasets/zooprep
+metadata, and swaps everything into OUT, writing the complete state last.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import shutil
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from corpusprep import __version__
-from corpusprep.atomic import open_work_dir, sha256_file, write_json
+from corpusprep.atomic import sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
-from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import layout_for, plan_units
+from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
 
 
@@ -52,27 +55,33 @@ def sources_with_checksums(sources: list[CorpusFile]) -> list[dict]:
 
 
 def source_identity(sources: list[CorpusFile]) -> list[list]:
-    """What the resume plan compares (cheap: no read); the sha256s are taken while units run."""
+    """What identifies the inputs of a finished build cheaply (no read): path, size, mtime_ns."""
     return [[s.path, s.size, os.stat(s.path).st_mtime_ns] for s in sources]
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and not overwrite:
-        raise ZooprepError(f"{out}: output directory exists; pass --overwrite to replace it")
+METADATA = ["dataset_info.json", "state.json", "zooprep.json"]  # swapped in last, after the data files
 
 
-def _finalize(work: Path, final: Path, out: Path) -> None:
-    """Swap the finished directory into place (the old output, if any, goes only after)."""
-    trash = None
-    if out.exists():
-        trash = out.with_name(f".{out.name}.old")
-        if trash.exists():
-            shutil.rmtree(trash)
-        out.rename(trash)
-    final.rename(out)
-    shutil.rmtree(work, ignore_errors=True)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+def input_paths(cfg: ShardConfig, sources: list[CorpusFile]) -> list:
+    """Everything the run reads; OUT may not be, contain or lie inside any of them."""
+    return [*cfg.corpus, *(s.path for s in sources), cfg.vocab, cfg.spm]
+
+
+def open_out(cfg: ShardConfig, sources: list[CorpusFile]) -> OutputDir:
+    return OutputDir.open(cfg.out, "shard", input_paths(cfg, sources), overwrite=cfg.overwrite)
+
+
+def plan_digest(plan: dict) -> str:
+    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+
+
+def already_built(od: OutputDir, plan: dict) -> "ShardResult | None":
+    """A killed run had finished building this very plan and the swap was completed on open."""
+    done = od.rolled_forward
+    if done is None or done.get("plan") != plan_digest(plan):
+        return None
+    meta = json.loads((od.root / "zooprep.json").read_text(encoding="utf-8"))
+    return ShardResult(od.root, meta, 0, 0)
 
 
 def _summarize(results: list[dict], row_len: int) -> dict:
@@ -106,12 +115,10 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
     }
 
 
-def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict], sources: list[dict]) -> dict:
-    """Rename parts in unit order, write dataset_info/state/zooprep.json, move into place."""
-    final = work / "final"
-    if final.exists():
-        shutil.rmtree(final)
-    final.mkdir()
+def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict],
+             sources: list[dict], plan: dict) -> dict:
+    """Move parts in unit order into the stage, write dataset_info/state/zooprep.json, swap into OUT."""
+    final = od.stage
     keep = [r for r in results if r["rows"] > 0] or results[:1]
     files = []
     for i, r in enumerate(keep):
@@ -124,17 +131,19 @@ def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: lis
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
     write_json(final / "zooprep.json", meta)
-    _finalize(work, final, cfg.out)
+    od.commit(last=METADATA, plan=plan_digest(plan), summary={"instances": counts["instances"], "files": len(files)})
     return meta
 
 
 def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
-    """Results of units a previous run finished (their part still matches its checksum)."""
-    results = {}
+    """Results of units a previous run finished (inputs unchanged, part intact); says why others are redone."""
+    results, why = {}, []
     for u in units:
-        done = load_marker(parts_dir, u.index)
+        done = load_marker(parts_dir, u, why)
         if done is not None:
             results[u.index] = done
+    for reason in why:
+        print(f"shard: redoing the work of a previous run: {reason}", file=sys.stderr)
     return results
 
 
@@ -153,28 +162,31 @@ def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, d
 def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
     cfg.validate()
-    _prepare_out(cfg.out, cfg.overwrite)
     tok = tok if tok is not None else load_tokenizer_for(cfg)
     sources = expand_corpus(cfg.corpus)
-    if cfg.uer_compat:
-        from corpusprep.instances.compat_uer import run_compat
+    with open_out(cfg, sources) as od:
+        if cfg.uer_compat:
+            from corpusprep.instances.compat_uer import run_compat
 
-        return run_compat(cfg, tok, sources)
-    dtype = id_dtype(tok.vocab_size)
-    schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
-    plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
-            "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
-    work = cfg.out.with_name(cfg.out.name + ".partial")
-    open_work_dir(work, plan)
-    (work / "parts").mkdir(exist_ok=True)
-    results = _finished_results(units, work / "parts")
-    resumed = len(results)
-    hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
-    try:
-        source_info = hasher.submit(sources_with_checksums, sources)
-        built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
-        meta = assemble(work, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result())
-    finally:
-        hasher.shutdown(wait=False, cancel_futures=True)
+            return run_compat(cfg, tok, sources, od)
+        dtype = id_dtype(tok.vocab_size)
+        schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+        units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
+        plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
+        build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
+        done = already_built(od, build_id)
+        if done is not None:
+            return done
+        work = od.open_work(plan)
+        (work / "parts").mkdir(exist_ok=True)
+        results = _finished_results(units, work / "parts")
+        resumed = len(results)
+        hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
+        try:
+            source_info = hasher.submit(sources_with_checksums, sources)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
+            meta = assemble(work, od, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result(),
+                            build_id)
+        finally:
+            hasher.shutdown(wait=False, cancel_futures=True)
     return ShardResult(cfg.out, meta, resumed, built)

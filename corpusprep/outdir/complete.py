@@ -1,0 +1,187 @@
+"""The one "complete" state of an output directory, and the swap that reaches it.
+
+A run builds every output under ``.zooprep/work/stage/`` (laid out as in DIR). ``commit``:
+
+1. checks that no staged name would replace a file zooprep did not write (the journal says which);
+2. writes ``work/ready.json`` (the staged set with checksums): from here on the swap only rolls forward;
+3. removes ``complete.json``, then the previous metadata files (``last``), moves the staged files in
+   (``last`` at the end), removes the previous run's files that the new one does not have (only
+   files the journal lists, and only while their checksum is still the one zooprep wrote);
+4. writes ``complete.json`` (atomically, last), then removes the work area.
+
+The previous complete state is therefore kept until the new one is fully built; a run killed during
+the swap is finished by the next run on the directory (``roll_forward``) before anything else.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from corpusprep.atomic import is_tmp_name, json_bytes, sha256_file, write_json
+from corpusprep.errors import InputError, ZooprepError
+from corpusprep.outdir import layout
+
+COMPLETE = layout.COMPLETE
+
+
+def _self_checksum(obj: dict) -> str:
+    body = {k: v for k, v in obj.items() if k != "checksum"}
+    return hashlib.sha256(json_bytes(body, None)).hexdigest()
+
+
+def read_complete(root) -> dict | None:
+    """complete.json when present and intact (its own checksum holds), else None."""
+    try:
+        obj = json.loads((layout.meta(root) / COMPLETE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("files"), dict):
+        return None
+    return obj if obj.get("checksum") == _self_checksum(obj) else None
+
+
+def load_journal(root) -> dict[str, str]:
+    try:
+        obj = json.loads((layout.meta(root) / layout.JOURNAL).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in obj.get("files", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def save_journal(root, files: dict[str, str]) -> None:
+    write_json(layout.meta(root) / layout.JOURNAL, {"files": dict(sorted(files.items()))})
+
+
+def _staged_files(stage: Path) -> list[str]:
+    """The staged outputs; temporary files a killed writer left in the stage are removed (ours)."""
+    out = []
+    for dirpath, dirs, names in os.walk(stage):
+        dirs.sort()
+        for name in names:
+            path = Path(dirpath) / name
+            if is_tmp_name(name):
+                path.unlink()
+                continue
+            out.append(path.relative_to(stage).as_posix())
+    return sorted(out)
+
+
+def commit(root: Path, command: str, run_id: str, last: list[str], plan: str | None, summary: dict) -> dict:
+    stage = layout.work(root) / layout.STAGE
+    names = _staged_files(stage)
+    journal = load_journal(root)
+    for rel in names:
+        target = root / rel
+        if (target.exists() or target.is_symlink()) and rel not in journal:
+            raise ZooprepError(f"{target}: exists and was not written by zooprep; move it away, then rerun "
+                               "(the finished work is kept and reused)")
+    files = {rel: {"sha256": sha256_file(stage / rel), "bytes": (stage / rel).stat().st_size} for rel in names}
+    ready = {"command": command, "run_id": run_id, "plan": plan, "summary": summary, "files": files,
+             "last": [n for n in last if n in files]}
+    write_json(layout.work(root) / layout.READY, ready)
+    return _swap(root, ready)
+
+
+def _swap(root: Path, ready: dict) -> dict:
+    meta, stage = layout.meta(root), layout.work(root) / layout.STAGE
+    (meta / COMPLETE).unlink(missing_ok=True)
+    journal = load_journal(root)
+    new = {rel: f["sha256"] for rel, f in ready["files"].items()}
+    save_journal(root, {**journal, **new})  # before a new name appears in DIR
+    for rel in ready["last"]:  # old metadata first: nothing half-swapped looks loadable
+        if rel in journal and (stage / rel).exists():
+            (root / rel).unlink(missing_ok=True)
+    order = [r for r in sorted(new) if r not in ready["last"]] + list(ready["last"])
+    for rel in order:
+        src, dst = stage / rel, root / rel
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        elif not dst.is_file():
+            raise ZooprepError(f"{dst}: staged output vanished during the swap; rerun to rebuild it")
+    for rel, sha in journal.items():  # the previous run's outputs the new one does not have
+        if rel in new or layout.is_meta_path(rel):
+            continue
+        path = root / rel
+        if path.is_file() and not path.is_symlink() and sha256_file(path) == sha:
+            path.unlink()
+            _remove_empty_parents(root, path.parent)
+    done = {"zooprep": "complete", "command": ready["command"], "run_id": ready["run_id"], "plan": ready["plan"],
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": ready.get("summary", {}),
+            "files": ready["files"]}
+    done["checksum"] = _self_checksum(done)
+    save_journal(root, new)
+    write_json(meta / COMPLETE, done)  # the last commit of every run
+    shutil.rmtree(layout.work(root), ignore_errors=True)
+    return done
+
+
+def _remove_empty_parents(root: Path, folder: Path) -> None:
+    root = root.resolve()
+    while folder.resolve() != root and root in folder.resolve().parents:
+        try:
+            folder.rmdir()  # only when empty: never a folder holding anything else
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def roll_forward(root: Path) -> dict | None:
+    """Finish a swap a killed run had started (ready.json present); returns the new complete.json."""
+    try:
+        ready = json.loads((layout.work(root) / layout.READY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _swap(Path(root), ready)
+
+
+# -- readers -----------------------------------------------------------------------------------
+def _resume_hint(owner: dict) -> str:
+    return f"rerun the same `zooprep {owner.get('command')}` command to resume it"
+
+
+def require_complete(root, command: str | None = None) -> dict | None:
+    """The complete.json of a zooprep output directory a command is about to read.
+
+    None for a directory without our marker (a user's own files: read as they are). A marked one
+    must be complete, of the expected command, and hold every listed file at its recorded size;
+    otherwise InputError says what is missing and how to resume.
+    """
+    from corpusprep.outdir.ownership import read_owner
+
+    root = Path(root)
+    owner = read_owner(root)
+    if owner is None:
+        return None
+    done = read_complete(root)
+    if done is None:
+        state = "was interrupted or is still running" if (layout.work(root)).exists() else "is incomplete"
+        present = (layout.meta(root) / COMPLETE).exists()
+        why = f"{layout.META_DIR}/{COMPLETE} is damaged" if present else f"no {layout.META_DIR}/{COMPLETE}"
+        raise InputError(str(root), f"unfinished `zooprep {owner['command']}` output ({why}: the run {state}); "
+                                    + _resume_hint(owner))
+    if command is not None and done.get("command") != command:
+        raise InputError(str(root), f"holds `zooprep {done.get('command')}` output, not `zooprep {command}` output")
+    for rel, f in sorted(done["files"].items()):
+        path = root / rel
+        if not path.is_file():
+            raise InputError(str(path), f"missing from the complete `zooprep {done['command']}` output "
+                                        f"(see `zooprep verify {root}`); {_resume_hint(owner)}")
+        if path.stat().st_size != f.get("bytes"):
+            raise InputError(str(path), f"changed since `zooprep {done['command']}` wrote it "
+                                        f"({path.stat().st_size} bytes, recorded {f.get('bytes')}); "
+                                        f"see `zooprep verify {root}`")
+    return done
+
+
+def require_complete_input(path) -> None:
+    """For a corpus argument: a directory, or a file inside one, must not be an unfinished zooprep output."""
+    p = Path(path)
+    for folder in ([p] if p.is_dir() else []) + [p.parent]:
+        if (layout.meta(folder)).is_dir():
+            require_complete(folder)
+            return

@@ -1,0 +1,26 @@
+"""Names inside an output directory's ``.zooprep/`` folder (docs/FORMATS.md section 6)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+META_DIR = ".zooprep"
+OWNER = "owner.json"  # written first: command, run id, creation time
+LOCK = "lock"  # flock target; holds the current writer's pid, host, command, start time
+JOURNAL = "written.json"  # every path zooprep put into DIR, with its sha256: the only paths it may remove
+COMPLETE = "complete.json"  # written last: the finished run and the checksum of every output file
+WORK = "work"  # the work area: done-markers, spill files, the staged outputs
+STAGE = "stage"  # WORK/STAGE: the new outputs, laid out as they will appear in DIR
+READY = "ready.json"  # WORK/READY: the staged set is complete and may be swapped in
+
+
+def meta(root: Path) -> Path:
+    return Path(root) / META_DIR
+
+
+def work(root: Path) -> Path:
+    return meta(root) / WORK
+
+
+def is_meta_path(rel: str) -> bool:
+    """True for a '/'-separated path relative to DIR that lies in zooprep's own folder."""
+    return rel == META_DIR or rel.startswith(META_DIR + "/")

@@ -43,8 +43,20 @@ class Interrupted(BaseException):
         return f"stopped by {self.signal_name}"
 
 
+_received: Interrupted | None = None
+
+
 def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+    global _received
+    _received = Interrupted(signum)
+    raise _received
+
+
+def raise_if_interrupted() -> None:
+    """Re-raise a stop signal that native code swallowed: sentencepiece's trainer turns an
+    exception raised in its Python sentence iterator into a RuntimeError."""
+    if _received is not None:
+        raise _received
 
 
 @contextlib.contextmanager

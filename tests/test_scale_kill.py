@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -115,7 +116,12 @@ def run_cli(hook: Path, args: list[str], kill_at: int = 0, sig: int = signal.SIG
     if count is not None:
         env["ZOOPREP_KILL_COUNT_FILE"] = str(count)
     cmd = [sys.executable, str(REPO / "cli.py"), *args]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, start_new_session=True)
+    # Output goes to files, not pipes: a leftover worker holding a pipe open would hang the wait
+    # instead of failing the process check with its name.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=err, timeout=timeout, start_new_session=True)
+        out.seek(0), err.seek(0)
+        result = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
     return result, run_id
 
 
@@ -263,3 +269,43 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_exit_130(kill_hook, local_run
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert cmd.state(out) == base["state"]
     assert verify_dir(out).ok
+
+
+PARENT_SCRIPT = '''
+import os, signal, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())])
+print(child.pid, flush=True)
+sys.stdin.readline()  # the child is armed
+os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+CHILD_SCRIPT = '''
+import sys, time
+from corpusprep import lifecycle
+if "{mechanism}" == "watcher":
+    lifecycle._set_parent_death_signal = lambda signum: False  # as on a system without prctl
+else:
+    lifecycle._watch_parent = lambda pid: None  # the kernel's signal alone
+lifecycle.die_with_parent(int(sys.argv[1]))
+print("armed", flush=True)
+time.sleep(60)
+'''
+
+
+@pytest.mark.parametrize("mechanism", ["prctl", "watcher"])
+def test_a_worker_dies_with_its_parent(mechanism):
+    """Each mechanism alone ends a worker whose parent was SIGKILLed: the kernel's parent-death
+    signal, and the watcher thread that other systems rely on."""
+    run_id = uuid.uuid4().hex
+    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, CHILD_SCRIPT.format(mechanism=mechanism)],
+                              env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child_pid = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "armed"  # the child shares the parent's stdout
+    assert child_pid in marked(run_id)
+    parent.stdin.write("go\n")
+    parent.stdin.flush()
+    parent.wait(timeout=60)
+    assert parent.returncode == -signal.SIGKILL
+    assert_no_process_left(run_id, grace=3)
+    parent.stdout.close()

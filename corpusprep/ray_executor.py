@@ -138,7 +138,8 @@ class RayExecutor:
         while self._maps:
             self._abandon(self._maps.popitem()[1])
         if self._owns_runtime and self._ray.is_initialized():
-            self._ray.shutdown()
+            with keep_signal_handlers():  # ray.shutdown resets SIGTERM to the default (die, no cleanup)
+                self._ray.shutdown()
         self._owns_runtime = False
 
     def __enter__(self):

@@ -209,18 +209,28 @@ POINTS = {(name, sig): 2 if sig == signal.SIGKILL and name in ("clean", "shard")
           for name in ("clean", "build-vocab", "build-spm", "shard") for sig in (signal.SIGKILL, signal.SIGTERM)}
 
 
+_LOCAL_RUNS: dict = {}
+
+
+def local_runs_for(hook: Path, tmp_path_factory) -> dict:
+    """Baselines of the four commands (clean feeds the others; build-vocab's vocab feeds shard),
+    built once per session: the Ray kill tests compare against them too (same bytes, same events)."""
+    if not _LOCAL_RUNS:
+        root = tmp_path_factory.mktemp("kill-local")
+        first = commands(root / "unused", root / "unused", LOCAL)
+        clean = baseline(hook, root, first["clean"], "local")
+        vocab = baseline(hook, root, commands(clean["out"], root / "unused", LOCAL)["build-vocab"], "local")
+        cmds = commands(clean["out"], vocab["out"], LOCAL)
+        bases = {"clean": clean, "build-vocab": vocab}
+        for name in ("build-spm", "shard"):
+            bases[name] = baseline(hook, root, cmds[name], "local")
+        _LOCAL_RUNS.update(root=root, cmds=cmds, bases=bases, clean_dir=clean["out"], vocab=vocab["out"])
+    return _LOCAL_RUNS
+
+
 @pytest.fixture(scope="module")
 def local_runs(kill_hook, tmp_path_factory):
-    """Baselines of the four commands (clean feeds the others; build-vocab's vocab feeds shard)."""
-    root = tmp_path_factory.mktemp("kill-local")
-    first = commands(root / "unused", root / "unused", LOCAL)
-    clean = baseline(kill_hook, root, first["clean"], "local")
-    vocab = baseline(kill_hook, root, commands(clean["out"], root / "unused", LOCAL)["build-vocab"], "local")
-    cmds = commands(clean["out"], vocab["out"], LOCAL)
-    bases = {"clean": clean, "build-vocab": vocab}
-    for name in ("build-spm", "shard"):
-        bases[name] = baseline(kill_hook, root, cmds[name], "local")
-    return {"root": root, "cmds": cmds, "bases": bases}
+    return local_runs_for(kill_hook, tmp_path_factory)
 
 
 def test_the_process_scan_finds_a_marked_process():

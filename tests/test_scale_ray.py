@@ -30,7 +30,7 @@ from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from test_scale_executors import check_bounded_window as _check_bounded_window
 from test_scale_kill import (LOCAL, assert_no_process_left, commands, kill_and_resume, kill_hook,  # noqa: F401
-                             kill_points, local_runs_for, marked)
+                             kill_points, local_runs_for, marked, run_cli)
 from test_scale_resume import env, snapshot  # noqa: F401  (fixture + helper shared with the resume tests)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -285,3 +285,17 @@ def test_driver_killed_on_the_cluster_leaves_no_task_and_the_rerun_is_identical(
 
     kill_and_resume(kill_hook, local["root"], cmd, base, sig, at, "ray", extra_env=RAY_ENV,
                     no_process_left=nothing_of_ours_left)
+
+
+def test_driver_killed_with_a_private_runtime_leaves_no_process(kill_hook, tmp_path_factory):
+    """Without a cluster the driver starts a private Ray runtime (GCS, raylet, agents, workers); Ray
+    stops it only on a clean exit, so after a SIGKILL our watcher removes it."""
+    pytest.importorskip("ray")
+    local = local_runs_for(kill_hook, tmp_path_factory)
+    cmd = commands(local["clean_dir"], local["vocab"], (*LOCAL, "--executor", "ray"))["clean"]
+    at = 2  # while units run: after the executor closes, Ray has already stopped the runtime
+    assert local["bases"]["clean"]["events"] > at
+    out = local["root"] / f"clean-ray-private-{at}"
+    killed, run_id = run_cli(kill_hook, cmd.args(out), kill_at=at, sig=signal.SIGKILL, extra_env=RAY_ENV)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert_no_process_left(run_id)  # the runtime's processes inherit the driver's environment

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from corpusprep.errors import ZooprepError
+from corpusprep.lifecycle import Interrupted, stop_on_signals
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
@@ -35,9 +36,14 @@ app.add_typer(zoo_app, name="zoo")
 
 
 def main() -> None:
-    """Run the CLI; known failures print one clear line (file and line where known), exit 2."""
+    """Run the CLI; known failures print one clear line (file and line where known), exit 2.
+    SIGINT / SIGTERM / SIGHUP stop the run cleanly (workers stopped), exit 128 + signal number."""
     try:
-        app()
+        with stop_on_signals():
+            app()
+    except Interrupted as exc:
+        typer.echo(f"{exc}; finished work is kept: run the same command again to resume", err=True)
+        raise SystemExit(exc.exit_code) from None
     except ZooprepError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

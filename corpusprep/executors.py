@@ -82,7 +82,12 @@ TASKS_PER_CHILD = 16
 
 
 class LocalExecutor:
-    """Processes on this machine. ``workers=1`` runs in-process (no pickling, easy debugging)."""
+    """Processes on this machine. ``workers=1`` runs in-process (no pickling, easy debugging).
+
+    Workers die with the run (``lifecycle.die_with_parent``), and ``close()`` with work still in
+    flight (after an error, Ctrl-C or SIGTERM) stops them at once instead of waiting for units
+    whose results nobody will read.
+    """
 
     name = "local"
 
@@ -92,6 +97,7 @@ class LocalExecutor:
         self.window = window or 2 * self.workers
         self.tasks_per_child = tasks_per_child
         self._pool: ProcessPoolExecutor | None = None
+        self._in_flight: set = set()  # futures submitted and not finished (emptied by done callbacks)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self.workers == 1:
@@ -99,24 +105,53 @@ class LocalExecutor:
                 yield fn(item)
             return
         if self._pool is None:
-            # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
-            recycle = {}
-            if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
-                recycle["max_tasks_per_child"] = self.tasks_per_child
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), **recycle)
-        yield from in_order(lambda item: self._pool.submit(call_portably, fn, item), lambda f: f.result(),
-                            items, self.window, deque())
+            self._pool = self._start_pool()
+        pending: deque = deque()
+        try:
+            yield from in_order(lambda item: self._submit(fn, item), lambda f: f.result(), items, self.window, pending)
+        finally:
+            for future in pending:  # a failed or abandoned map: drop its queued units
+                future.cancel()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        from corpusprep.lifecycle import die_with_parent
+
+        # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
+        recycle = {}
+        if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
+            recycle["max_tasks_per_child"] = self.tasks_per_child
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
+                                   initargs=(os.getpid(),), **recycle)
+
+    def _submit(self, fn, item):
+        future = self._pool.submit(call_portably, fn, item)
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        return future
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._in_flight:
+            _kill_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        self._in_flight.clear()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now; the pool then fails whatever they were running (nobody reads it)."""
+    if hasattr(pool, "kill_workers"):  # Python 3.14+
+        pool.kill_workers()
+        return
+    for process in list((pool._processes or {}).values()):  # no public way before 3.14
+        process.kill()
 
 
 def make_executor(name: str = "local", workers: int | None = None, ray_address: str | None = None) -> Executor:

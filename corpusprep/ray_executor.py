@@ -7,13 +7,16 @@ outputs by path, so every node must see the same paths (shared storage) and have
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import uuid
 from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import call_portably, in_order
+from corpusprep.lifecycle import keep_signal_handlers, reap_when_gone
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,6 +36,22 @@ def _driver_pythonpath() -> str:
     return os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
 
 
+_RUNTIME_MARKER = "ZOOPREP_RAY_RUNTIME"
+
+
+@contextlib.contextmanager
+def _reaped_runtime():
+    """Mark the processes a private runtime starts (they inherit the environment) and have them
+    killed once this driver is gone: Ray stops its own services only on a clean exit."""
+    marker = f"{os.getpid()}-{uuid.uuid4().hex}"
+    reap_when_gone(_RUNTIME_MARKER, marker)
+    os.environ[_RUNTIME_MARKER] = marker
+    try:
+        yield
+    finally:
+        os.environ.pop(_RUNTIME_MARKER, None)
+
+
 class RayExecutor:
     """``address=None`` starts (or joins) a local Ray runtime; ``"auto"`` or ``"ray://host:10001"`` joins a cluster."""
 
@@ -43,12 +62,14 @@ class RayExecutor:
         self._ray = ray
         self._owns_runtime = False
         if not ray.is_initialized():
-            self._init(ray, workers, address)
+            with keep_signal_handlers():  # ray.init replaces SIGTERM handling with a bare exit(15)
+                self._init(ray, workers, address)
             self._owns_runtime = True
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or max(1, cluster_cpus)
         self.window = window or 2 * self.workers
         self._remote = ray.remote(num_cpus=1, max_retries=2)(call_portably)
+        self._maps: dict[int, deque] = {}  # in-flight refs of each unfinished map, by id
 
     @staticmethod
     def _init(ray, workers: int | None, address: str | None) -> None:
@@ -58,9 +79,10 @@ class RayExecutor:
         try:
             if address is None and not os.environ.get("RAY_ADDRESS"):
                 try:
-                    # Like spawned local processes, private local workers see the driver's import path.
-                    ray.init(**common, **({"num_cpus": workers} if workers else {}),
-                             runtime_env={"env_vars": {"PYTHONPATH": _driver_pythonpath()}})
+                    with _reaped_runtime():
+                        # Like spawned local processes, private local workers see the driver's import path.
+                        ray.init(**common, **({"num_cpus": workers} if workers else {}),
+                                 runtime_env={"env_vars": {"PYTHONPATH": _driver_pythonpath()}})
                     return
                 except ValueError as exc:
                     if "existing cluster" not in str(exc):
@@ -78,11 +100,13 @@ class RayExecutor:
         ray = self._ray
         fn_ref = ray.put(fn)  # ship the (possibly large) callable once, not per unit
         pending: deque = deque()
+        self._maps[id(pending)] = pending
         try:
             yield from in_order(lambda item: self._remote.remote(fn_ref, item), self._get, items,
                                 self.window, pending)
         finally:
             self._abandon(pending)
+            self._maps.pop(id(pending), None)
 
     def _abandon(self, refs) -> None:
         """Cancel work still in flight after a failure or an early stop, and collect the outcomes so
@@ -95,6 +119,7 @@ class RayExecutor:
                 ray.get(ref, timeout=30)
             except Exception:  # cancelled, or failed like the unit that stopped the map
                 pass
+        refs.clear()
 
     def _get(self, ref):
         ray = self._ray
@@ -108,8 +133,13 @@ class RayExecutor:
             raise
 
     def close(self) -> None:
+        """Cancel what is still in flight (a map abandoned by an error, Ctrl-C or SIGTERM raised
+        in the caller), then shut down the runtime if this executor started it."""
+        while self._maps:
+            self._abandon(self._maps.popitem()[1])
         if self._owns_runtime and self._ray.is_initialized():
-            self._ray.shutdown()
+            with keep_signal_handlers():  # ray.shutdown resets SIGTERM to the default (die, no cleanup)
+                self._ray.shutdown()
         self._owns_runtime = False
 
     def __enter__(self):

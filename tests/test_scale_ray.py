@@ -1,14 +1,27 @@
 """RayExecutor keeps the Executor contract (ordered results, bounded in-flight work, real errors),
-and `clean` + `shard` on Ray give the same bytes as on local processes.
+`clean` / `shard` / `build-vocab` / `build-spm` on Ray give the same bytes as on local processes,
+and a driver killed at any point leaves no task of ours running and resumes byte-identically.
 
-Skipped when Ray is not installed (it is an optional extra: pip install -e '.[ray]').
+Everything runs on a real two-node local cluster (`ray start --head` plus a second `ray start
+--address`, one CPU each, own temp dirs and ports), started once per session and joined with
+`--ray-address`. Its processes carry a marker in their environment; the finaliser kills exactly
+those (never `ray stop`, which would stop every Ray on the machine). Skipped when Ray is not
+installed (`pip install -e '.[test]'` installs it).
 """
 from __future__ import annotations
 
 import gc
 import operator
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,7 +29,15 @@ import pytest
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from test_scale_executors import check_bounded_window as _check_bounded_window
+from test_scale_kill import (LOCAL, assert_no_process_left, commands, kill_and_resume, kill_hook,  # noqa: F401
+                             kill_points, local_runs_for, marked, run_cli)
 from test_scale_resume import env, snapshot  # noqa: F401  (fixture + helper shared with the resume tests)
+
+REPO = Path(__file__).resolve().parent.parent
+CLUSTER_MARKER = "ZOOPREP_TEST_RAY_CLUSTER"
+# Token authentication (on by default for `ray start` from Ray 2.59) keeps its token in ~/.ray,
+# shared with any other cluster of this user; this private test cluster does without.
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 def test_missing_ray_is_a_clear_error(monkeypatch):
@@ -25,14 +46,106 @@ def test_missing_ray_is_a_clear_error(monkeypatch):
         make_executor("ray", 2)
 
 
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _free_port_range(size: int, rng: random.Random) -> int:
+    """First port of ``size`` free consecutive ports below the ephemeral range (Ray's worker ports)."""
+    for _ in range(200):
+        base = rng.randrange(20000, 30000 - size)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range for Ray workers")
+
+
+def _ray_start(args: list[str], env: dict) -> None:
+    cmd = [sys.executable, "-c", "from ray.scripts.scripts import main; main()", "start", *args]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"ray start failed ({r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
+
+
+def _node_args(temp: Path, rng: random.Random) -> list[str]:
+    p = _free_ports(6)
+    workers = _free_port_range(40, rng)
+    return ["--num-cpus", "1", "--disable-usage-stats", "--temp-dir", str(temp), "--object-store-memory",
+            str(100 * 2**20), "--node-manager-port", str(p[0]), "--object-manager-port", str(p[1]),
+            "--dashboard-agent-listen-port", str(p[2]), "--dashboard-agent-grpc-port", str(p[3]),
+            "--runtime-env-agent-port", str(p[4]), "--metrics-export-port", str(p[5]),
+            "--min-worker-port", str(workers), "--max-worker-port", str(workers + 39)]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A two-node Ray cluster on this machine; yields its address and process marker."""
+    pytest.importorskip("ray", reason="Ray is in the test extra (pip install -e '.[test]'); not installed here")
+    marker = uuid.uuid4().hex
+    # A short temp root: Ray's unix socket paths under it must stay within 107 bytes.
+    temp = Path(tempfile.mkdtemp(prefix="zr-"))
+    env = dict(os.environ, **RAY_ENV, **{CLUSTER_MARKER: marker})
+    env.pop("RAY_ADDRESS", None)
+    # Workers import zooprep (and this test module's helpers) from this checkout.
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
+    rng = random.Random()
+    head_port, client_port = _free_ports(2)
+    address = f"127.0.0.1:{head_port}"
+    try:
+        _ray_start(["--head", "--node-ip-address", "127.0.0.1", "--port", str(head_port), "--include-dashboard",
+                    "false", "--ray-client-server-port", str(client_port), *_node_args(temp / "h", rng)], env)
+        _ray_start(["--address", address, *_node_args(temp / "w", rng)], env)
+        yield {"address": address, "marker": marker}
+    finally:
+        _stop_marked(marker)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _stop_marked(marker: str) -> None:
+    """Stop the cluster's own processes (found by marker): SIGTERM, then SIGKILL what remains."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        for pid in marked(marker, CLUSTER_MARKER):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + wait
+        while marked(marker, CLUSTER_MARKER) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
-def ray_executor():
-    pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[ray]'); not installed here")
+def ray_executor(ray_cluster):
     from corpusprep.ray_executor import RayExecutor
 
-    ex = RayExecutor(workers=2, window=3)
+    saved = {k: os.environ.get(k) for k in RAY_ENV}
+    os.environ.update(RAY_ENV)
+    ex = RayExecutor(workers=2, window=3, address=ray_cluster["address"])
     yield ex
     ex.close()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_the_cluster_has_two_nodes(ray_executor):
+    import ray
+
+    assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+    assert ray.cluster_resources()["CPU"] == 2
 
 
 def test_ray_results_come_back_in_input_order(ray_executor):
@@ -125,3 +238,64 @@ def test_build_vocab_and_build_spm_on_ray_equal_local(env, ray_executor):
         got[executor] = (vocab.read_bytes(), prefix.with_name(prefix.name + ".model").read_bytes())
     assert len(got["local"][0].splitlines()) > 104
     assert got["ray"] == got["local"]
+
+
+# -- a driver killed on the cluster ------------------------------------------------------------------------------
+
+def _our_tasks(cmd: str) -> bool:
+    return cmd.startswith("ray::call_portably")  # Ray titles a worker after the task it runs
+
+
+def test_running_tasks_are_found_by_the_process_scan(ray_cluster, ray_executor):
+    """The check below is only as good as the scan: a running task of ours is seen on the cluster."""
+    import ray
+
+    from corpusprep.executors import call_portably
+
+    ref = ray.remote(num_cpus=1)(call_portably).remote(time.sleep, 5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(map(_our_tasks, marked(ray_cluster["marker"], CLUSTER_MARKER).values())):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("no ray::call_portably process seen on the cluster")
+    ray.get(ref)
+
+
+# Ray costs a few seconds per driver: one point per (command, signal), SIGTERM where a resume matters.
+RAY_KILLS = [("clean", signal.SIGKILL), ("clean", signal.SIGTERM), ("shard", signal.SIGKILL),
+             ("shard", signal.SIGTERM), ("build-vocab", signal.SIGKILL), ("build-spm", signal.SIGTERM)]
+
+
+@pytest.mark.parametrize("name,sig", RAY_KILLS, ids=[f"{n}-{signal.Signals(s).name}" for n, s in RAY_KILLS])
+def test_driver_killed_on_the_cluster_leaves_no_task_and_the_rerun_is_identical(kill_hook, tmp_path_factory,
+                                                                               ray_cluster, ray_executor, name, sig):
+    """The driver (alone) is killed at a seeded event; Ray ends its tasks (on a SIGTERM our executor
+    cancels them), and the rerun on the cluster equals the uninterrupted local run."""
+    local = local_runs_for(kill_hook, tmp_path_factory)
+    extra = (*LOCAL, "--executor", "ray", "--ray-address", ray_cluster["address"])
+    cmd = commands(local["clean_dir"], local["vocab"], extra)[name]
+    base = local["bases"][name]
+    at = kill_points(f"ray/{name}", sig, base["events"], 1)[0]
+
+    def nothing_of_ours_left(run_id: str) -> None:
+        assert_no_process_left(run_id)  # the driver and anything it started
+        assert_no_process_left(ray_cluster["marker"], CLUSTER_MARKER, what=_our_tasks)
+
+    kill_and_resume(kill_hook, local["root"], cmd, base, sig, at, "ray", extra_env=RAY_ENV,
+                    no_process_left=nothing_of_ours_left)
+
+
+def test_driver_killed_with_a_private_runtime_leaves_no_process(kill_hook, tmp_path_factory):
+    """Without a cluster the driver starts a private Ray runtime (GCS, raylet, agents, workers); Ray
+    stops it only on a clean exit, so after a SIGKILL our watcher removes it."""
+    pytest.importorskip("ray")
+    local = local_runs_for(kill_hook, tmp_path_factory)
+    cmd = commands(local["clean_dir"], local["vocab"], (*LOCAL, "--executor", "ray"))["clean"]
+    at = 2  # while units run: after the executor closes, Ray has already stopped the runtime
+    assert local["bases"]["clean"]["events"] > at
+    out = local["root"] / f"clean-ray-private-{at}"
+    killed, run_id = run_cli(kill_hook, cmd.args(out), kill_at=at, sig=signal.SIGKILL, extra_env=RAY_ENV)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert_no_process_left(run_id)  # the runtime's processes inherit the driver's environment

@@ -22,6 +22,7 @@ from corpusprep.outdir import FileOutputs
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.executors import make_executor
+from corpusprep.lifecycle import raise_if_interrupted
 from zh_tokenizers.spm_corpus import (DEFAULT_CHUNK_BYTES, LONG_LINE_MODES, PRESEG_DELIMITER, BottomK, Counts,
                                       SentenceOptions, plan_units, scan_unit, segment_batch)
 
@@ -295,6 +296,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
                 sentence_iterator=_counting(itertools.chain([first], stream), stats), model_writer=writer,
                 num_threads=threads, minloglevel=0 if cfg.verbose else 2, **passed)
         except RuntimeError as exc:
+            raise_if_interrupted()  # a Ctrl-C / SIGTERM while the trainer was reading sentences
             msg = str(exc).split("] ", 1)[-1].strip()
             raise ZooprepError(f"sentencepiece could not train on {', '.join(map(str, cfg.corpus))}: {msg}") from None
         train_s = time.perf_counter() - t_train  # when streaming, this includes reading

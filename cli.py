@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from corpusprep.errors import ZooprepError
+from corpusprep.errors import InputsFailed, ZooprepError
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
@@ -38,6 +38,9 @@ def main() -> None:
     """Run the CLI; known failures print one clear line (file and line where known), exit 2."""
     try:
         app()
+    except InputsFailed as exc:  # finished; the failed files were named on stderr and in the report
+        typer.echo(f"warning: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
     except ZooprepError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

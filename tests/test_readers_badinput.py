@@ -102,9 +102,19 @@ def test_corrupt_gzip_is_counted_not_raised(tmp_path):
     blob = bytearray(gzip.compress(BIG))
     blob[len(blob) // 2: len(blob) // 2 + 64] = b"\x00" * 64
     items = read_all(write(tmp_path / "bad.txt.gz", bytes(blob)))
-    assert rejects(items)[-1][0] == "corrupt_input"  # garbage decoded before it is counted too
-    # gzip checks its CRC only at the end, so only the part well before the damage is known good
-    assert texts(items)[:1000] == texts(read_all(write(tmp_path / "ok.txt", BIG)))[:1000]
+    # gzip checks its CRC only at the member's end: nothing of the member is kept, every line of
+    # it is a counted corrupt_input reject (changed: garbage decoded before the check was kept)
+    assert texts(items) == [] and {r[0] for r in rejects(items)} == {"corrupt_input"}
+    assert len(rejects(items)) > 1000
+
+
+def test_bad_crc_member_is_rejected_line_by_line_and_good_members_kept(tmp_path):
+    good = gzip.compress("一\n二\n".encode())
+    bad = bytearray(gzip.compress(BIG))
+    bad[-6] ^= 0xFF  # only the CRC is wrong
+    items = read_all(write(tmp_path / "m.txt.gz", good + bytes(bad) + gzip.compress("尾\n".encode())))
+    assert texts(items) == [("一", 1), ("二", 2), ("尾", 30003)]
+    assert rejects(items) == [("corrupt_input", n) for n in range(3, 30003)]
 
 
 def test_truncated_before_any_output(tmp_path):

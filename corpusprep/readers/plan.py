@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import os
 
-from corpusprep.corpus_input import newlines_before
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.readers.schemas import has_text_column
 from corpusprep.readers.sniff import couplet_partner, family_of, sample_text, sniff_layout
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit, compression_of, inner_name
 from corpusprep.readers.inputs import expand_inputs
-from corpusprep.readers.rawio import detect_encoding, read_sample
+from corpusprep.readers.rawio import detect_encoding, newlines_before, read_sample
 
 # Layouts that can be cut into byte ranges anywhere: one record per physical line, or blank-line
 # documents (a unit owns the documents that start in its range).

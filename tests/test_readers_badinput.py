@@ -260,8 +260,9 @@ def test_csv_undecodable_record_is_rejected(tmp_path):
 
 def test_generic_csv_and_jsonl_need_the_field(tmp_path):
     c = write(tmp_path / "g.csv", "a,b\n1,文\n".encode())
-    with pytest.raises(ZooprepError, match="text-field"):
-        plan_units([str(c)], fmt="csv")
+    # changed: without --text-field the column is inferred from the content (most Chinese characters)
+    assert texts(read_all(c, fmt="csv")) == [("文", 2)]
+    assert texts(read_all(c, fmt="csv", text_field="1")) == [("文", 2)]  # a 0-based column index
     assert texts(read_all(c, fmt="csv", text_field="b")) == [("文", 2)]
     with pytest.raises(InputError, match="g.csv"):
         read_all(c, fmt="csv", text_field="missing")

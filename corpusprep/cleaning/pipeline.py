@@ -28,18 +28,28 @@ PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about t
 
 
 def validate(config: CleanConfig) -> None:
+    from corpusprep import options as opt
+    from corpusprep.readers.failures import check_on_error
+
     if not config.inputs:
         raise ZooprepError("clean: no INPUT given")
-    if config.num_shards < 1:
-        raise ZooprepError("--num-shards must be at least 1")
-    if not 0.0 <= config.valid_fraction < 1.0:
-        raise ZooprepError("--valid-fraction must be in [0, 1)")
+    opt.out_path(config.out)
+    opt.integer("--num-shards", config.num_shards, 1, 1 << 20)
+    opt.number("--valid-fraction", config.valid_fraction, 0.0, 1.0, hi_open=True)
     if config.layout not in LAYOUTS:
         raise ZooprepError(f"--layout must be one of {', '.join(LAYOUTS)}")
-    if not 0 <= config.seed < 2**63:
-        raise ZooprepError("--seed must be in [0, 2**63)")
-    if not 0.0 < config.near_dup_threshold <= 1.0:
-        raise ZooprepError("--near-dup-threshold must be in (0, 1]")
+    opt.integer("--seed", config.seed, 0, 2**63 - 1)
+    opt.number("--near-dup-threshold", config.near_dup_threshold, 0.0, 1.0, lo_open=True)
+    opt.workers(config.workers)
+    if config.min_chars is not None:
+        opt.integer("--min-chars", config.min_chars, 0)
+    opt.integer("--max-chars", config.max_chars, 1)
+    opt.number("--min-chinese-share", config.min_chinese_share, 0.0, 1.0)
+    opt.number("--max-char-run-share", config.max_char_run_share, 0.0, 1.0)
+    opt.number("--max-repeated-lines", config.max_repeated_line_share, 0.0, 1.0)
+    opt.integer("--rejects-sample", config.rejects_sample, 0)
+    opt.integer("unit_bytes", config.unit_bytes, 1)
+    check_on_error(config.on_error)
     bad = unknown_ops((*config.enable, *config.disable))
     if bad:
         raise ZooprepError(f"unknown cleaning op(s): {', '.join(bad)} (see `clean --list-ops`)")
@@ -106,13 +116,16 @@ def _remove_stale_temp_files(out: Path) -> None:
 
 def run_clean(config: CleanConfig) -> dict:
     """Run `clean`; returns the report that was written to DIR/report.json."""
-    from corpusprep.readers import plan_units
+    from corpusprep.readers import FailureLog, plan_units
 
     validate(config)
     t0 = time.perf_counter()
+    failures = FailureLog(config.on_error)
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
-                       text_field=config.text_field, unit_bytes=config.unit_bytes)
+                       text_field=config.text_field, unit_bytes=config.unit_bytes, failures=failures)
     if not units:
+        if failures.failed:
+            raise ZooprepError("no input could be read: " + "; ".join(f.message() for f in failures.failed[:5]))
         raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
     _refuse_own_output(config.inputs, units, config.out)
     out = Path(config.out)
@@ -146,13 +159,16 @@ def run_clean(config: CleanConfig) -> dict:
 
     shard_results = _drop_empty_validation(out, shard_results)
     totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
+    for st in package_stats:
+        for entry in st.get("failed", []):
+            failures.add_record(entry)
     check_identity(totals, files)
     rejects = write_rejects(
         out, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
         (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
     report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
-                             getattr(executor, "workers", config.workers), timings)
+                             getattr(executor, "workers", config.workers), timings, failures.as_list())
     write_json(out / "report.json", report)
     shutil.rmtree(work, ignore_errors=True)
     return report

@@ -63,6 +63,13 @@ def read_csv(unit: WorkUnit) -> Out:
     mapper: Callable[[list], Mapped] | None = None
     text_last = False
     prev_end = 0
+    skip_first = unit.option("csv_header", True)
+    if unit.option("columns"):  # planned: header-less, or the text column was inferred
+        header = list(unit.option("columns"))
+        mapper = row_mapper(unit.family, text_field, header)
+        if mapper is None:
+            raise InputError(source, f"columns {header} have no column {text_field!r}")
+        text_last = mapper.body_index == len(header) - 1  # type: ignore[attr-defined]
     while True:
         try:
             row = next(reader)
@@ -74,6 +81,9 @@ def read_csv(unit: WorkUnit) -> Out:
             continue
         start, prev_end = prev_end + 1, reader.line_num
         bad = feed.bad_between(start, prev_end) if feed.bad else None
+        if skip_first and header is not None and start == 1 and row:
+            skip_first = False
+            continue  # the header row of a planned table
         if header is None:
             if bad is not None:
                 raise InputError(source, f"header line cannot be read ({bad.reason})", start)

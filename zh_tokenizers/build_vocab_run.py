@@ -26,14 +26,21 @@ class BuildVocabConfig:
     workers: int | None = None
     executor: str = "local"  # local | ray
     ray_address: str | None = None
+    on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     def validate(self) -> None:
-        if self.min_freq < 1:
-            raise ZooprepError("--min-freq must be >= 1")
-        if self.coverage is not None and not 0 < self.coverage <= 1:
-            raise ZooprepError("--coverage must be in (0, 1]")
-        if self.max_size is not None and self.max_size < 1:
-            raise ZooprepError("--max-size must be >= 1")
+        from corpusprep import options as opt
+        from corpusprep.readers.failures import check_on_error
+
+        opt.out_path(self.out)
+        opt.integer("--min-freq", self.min_freq, 1)
+        if self.coverage is not None:
+            opt.number("--coverage", self.coverage, 0, 1, lo_open=True)
+        if self.max_size is not None:
+            opt.integer("--max-size", self.max_size, 1)
+        opt.integer("--min-word-freq", self.min_word_freq, 1)
+        opt.workers(self.workers)
+        check_on_error(self.on_error)
 
 
 def report_path(cfg: BuildVocabConfig) -> Path:
@@ -48,18 +55,28 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     from zh_tokenizers.vocab_file import read_vocab
     from zh_tokenizers.vocab_report import coverage_report
 
+    from corpusprep.readers.failures import FailureLog
+
     cfg.validate()
     started = time.time()
-    files = expand_corpus(cfg.corpus)
-    units = plan_units(files)
+    failures = FailureLog(cfg.on_error)
+    files = expand_corpus(cfg.corpus, failures)
+    units = plan_units(files, failures=failures)
+    if not units:
+        raise ZooprepError("no corpus file could be read: "
+                           + ("; ".join(f.message() for f in failures.failed[:5]) or ", ".join(map(str, cfg.corpus))))
     base = read_vocab(cfg.extend) if cfg.extend else None
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0
+    rejected: Counter = Counter()
     counts = Counter()  # merged as units finish: memory is the distinct tokens, not the number of units
     with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as ex, progress(len(units), "counting", unit="units") as advance:
-        for part, n in ex.map(count_unit, units):
+        for part, n, seen in ex.map(count_unit, units):
             counts.update(part)
             texts += n
+            rejected.update(seen["rejected"])
+            if seen["failed"]:
+                failures.add_record(seen["failed"])
             advance(1)
     rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
                        min_word_freq=cfg.min_word_freq)
@@ -78,6 +95,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         "options": {"min_freq": cfg.min_freq, "max_size": cfg.max_size, "coverage": cfg.coverage,
                     "min_word_freq": cfg.min_word_freq, "extend": str(cfg.extend) if cfg.extend else None},
         "corpus": {"files": [f.path for f in files], "units": len(units), "texts": texts,
+                   "rejected_lines": dict(sorted(rejected.items())), "failed_files": failures.as_list(),
                    "characters": stats.total_chars, "distinct_characters": len(stats.chars),
                    "distinct_tokens": len(counts)},
         "vocab_size": len(tokens),
@@ -88,5 +106,11 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     }
     write_json(report_path(cfg), rep)
     own = rep["vocabs"][0]
-    return (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
-            f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")
+    summary = (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
+               f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")
+    if failures.failed:
+        import sys
+
+        print(summary, file=sys.stderr)
+    failures.finish(str(report_path(cfg)))
+    return summary

@@ -184,7 +184,7 @@ def _pairs_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
 def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     """Build the unit's Arrow part and its done-marker; return the marker's content."""
     part, marker = part_paths(ctx.parts_dir, unit.index)
-    stats, tally = Stats(), UnitTally()
+    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail")
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
         rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)
@@ -196,7 +196,7 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
         emit.close()
     result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,
-              "reject_samples": tally.samples or []}
+              "reject_samples": tally.samples or [], "failed": tally.failed}
     write_json(marker, result)
     return result
 

@@ -25,6 +25,7 @@ from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import layout_for, plan_units
 from corpusprep.progress import progress
+from corpusprep.readers.failures import FailureLog
 
 
 @dataclass
@@ -106,7 +107,8 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
     }
 
 
-def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict], sources: list[dict]) -> dict:
+def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict], sources: list[dict],
+             failed: list[dict] | None = None) -> dict:
     """Rename parts in unit order, write dataset_info/state/zooprep.json, move into place."""
     final = work / "final"
     if final.exists():
@@ -123,6 +125,7 @@ def assemble(work: Path, cfg: ShardConfig, tok, schema, dtype: str, results: lis
     counts = _summarize(results, cfg.row_len)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
+    meta["failed_files"] = failed or []
     write_json(final / "zooprep.json", meta)
     _finalize(work, final, cfg.out)
     return meta
@@ -155,14 +158,18 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     cfg.validate()
     _prepare_out(cfg.out, cfg.overwrite)
     tok = tok if tok is not None else load_tokenizer_for(cfg)
-    sources = expand_corpus(cfg.corpus)
+    failures = FailureLog(cfg.on_error)
+    sources = expand_corpus(cfg.corpus, failures)
     if cfg.uer_compat:
         from corpusprep.instances.compat_uer import run_compat
 
         return run_compat(cfg, tok, sources)
     dtype = id_dtype(tok.vocab_size)
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
+    units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)), failures)
+    if not units:
+        raise ZooprepError("no corpus file could be read: "
+                           + ("; ".join(f.message() for f in failures.failed[:5]) or ", ".join(map(str, cfg.corpus))))
     plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
             "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")
@@ -174,7 +181,11 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     try:
         source_info = hasher.submit(sources_with_checksums, sources)
         built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
-        meta = assemble(work, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result())
+        for u in units:
+            if results[u.index].get("failed"):
+                failures.add_record(results[u.index]["failed"])
+        meta = assemble(work, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result(),
+                        failures.as_list())
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
     return ShardResult(cfg.out, meta, resumed, built)

@@ -7,6 +7,7 @@ from typing import Iterator
 from corpusprep.errors import InputError
 from corpusprep.records import Failure, Record, Reject
 from corpusprep.readers.couplets import read_couplets
+from corpusprep.readers.parquet import read_parquet
 from corpusprep.readers.linebased import read_blank_docs, read_jsonl, read_lines, read_tsv
 from corpusprep.readers.schemas import dict_mapper
 from corpusprep.readers.structured import read_csv, read_json_array
@@ -32,6 +33,8 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
         return read_json_array(unit, dict_mapper(unit.family, text_field))
     if layout == "pair":
         return read_couplets(unit)
+    if layout == "parquet":
+        return read_parquet(unit)
     raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")
 
 

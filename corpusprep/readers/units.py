@@ -27,10 +27,17 @@ class WorkUnit:
     path: str
     family: str
     encoding: str
-    start: int = 0
-    end: int | None = None
+    start: int = 0  # byte offset; Parquet: first row group
+    end: int | None = None  # exclusive byte offset (None: to the end); Parquet: end row group
     compression: str | None = None
     options: tuple = ()
+    file_index: int = 0  # position of the file in the input list (corpus commands key documents by it)
+    size: int = 0  # input bytes the unit covers, for progress (corpus commands)
+
+    @property
+    def kind(self) -> str:
+        """``parquet`` for a unit of a Parquet file (clean's output), else ``text``."""
+        return "parquet" if self.option("layout") == "parquet" else "text"
 
     def option(self, key: str, default=None):
         for k, v in self.options:

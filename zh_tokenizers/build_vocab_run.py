@@ -63,8 +63,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     files = expand_corpus(cfg.corpus, failures)
     units = plan_units(files, failures=failures)
     if not units:
-        raise ZooprepError("no corpus file could be read: "
-                           + ("; ".join(f.message() for f in failures.failed[:5]) or ", ".join(map(str, cfg.corpus))))
+        raise failures.nothing_read(cfg.corpus)
     base = read_vocab(cfg.extend) if cfg.extend else None
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0

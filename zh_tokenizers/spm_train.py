@@ -282,6 +282,8 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     opts = SentenceOptions(max_bytes=max_bytes, long_lines=cfg.long_lines, sample_k=cfg.sample_sentences,
                            seed=cfg.seed, pre_segment=cfg.pre_segment)
     units = plan_units(files, cfg.chunk_bytes, stats.failures)
+    if not units:
+        raise stats.failures.nothing_read(cfg.corpus)
     threads = cfg.threads or SPM_DEFAULT_THREADS
     with make_executor(cfg.executor, max(1, cfg.workers), cfg.ray_address) as ex:
         if cfg.sample_sentences:

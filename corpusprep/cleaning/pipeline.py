@@ -124,9 +124,7 @@ def run_clean(config: CleanConfig) -> dict:
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
                        text_field=config.text_field, unit_bytes=config.unit_bytes, failures=failures)
     if not units:
-        if failures.failed:
-            raise ZooprepError("no input could be read: " + "; ".join(f.message() for f in failures.failed[:5]))
-        raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
+        raise failures.nothing_read(config.inputs)
     _refuse_own_output(config.inputs, units, config.out)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

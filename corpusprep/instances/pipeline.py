@@ -168,8 +168,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
     units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)), failures)
     if not units:
-        raise ZooprepError("no corpus file could be read: "
-                           + ("; ".join(f.message() for f in failures.failed[:5]) or ", ".join(map(str, cfg.corpus))))
+        raise failures.nothing_read(cfg.corpus)
     plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
             "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")

@@ -88,6 +88,16 @@ class FailureLog:
         """A failure reported by a worker (``FailedFile.as_dict``)."""
         self.add(entry["path"], entry["reason"], entry.get("line"), entry.get("bytes"))
 
+    def nothing_read(self, inputs) -> ZooprepError:
+        """The error for a run where no input could be planned at all (raised by the caller)."""
+        if len(self.failed) == 1:
+            f = self.failed[0]
+            return InputError(f.path, f.reason, f.line)
+        if self.failed:
+            return ZooprepError(f"none of the {len(self.failed)} input files could be read: "
+                                + "; ".join(f.message() for f in self.failed[:5]))
+        return ZooprepError(f"no input files matched: {' '.join(map(str, inputs))}")
+
     def as_list(self) -> list[dict]:
         return [f.as_dict() for f in self.failed]
 

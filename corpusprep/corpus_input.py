@@ -9,9 +9,10 @@ directory gives the first non-empty of ``train-*.parquet``, ``*.parquet``, ``tra
 found in it and its sub-directories (hidden files and folders skipped, e.g. ``clean``'s ``.work``),
 sorted by path: the training shards of a ``clean`` output directory (never its ``validation-*``
 shards), else any Parquet, else the training shards of a ``--layout uer`` directory, else any text tree.
-A raw table (CSV, ``label<TAB>text``, JSON) or a non-UTF-8 text file is refused with a pointer to
-``clean``, which reads those layouts (a header would otherwise become a document and a label digit
-would be glued to every text).
+A raw table (CSV, TSV with a header, ``.jsonl``/``.json``) or a non-UTF-8 text file is refused with
+a pointer to ``clean``, which reads those layouts (a header would otherwise become a document and a
+label digit would be glued to every text); header-less ``label<TAB>text`` rows or JSON found by
+content only are read with a warning.
 
 Units depend only on the files and the unit size, never on the worker count, so results do not either.
 A text unit is a byte range and owns the lines that *start* in it. ``text_cut`` says where ranges end:
@@ -21,6 +22,7 @@ a document. Parquet units are runs of whole row groups.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -135,12 +137,17 @@ def _check_plain_text(path: str) -> None:
     by_name = Path(path).suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".ndjson")
     if not by_name and sum(1 for ln in text.split("\n") if ln.strip()) < _MIN_TABLE_LINES:
         return  # too little to tell a table from text that happens to hold a tab
-    if layout in ("tsv", "label-tsv", "csv", "jsonl", "json-array"):
-        what = {"tsv": "a table with a header row", "label-tsv": "label<TAB>text rows", "csv": "CSV",
-                "jsonl": "JSON lines", "json-array": "a JSON array"}[layout]
-        raise InputError(path, f"looks like {what}, not one document per line: the header would become a "
-                               "document and labels would be glued to the texts; run `zooprep clean` on it "
-                               "first and use its output")
+    if layout not in ("tsv", "label-tsv", "csv", "jsonl", "json-array"):
+        return
+    what = {"tsv": "a table with a header row", "label-tsv": "label<TAB>text rows", "csv": "CSV",
+            "jsonl": "JSON lines", "json-array": "a JSON array"}[layout]
+    message = (f"looks like {what}, not one document per line: a header would become a document and labels "
+               "would be glued to the texts; run `zooprep clean` on it first and use its output")
+    if by_name or layout == "tsv":
+        raise InputError(path, message)
+    # label<TAB>text without a header, or JSON found by content only: likely, not certain (text with
+    # tabs, a code corpus), so it is read, with a warning
+    print(f"warning: {path}: {message}", file=sys.stderr)
 
 
 def _first_lines(path: str, starts: list[int]) -> list[int]:

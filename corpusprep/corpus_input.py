@@ -143,11 +143,19 @@ def _check_plain_text(path: str) -> None:
             "jsonl": "JSON lines", "json-array": "a JSON array"}[layout]
     message = (f"looks like {what}, not one document per line: a header would become a document and labels "
                "would be glued to the texts; run `zooprep clean` on it first and use its output")
-    if by_name or layout == "tsv":
+    if by_name or (layout == "tsv" and _names_known_column(text)):
         raise InputError(path, message)
     # label<TAB>text without a header, or JSON found by content only: likely, not certain (text with
     # tabs, a code corpus), so it is read, with a warning
     print(f"warning: {path}: {message}", file=sys.stderr)
+
+
+def _names_known_column(text: str) -> bool:
+    """Whether the first line is a header naming a known column (``label``, ``text_a``, ``review``...)."""
+    from corpusprep.readers.schemas import TEXT_CANDIDATES
+
+    first = text.split("\n", 1)[0]
+    return bool({c.strip().lower() for c in first.split("\t")} & {"label", *TEXT_CANDIDATES})
 
 
 def _first_lines(path: str, starts: list[int]) -> list[int]:

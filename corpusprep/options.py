@@ -59,3 +59,21 @@ def out_path(value, option: str = "--out") -> str:
 
 def _fmt(v, default: str) -> str:
     return default if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+SPECIAL_NAMES = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+
+
+def special_tokens_needed(processor: str) -> tuple[str, ...]:
+    """Special tokens a `shard` processor writes or the masking (static, or the loader's dynamic
+    masking) needs: every row is padded, framed with [CLS] ... [SEP]; lm rows are never masked."""
+    return ("pad", "unk", "cls", "sep") if processor == "lm" else ("pad", "unk", "cls", "sep", "mask")
+
+
+def require_special_ids(special_ids: dict, processor: str, where: str) -> None:
+    """A tokenizer that lacks a special token the processor needs is refused up front (one line)."""
+    missing = [SPECIAL_NAMES[n] for n in special_tokens_needed(processor)
+               if special_ids.get(n) is None or special_ids.get(n, -1) < 0]
+    if missing:
+        raise ZooprepError(f"{where}: has no {', '.join(missing)} (needed by --processor {processor}); "
+                           "use a vocab / sentencepiece model that defines them")

@@ -158,6 +158,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     cfg.validate()
     _prepare_out(cfg.out, cfg.overwrite)
     tok = tok if tok is not None else load_tokenizer_for(cfg)
+    from corpusprep.options import require_special_ids
+
+    require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
     failures = FailureLog(cfg.on_error)
     sources = expand_corpus(cfg.corpus, failures)
     if cfg.uer_compat:

@@ -50,9 +50,12 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
             except ValueError:
                 try:
                     obj = json.loads(item)  # what orjson refuses (NaN, >64-bit integers) json may take
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested deeper than ~1000 levels
                     if item.strip():
                         yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
+                    continue
+                if has_lone_surrogate(obj, item):  # orjson refuses these; json takes "\\udfff" escapes
+                    yield Reject("undecodable", source, ln, item[:RAW_PREFIX])
                     continue
             if obj.__class__ is not dict:
                 yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
@@ -62,6 +65,18 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
                 yield Reject(mapped, source, ln, item[:RAW_PREFIX])
             else:
                 yield Record(mapped[0], source, ln, mapped[1])
+
+
+def has_lone_surrogate(obj, raw: str) -> bool:
+    """Whether a parsed JSON value holds a lone surrogate (only possible through a ``\\udXXX`` escape in
+    ``raw``): such a string cannot be written as UTF-8, so its record is rejected as undecodable."""
+    if "\\ud" not in raw and "\\uD" not in raw:
+        return False
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_tsv(unit: WorkUnit, columns: tuple[str, ...], has_header: bool) -> Out:

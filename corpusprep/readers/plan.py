@@ -121,7 +121,7 @@ def _check_fields(path: str, family: str, layout: str, text: str, text_field: st
     elif layout == "jsonl" and text_field and lines:
         try:
             first = json.loads(lines[0])
-        except ValueError:
+        except (ValueError, RecursionError):
             return  # counted as bad_json when read
         if isinstance(first, dict) and text_field not in first:
             raise InputError(path, f"the first JSON record has no key {text_field!r} (keys: {sorted(first)})", 1)

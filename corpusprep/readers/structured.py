@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from typing import Callable, Iterator
 
@@ -127,9 +128,22 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     """A file holding one JSON array of objects (chinese-poetry). Objects are parsed one by one, so
     a broken object is rejected as ``bad_json`` and reading resumes at the next one. The file is
     held in memory (these collections are a few MB per file)."""
+    from dataclasses import replace
+
+    from corpusprep.readers.linebased import has_lone_surrogate
+    from corpusprep.readers.units import JSON_ARRAY_MAX_BYTES
+
     source = unit.path
-    feed = _LineFeed(unit)
+    size = os.path.getsize(source) if not unit.compression else 0
+    if size > JSON_ARRAY_MAX_BYTES:
+        raise InputError(source, f"a JSON array of {size} bytes is read whole and the limit is "
+                                 f"{JSON_ARRAY_MAX_BYTES}; convert it to JSON lines (one object per line)")
+    # the whole array may sit on one physical line (a 27 MB one-line file is common): the per-line
+    # limit is the array limit here, not the 16 MB line limit
+    whole = replace(unit, options=tuple(sorted({**dict(unit.options), "max_line_bytes": JSON_ARRAY_MAX_BYTES}.items())))
+    feed = _LineFeed(whole)
     text = "".join(feed)
+    escapes = "\\ud" in text or "\\uD" in text
     decoder = json.JSONDecoder()
     counted_pos, counted_line = 0, 1
 
@@ -158,8 +172,8 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
         ln = line_at(i)
         try:
             obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            m = _RESYNC.search(text, max(exc.pos, i))
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
+            m = _RESYNC.search(text, max(getattr(exc, "pos", i + 1), i + 1))
             stop = m.end() if m else n
             yield Reject("bad_json", source, ln, text[i:stop][:RAW_PREFIX])
             i = stop
@@ -169,6 +183,8 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
             yield bad.reject(source, ln)
         elif not isinstance(obj, dict):
             yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
+        elif escapes and has_lone_surrogate(obj, text[i:end]):
+            yield Reject("undecodable", source, ln, text[i:end][:RAW_PREFIX])
         else:
             mapped = mapper(obj)
             if mapped.__class__ is str:

@@ -12,6 +12,8 @@ COMPRESSIONS: dict[str, str] = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".zst":
 
 # A physical line (or a blank-line document) longer than this many bytes is rejected, not held.
 DEFAULT_MAX_LINE_BYTES = 16 << 20
+# A JSON array file is parsed whole (its objects may span lines, or all sit on one line).
+JSON_ARRAY_MAX_BYTES = 512 << 20
 
 
 @dataclass(frozen=True)

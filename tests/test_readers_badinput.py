@@ -247,9 +247,27 @@ def test_csv_parser_error_is_counted_and_reading_goes_on(tmp_path):
 def test_csv_unclosed_quote_is_bounded(tmp_path):
     rows = "label,review\n1,好\n0,\"未闭合的引号\n" + "".join(f"1,第{i}行\n" for i in range(200))
     items = read_all(write(tmp_path / "q.csv", rows.encode()), fmt="reviews", max_line_bytes=300)
-    # the runaway field stops at the field limit: one counted reject, then reading resumes
+    # changed: the runaway quote is one counted reject and the rows it swallowed are read as rows
     assert rejects(items) == [("bad_csv", 3)]
-    assert texts(items)[0] == ("好", 2) and texts(items)[-1] == ("第199行", 203) and 100 < len(texts(items)) < 200
+    assert texts(items) == [("好", 2)] + [(f"第{i}行", i + 4) for i in range(200)]
+
+
+@pytest.mark.parametrize("width", [2, 3, 7])
+def test_csv_unclosed_quote_does_not_merge_rows(tmp_path, width):
+    extra = ",x" * (width - 2)
+    head = "label,review" + "".join(f",c{i}" for i in range(width - 2))
+    rows = [f"1,第{i}行{extra}" for i in range(6)]
+    rows[2] = f'0,"坏了{extra}'  # opened, never closed
+    p = write(tmp_path / "u.csv", (head + "\n" + "\n".join(rows) + "\n").encode())
+    items = read_all(p, fmt="reviews")
+    assert rejects(items) == [("bad_csv", 4)]
+    assert [t for t, _ in texts(items)] == ["第0行", "第1行", "第3行", "第4行", "第5行"]
+
+
+def test_csv_legit_multiline_fields_are_kept(tmp_path):
+    data = 'time,uname,comment,star\n"\n   2009-12-23\n  ",甲,"第一行\n第二行",4\n"\n 2010-01-01\n",乙,好,5\n'
+    items = read_all(write(tmp_path / "d.csv", data.encode()), fmt="reviews")
+    assert texts(items) == [("第一行\n第二行", 2), ("好", 6)] and rejects(items) == []
 
 
 def test_csv_undecodable_record_is_rejected(tmp_path):

@@ -113,7 +113,15 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
         log.add(shown(exc.filename or folder), f"cannot list folder: {exc.strerror or exc}; its files were not read",
                 nbytes=0)
 
-    for root, dirs, names in os.walk(folder, onerror=unreadable):
+    visited: set[str] = set()
+    # symbolic links to folders are followed (a corpus assembled from links is common); a folder
+    # reached twice (a link loop, or two links to one folder) is walked once
+    for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
             if not _skipped(name, skip_docs):

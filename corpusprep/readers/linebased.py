@@ -45,6 +45,9 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
             if item.__class__ is not str:
                 yield item.reject(source, ln)
                 continue
+            if too_deep(item):
+                yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
+                continue
             try:
                 obj = loads(item)
             except ValueError:
@@ -65,6 +68,35 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
                 yield Reject(mapped, source, ln, item[:RAW_PREFIX])
             else:
                 yield Record(mapped[0], source, ln, mapped[1])
+
+
+MAX_JSON_DEPTH = 200  # real corpora nest a few levels; deeper values break encoders downstream
+
+
+def too_deep(raw: str) -> bool:
+    """Whether JSON text nests arrays/objects deeper than MAX_JSON_DEPTH (a cheap count first; the
+    exact scan, which skips strings, only for the rare text that has that many brackets)."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    in_str = escaped = False
+    for ch in raw:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 def has_lone_surrogate(obj, raw: str) -> bool:

@@ -205,7 +205,7 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     held in memory (these collections are a few MB per file)."""
     from dataclasses import replace
 
-    from corpusprep.readers.linebased import has_lone_surrogate
+    from corpusprep.readers.linebased import has_lone_surrogate, too_deep
     from corpusprep.readers.units import JSON_ARRAY_MAX_BYTES
 
     source = unit.path
@@ -257,6 +257,8 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
         if bad is not None:
             yield bad.reject(source, ln)
         elif not isinstance(obj, dict):
+            yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
+        elif too_deep(text[i:end]):
             yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
         elif escapes and has_lone_surrogate(obj, text[i:end]):
             yield Reject("undecodable", source, ln, text[i:end][:RAW_PREFIX])

@@ -244,3 +244,30 @@ def test_bad_inputs_and_options_are_one_error_line(tmp_path):
     ]
     for args, needles in cases:
         one_error_line(cli(*args), *needles)
+
+
+def test_errors_without_a_file_name_get_the_command_path(monkeypatch, capsys):
+    import errno
+
+    import cli as cli_module
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli_module, "app", full)
+    monkeypatch.setattr(sys, "argv", ["zooprep", "clean", "in/", "--out", "out/dir"])
+    with pytest.raises(SystemExit) as stop:
+        cli_module.main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: out/dir: No space left on device"
+
+    import pyarrow as pa
+
+    def flat(*a, **k):
+        raise pa.ArrowInvalid("Invalid flatbuffers message.")
+
+    monkeypatch.setattr(cli_module, "app", flat)
+    monkeypatch.setattr(sys, "argv", ["zooprep", "inspect", "shards/"])
+    with pytest.raises(SystemExit):
+        cli_module.main()
+    assert capsys.readouterr().err.strip() == "error: shards/: Invalid flatbuffers message."

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from corpusprep import options
 from corpusprep.errors import ZooprepError
 from corpusprep.readers import FailureLog, plan_units, read_unit_guarded
+from corpusprep.readers.reasons import READER_REJECTS
 from corpusprep.records import Failure, Record, Reject
 
 # (file name, family, valid content): one per reader layout
@@ -80,6 +81,8 @@ def test_readers_never_raise(tmp_path, case):
     assert len(fails) <= 1 and (not fails or items[-1] is fails[0])
     assert not any("reader error" in f.reason for f in fails + log.failed), (fails, log.failed)
     for i in items:
+        if isinstance(i, Reject):
+            assert i.reason in READER_REJECTS, i.reason  # one documented list of reasons
         if isinstance(i, Record):
             i.text.encode("utf-8")  # writable: no lone surrogates, no mojibake bytes
             assert i.line >= 1
@@ -120,3 +123,10 @@ def test_option_checks_accept_or_refuse_in_one_line(value):
             continue
         if isinstance(got, float):
             assert math.isfinite(got)
+
+
+def test_every_reject_reason_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "readers.md").read_text(encoding="utf-8")
+    assert all(f"`{reason}`" in doc for reason in READER_REJECTS)

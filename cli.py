@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from corpusprep.errors import ZooprepError
+from corpusprep.errors import InputsFailed, ZooprepError
 from corpusprep.lifecycle import Interrupted, stop_on_signals
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
@@ -44,13 +44,34 @@ def main() -> None:
     except Interrupted as exc:
         typer.echo(f"{exc}; finished work is kept: run the same command again to resume", err=True)
         raise SystemExit(exc.exit_code) from None
+    except InputsFailed as exc:  # finished; the failed files were named on stderr and in the report
+        typer.echo(f"warning: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
     except ZooprepError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        where = exc.filename or _path_in_argv()  # ENOSPC on a write names no file: say which output
+        typer.echo(f"error: {where + ': ' if where else ''}{exc.strerror or exc}", err=True)
         raise SystemExit(2) from None
+    except Exception as exc:
+        if not type(exc).__module__.startswith("pyarrow"):
+            raise
+        # "Invalid flatbuffers message" & co. from a damaged Arrow/Parquet file: one line with the path
+        where = _path_in_argv(prefer_input=True)
+        typer.echo(f"error: {where + ': ' if where else ''}{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                   err=True)
+        raise SystemExit(2) from None
+
+
+def _path_in_argv(prefer_input: bool = False) -> str:
+    """The command's output (``--out``/``--out-prefix``) or first input path, for errors that name none."""
+    import sys
+
+    args = sys.argv[1:]
+    out = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--out", "--out-prefix", "-o")), "")
+    positional = next((a for a in args[1:] if not a.startswith("-")), "")
+    return (positional or out) if prefer_input else (out or positional)
 
 
 if __name__ == "__main__":

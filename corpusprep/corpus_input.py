@@ -1,31 +1,47 @@
 """CORPUS arguments of `shard`, `build-vocab` and `build-spm`: which files, their work units, reading a unit.
 
-Files: a file argument is taken as given (``*.parquet`` is Parquet, anything else text). A directory
-gives the first non-empty of ``train-*.parquet``, ``*.parquet``, ``train-*.txt``, ``*.txt`` found in it
-and its sub-directories (hidden files and folders skipped, e.g. ``clean``'s ``.work``), sorted by path:
-the training shards of a ``clean`` output directory (never its ``validation-*`` shards), else any Parquet,
-else the training shards of a ``--layout uer`` directory, else any text tree (e.g. a raw corpus).
+This is the corpus readers' stack (``corpusprep.readers``) seen from the commands that take already
+clean text: the same expander, the same ``WorkUnit``, the same byte-range line reading and repairs,
+the same reject reasons and the same per-file fault isolation (``FailureLog``) as ``clean``.
+
+Files: a file argument is taken as given (``*.parquet`` is Parquet, anything else UTF-8 text). A
+directory gives the first non-empty of ``train-*.parquet``, ``*.parquet``, ``train-*.txt``, ``*.txt``
+found in it and its sub-directories (hidden files and folders skipped, e.g. ``clean``'s ``.work``),
+sorted by path: the training shards of a ``clean`` output directory (never its ``validation-*``
+shards), else any Parquet, else the training shards of a ``--layout uer`` directory, else any text tree.
+A raw table (CSV, TSV with a header, ``.jsonl``/``.json``) or a non-UTF-8 text file is refused with
+a pointer to ``clean``, which reads those layouts (a header would otherwise become a document and a
+label digit would be glued to every text); header-less ``label<TAB>text`` rows or JSON found by
+content only are read with a warning.
 
 Units depend only on the files and the unit size, never on the worker count, so results do not either.
-A text unit is a byte range and owns the lines that *start* in it, so any worker can read it alone and
-the units together hold every line once. ``text_cut`` says where ranges end: anywhere (``BYTES``), or
-moved forward to the next line start (``LINE``) or past the next blank line (``BLANK_LINE``), found
-with a few seeks, so a unit starts exactly at a document. Parquet units are runs of whole row groups.
+A text unit is a byte range and owns the lines that *start* in it. ``text_cut`` says where ranges end:
+anywhere (``BYTES``), or moved forward to the next line start (``LINE``) or past the next blank line
+(``BLANK_LINE``, read as blank-line documents), found with a few seeks, so a unit starts exactly at
+a document. Parquet units are runs of whole row groups.
 """
 from __future__ import annotations
 
-import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from corpusprep.errors import InputError
+from corpusprep.readers.failures import FailureLog, fail_fast
+from corpusprep.readers.inputs import expand_inputs, walk
+from corpusprep.readers.parquet import check_text_column
+from corpusprep.readers.rawio import detect_encoding, newlines_before, read_sample
+from corpusprep.readers.units import WorkUnit
+from corpusprep.records import Failure, Record, Reject
+
+__all__ = ["TEXT", "PARQUET", "BYTES", "LINE", "BLANK_LINE", "CorpusFile", "WorkUnit", "expand_corpus",
+           "plan_units", "read_corpus_unit", "newlines_before"]
 
 TEXT, PARQUET = "text", "parquet"
 BYTES, LINE, BLANK_LINE = "bytes", "line", "blank_line"  # text_cut
+_MIN_TABLE_LINES = 3
 DIR_PATTERNS = ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt")  # first that matches wins
-_BLOCK = 4 << 20
-_BATCH_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -35,60 +51,123 @@ class CorpusFile:
     size: int
 
 
-@dataclass(frozen=True)
-class WorkUnit:
-    index: int  # position in the whole plan (output order)
-    file_index: int
-    path: str
-    kind: str
-    start: int  # text: byte offset; Parquet: first row group
-    end: int  # exclusive: byte offset / row group
-    size: int  # bytes of input, for progress
+def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]:
+    """The files CORPUS arguments name (directories expanded by the rule above), in order.
 
-
-def expand_corpus(paths) -> list[CorpusFile]:
-    """The files CORPUS arguments name (directories expanded by the rule above), in order."""
+    A missing or unusable file or folder is named in ``failures`` (without a log: InputError)."""
     from corpusprep.outdir import require_complete_input
 
+    log = fail_fast(failures)
     out: list[CorpusFile] = []
     for raw in paths:
         p = Path(raw)
         require_complete_input(p)  # an unfinished zooprep output is refused, never read as data
         if p.is_dir():
-            found = corpus_dir_files(p)
+            found = corpus_dir_files(p, log)
             if not found:
-                raise InputError(str(p), "directory holds no .parquet or .txt corpus files")
+                log.add(str(p), "directory holds no .parquet or .txt corpus files", nbytes=0)
+                continue
             for folder in sorted({f.parent for f in found} - {p}):
                 require_complete_input(folder)
-        elif p.is_file():
-            found = [p]
         else:
-            raise InputError(str(p), "no such file or directory")
-        out.extend(CorpusFile(str(f), PARQUET if f.suffix == ".parquet" else TEXT, f.stat().st_size) for f in found)
+            found = [Path(f) for f in expand_inputs([str(p)], log)]
+        for f in found:
+            out.append(CorpusFile(str(f), PARQUET if f.suffix == ".parquet" else TEXT, f.stat().st_size))
     return out
 
 
-def corpus_dir_files(folder: Path) -> list[Path]:
+def corpus_dir_files(folder: Path, log: FailureLog | None = None) -> list[Path]:
+    files = [Path(f) for f in walk(str(folder), fail_fast(log), skip_docs=False)]
     for pattern in DIR_PATTERNS:
-        found = sorted(f for f in folder.rglob(pattern)
-                       if f.is_file() and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+        found = [f for f in files if f.match(pattern)]
         if found:
             return found
     return []
 
 
 def plan_units(files: list[CorpusFile], unit_bytes: int, *, text_cut: str = BYTES,
-               parquet_unit_bytes: int | None = None) -> list[WorkUnit]:
+               parquet_unit_bytes: int | None = None, failures: FailureLog | None = None) -> list[WorkUnit]:
     """Cut every file into units (at least one each). Parquet: consecutive row groups until they hold
-    ``parquet_unit_bytes`` (uncompressed); 0 gives one unit per row group, None one unit per file."""
+    ``parquet_unit_bytes`` (uncompressed); 0 gives one unit per row group, None one unit per file.
+
+    A file that cannot be planned is named in ``failures`` and left out (without a log: InputError)."""
+    log = fail_fast(failures)
     units: list[WorkUnit] = []
+    layout = "blank" if text_cut == BLANK_LINE else "lines"
     for fi, f in enumerate(files):
-        if f.kind == PARQUET:
-            spans = _parquet_spans(f.path, parquet_unit_bytes)
-        else:
-            spans = [(a, b, b - a) for a, b in _text_spans(f.path, f.size, unit_bytes, text_cut)]
-        units.extend(WorkUnit(i, fi, f.path, f.kind, a, b, n) for i, (a, b, n) in enumerate(spans, len(units)))
-    return units
+        try:
+            if f.kind == PARQUET:
+                spans = _parquet_spans(f.path, parquet_unit_bytes)
+                made = [_unit(fi, f, "parquet", a, b, n, {}) for a, b, n in spans]
+            else:
+                _check_plain_text(f.path)
+                bounds = _text_spans(f.path, f.size, unit_bytes, text_cut)
+                firsts = _first_lines(f.path, [a for a, _ in bounds])
+                made = [_unit(fi, f, layout, a, b, b - a, {"first_line": ln} if ln != 1 else {})
+                        for (a, b), ln in zip(bounds, firsts)]
+        except (InputError, OSError, UnicodeError, RecursionError) as exc:
+            log.add_error(f.path, exc)
+            continue
+        units.extend(made)
+    return [_renumber(u, i) for i, u in enumerate(units)]
+
+
+def _unit(file_index: int, f: CorpusFile, layout: str, start: int, end: int, size: int, extra: dict) -> WorkUnit:
+    family = {"parquet": "parquet", "blank": "text-blank"}.get(layout, "text")
+    options = tuple(sorted({"layout": layout, **extra}.items()))
+    return WorkUnit(0, f.path, family, "utf-8" if layout != "parquet" else "", start, end, None, options,
+                    file_index, size)
+
+
+def _renumber(u: WorkUnit, index: int) -> WorkUnit:
+    return WorkUnit(index, u.path, u.family, u.encoding, u.start, u.end, u.compression, u.options, u.file_index,
+                    u.size)
+
+
+def _check_plain_text(path: str) -> None:
+    """UTF-8 text with one document (or sentence) per line; tables and legacy encodings go to `clean`."""
+    from corpusprep.readers.sniff import sniff_layout
+    from corpusprep.readers.units import compression_of
+
+    if compression_of(path):
+        raise InputError(path, "compressed file: corpus commands read plain UTF-8 text or Parquet; "
+                               "run `zooprep clean` on it first")
+    sample = read_sample(path, None)
+    enc = detect_encoding(sample, path)
+    if not enc.startswith("utf-8"):
+        raise InputError(path, f"text is not UTF-8 (looks like {enc}); run `zooprep clean` on it first "
+                               "(it decodes legacy encodings)")
+    text = sample[: sample.rfind(b"\n") + 1 or len(sample)].decode("utf-8", "replace").replace("\r\n", "\n")
+    layout = sniff_layout(path, text)
+    by_name = Path(path).suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".ndjson")
+    if not by_name and sum(1 for ln in text.split("\n") if ln.strip()) < _MIN_TABLE_LINES:
+        return  # too little to tell a table from text that happens to hold a tab
+    if layout not in ("tsv", "label-tsv", "csv", "jsonl", "json-array"):
+        return
+    what = {"tsv": "a table with a header row", "label-tsv": "label<TAB>text rows", "csv": "CSV",
+            "jsonl": "JSON lines", "json-array": "a JSON array"}[layout]
+    message = (f"looks like {what}, not one document per line: a header would become a document and labels "
+               "would be glued to the texts; run `zooprep clean` on it first and use its output")
+    if by_name or (layout == "tsv" and _names_known_column(text)):
+        raise InputError(path, message)
+    # label<TAB>text without a header, or JSON found by content only: likely, not certain (text with
+    # tabs, a code corpus), so it is read, with a warning
+    print(f"warning: {path}: {message}", file=sys.stderr)
+
+
+def _names_known_column(text: str) -> bool:
+    """Whether the first line is a header naming a known column (``label``, ``text_a``, ``review``...)."""
+    from corpusprep.readers.schemas import TEXT_CANDIDATES
+
+    first = text.split("\n", 1)[0]
+    return bool({c.strip().lower() for c in first.split("\t")} & {"label", *TEXT_CANDIDATES})
+
+
+def _first_lines(path: str, starts: list[int]) -> list[int]:
+    """1-based line number of the first line owned by each range starting at ``starts``."""
+    if len(starts) <= 1:
+        return [1] * len(starts)
+    return [1] + [n + 2 for n in newlines_before(path, [s - 1 for s in starts[1:]])]
 
 
 def _text_spans(path: str, size: int, unit_bytes: int, cut: str) -> list[tuple[int, int]]:
@@ -121,14 +200,7 @@ def _next_cut(fh, offset: int, cut: str) -> int:
 
 
 def _parquet_spans(path: str, unit_bytes: int | None) -> list[tuple[int, int, int]]:
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.ParquetFile(path).metadata
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise InputError(path, f"not a readable Parquet file ({exc})") from None
-    if "text" not in meta.schema.names:
-        raise InputError(path, "Parquet file has no 'text' column (expected clean's output)")
+    meta = check_text_column(path)
     spans, start, acc = [], 0, 0
     for rg in range(meta.num_row_groups):
         acc += meta.row_group(rg).total_byte_size
@@ -140,78 +212,31 @@ def _parquet_spans(path: str, unit_bytes: int | None) -> list[tuple[int, int, in
     return spans
 
 
-def text_blocks(path: str, start: int, end: int,
-                raw: Callable[[bytes], object] | None = None) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, block of whole lines) holding exactly the lines that start in [start, end).
+def read_corpus_unit(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
+    """The records of one unit (lines, blank-line documents, or Parquet rows), counted rejects, and
+    at most one final ``Failure``: ``corpusprep.readers.read_unit_guarded``."""
+    from corpusprep.readers.read import read_unit_guarded
 
-    The line in progress at ``start`` belongs to the unit before; the last line is finished past ``end``.
-    ``raw`` (e.g. a hash's update) is given exactly the bytes [start, end), in order.
-    """
+    return read_unit_guarded(unit)
+
+
+def range_sha256(path: str, start: int, end: int) -> str:
+    """sha256 of the bytes [start, end) of a file."""
+    import hashlib
+
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        inside = start == 0  # False while in the line that began before ``start``
-        if not inside:
-            fh.seek(start - 1)
-            inside = fh.read(1) == b"\n"
         fh.seek(start)
-        pos, carry, carry_at = start, b"", start
-        while pos < end:
-            block = fh.read(min(_BLOCK, end - pos))
+        left = end - start
+        while left > 0:
+            block = fh.read(min(4 << 20, left))
             if not block:
                 break
-            if raw is not None:
-                raw(block)
-            at, pos = pos, pos + len(block)
-            if not inside:
-                cut = block.find(b"\n")
-                if cut < 0:
-                    continue
-                inside, at, block = True, at + cut + 1, block[cut + 1:]
-            if carry:
-                at, block = carry_at, carry + block
-            whole = block.rfind(b"\n") + 1
-            if whole:
-                yield at, block[:whole]
-            carry, carry_at = block[whole:], at + whole
-        if carry:
-            yield carry_at, carry + fh.readline()
-
-
-def text_lines(path: str, start: int, end: int,
-               raw: Callable[[bytes], object] | None = None) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, line with its b"\\n") for each line that starts in [start, end); see `text_blocks`."""
-    for at, block in text_blocks(path, start, end, raw):
-        for line in io.BytesIO(block):  # splits at b"\n" only, like readline
-            yield at, line
-            at += len(line)
-
-
-def newlines_before(path: str, offsets: list[int]) -> list[int]:
-    """For each of the ascending byte ``offsets``, how many newlines precede it (one sequential pass)."""
-    out: list[int] = []
-    count = done = 0
-    with open(path, "rb") as fh:
-        for offset in offsets:
-            while done < offset:
-                block = fh.read(min(_BLOCK, offset - done))
-                if not block:
-                    break
-                count += block.count(b"\n")
-                done += len(block)
-            out.append(count)
-    return out
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()
 
 
 def line_number_at(path: str, offset: int) -> int:
     """1-based physical line number of byte ``offset`` (for error messages: reads the file up to it)."""
     return 1 + newlines_before(path, [offset])[0]
-
-
-def parquet_texts(path: str, first_group: int, end_group: int) -> Iterator[str | None]:
-    """The ``text`` column of row groups [first_group, end_group), row by row (None where null)."""
-    import pyarrow.parquet as pq
-
-    if end_group <= first_group:
-        return
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=range(first_group, end_group), columns=["text"]):
-        yield from batch.column(0).to_pylist()

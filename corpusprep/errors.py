@@ -17,3 +17,19 @@ class InputError(ZooprepError):
     def __reduce__(self):
         # Rebuild from the constructor's arguments so the error survives the trip back from a worker.
         return (type(self), (self.path, self.message, self.line))
+
+
+class InputsFailed(ZooprepError):
+    """The run finished but some inputs could not be read (``--on-error continue``): exit code 3.
+
+    Raised after every output is written; the failed files are already named on stderr and in the
+    command's report."""
+
+    exit_code = 3
+
+    def __init__(self, count: int, where: str):
+        self.count, self.where = count, where
+        super().__init__(f"{count} input file(s) failed and were left out; see {where}")
+
+    def __reduce__(self):
+        return (type(self), (self.count, self.where))

@@ -1,4 +1,5 @@
-"""The two things a reader yields: a document to keep working on, or a counted reject."""
+"""What a reader yields: a document to keep working on, a counted reject, or (from the guarded
+reader) the failure that stopped reading a file."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,3 +23,13 @@ class Reject:
     source: str
     line: int
     raw: str = ""  # a prefix of the offending input, for DIR/rejects/
+
+
+@dataclass(slots=True)
+class Failure:
+    """Reading ``source`` stopped here (unreadable, unknown layout, ...): the file is listed in the
+    report's ``failed_files``; records read before it stay counted."""
+
+    source: str
+    reason: str
+    line: int | None = None

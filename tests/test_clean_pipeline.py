@@ -351,7 +351,7 @@ def test_lone_surrogate_with_controls_off_is_counted(tmp_path, monkeypatch):
         yield Record("正常的中文文本，足够长的一句话。", u.path, 1)
         yield Record("坏的\udcff代理字符，足够长的一句话。", u.path, 2)
 
-    monkeypatch.setattr("corpusprep.readers.read_unit", fake_read_unit)
+    monkeypatch.setattr("corpusprep.readers.read.read_unit", fake_read_unit)
     f = _write(tmp_path / "s.txt", ["占位一", "占位二"])
     report = run_clean(_cfg(tmp_path, [f], fmt="text", disable=("controls",)))
     _assert_identity(report)

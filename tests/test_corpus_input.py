@@ -11,8 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpusprep import corpus_input
-from corpusprep.corpus_input import (BLANK_LINE, BYTES, LINE, PARQUET, TEXT, expand_corpus, parquet_texts,
-                                     plan_units, text_lines)
+from corpusprep.corpus_input import (BLANK_LINE, BYTES, LINE, PARQUET, TEXT, expand_corpus, plan_units,
+                                     read_corpus_unit)
+from corpusprep.readers.failures import FailureLog
+from corpusprep.records import Record
+
+
+def parquet_texts(path, start, end):
+    """The text column of row groups [start, end), through the corpus readers."""
+    from corpusprep.readers.units import WorkUnit
+
+    unit = WorkUnit(0, str(path), "parquet", "", start, end, None, (("layout", "parquet"),))
+    return [r.text or None for r in read_corpus_unit(unit)]
 from corpusprep.errors import InputError
 
 
@@ -43,6 +53,12 @@ def test_directory_rule(tmp_path):
         expand_corpus([tmp_path / "empty"])
     with pytest.raises(InputError, match="no such file"):
         expand_corpus([tmp_path / "missing.txt"])
+    log = FailureLog()  # with a log: every problem named, the rest taken
+    files = expand_corpus([tmp_path / "missing.txt", d / "z.txt", tmp_path / "empty"], log)
+    assert [f.path for f in files] == [str(d / "z.txt")]
+    assert [(f.path, f.reason) for f in log.failed] == [
+        (str(tmp_path / "missing.txt"), "no such file or folder"),
+        (str(tmp_path / "empty"), "directory holds no .parquet or .txt corpus files")]
 
 
 def _write(tmp_path, data: bytes):
@@ -56,30 +72,24 @@ LINE_TEXT = st.text(alphabet="a中😀\r \u2028", max_size=6)
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.one_of(LINE_TEXT, st.just("")), max_size=12), final_newline=st.booleans(),
-       unit_bytes=st.integers(1, 40), block=st.integers(1, 9), cut=st.sampled_from([BYTES, LINE, BLANK_LINE]))
-def test_units_hold_every_line_once_with_its_offset(tmp_path, monkeypatch, lines, final_newline, unit_bytes,
-                                                    block, cut):
-    monkeypatch.setattr(corpus_input, "_BLOCK", block)  # tiny read blocks: lines span several of them
+       unit_bytes=st.integers(1, 40), cut=st.sampled_from([BYTES, LINE]))
+def test_units_hold_every_line_once_with_its_number(tmp_path, lines, final_newline, unit_bytes, cut):
+    # (changed: units are read by the corpus readers, so lines come back decoded, CRLF repaired and
+    # numbered; the byte-level ownership rule is tested in test_readers_ranges.py)
     data = "\n".join(lines).encode() + (b"\n" if final_newline and lines else b"")
     files = _write(tmp_path, data)
     units = plan_units(files, unit_bytes, text_cut=cut)
     assert units[0].start == 0 and units[-1].end == len(data)
     assert all(a.end == b.start for a, b in zip(units, units[1:]))
     assert [u.index for u in units] == list(range(len(units)))
-    got = []
-    for u in units:
-        h = hashlib.sha256()
-        got.extend(text_lines(u.path, u.start, u.end, raw=h.update))
-        assert h.digest() == hashlib.sha256(data[u.start:u.end]).digest()  # raw sees exactly the range
-        assert u.size == u.end - u.start
-    want, at = [], 0
-    for raw in data.split(b"\n"):
-        want.append((at, raw + b"\n"))
-        at += len(raw) + 1
-    last_at, last = want.pop()  # what follows the final line break
-    if last != b"\n":
-        want.append((last_at, last[:-1]))  # a last line without a line break
-    assert got == want
+    assert all(u.size == u.end - u.start for u in units)
+    got = [(r.line, r.text) for u in units for r in read_corpus_unit(u)]
+    assert all(isinstance(r, Record) for u in units for r in read_corpus_unit(u))
+    want = data.decode().split("\n")
+    if want and want[-1] == "":
+        want.pop()
+    want = [w[:-1] if w.endswith("\r") else w for w in want]
+    assert got == list(enumerate(want, 1))
 
 
 def test_cut_modes_start_units_at_documents(tmp_path):
@@ -111,6 +121,10 @@ def test_parquet_units_and_texts(tmp_path):
     with pq.ParquetWriter(str(empty), pa.schema([("text", pa.string())])):
         pass
     assert [(u.start, u.end) for u in plan_units(expand_corpus([empty]), 1, parquet_unit_bytes=0)] == [(0, 0)]
+    ints = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"text": [1, 2]}), ints)
+    with pytest.raises(InputError, match="holds int64, not strings"):
+        plan_units(expand_corpus([ints]), 1)
     bad = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"body": ["x"]}), bad)
     with pytest.raises(InputError, match="no 'text' column"):

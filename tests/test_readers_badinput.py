@@ -102,9 +102,19 @@ def test_corrupt_gzip_is_counted_not_raised(tmp_path):
     blob = bytearray(gzip.compress(BIG))
     blob[len(blob) // 2: len(blob) // 2 + 64] = b"\x00" * 64
     items = read_all(write(tmp_path / "bad.txt.gz", bytes(blob)))
-    assert rejects(items)[-1][0] == "corrupt_input"  # garbage decoded before it is counted too
-    # gzip checks its CRC only at the end, so only the part well before the damage is known good
-    assert texts(items)[:1000] == texts(read_all(write(tmp_path / "ok.txt", BIG)))[:1000]
+    # gzip checks its CRC only at the member's end: nothing of the member is kept, every line of
+    # it is a counted corrupt_input reject (changed: garbage decoded before the check was kept)
+    assert texts(items) == [] and {r[0] for r in rejects(items)} == {"corrupt_input"}
+    assert len(rejects(items)) > 1000
+
+
+def test_bad_crc_member_is_rejected_line_by_line_and_good_members_kept(tmp_path):
+    good = gzip.compress("一\n二\n".encode())
+    bad = bytearray(gzip.compress(BIG))
+    bad[-6] ^= 0xFF  # only the CRC is wrong
+    items = read_all(write(tmp_path / "m.txt.gz", good + bytes(bad) + gzip.compress("尾\n".encode())))
+    assert texts(items) == [("一", 1), ("二", 2), ("尾", 30003)]
+    assert rejects(items) == [("corrupt_input", n) for n in range(3, 30003)]
 
 
 def test_truncated_before_any_output(tmp_path):
@@ -237,9 +247,27 @@ def test_csv_parser_error_is_counted_and_reading_goes_on(tmp_path):
 def test_csv_unclosed_quote_is_bounded(tmp_path):
     rows = "label,review\n1,好\n0,\"未闭合的引号\n" + "".join(f"1,第{i}行\n" for i in range(200))
     items = read_all(write(tmp_path / "q.csv", rows.encode()), fmt="reviews", max_line_bytes=300)
-    # the runaway field stops at the field limit: one counted reject, then reading resumes
+    # changed: the runaway quote is one counted reject and the rows it swallowed are read as rows
     assert rejects(items) == [("bad_csv", 3)]
-    assert texts(items)[0] == ("好", 2) and texts(items)[-1] == ("第199行", 203) and 100 < len(texts(items)) < 200
+    assert texts(items) == [("好", 2)] + [(f"第{i}行", i + 4) for i in range(200)]
+
+
+@pytest.mark.parametrize("width", [2, 3, 7])
+def test_csv_unclosed_quote_does_not_merge_rows(tmp_path, width):
+    extra = ",x" * (width - 2)
+    head = "label,review" + "".join(f",c{i}" for i in range(width - 2))
+    rows = [f"1,第{i}行{extra}" for i in range(6)]
+    rows[2] = f'0,"坏了{extra}'  # opened, never closed
+    p = write(tmp_path / "u.csv", (head + "\n" + "\n".join(rows) + "\n").encode())
+    items = read_all(p, fmt="reviews")
+    assert rejects(items) == [("bad_csv", 4)]
+    assert [t for t, _ in texts(items)] == ["第0行", "第1行", "第3行", "第4行", "第5行"]
+
+
+def test_csv_legit_multiline_fields_are_kept(tmp_path):
+    data = 'time,uname,comment,star\n"\n   2009-12-23\n  ",甲,"第一行\n第二行",4\n"\n 2010-01-01\n",乙,好,5\n'
+    items = read_all(write(tmp_path / "d.csv", data.encode()), fmt="reviews")
+    assert texts(items) == [("第一行\n第二行", 2), ("好", 6)] and rejects(items) == []
 
 
 def test_csv_undecodable_record_is_rejected(tmp_path):
@@ -250,8 +278,9 @@ def test_csv_undecodable_record_is_rejected(tmp_path):
 
 def test_generic_csv_and_jsonl_need_the_field(tmp_path):
     c = write(tmp_path / "g.csv", "a,b\n1,文\n".encode())
-    with pytest.raises(ZooprepError, match="text-field"):
-        plan_units([str(c)], fmt="csv")
+    # changed: without --text-field the column is inferred from the content (most Chinese characters)
+    assert texts(read_all(c, fmt="csv")) == [("文", 2)]
+    assert texts(read_all(c, fmt="csv", text_field="1")) == [("文", 2)]  # a 0-based column index
     assert texts(read_all(c, fmt="csv", text_field="b")) == [("文", 2)]
     with pytest.raises(InputError, match="g.csv"):
         read_all(c, fmt="csv", text_field="missing")

@@ -167,7 +167,8 @@ def test_invalid_utf8_line_is_a_counted_reject(tmp_path, tiny_vocab):
     corpus.write_bytes("一二\n".encode() + b"\xff\xfe\n" + "三\n".encode())
     res = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=8))
     assert res.meta["counts"]["documents"] == 2 and res.meta["counts"]["rejected_lines"] == 1
-    assert res.meta["reject_samples"][0]["byte"] == 7
+    # changed: samples name the line (the corpus readers' numbering) and their reason, not a byte offset
+    assert res.meta["reject_samples"][0]["line"] == 2 and res.meta["reject_samples"][0]["reason"] == "undecodable"
 
 
 def test_bad_options_and_inputs_raise_clear_errors(tmp_path, tiny_vocab):

@@ -231,7 +231,7 @@ def _cli(*args, cwd=REPO):
 def test_cli_errors_are_one_clear_line(tmp_path, clue_sample):
     missing = _cli(str(tmp_path / "nope.txt"), "--out-prefix", str(tmp_path / "m"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.txt'}: no such file or directory"]
+    assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.txt'}: no such file or folder"]
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n", encoding="utf-8")
     res = _cli(str(empty), "--out-prefix", str(tmp_path / "e"))

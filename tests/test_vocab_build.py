@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from corpusprep.corpus_input import expand_corpus
-from corpusprep.errors import InputError
+from corpusprep.errors import InputError, ZooprepError
 from zh_tokenizers import load_tokenizer
 from zh_tokenizers.build_vocab_run import BuildVocabConfig, run_build_vocab
 from zh_tokenizers.vocab_build import HEADER
@@ -134,12 +134,33 @@ def test_max_size_and_coverage(tiny, tmp_path):
 
 def test_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="no such file"):
+        run_build_vocab(BuildVocabConfig(corpus=[str(tmp_path / "nope.txt")], out=tmp_path / "v.txt", on_error="fail"))
+    with pytest.raises(InputError, match="nope.txt: no such file"):
         run_build_vocab(BuildVocabConfig(corpus=[str(tmp_path / "nope.txt")], out=tmp_path / "v.txt"))
+    assert not (tmp_path / "v.txt").exists()
+    # changed: a line that is not UTF-8 is a counted reject (as in clean and shard), not a stop
     gbk = tmp_path / "gbk.txt"
     gbk.write_bytes("第一行\n".encode("utf-8") + "第二行\n".encode("gb18030"))
-    with pytest.raises(InputError, match=r"gbk.txt:2"):
-        run_build_vocab(BuildVocabConfig(corpus=[str(gbk)], out=tmp_path / "v.txt", workers=1))
-    assert not (tmp_path / "v.txt").exists()
+    run_build_vocab(BuildVocabConfig(corpus=[str(gbk)], out=tmp_path / "v.txt", workers=1))
+    rep = json.loads((tmp_path / "v.txt.report.json").read_text(encoding="utf-8"))
+    assert rep["corpus"]["texts"] == 1 and rep["corpus"]["rejected_lines"] == {"undecodable": 1}
+
+
+def test_one_bad_file_does_not_stop_the_count(tmp_path):
+    from corpusprep.errors import InputsFailed
+
+    good = tmp_path / "good.txt"
+    good.write_text("北京\n", encoding="utf-8")
+    bad = tmp_path / "t.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(InputsFailed):
+        run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", workers=1))
+    rep = json.loads((tmp_path / "v.txt.report.json").read_text(encoding="utf-8"))
+    assert rep["corpus"]["texts"] == 1 and [f["path"] for f in rep["corpus"]["failed_files"]] == [str(bad)]
+    assert "北" in (tmp_path / "v.txt").read_text(encoding="utf-8")
+    run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="skip"))
+    with pytest.raises(InputError, match="not a readable Parquet"):
+        run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="fail"))
 
 
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:

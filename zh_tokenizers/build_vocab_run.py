@@ -27,14 +27,21 @@ class BuildVocabConfig:
     workers: int | None = None
     executor: str = "local"  # local | ray
     ray_address: str | None = None
+    on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     def validate(self) -> None:
-        if self.min_freq < 1:
-            raise ZooprepError("--min-freq must be >= 1")
-        if self.coverage is not None and not 0 < self.coverage <= 1:
-            raise ZooprepError("--coverage must be in (0, 1]")
-        if self.max_size is not None and self.max_size < 1:
-            raise ZooprepError("--max-size must be >= 1")
+        from corpusprep import options as opt
+        from corpusprep.readers.failures import check_on_error
+
+        opt.out_path(self.out)
+        opt.integer("--min-freq", self.min_freq, 1)
+        if self.coverage is not None:
+            opt.number("--coverage", self.coverage, 0, 1, lo_open=True)
+        if self.max_size is not None:
+            opt.integer("--max-size", self.max_size, 1)
+        opt.integer("--min-word-freq", self.min_word_freq, 1)
+        opt.workers(self.workers)
+        check_on_error(self.on_error)
 
 
 def report_path(cfg: BuildVocabConfig) -> Path:
@@ -49,22 +56,31 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     from zh_tokenizers.vocab_file import read_vocab
     from zh_tokenizers.vocab_report import coverage_report
 
+    from corpusprep.readers.failures import FailureLog
+
     cfg.validate()
     started = time.time()
+    failures = FailureLog(cfg.on_error)
     outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare])
     outputs.check()  # before the long count: never an input, never a file zooprep did not write
-    files = expand_corpus(cfg.corpus)
+    files = expand_corpus(cfg.corpus, failures)
     outputs.inputs += [f.path for f in files]
     outputs.check()
-    units = plan_units(files)
+    units = plan_units(files, failures=failures)
+    if not units:
+        raise failures.nothing_read(cfg.corpus)
     base = read_vocab(cfg.extend) if cfg.extend else None
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0
+    rejected: Counter = Counter()
     counts = Counter()  # merged as units finish: memory is the distinct tokens, not the number of units
     with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as ex, progress(len(units), "counting", unit="units") as advance:
-        for part, n in ex.map(count_unit, units):
+        for part, n, seen in ex.map(count_unit, units):
             counts.update(part)
             texts += n
+            rejected.update(seen["rejected"])
+            if seen["failed"]:
+                failures.add_record(seen["failed"])
             advance(1)
     rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
                        min_word_freq=cfg.min_word_freq)
@@ -83,6 +99,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         "options": {"min_freq": cfg.min_freq, "max_size": cfg.max_size, "coverage": cfg.coverage,
                     "min_word_freq": cfg.min_word_freq, "extend": str(cfg.extend) if cfg.extend else None},
         "corpus": {"files": [f.path for f in files], "units": len(units), "texts": texts,
+                   "rejected_lines": dict(sorted(rejected.items())), "failed_files": failures.as_list(),
                    "characters": stats.total_chars, "distinct_characters": len(stats.chars),
                    "distinct_tokens": len(counts)},
         "vocab_size": len(tokens),
@@ -93,5 +110,11 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     }
     outputs.write_card(rep)  # the report is the card: written last, names the vocab with its sha256
     own = rep["vocabs"][0]
-    return (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
-            f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")
+    summary = (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
+               f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")
+    if failures.failed:
+        import sys
+
+        print(summary, file=sys.stderr)
+    failures.finish(str(report_path(cfg)))
+    return summary

@@ -45,18 +45,22 @@ def build_spm(
     spm_option: Optional[List[str]] = typer.Option(None, "--spm-option", help="Any other sentencepiece trainer "
                                                                                "field, KEY=VALUE (repeatable)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show sentencepiece's training log."),
+    on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
+                                                                "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
 ) -> None:
     """Train a sentencepiece word model (UER zoo settings with --preset uer) from a streamed corpus."""
-    from zh_tokenizers.spm_train import SpmTrainConfig, train_spm
+    from zh_tokenizers.spm_train import SpmTrainConfig, finish, train_spm
 
-    card = train_spm(SpmTrainConfig(
+    cfg = SpmTrainConfig(
         corpus=tuple(corpus), out_prefix=out_prefix, preset=preset, vocab_size=vocab_size,
         sample_sentences=sample_sentences, seed=seed, pre_segment=pre_segment, threads=threads, workers=workers,
         executor=executor, ray_address=ray_address,
         model_type=model_type, character_coverage=character_coverage, max_sentence_length=max_sentence_length,
         max_sentencepiece_length=max_sentencepiece_length, long_lines=long_lines,
-        spm_options=_parse_spm_options(spm_option or []), verbose=verbose))
+        spm_options=_parse_spm_options(spm_option or []), verbose=verbose, on_error=on_error)
+    card = train_spm(cfg)
     s = card["sentences"]
     typer.echo(f"wrote {card['model']['path']} ({card['model']['pieces']} pieces) from {s['fed_to_trainer']} "
                f"sentences ({s['lines']} lines, {s['skipped_too_long']} skipped as too long); "
                f"{card['timings_s']['total']} s", err=True)
+    finish(card, cfg)

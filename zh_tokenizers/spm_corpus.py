@@ -1,15 +1,14 @@
 """Training sentences for build-spm: the corpus's work units (corpusprep.corpus_input) turned into sentences.
 
 A work unit is a byte range of a text file (whole lines, lines belong to the range their first
-byte lies in) or one Parquet file of a ``clean`` output directory. Units are processed by pure
-functions, so any executor can run them; every sentence gets a sampling key hashed from
-``(seed, file index, line offset, piece index)``, which does not depend on how the corpus was cut
+byte lies in) or one Parquet file of a ``clean`` output directory, read by the corpus readers
+(corpusprep.corpus_input). Units are processed by pure functions, so any executor can run them;
+every sentence gets a sampling key hashed from ``(seed, file index, line number, piece index)``, which does not depend on how the corpus was cut
 into units or how many workers ran, so the bottom-k sample ("keep the N smallest keys") is the
 same whatever the parallelism, and sorting it by key is a seeded shuffle.
 """
 from __future__ import annotations
 
-import hashlib
 import heapq
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -17,8 +16,9 @@ from typing import Iterator
 import xxhash
 
 from corpusprep.atomic import sha256_file
-from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, parquet_texts, text_lines
+from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, range_sha256, read_corpus_unit
 from corpusprep.corpus_input import plan_units as _plan_units
+from corpusprep.records import Failure, Reject
 from corpusprep.sentences import split_sentences
 
 DEFAULT_CHUNK_BYTES = 64 << 20
@@ -39,11 +39,12 @@ class SentenceOptions:
 
 @dataclass
 class Counts:
-    """What happened to the corpus lines; ``lines == empty + invalid_utf8 + skipped_too_long + used``."""
+    """What happened to the corpus lines; ``lines == empty + invalid_utf8 + rejected + skipped_too_long + used``."""
 
     lines: int = 0
     empty: int = 0
-    invalid_utf8: int = 0
+    invalid_utf8: int = 0  # lines the reader rejected as undecodable
+    rejected: int = 0  # lines the reader rejected for another reason (longer than 16 MB, ...)
     too_long: int = 0  # lines longer than max_sentence_length bytes (split or skipped)
     skipped_too_long: int = 0
     used: int = 0
@@ -63,12 +64,13 @@ class UnitResult:
     counts: Counts
     sha256: str  # of the unit's bytes (whole file for Parquet)
     sentences: list[str] = field(default_factory=list)  # when not sampling
-    sample: list[tuple] = field(default_factory=list)  # (key, file_index, offset, k, sentence), sorted
+    sample: list[tuple] = field(default_factory=list)  # (key, file_index, line id, k, sentence), sorted
+    failed: dict | None = None  # the unit's file stopped being readable (FailedFile.as_dict)
 
 
-def plan_units(files: list[CorpusFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[WorkUnit]:
+def plan_units(files: list[CorpusFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES, failures=None) -> list[WorkUnit]:
     """Text files in byte ranges of ``chunk_bytes``; one unit per Parquet file (hashed whole)."""
-    return _plan_units(files, chunk_bytes, parquet_unit_bytes=None)
+    return _plan_units(files, chunk_bytes, parquet_unit_bytes=None, failures=failures)
 
 
 # -- lines -> training sentences (pure) ----------------------------------------------------------
@@ -155,16 +157,27 @@ def segment_sentences(sentences: list[str], max_bytes: int) -> tuple[list[str], 
 
 
 # -- reading a unit --------------------------------------------------------------------------
-def _unit_lines(unit: WorkUnit, h) -> Iterator[tuple[int, bytes | str]]:
-    """(line id, line): a text line's byte offset (its bytes hashed into ``h``), or for Parquet
-    (row << 20 | line within the document) for each line of a document."""
-    if unit.kind != PARQUET:
-        yield from text_lines(unit.path, unit.start, unit.end, raw=h.update)
-        return
-    for row, doc in enumerate(parquet_texts(unit.path, unit.start, unit.end)):  # units are whole files
-        # A document's '\n'-separated lines are the trainer's sentences; the id packs row and line.
-        for j, ln in enumerate((doc or "").split("\n")):
-            yield (row << 20) | min(j, (1 << 20) - 1), ln
+def _unit_lines(unit: WorkUnit, counts: Counts, failed: list) -> Iterator[tuple[int, str]]:
+    """(line id, line): a text line's 1-based line number, or for Parquet (row << 20 | line within
+    the document) for each line of a document. Reader rejects are counted; a failure ends the unit."""
+    parquet = unit.kind == PARQUET
+    for item in read_corpus_unit(unit):
+        cls = item.__class__
+        if cls is Reject:
+            counts.lines += 1
+            if item.reason == "undecodable":
+                counts.invalid_utf8 += 1
+            else:
+                counts.rejected += 1
+        elif cls is Failure:
+            failed.append(item)
+            return
+        elif not parquet:
+            yield item.line, item.text
+        else:  # a document's '\n'-separated lines are the trainer's sentences; the id packs row and line
+            row = item.line - 1
+            for j, ln in enumerate(item.text.split("\n")):
+                yield (row << 20) | min(j, (1 << 20) - 1), ln
 
 
 def _key(seed: int, file_index: int, offset: int, k: int) -> int:
@@ -174,20 +187,11 @@ def _key(seed: int, file_index: int, offset: int, k: int) -> int:
 def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
     """Read one unit and return its training sentences (or its bottom-k sample) and counts. Pure."""
     unit, opts = task
-    h = hashlib.sha256()
     counts = Counts()
     keep: list[str] = []
     bottom = BottomK(opts.sample_k)
-    for offset, raw in _unit_lines(unit, h):
-        if isinstance(raw, bytes):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                counts.lines += 1
-                counts.invalid_utf8 += 1
-                continue
-        else:
-            text = raw
+    failed: list = []
+    for line_id, text in _unit_lines(unit, counts, failed):
         sents = line_to_sentences(text, opts, counts)
         if opts.pre_segment == "jieba" and not opts.sample_k and sents:
             sents, coll, cuts = segment_sentences(sents, opts.max_bytes)
@@ -199,8 +203,14 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
             if not opts.sample_k:
                 keep.append(s)
                 continue
-            bottom.push(_key(opts.seed, unit.file_index, offset, k), unit.file_index, offset, k, s)
-    digest = sha256_file(unit.path) if unit.kind == PARQUET else h.hexdigest()
+            bottom.push(_key(opts.seed, unit.file_index, line_id, k), unit.file_index, line_id, k, s)
+    if failed:
+        from corpusprep.readers.failures import file_size
+
+        f = failed[0]
+        entry = {"path": f.source, "reason": f.reason, "bytes": file_size(unit.path), "line": f.line}
+        return UnitResult(unit, counts, "", keep, bottom.items(), entry)
+    digest = sha256_file(unit.path) if unit.kind == PARQUET else range_sha256(unit.path, unit.start, unit.end)
     return UnitResult(unit, counts, digest, keep, bottom.items())
 
 

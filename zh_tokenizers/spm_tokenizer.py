@@ -62,10 +62,9 @@ class SpmTokenizer:
         self.digit_comma = digit_comma
         self.threads = threads  # encode_batch threads; 1 suits one-process-per-core executors
         if model_bytes is None:
-            try:
-                model_bytes = Path(path).read_bytes()
-            except FileNotFoundError:
-                raise InputError(str(path), "sentencepiece model not found") from None
+            from zh_tokenizers.vocab_file import read_bounded
+
+            model_bytes = read_bounded(path, "sentencepiece model", 1 << 30)
         self._model_bytes = model_bytes
         self._build()
 

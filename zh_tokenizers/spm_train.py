@@ -23,6 +23,7 @@ from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.lifecycle import raise_if_interrupted
+from corpusprep.readers.failures import FailureLog
 from zh_tokenizers.spm_corpus import (DEFAULT_CHUNK_BYTES, LONG_LINE_MODES, PRESEG_DELIMITER, BottomK, Counts,
                                       SentenceOptions, plan_units, scan_unit, segment_batch)
 
@@ -74,8 +75,26 @@ class SpmTrainConfig:
     spm_options: tuple[tuple[str, str], ...] = ()
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     verbose: bool = False
+    on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     def validate(self) -> None:
+        from corpusprep import options as opt
+        from corpusprep.readers.failures import check_on_error
+
+        opt.out_path(self.out_prefix, "--out-prefix")
+        check_on_error(self.on_error)
+        opt.integer("--workers", self.workers, 1, opt.MAX_WORKERS)
+        if self.threads is not None:
+            opt.integer("--threads", self.threads, 1, opt.MAX_WORKERS)
+        if self.vocab_size is not None:
+            opt.integer("--vocab-size", self.vocab_size, 1, 1 << 24)
+        if self.character_coverage is not None:
+            opt.number("--character-coverage", self.character_coverage, 0, 1, lo_open=True)
+        if self.max_sentence_length is not None:
+            opt.integer("--max-sentence-length", self.max_sentence_length, 1, 1 << 30)
+        if self.max_sentencepiece_length is not None:
+            opt.integer("--max-sentencepiece-length", self.max_sentencepiece_length, 1, 1 << 16)
+        opt.integer("--seed", self.seed, 0, 2**63 - 1)
         if self.preset not in PRESETS:
             raise ZooprepError(f"--preset must be one of {sorted(PRESETS)}, not {self.preset!r}")
         if self.pre_segment not in ("none", "jieba"):
@@ -178,6 +197,7 @@ def _for_this_sentencepiece(kw: dict, version: str) -> dict:
 class _Stats:
     counts: Counts = field(default_factory=Counts)
     files: dict = field(default_factory=dict)  # file index -> list of unit sha256
+    failures: FailureLog = field(default_factory=FailureLog)
     read_s: float = 0.0
     segment_s: float = 0.0
     fed: int = 0
@@ -187,6 +207,8 @@ def _scan(units, opts: SentenceOptions, ex, stats: _Stats):
     tasks = ((u, opts) for u in units)
     for res in ex.map(scan_unit, tasks):
         stats.counts.add(res.counts)
+        if res.failed:
+            stats.failures.add_record(res.failed)
         stats.files.setdefault(res.unit.file_index, []).append(res.sha256)
         yield res
 
@@ -268,15 +290,17 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     t_start = time.perf_counter()
     outputs = spm_outputs(cfg, [])
     outputs.check()  # before training: never an input, never a file zooprep did not write
-    files = expand_corpus(list(cfg.corpus))
+    stats = _Stats(failures=FailureLog(cfg.on_error))
+    files = expand_corpus(list(cfg.corpus), stats.failures)
     outputs.inputs += [f.path for f in files]
     outputs.check()
     kw = trainer_kwargs(cfg)
     max_bytes = _max_sentence_bytes(kw)
     opts = SentenceOptions(max_bytes=max_bytes, long_lines=cfg.long_lines, sample_k=cfg.sample_sentences,
                            seed=cfg.seed, pre_segment=cfg.pre_segment)
-    units = plan_units(files, cfg.chunk_bytes)
-    stats = _Stats()
+    units = plan_units(files, cfg.chunk_bytes, stats.failures)
+    if not units:
+        raise stats.failures.nothing_read(cfg.corpus)
     threads = cfg.threads or SPM_DEFAULT_THREADS
     with make_executor(cfg.executor, max(1, cfg.workers), cfg.ray_address) as ex:
         if cfg.sample_sentences:
@@ -318,7 +342,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         "trainer_spec_edits": edits,
         "normalizer": proto.normalizer_spec.name,
         "pre_segment": _preseg_card(cfg, stats),
-        "corpus": {"fingerprint": corpus_fp, "files": file_list},
+        "corpus": {"fingerprint": corpus_fp, "files": file_list, "failed_files": stats.failures.as_list()},
         "sentences": {**asdict(stats.counts), "sampled": cfg.sample_sentences > 0,
                       "sample_size": cfg.sample_sentences or None, "fed_to_trainer": stats.fed,
                       "long_lines": cfg.long_lines, "max_sentence_bytes": max_bytes},
@@ -333,6 +357,14 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     with atomic_open(model_path, "wb") as fh:
         fh.write(model_bytes)
     return outputs.write_card(card)  # last: a card naming both files with their sha256 means the set is complete
+
+
+def finish(card: dict, cfg: SpmTrainConfig) -> None:
+    """Name the corpus files that failed; exit 3 under --on-error continue."""
+    log = FailureLog(cfg.on_error)
+    for entry in card["corpus"]["failed_files"]:
+        log.add_record(entry)
+    log.finish(str(Path(cfg.out_prefix).with_name(Path(cfg.out_prefix).name + ".card.json")))
 
 
 def _preseg_card(cfg: SpmTrainConfig, stats: _Stats) -> dict:

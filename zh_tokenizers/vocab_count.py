@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Iterator
 
-from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, line_number_at, parquet_texts, text_blocks
+from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, read_corpus_unit
 from corpusprep.corpus_input import plan_units as _plan_units
-from corpusprep.errors import InputError
+from corpusprep.records import Failure, Reject
 from zh_tokenizers.char_classes import hf_tables
 from zh_tokenizers.vocab_file import SPECIAL_TOKENS
 
@@ -14,23 +14,36 @@ _SPECIALS = tuple(SPECIAL_TOKENS.values())
 CHUNK_BYTES = 32 << 20
 
 
-def plan_units(files: list[CorpusFile], chunk_bytes: int = CHUNK_BYTES) -> list[WorkUnit]:
+def plan_units(files: list[CorpusFile], chunk_bytes: int = CHUNK_BYTES, failures=None) -> list[WorkUnit]:
     """Counting units: text files in byte ranges of ``chunk_bytes``, Parquet files one row group each."""
-    return _plan_units(files, chunk_bytes, parquet_unit_bytes=0)
+    return _plan_units(files, chunk_bytes, parquet_unit_bytes=0, failures=failures)
 
 
-def unit_texts(unit: WorkUnit) -> Iterator[str]:
-    """Texts of one unit: its lines (``str.splitlines``), or the non-empty ``text`` values of its row groups."""
-    if unit.kind == PARQUET:
-        yield from filter(None, parquet_texts(unit.path, unit.start, unit.end))
-        return
-    for offset, block in text_blocks(unit.path, unit.start, unit.end):
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = line_number_at(unit.path, offset + exc.start)
-            raise InputError(unit.path, "not valid UTF-8 (convert it with `clean` first)", line=line) from None
-        yield from text.splitlines()
+class UnitInput:
+    """What reading one unit met besides its texts: counted rejects and a failure, if any."""
+
+    def __init__(self):
+        self.rejected: dict[str, int] = {}
+        self.failed: dict | None = None
+
+
+def unit_texts(unit: WorkUnit, seen: UnitInput | None = None) -> Iterator[str]:
+    """Texts of one unit: its lines, or the non-empty ``text`` values of its row groups. Lines the
+    reader rejects (not UTF-8, too long) are counted in ``seen``; reading stops at a failure."""
+    seen = seen if seen is not None else UnitInput()
+    parquet = unit.kind == PARQUET
+    for item in read_corpus_unit(unit):
+        cls = item.__class__
+        if cls is Reject:
+            seen.rejected[item.reason] = seen.rejected.get(item.reason, 0) + 1
+        elif cls is Failure:
+            from corpusprep.readers.failures import file_size
+
+            seen.failed = {"path": item.source, "reason": item.reason, "bytes": file_size(unit.path),
+                           "line": item.line}
+            return
+        elif item.text or not parquet:
+            yield item.text
 
 
 def count_texts(texts: Iterable[str], lowercase: bool = True) -> Counter:
@@ -51,17 +64,20 @@ def count_texts(texts: Iterable[str], lowercase: bool = True) -> Counter:
     return normalized
 
 
-def count_unit(unit: WorkUnit) -> tuple[Counter, int]:
-    """(token counts, number of texts) of one work unit; runs in a worker process."""
+def count_unit(unit: WorkUnit) -> tuple[Counter, int, dict]:
+    """(token counts, number of texts, {"rejected": {reason: n}, "failed": entry | None}) of one work
+    unit; runs in a worker process."""
     n = 0
+    seen = UnitInput()
 
     def texts():
         nonlocal n
-        for text in unit_texts(unit):
+        for text in unit_texts(unit, seen):
             n += 1
             yield text
 
-    return count_texts(texts()), n
+    counts = count_texts(texts())
+    return counts, n, {"rejected": seen.rejected, "failed": seen.failed}
 
 
 def merge_counts(parts: Iterable[Counter]) -> Counter:

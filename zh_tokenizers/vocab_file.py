@@ -27,6 +27,34 @@ class Vocab:
         return {name: self.token_to_id.get(tok) for name, tok in SPECIAL_TOKENS.items()}
 
 
+MAX_VOCAB_BYTES = 256 << 20  # the largest zoo vocab is ~1 MB; a bigger "vocab" is not one
+
+
+def read_bounded(path: str | Path, what: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; a FIFO, device (``/dev/zero``),
+    folder or bigger file is refused with one line instead of hanging or filling memory."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(str(path), f"{what} file not found") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read {what} file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(str(path), f"is a directory, expected a {what} file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(str(path), f"not a regular file (FIFO, device...), expected a {what} file")
+    if st.st_size > limit:
+        raise InputError(str(path), f"{st.st_size} bytes: too big for a {what} file (limit {limit})")
+    with open(path, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise InputError(str(path), f"too big for a {what} file (limit {limit} bytes)")
+    return raw
+
+
 def read_vocab(path: str | Path, style: str = "hf") -> Vocab:
     """Load ``path`` the way the reference loader does.
 
@@ -34,13 +62,7 @@ def read_vocab(path: str | Path, style: str = "hf") -> Vocab:
     repeated token maps to its last line). ``style="uer"``: UER-py's Vocab.load (first whitespace-separated
     field of the stripped line; an empty line becomes ``???<index>``).
     """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(path), "vocab file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "is a directory, expected a vocab .txt file") from None
+    raw = read_bounded(path, "vocab", MAX_VOCAB_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

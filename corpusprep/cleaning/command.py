@@ -6,6 +6,8 @@ from typing import List, Optional
 import typer
 
 from corpusprep.cleaning.config import CleanConfig
+from corpusprep.options import unit_bytes_of
+from corpusprep.readers.failures import FailureLog
 
 
 def _names(values: Optional[List[str]]) -> tuple[str, ...]:
@@ -21,7 +23,9 @@ def clean(
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Output directory."),
     fmt: str = typer.Option("auto", "--format", "-f", help="Corpus family (cluecorpussmall, weibo, poems, ..., text, csv, jsonl) or auto."),
     encoding: Optional[str] = typer.Option(None, help="Force the input encoding (default: detect UTF-8 / GB18030)."),
-    text_field: Optional[str] = typer.Option(None, "--text-field", help="Text column/field for csv and jsonl."),
+    text_field: Optional[str] = typer.Option(None, "--text-field", help="Text column/field (name, or 0-based column "
+                                                                        "index for CSV/TSV); default: known names, "
+                                                                        "else inferred from the content."),
     num_shards: int = typer.Option(1, "--num-shards", help="Number of output shards per split."),
     valid_fraction: float = typer.Option(0.0, "--valid-fraction", help="Share of documents for the validation split."),
     layout: str = typer.Option("parquet", "--layout", help="parquet | uer | uer-sentences."),
@@ -40,7 +44,9 @@ def clean(
     max_char_run_share: float = typer.Option(0.5, "--max-char-run-share", help="Maximum share of 4+ repeated-character runs."),
     max_repeated_lines: float = typer.Option(0.3, "--max-repeated-lines", help="Maximum share of text in repeated lines."),
     rejects_sample: int = typer.Option(100, "--rejects-sample", help="Dropped records kept per reason in DIR/rejects/."),
-    unit_mb: int = typer.Option(64, "--unit-mb", help="Split big plain files into work units of this many MB."),
+    unit_mb: float = typer.Option(64, "--unit-mb", help="Split big plain files into work units of this many MB."),
+    on_error: str = typer.Option("continue", "--on-error", help="A file that cannot be read: continue (list it, "
+                                                                "exit 3) | fail (stop, exit 2) | skip (list it, exit 0)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
     list_ops: bool = typer.Option(False, "--list-ops", help="List the cleaning ops and per-family defaults, then exit."),
 ) -> None:
@@ -63,12 +69,24 @@ def clean(
         near_dup_threshold=near_dup_threshold, enable=_names(enable), disable=_names(disable),
         min_chars=min_chars, max_chars=max_chars, min_chinese_share=min_chinese_share,
         max_char_run_share=max_char_run_share, max_repeated_line_share=max_repeated_lines,
-        rejects_sample=rejects_sample, unit_bytes=max(1, unit_mb) << 20, progress=progress,
+        rejects_sample=rejects_sample, unit_bytes=unit_bytes_of(unit_mb), progress=progress, on_error=on_error,
     )
     from corpusprep.cleaning.pipeline import run_clean
 
     report = run_clean(config)
     dropped = sum(report["dropped"].values())
+    failed = f", {len(report['failed_files'])} file(s) failed" if report["failed_files"] else ""
     typer.echo(f"read {report['read']}, kept {report['kept']}, dropped {dropped} "
-               f"({', '.join(f'{k} {v}' for k, v in report['dropped'].items()) or 'none'}); "
+               f"({', '.join(f'{k} {v}' for k, v in report['dropped'].items()) or 'none'}){failed}; "
                f"{len(report['shards'])} shard file(s) and report.json in {out}")
+    finish_failures(report, config.on_error, f"{out}/report.json")
+
+
+def finish_failures(report: dict, on_error: str, where: str) -> None:
+    """Name the failed files on stderr and set the exit code (3 under --on-error continue)."""
+    log = FailureLog(on_error if on_error != "fail" else "continue")
+    for entry in report["failed_files"]:
+        log.add_record(entry)
+    if on_error == "skip":
+        log.on_error = "skip"
+    log.finish(where)

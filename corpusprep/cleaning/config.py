@@ -51,6 +51,7 @@ class CleanConfig:
     unit_bytes: int = 64 << 20
     row_group_rows: int = 4096
     progress: bool | None = None  # None: only when stderr is a terminal
+    on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     def ops_for(self, family: str) -> tuple[str, ...]:
         enable = set(self.enable)
@@ -68,7 +69,7 @@ class CleanConfig:
     def output_options(self) -> dict:
         """Every option that can change the output bytes (used for report.json and resume checks)."""
         d = asdict(self)
-        for k in ("out", "workers", "executor", "ray_address", "progress"):
+        for k in ("out", "workers", "executor", "ray_address", "progress", "on_error"):
             d.pop(k)
         d["inputs"] = list(self.inputs)
         d["enable"], d["disable"] = list(self.enable), list(self.disable)

@@ -33,18 +33,28 @@ PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about t
 
 
 def validate(config: CleanConfig) -> None:
+    from corpusprep import options as opt
+    from corpusprep.readers.failures import check_on_error
+
     if not config.inputs:
         raise ZooprepError("clean: no INPUT given")
-    if config.num_shards < 1:
-        raise ZooprepError("--num-shards must be at least 1")
-    if not 0.0 <= config.valid_fraction < 1.0:
-        raise ZooprepError("--valid-fraction must be in [0, 1)")
+    opt.out_path(config.out)
+    opt.integer("--num-shards", config.num_shards, 1, 1 << 20)
+    opt.number("--valid-fraction", config.valid_fraction, 0.0, 1.0, hi_open=True)
     if config.layout not in LAYOUTS:
         raise ZooprepError(f"--layout must be one of {', '.join(LAYOUTS)}")
-    if not 0 <= config.seed < 2**63:
-        raise ZooprepError("--seed must be in [0, 2**63)")
-    if not 0.0 < config.near_dup_threshold <= 1.0:
-        raise ZooprepError("--near-dup-threshold must be in (0, 1]")
+    opt.integer("--seed", config.seed, 0, 2**63 - 1)
+    opt.number("--near-dup-threshold", config.near_dup_threshold, 0.0, 1.0, lo_open=True)
+    opt.workers(config.workers)
+    if config.min_chars is not None:
+        opt.integer("--min-chars", config.min_chars, 0)
+    opt.integer("--max-chars", config.max_chars, 1)
+    opt.number("--min-chinese-share", config.min_chinese_share, 0.0, 1.0)
+    opt.number("--max-char-run-share", config.max_char_run_share, 0.0, 1.0)
+    opt.number("--max-repeated-lines", config.max_repeated_line_share, 0.0, 1.0)
+    opt.integer("--rejects-sample", config.rejects_sample, 0)
+    opt.integer("unit_bytes", config.unit_bytes, 1)
+    check_on_error(config.on_error)
     bad = unknown_ops((*config.enable, *config.disable))
     if bad:
         raise ZooprepError(f"unknown cleaning op(s): {', '.join(bad)} (see `clean --list-ops`)")
@@ -85,27 +95,29 @@ def _say(message: str) -> None:
 
 def run_clean(config: CleanConfig) -> dict:
     """Run `clean`; returns the report that was written to DIR/report.json."""
-    from corpusprep.readers import plan_units
+    from corpusprep.readers import FailureLog, plan_units
 
     validate(config)
     t0 = time.perf_counter()
+    failures = FailureLog(config.on_error)
     for item in config.inputs:
         if os.path.exists(item):
             require_complete_input(item)  # never clean an unfinished zooprep output as if it were data
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
-                       text_field=config.text_field, unit_bytes=config.unit_bytes)
+                       text_field=config.text_field, unit_bytes=config.unit_bytes, failures=failures)
     if not units:
-        raise ZooprepError(f"no input files matched: {' '.join(config.inputs)}")
+        raise failures.nothing_read(config.inputs)
     for folder in sorted({os.path.dirname(u.path) for u in units}):
         require_complete_input(folder)  # ... nor one found inside an INPUT folder
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
         work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
-        return _run(config, od, work, units, fingerprint, pack_bytes, t0)
+        return _run(config, od, work, units, fingerprint, pack_bytes, t0, failures)
 
 
-def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str, pack_bytes: int, t0: float) -> dict:
+def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str, pack_bytes: int, t0: float,
+         failures) -> dict:
     timings = {"plan_s": time.perf_counter() - t0}
     packages = make_packages(units, pack_bytes)
     executor = make_executor(config.executor, config.workers, config.ray_address)
@@ -128,13 +140,16 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
 
     shard_results = _drop_empty_validation(od.stage, shard_results)
     totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
+    for st in package_stats:
+        for entry in st.get("failed", []):
+            failures.add_record(entry)
     check_identity(totals, files)
     rejects = write_rejects(
         od.stage, (load_stats(package_dir(work, st["package"]))["samples"] for st in package_stats),
         (load_marker(work, r["name"])["samples"] for r in shard_results), config.rejects_sample)
     timings["total_s"] = time.perf_counter() - t0
     report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
-                             getattr(executor, "workers", config.workers), timings)
+                             getattr(executor, "workers", config.workers), timings, failures.as_list())
     write_json(od.stage / "report.json", report)
     od.commit(last=["report.json"], plan=fingerprint,
               summary={"read": report["read"], "kept": report["kept"], "shards": len(shard_results)})

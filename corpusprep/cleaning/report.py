@@ -94,16 +94,48 @@ def _safe(reason: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in reason) or "unknown"
 
 
+def file_plans(units: list) -> dict[str, dict]:
+    """Per input file, what planning decided: family, layout, encoding, compression, text field."""
+    out: dict[str, dict] = {}
+    for u in units:
+        if u.path in out:
+            continue
+        plan = {"family": u.family, "layout": u.option("layout"), "encoding": u.encoding,
+                "compression": u.compression, "text_field": u.option("text_field")}
+        if u.option("layout") == "csv":
+            plan["header"] = u.option("csv_header", True)
+        if u.option("text_choice"):
+            plan["text_choice"] = u.option("text_choice")
+        out[u.path] = plan
+    return out
+
+
+def input_accounting(files: dict, failed: list[dict]) -> dict:
+    """Files named by the inputs = files read + files failed (a file that failed part-way is in both
+    ``files`` and ``failed_files``); bytes likewise."""
+    failed_paths = {f["path"] for f in failed}
+    read_only = [p for p in files if p not in failed_paths]
+    return {"files": len(read_only) + len(failed_paths), "read": len(read_only), "failed": len(failed_paths),
+            "bytes_read": sum(files[p]["bytes_in"] for p in read_only),
+            "bytes_failed": sum(f.get("bytes") or 0 for f in failed)}
+
+
 def assemble_report(config, totals: dict, files: dict, shard_results: list[dict], rejects: dict[str, int],
-                    units: list, packages: list, workers, timings: dict) -> dict:
+                    units: list, packages: list, workers, timings: dict, failed: list[dict] | None = None) -> dict:
     """The report.json object (docs/FORMATS.md section 5)."""
     from corpusprep import __version__
 
+    failed = failed or []
+    plans = file_plans(units)
+    for path, counts in files.items():
+        counts.update(plans.get(path, {}))
     return {
         "zooprep_version": __version__,
         "command": "clean",
         **{k: totals[k] for k in ("read", "kept", "dropped", "chars_in", "chars_out", "bytes_in", "bytes_out")},
         "files": files,
+        "inputs": input_accounting(files, failed),
+        "failed_files": failed,
         "shards": [{"path": r["name"], "split": ("train", "validation")[r["split"]], "records": r["records"],
                     "sha256": r["sha256"]} for r in shard_results],
         "rejects": {"dir": "rejects", "sampled": rejects},

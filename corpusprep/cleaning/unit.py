@@ -132,10 +132,21 @@ class _PackageRun:
         # spilled in corpus order. runs: (first index in pending, unit, counts, cleaner).
         self.pending: list = []
         self.runs: list[tuple] = []
+        self.failed: list[dict] = []  # files whose reading stopped (FailedFile.as_dict)
+
+    def _failed(self, unit, failure) -> None:
+        """Reading the unit's file stopped: name it (records read before stay counted)."""
+        from corpusprep.errors import InputError
+        from corpusprep.readers.failures import file_size
+
+        if self.config.on_error == "fail":
+            raise InputError(failure.source, failure.reason, failure.line)
+        self.failed.append({"path": failure.source, "reason": failure.reason, "bytes": file_size(unit.path),
+                            "line": failure.line})
 
     def run(self) -> dict:
-        from corpusprep.readers import read_unit
-        from corpusprep.records import Reject
+        from corpusprep.readers import read_unit_guarded
+        from corpusprep.records import Failure, Reject
 
         inputs = package_inputs(self.package)  # identity of the bytes about to be read
         self.writer = SpillWriter(self.directory)
@@ -145,7 +156,10 @@ class _PackageRun:
                 counts, cleaner = self._start_unit(unit)
                 fail_at = _injected_failure(unit.index)
                 read_here = 0
-                for item in read_unit(unit):
+                for item in read_unit_guarded(unit):
+                    if item.__class__ is Failure:
+                        self._failed(unit, item)
+                        break
                     counts["read"] += 1
                     read_here += 1
                     if fail_at is not None and read_here > fail_at:
@@ -169,7 +183,8 @@ class _PackageRun:
         if near:
             write_bands(self.directory, self.band_rows, self.band_pos, self.hasher.bands)
         stats = {"package": self.package.index, "units": [u.index for u in self.package.units],
-                 "kept": self.pos, "near_dup": near, "files": self.files, "samples": self.samples}
+                 "kept": self.pos, "near_dup": near, "files": self.files, "samples": self.samples,
+                 "failed": self.failed}
         finish_package(self.directory, stats, package_key(self.package, self.config), inputs)
         return stats
 

@@ -15,6 +15,8 @@ def export(
 ) -> None:
     """Export pretraining instances for UER-py / TencentPretrain pretrain.py or Hugging Face."""
     from corpusprep.feed.export import ExportConfig, export as run_export
+    from corpusprep.options import out_path
 
+    out_path(out)  # "" arrives as Path(".")
     result = run_export(ExportConfig(directory=directory, out=out, to=to, processor=processor))
     typer.echo(f"wrote {result.instances} {result.processor} instances ({result.bytes} bytes) to {result.path}")

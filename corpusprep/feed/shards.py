@@ -53,15 +53,18 @@ def read_meta(directory: str | Path) -> ShardMeta:
         seq_len = int(raw["seq_len"])
         row_len = int(raw.get("row_len", seq_len + 1 if processor == "lm" else seq_len))
         special_ids = {k: int(v) for k, v in raw["special_ids"].items()}
-    except (KeyError, TypeError, ValueError) as exc:
+        files = [f["path"] if isinstance(f, dict) else str(f) for f in raw.get("files") or []]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an edited file: any type anywhere
         raise InputError(str(path), f"missing or bad field {exc}") from None
+    if row_len != (seq_len + 1 if processor == "lm" else seq_len):
+        raise InputError(str(path), f"row_len {row_len} does not match seq_len {seq_len} for processor "
+                                    f"{processor!r} (edited?); rebuild the shard directory")
     if processor not in PROCESSORS:
         raise InputError(str(path), f"processor {processor!r} is not one of {', '.join(PROCESSORS)}")
     missing = {"pad", "cls", "sep", "mask"} - special_ids.keys()
     if missing:
         raise InputError(str(path), f"special_ids lacks {sorted(missing)}")
     vocab_size = int((raw.get("tokenizer") or {}).get("vocab_size") or raw.get("vocab_size") or 0)
-    files = [f["path"] if isinstance(f, dict) else f for f in raw.get("files") or []]
     if not files:
         files = _files_from_state(directory)
     return ShardMeta(processor, seq_len, row_len, special_ids, vocab_size,

@@ -197,7 +197,7 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     """Build the unit's Arrow part and its done-marker; return the marker's result."""
     part, marker = part_paths(ctx.parts_dir, unit.index)
     inputs = unit_inputs(unit)  # identity of the bytes about to be read
-    stats, tally = Stats(), UnitTally()
+    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail")
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
         rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)
@@ -209,7 +209,7 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
         emit.close()
     result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,
-              "reject_samples": tally.samples or []}
+              "reject_samples": tally.samples or [], "failed": tally.failed}
     write_done(marker, unit_key(unit), inputs, {part: result["sha256"]}, result)
     return result
 

@@ -38,6 +38,8 @@ def shard(
     manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),
     recipe_stage: Optional[str] = typer.Option(None, "--recipe-stage", help="Zoo recipe stage to record."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
+                                                                "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
 ) -> None:
     """Pack a corpus into Arrow pretraining instances (mlm / bert / albert / lm) for `datasets` and PyTorch."""
     from corpusprep.instances.pipeline import run_shard
@@ -49,9 +51,15 @@ def shard(
                       span_geo_prob=span_geo_prob, span_max_length=span_max_length, short_seq_prob=short_seq_prob,
                       seed=seed, compat=compat, workers=workers, executor=executor, ray_address=ray_address, unit_mb=unit_mb,
                       docs_buffer_size=docs_buffer_size, manifest_dataset=manifest_dataset,
-                      recipe_stage=recipe_stage, overwrite=overwrite)
+                      recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)
+    from corpusprep.readers.failures import FailureLog
+
+    log = FailureLog(on_error if on_error != "fail" else "continue")
+    for entry in result.meta.get("failed_files", []):
+        log.add_record(entry)
+    log.finish(f"{cfg.out}/zooprep.json")
 
 
 def inspect(

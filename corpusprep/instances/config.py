@@ -37,6 +37,7 @@ class ShardConfig:
     recipe_stage: str | None = None
     overwrite: bool = False
     show_progress: bool | None = None
+    on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     @property
     def row_len(self) -> int:
@@ -56,9 +57,17 @@ class ShardConfig:
             raise ZooprepError("--tokenizer char/space needs --vocab, not --spm")
         if self.tokenizer_kind not in (None, "bert", "char", "space"):
             raise ZooprepError(f"unknown --tokenizer {self.tokenizer_kind!r}; choose bert, char or space")
+        from corpusprep import options as opt
+        from corpusprep.readers.failures import check_on_error
+
+        opt.out_path(self.out)
+        check_on_error(self.on_error)
+        opt.workers(self.workers)
+        opt.integer("--seed", self.seed, 0, 2**63 - 1)
         minimum = 5 if self.processor in ("bert", "albert") else 2
         if self.seq_len < minimum:
             raise ZooprepError(f"--seq-len must be at least {minimum} for --processor {self.processor}")
+        opt.integer("--seq-len", self.seq_len, minimum, opt.MAX_SEQ_LEN)
         if self.dup_factor < 1:
             raise ZooprepError("--dup-factor must be at least 1")
         if self.dup_factor > 1 and not self.static_masking:
@@ -68,20 +77,17 @@ class ShardConfig:
             raise ZooprepError("--static-masking does not apply to --processor lm")
         if self.whole_word and self.span_masking:
             raise ZooprepError("choose one of --whole-word and --span-masking")
-        if not 0.0 < self.span_geo_prob <= 1.0:
-            raise ZooprepError("--span-geo-prob must be in (0, 1]")
+        opt.number("--span-geo-prob", self.span_geo_prob, 0.0, 1.0, lo_open=True)
         if self.span_max_length < 1:
             raise ZooprepError("--span-max-length must be at least 1")
-        if not 0.0 <= self.short_seq_prob <= 1.0:
-            raise ZooprepError("--short-seq-prob must be in [0, 1]")
+        opt.number("--short-seq-prob", self.short_seq_prob, 0.0, 1.0)
         if self.full_sentences and self.processor != "mlm":
             raise ZooprepError("--full-sentences applies to --processor mlm only")
         if self.compat not in (None, "uer"):
             raise ZooprepError(f"unknown --compat {self.compat!r}; the only value is 'uer'")
         if self.executor not in ("local", "ray"):
             raise ZooprepError(f"unknown --executor {self.executor!r}; choose local or ray")
-        if self.unit_mb <= 0:
-            raise ZooprepError("--unit-mb must be positive")
+        opt.unit_bytes_of(self.unit_mb)
         if self.docs_buffer_size < 1:
             raise ZooprepError("--docs-buffer-size must be at least 1")
         if not self.corpus:

@@ -80,7 +80,14 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     import datasets
 
     meta = read_meta(out)
-    ds = datasets.load_from_disk(str(out))
+    for f in meta.get("files") or []:  # name the damaged file instead of a pyarrow traceback
+        path = Path(out) / (f["path"] if isinstance(f, dict) else str(f))
+        if path.is_file() and path.stat().st_size == 0:
+            raise InputError(str(path), "empty file (0 bytes): not an Arrow stream; rebuild the shard directory")
+    try:
+        ds = datasets.load_from_disk(str(out))
+    except Exception as exc:  # pyarrow / datasets raise several types for damaged files
+        raise InputError(str(out), f"cannot load the shard files ({type(exc).__name__}: {str(exc)[:200]})") from None
     tok = tokenizer_from_meta(meta, vocab, spm) if n > 0 else None
     lines = summary_lines(meta, len(ds))
     if n > 0:

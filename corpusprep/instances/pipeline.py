@@ -28,6 +28,7 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import layout_for, plan_units
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
+from corpusprep.readers.failures import FailureLog
 
 
 @dataclass
@@ -116,7 +117,7 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
 
 
 def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict],
-             sources: list[dict], plan: dict) -> dict:
+             sources: list[dict], plan: dict, failed: list[dict] | None = None) -> dict:
     """Move parts in unit order into the stage, write dataset_info/state/zooprep.json, swap into OUT."""
     final = od.stage
     keep = [r for r in results if r["rows"] > 0] or results[:1]
@@ -130,6 +131,7 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
     counts = _summarize(results, cfg.row_len)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
+    meta["failed_files"] = failed or []
     write_json(final / "zooprep.json", meta)
     od.commit(last=METADATA, plan=plan_digest(plan), summary={"instances": counts["instances"], "files": len(files)})
     return meta
@@ -163,7 +165,11 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
     cfg.validate()
     tok = tok if tok is not None else load_tokenizer_for(cfg)
-    sources = expand_corpus(cfg.corpus)
+    from corpusprep.options import require_special_ids
+
+    require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
+    failures = FailureLog(cfg.on_error)
+    sources = expand_corpus(cfg.corpus, failures)
     with open_out(cfg, sources) as od:
         if cfg.uer_compat:
             from corpusprep.instances.compat_uer import run_compat
@@ -171,7 +177,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             return run_compat(cfg, tok, sources, od)
         dtype = id_dtype(tok.vocab_size)
         schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-        units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
+        units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)), failures)
+        if not units:
+            raise failures.nothing_read(cfg.corpus)
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
         build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
@@ -185,8 +193,11 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
             built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
+            for u in units:
+                if results[u.index].get("failed"):
+                    failures.add_record(results[u.index]["failed"])
             meta = assemble(work, od, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result(),
-                            build_id)
+                            build_id, failures.as_list())
         finally:
             hasher.shutdown(wait=False, cancel_futures=True)
     return ShardResult(cfg.out, meta, resumed, built)

@@ -96,13 +96,30 @@ class PairInstance:
 
 
 def truncate_pair(tokens_a: list[int], tokens_b: list[int], max_tokens: int, rng) -> None:
-    """Drop tokens from the longer side (b on ties), front or back at random, until both fit."""
-    while len(tokens_a) + len(tokens_b) > max_tokens:
-        longer = tokens_a if len(tokens_a) > len(tokens_b) else tokens_b
-        if rng.random() < 0.5:
-            del longer[0]
+    """Drop tokens from the longer side (b on ties), front or back at random, until both fit.
+
+    Same result and the same rng draws as UER's one-token-at-a-time ``truncate_seq_pair``, but the
+    lists are cut once at the end (deleting from the front one token at a time was quadratic).
+    """
+    la, lb = len(tokens_a), len(tokens_b)
+    front_a = back_a = front_b = back_b = 0
+    while la + lb > max_tokens:
+        if la > lb:
+            la -= 1
+            if rng.random() < 0.5:
+                front_a += 1
+            else:
+                back_a += 1
         else:
-            longer.pop()
+            lb -= 1
+            if rng.random() < 0.5:
+                front_b += 1
+            else:
+                back_b += 1
+    if front_a or back_a:
+        tokens_a[:] = tokens_a[front_a:len(tokens_a) - back_a]
+    if front_b or back_b:
+        tokens_b[:] = tokens_b[front_b:len(tokens_b) - back_b]
 
 
 def _target_length(seq_len: int, short_seq_prob: float, rng) -> tuple[int, int]:

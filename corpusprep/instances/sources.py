@@ -1,6 +1,7 @@
 """`shard`'s view of its corpus: units that start at a document, and the documents of each layout.
 
-Files, units and reading are shared with build-vocab / build-spm (corpusprep.corpus_input). Here text
+Files, units and reading are those of every corpus command (corpusprep.corpus_input over the corpus
+readers: the same repairs, reject reasons and per-file fault isolation as ``clean``). Here text
 units are cut at document starts (next line for one-document-per-line, next line after a blank line for
 the sentence-per-line layout), since a unit's first byte seeds its documents' random source; Parquet
 units are runs of row groups of about ``unit_bytes``.
@@ -10,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, WorkUnit, parquet_texts, text_lines
+from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, WorkUnit, read_corpus_unit
 from corpusprep.corpus_input import expand_corpus  # noqa: F401  (shard's corpus API, with plan_units below)
 from corpusprep.corpus_input import plan_units as _plan_units
+from corpusprep.errors import InputError
+from corpusprep.records import Failure, Reject
 
 LINES = "lines"  # one document per line (mlm, lm)
 SENTENCES = "sentences"  # one sentence per line, blank line between documents (bert, albert)
+_SAMPLES = 5
 
 
 @dataclass(slots=True)
@@ -30,86 +34,59 @@ class UnitTally:
     rejected: int = 0
     empty: int = 0
     samples: list | None = None
+    failed: dict | None = None  # the unit's file stopped being readable (FailedFile.as_dict)
+    fail_fast: bool = False  # --on-error fail: raise instead of recording the failure
 
 
 def layout_for(processor: str) -> str:
     return SENTENCES if processor in ("bert", "albert") else LINES
 
 
-def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int) -> list[WorkUnit]:
+def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int, failures=None) -> list[WorkUnit]:
     return _plan_units(files, unit_bytes, text_cut=LINE if layout == LINES else BLANK_LINE,
-                       parquet_unit_bytes=unit_bytes)
+                       parquet_unit_bytes=unit_bytes, failures=failures)
 
 
 def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_splitter=None) -> Iterator[Document]:
-    """The unit's documents in order; undecodable lines are counted rejects, empty documents skipped."""
-    if unit.kind == PARQUET:
-        yield from _parquet_documents(unit, layout, tally, sentence_splitter)
-    elif layout == LINES:
-        yield from _line_documents(unit, tally)
-    else:
-        yield from _sentence_documents(unit, tally)
-
-
-def _lines(unit: WorkUnit, tally: UnitTally) -> Iterator[str | None]:
-    """Each line of the unit decoded without its line break; None (a counted reject) if not UTF-8."""
-    for at, raw in text_lines(unit.path, unit.start, unit.end):
-        try:
-            yield raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as exc:
-            tally.rejected += 1
-            if tally.samples is None:
-                tally.samples = []
-            if len(tally.samples) < 5:
-                tally.samples.append({"reason": "invalid_utf8", "source": unit.path, "byte": at,
-                                      "detail": str(exc)[:120]})
-            yield None
-
-
-def _line_documents(unit: WorkUnit, tally: UnitTally) -> Iterator[Document]:
+    """The unit's documents in order; reader rejects (undecodable, too long...) are counted and
+    sampled, empty documents counted and skipped, a file that stops being readable recorded."""
+    if sentence_splitter is None and unit.kind == PARQUET and layout == SENTENCES:
+        from corpusprep.sentences import split_sentences as sentence_splitter
     n = 0
-    for line in _lines(unit, tally):
-        if line is None:
+    for item in read_corpus_unit(unit):
+        if item.__class__ is Reject:
+            _count_reject(tally, item)
             continue
-        if not line.strip():
-            tally.empty += 1
-            continue
-        yield Document(f"{unit.file_index}:{unit.start}:{n}", text=line)
-        n += 1
+        if item.__class__ is Failure:
+            if tally.fail_fast:
+                raise InputError(item.source, item.reason, item.line)
+            from corpusprep.readers.failures import file_size
 
-
-def _sentence_documents(unit: WorkUnit, tally: UnitTally) -> Iterator[Document]:
-    n = 0
-    sentences: list[str] = []
-    for line in _lines(unit, tally):
-        if line is None:
-            continue
-        if line.strip():
-            sentences.append(line)
-            continue
-        if sentences:
-            yield Document(f"{unit.file_index}:{unit.start}:{n}", sentences=sentences)
-            n += 1
-            sentences = []
-    if sentences:
-        yield Document(f"{unit.file_index}:{unit.start}:{n}", sentences=sentences)
-
-
-def _parquet_documents(unit: WorkUnit, layout: str, tally: UnitTally, splitter) -> Iterator[Document]:
-    if splitter is None:
-        from corpusprep.sentences import split_sentences as splitter
-    n = 0
-    for text in parquet_texts(unit.path, unit.start, unit.end):
+            tally.failed = {"path": item.source, "reason": item.reason, "bytes": file_size(unit.path),
+                            "line": item.line}
+            return
+        text = item.text
         if not text or not text.strip():
             tally.empty += 1
             continue
         key = f"{unit.file_index}:{unit.start}:{n}"
-        n += 1
         if layout == LINES:
-            yield Document(key, text=text)
-        else:
-            sentences = splitter(text)
-            if sentences:
-                yield Document(key, sentences=sentences)
-            else:
+            doc = Document(key, text=text)
+        elif unit.kind == PARQUET:
+            sentences = sentence_splitter(text)
+            if not sentences:
                 tally.empty += 1
+                continue
+            doc = Document(key, sentences=sentences)
+        else:  # a blank-line document: its lines are the sentences
+            doc = Document(key, sentences=text.split("\n"))
+        n += 1
+        yield doc
+
+
+def _count_reject(tally: UnitTally, rej: Reject) -> None:
+    tally.rejected += 1
+    if tally.samples is None:
+        tally.samples = []
+    if len(tally.samples) < _SAMPLES:
+        tally.samples.append({"reason": rej.reason, "source": rej.source, "line": rej.line, "detail": rej.raw[:120]})

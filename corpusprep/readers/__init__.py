@@ -7,8 +7,10 @@
 See docs/readers.md for layouts, repair rules and reject reasons.
 """
 from corpusprep.readers.plan import plan_units
-from corpusprep.readers.read import read_unit
+from corpusprep.readers.failures import ON_ERROR, FailureLog
+from corpusprep.readers.read import read_unit, read_unit_guarded
 from corpusprep.readers.sniff import sniff_format
 from corpusprep.readers.units import FAMILIES, WorkUnit
 
-__all__ = ["FAMILIES", "WorkUnit", "plan_units", "read_unit", "sniff_format"]
+__all__ = ["FAMILIES", "ON_ERROR", "FailureLog", "WorkUnit", "plan_units", "read_unit", "read_unit_guarded",
+           "sniff_format"]

@@ -1,10 +1,19 @@
-"""Turn the user's INPUT arguments (files, folders, globs) into a sorted, de-duplicated file list."""
+"""INPUT arguments (files, folders, globs) -> the ordered, de-duplicated list of files to read.
+
+One expander for every command that reads corpora (``clean`` and, through
+``corpusprep.corpus_input``, ``shard`` / ``build-vocab`` / ``build-spm``). Order: the arguments in
+the order given; inside a folder or a glob, files sorted by path. A file that cannot be taken
+(missing, not a regular file, an unreadable sub-folder, a name that is not UTF-8) is named in the
+``FailureLog``; without one, the first such problem stops the run.
+"""
 from __future__ import annotations
 
 import glob
 import os
+import stat
 
 from corpusprep.errors import InputError
+from corpusprep.readers.failures import FailureLog, fail_fast
 
 _GLOB_CHARS = set("*?[")
 _SKIP_NAMES = {".DS_Store", "Thumbs.db"}
@@ -14,18 +23,33 @@ _SKIP_PREFIXES = ("README", "LICENSE", "LICENCE", "COPYING")
 _SKIP_SUFFIXES = (".md", ".py", ".sh")
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files in a deterministic order: each argument in turn, folders walked recursively, sorted.
+def shown(path: str) -> str:
+    """A path as it can be printed and written to UTF-8 reports (undecodable name bytes escaped)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
-    Hidden files and folders (``.git``, ``.cache``...) and documentation/code files (README*,
-    LICENSE*, *.md, *.py, *.sh) inside a folder are skipped; a file named explicitly is always taken. The same file named twice is read once.
+
+def expand_inputs(inputs: list[str], failures: FailureLog | None = None, *, skip_docs: bool = True) -> list[str]:
+    """Files in a deterministic order: each argument in turn; folders walked recursively and globs
+    expanded, each sorted by path. Hidden files and folders (``.git``, ``.work``...) and, with
+    ``skip_docs``, documentation/code files (README*, LICENSE*, *.md, *.py, *.sh) inside a folder
+    are skipped; a file named explicitly is always taken. The same file named twice is read once.
     """
+    log = fail_fast(failures)
     if not inputs:
         raise InputError("INPUT", "no input given")
     out: list[str] = []
     seen: set[str] = set()
-    for item in inputs:
-        for path in _expand_one(item):
+    for item in map(str, inputs):
+        try:
+            found = _expand_one(item, log, skip_docs)
+        except InputError as exc:
+            log.add(exc.path, exc.message, exc.line)
+            continue
+        for path in found:
             key = os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
@@ -33,38 +57,82 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return out
 
 
-def _expand_one(item: str) -> list[str]:
-    if os.path.isfile(item):
-        if not os.access(item, os.R_OK):
-            raise InputError(item, "file is not readable (permission denied)")
-        return [item]
+def _expand_one(item: str, log: FailureLog, skip_docs: bool) -> list[str]:
     if os.path.isdir(item):
-        files = _walk(item)
+        files = walk(item, log, skip_docs)
         if not files:
             raise InputError(item, "folder holds no files")
         return files
-    if _GLOB_CHARS & set(item):
+    if os.path.lexists(item) and not _glob_like(item):
+        return [f for f in [item] if _usable(item, log)]
+    if _glob_like(item):
         matched = sorted(glob.glob(item, recursive=True))
         files: list[str] = []
         for m in matched:
-            files.extend(_walk(m) if os.path.isdir(m) else [m])
-        if not files:
+            files.extend(walk(m, log, skip_docs) if os.path.isdir(m) else [m] if _usable(m, log) else [])
+        if not matched:
             raise InputError(item, "pattern matched no files")
         return files
     raise InputError(item, "no such file or folder")
 
 
-def _walk(folder: str) -> list[str]:
+def _glob_like(item: str) -> bool:
+    return bool(_GLOB_CHARS & set(item)) and not os.path.lexists(item)
+
+
+def _usable(path: str, log: FailureLog) -> bool:
+    """A regular, readable file with a printable name; anything else is named in the log."""
+    name = shown(path)
+    if name != path:
+        log.add(name, "file name is not valid UTF-8; rename the file (e.g. convmv -f GBK -t UTF-8)")
+        return False
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        log.add(path, "dangling symbolic link" if os.path.islink(path) else "no such file")
+        return False
+    except OSError as exc:
+        log.add(path, f"cannot read: {exc.strerror or exc}")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(
+            st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "special file"
+        log.add(path, f"not a regular file ({kind}); give a file or a folder", nbytes=0)
+        return False
+    if not os.access(path, os.R_OK):
+        log.add(path, "file is not readable (permission denied)")
+        return False
+    return True
+
+
+def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
+    """Usable files under ``folder`` sorted by path; a sub-folder that cannot be listed is named."""
     found: list[str] = []
-    for root, dirs, names in os.walk(folder):
+
+    def unreadable(exc: OSError) -> None:
+        log.add(shown(exc.filename or folder), f"cannot list folder: {exc.strerror or exc}; its files were not read",
+                nbytes=0)
+
+    visited: set[str] = set()
+    # symbolic links to folders are followed (a corpus assembled from links is common); a folder
+    # reached twice (a link loop, or two links to one folder) is walked once
+    for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
-            if not _skipped(name):
-                found.append(os.path.join(root, name))
+            if not _skipped(name, skip_docs):
+                path = os.path.join(root, name)
+                if _usable(path, log):
+                    found.append(path)
     # sort on path components so "a/b" < "a-b/c" does not depend on the separator's code point
     return sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
 
 
-def _skipped(name: str) -> bool:
-    return (name.startswith(".") or name in _SKIP_NAMES or name.upper().startswith(_SKIP_PREFIXES)
-            or name.lower().endswith(_SKIP_SUFFIXES))
+def _skipped(name: str, skip_docs: bool) -> bool:
+    if name.startswith(".") or name in _SKIP_NAMES:
+        return True
+    return skip_docs and (name.upper().startswith(_SKIP_PREFIXES) or name.lower().endswith(_SKIP_SUFFIXES))

@@ -45,14 +45,20 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
             if item.__class__ is not str:
                 yield item.reject(source, ln)
                 continue
+            if too_deep(item):
+                yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
+                continue
             try:
                 obj = loads(item)
             except ValueError:
                 try:
                     obj = json.loads(item)  # what orjson refuses (NaN, >64-bit integers) json may take
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested deeper than ~1000 levels
                     if item.strip():
                         yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
+                    continue
+                if has_lone_surrogate(obj, item):  # orjson refuses these; json takes "\\udfff" escapes
+                    yield Reject("undecodable", source, ln, item[:RAW_PREFIX])
                     continue
             if obj.__class__ is not dict:
                 yield Reject("bad_json", source, ln, item[:RAW_PREFIX])
@@ -62,6 +68,47 @@ def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
                 yield Reject(mapped, source, ln, item[:RAW_PREFIX])
             else:
                 yield Record(mapped[0], source, ln, mapped[1])
+
+
+MAX_JSON_DEPTH = 200  # real corpora nest a few levels; deeper values break encoders downstream
+
+
+def too_deep(raw: str) -> bool:
+    """Whether JSON text nests arrays/objects deeper than MAX_JSON_DEPTH (a cheap count first; the
+    exact scan, which skips strings, only for the rare text that has that many brackets)."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    in_str = escaped = False
+    for ch in raw:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def has_lone_surrogate(obj, raw: str) -> bool:
+    """Whether a parsed JSON value holds a lone surrogate (only possible through a ``\\udXXX`` escape in
+    ``raw``): such a string cannot be written as UTF-8, so its record is rejected as undecodable."""
+    if "\\ud" not in raw and "\\uD" not in raw:
+        return False
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_tsv(unit: WorkUnit, columns: tuple[str, ...], has_header: bool) -> Out:

@@ -11,6 +11,8 @@ split with one ``str.split`` call, so there is no per-character Python work. Rep
   reading, never held whole in memory.
 * A truncated or corrupt compressed file: every complete line before the damage is kept, then one
   ``BadLine("truncated_input" | "corrupt_input")`` holding the cut-off partial line.
+* Every line of a compressed member that failed its integrity check (``Suspect`` bytes) is a
+  ``BadLine("corrupt_input")``: its records are counted rejects, never kept.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Union
 
 from corpusprep.records import Reject
-from corpusprep.readers.rawio import BLOCK, DamagedInput, iter_decompressed, iter_plain
+from corpusprep.readers.rawio import BLOCK, DamagedInput, Suspect, iter_decompressed, iter_plain
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 
 RAW_PREFIX = 200  # characters of offending input kept in a Reject
@@ -148,10 +150,38 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
     lineno = first_line
     carry = b""
     skipping: bytes | None = None  # prefix of an over-long line being discarded
+    tainted: Suspect | None = None  # the line in ``carry`` began in bytes that failed their check
     enc = _first_encoding(encoding, at_file_start)
     body_enc = _body_encoding(encoding)
     try:
         for chunk in chunks:
+            if chunk.__class__ is not bytes:  # Suspect: every line it touches is rejected
+                buf = carry + chunk
+                cut = buf.rfind(b"\n")
+                if cut >= 0:
+                    bad = [BadLine(chunk.reason, _show(b, body_enc)) for b in buf[:cut].split(b"\n")]
+                    yield lineno, MixedLines(bad)
+                    lineno += len(bad)
+                    carry = buf[cut + 1:]
+                else:
+                    carry = buf
+                tainted, skipping, enc = (chunk if carry else None), None, body_enc
+                if len(carry) > max_line:
+                    yield lineno, MixedLines([BadLine(chunk.reason, _show(carry, body_enc))])
+                    lineno += 1
+                    carry = b""
+                continue
+            if tainted is not None:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    carry += chunk
+                    if len(carry) > max_line:
+                        carry = carry[:_long_shown(max_line)]
+                    continue
+                yield lineno, MixedLines([BadLine(tainted.reason, _show(carry + chunk[:nl], body_enc))])
+                lineno += 1
+                carry, tainted = b"", None
+                chunk = chunk[nl + 1:]
             if skipping is not None:
                 nl = chunk.find(b"\n")
                 if nl < 0:
@@ -173,7 +203,9 @@ def iter_line_blocks(chunks: Iterable[bytes], encoding: str, first_line: int = 1
                 lineno += len(items)
             if len(carry) > max_line:
                 skipping, carry = carry[:_long_shown(max_line)], b""
-        if skipping is not None:
+        if tainted is not None and carry:
+            yield lineno, MixedLines([BadLine(tainted.reason, _show(carry, body_enc))])
+        elif skipping is not None:
             yield lineno, MixedLines([BadLine("line_too_long", _show(skipping, body_enc))])
         elif carry:
             yield lineno, decode_lines(carry, enc, max_line)

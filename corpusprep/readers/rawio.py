@@ -28,7 +28,7 @@ def _decompressor_factory(compression: str) -> tuple[Callable[[], object], tuple
     if compression == "gz":
         import zlib
 
-        return (lambda: zlib.decompressobj(wbits=47)), (zlib.error,)  # 47: gzip or zlib header, auto
+        return _GzipMember, (zlib.error,)
     if compression == "bz2":
         import bz2
 
@@ -45,35 +45,167 @@ def _decompressor_factory(compression: str) -> tuple[Callable[[], object], tuple
     raise ValueError(f"unknown compression {compression!r}")
 
 
+class _GzipMember:
+    """One gzip member with the decompressor interface ``_bounded`` uses: the header is parsed here,
+    the body is raw deflate, CRC32 and ISIZE are checked at the end. zlib's own gzip mode raises on
+    a bad CRC and drops the output of that call; here the output is always handed on and a failed
+    check is reported in ``failed`` once ``eof`` is set."""
+
+    def __init__(self):
+        import zlib
+
+        self._zlib = zlib
+        self._head = b""
+        self._dec = None
+        self._crc = self._size = 0
+        self._trailer = b""
+        self.eof = False
+        self.failed = ""
+        self.unused_data = b""
+        self.unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        zlib = self._zlib
+        if self._dec is None:
+            self._head += data
+            n = _gzip_header_length(self._head)
+            if n is None:
+                return b""
+            data, self._head = self._head[n:], b""
+            self._dec = zlib.decompressobj(-15)
+        if self._dec.eof:
+            self._take_trailer(data)
+            return b""
+        out = self._dec.decompress(data, max_length)
+        self.unconsumed_tail = self._dec.unconsumed_tail
+        self._crc = zlib.crc32(out, self._crc)
+        self._size += len(out)
+        if self._dec.eof:
+            self._take_trailer(self._dec.unused_data)
+        return out
+
+    def _take_trailer(self, data: bytes) -> None:
+        import struct
+
+        self._trailer += data
+        if len(self._trailer) < 8:
+            return
+        crc, size = struct.unpack("<II", self._trailer[:8])
+        self.unused_data, self.eof = self._trailer[8:], True
+        if crc != self._crc or size != self._size & 0xFFFFFFFF:
+            self.failed = "gz member fails its CRC/length check"
+
+
+def _gzip_header_length(head: bytes) -> int | None:
+    """Length of the gzip member header at the start of ``head`` (None: more bytes needed)."""
+    import zlib
+
+    if len(head) < 10:
+        if head[:2] not in (b"\x1f\x8b"[:len(head[:2])],):
+            raise zlib.error("not gzip data (bad magic bytes)")
+        return None
+    if head[:3] != b"\x1f\x8b\x08":
+        raise zlib.error("not gzip data (bad magic bytes)")
+    flags, pos = head[3], 10
+    if flags & 4:  # FEXTRA
+        if len(head) < pos + 2:
+            return None
+        pos += 2 + int.from_bytes(head[pos:pos + 2], "little")
+    for bit in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & bit:
+            end = head.find(b"\0", pos)
+            if end < 0:
+                if len(head) > 1 << 20:
+                    raise zlib.error("gzip header field longer than 1 MiB")
+                return None
+            pos = end + 1
+    if flags & 2:  # FHCRC
+        pos += 2
+    return pos if len(head) >= pos else None
+
+
 def _open(path: str):
+    import stat
+
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
+            raise InputError(path, "not a regular file; give a file or a folder")
         return open(path, "rb")
     except OSError as exc:
         raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
 
 
+class Suspect(bytes):
+    """Decompressed bytes of a member/frame that failed its integrity check (CRC, checksum): the
+    line layer turns every line in them into a ``corrupt_input`` reject instead of a record."""
+
+    reason = "corrupt_input"
+    detail = ""
+
+
+def _suspect(data: bytes, detail: str) -> Suspect:
+    out = Suspect(data)
+    out.detail = detail
+    return out
+
+
+# Output of one member is held back until its integrity check passes; a member larger than this is
+# first verified by a separate decompression pass (so memory stays bounded and nothing unverified
+# is handed on).
+MEMBER_BUFFER = 16 << 20
+
+
 def iter_decompressed(path: str, compression: str, block: int = _COMPRESSED_READ) -> Iterator[bytes]:
     """Yield decompressed bytes of a whole file; concatenated members/frames are read in turn.
 
-    Raises ``DamagedInput`` after the last good bytes when the stream is truncated or corrupt.
+    Bytes of a member are yielded only once the member passed its integrity check; the output of a
+    member that fails it comes as ``Suspect`` chunks. Raises ``DamagedInput`` after the last
+    bytes when the stream is truncated (``truncated_input``) or cannot be decoded further
+    (``corrupt_input``).
     """
     make, errors = _decompressor_factory(compression)
     with _open(path) as fh:
         dec = make()
         started = False  # a member/frame has begun and not yet ended
+        member_at = 0  # compressed offset where the current member starts
+        pos = 0  # compressed bytes read so far
+        held: list[bytes] = []
+        held_size = 0
+        state = "hold"  # hold (unverified) | good (verified) | bad (failed verification)
         while True:
             raw = fh.read(block)
             if not raw:
                 break
+            pos += len(raw)
             while raw:
                 try:
                     for out in _bounded(dec, raw, compression):
-                        yield out
+                        if state == "good":
+                            yield out
+                        elif state == "bad":
+                            yield _suspect(out, "member failed its integrity check")
+                        else:
+                            held.append(out)
+                            held_size += len(out)
+                            if held_size > MEMBER_BUFFER:
+                                problem = _verify_member(path, compression, member_at)
+                                state = "bad" if problem else "good"
+                                for h in held:
+                                    yield _suspect(h, problem) if problem else h
+                                held, held_size = [], 0
                 except errors as exc:
-                    raise DamagedInput("corrupt_input", f"{compression} data corrupt: {exc}") from None
+                    detail = f"{compression} data corrupt: {exc}"
+                    for h in held:
+                        yield _suspect(h, detail)
+                    raise DamagedInput("corrupt_input", detail) from None
                 started = True
                 if dec.eof:
+                    problem = getattr(dec, "failed", "")
+                    for h in held:  # the member ended: its held output passed its check, or not
+                        yield _suspect(h, problem) if problem else h
+                    held, held_size, state = [], 0, "hold"
                     raw = dec.unused_data
+                    member_at = pos - len(raw)
                     dec = make()
                     started = False
                     # trailing zero padding after the last member is common (tar, dd); ignore it
@@ -81,8 +213,30 @@ def iter_decompressed(path: str, compression: str, block: int = _COMPRESSED_READ
                         raw = b""
                 else:
                     raw = b""
+        # a stream cut short cannot be checked: what decoded so far is handed on, the cut-off tail
+        # becomes one truncated_input reject
+        yield from held
         if started and not dec.eof:
             raise DamagedInput("truncated_input", f"{compression} stream ends before its end marker (truncated file)")
+
+
+def _verify_member(path: str, compression: str, offset: int) -> str:
+    """Decompress one member from ``offset`` to its end, keeping nothing: '' if it passes its
+    integrity check (or is cut short, which cannot be checked), else what is wrong."""
+    make, errors = _decompressor_factory(compression)
+    dec = make()
+    with _open(path) as fh:
+        fh.seek(offset)
+        while not dec.eof:
+            raw = fh.read(_COMPRESSED_READ)
+            if not raw:
+                return ""
+            try:
+                for _ in _bounded(dec, raw, compression):
+                    pass
+            except errors as exc:
+                return f"{compression} data corrupt: {exc}"
+    return getattr(dec, "failed", "")
 
 
 def _bounded(dec, raw: bytes, compression: str) -> Iterator[bytes]:
@@ -124,6 +278,22 @@ def iter_plain(path: str, start: int = 0, stop: int | None = None, block: int = 
             yield data
 
 
+def newlines_before(path: str, offsets: list[int]) -> list[int]:
+    """For each of the ascending byte ``offsets``, how many newlines precede it (one sequential pass)."""
+    out: list[int] = []
+    count = done = 0
+    with _open(path) as fh:
+        for offset in offsets:
+            while done < offset:
+                block = fh.read(min(BLOCK << 2, offset - done))
+                if not block:
+                    break
+                count += block.count(b"\n")
+                done += len(block)
+            out.append(count)
+    return out
+
+
 def iter_raw(path: str, compression: str | None) -> Iterator[bytes]:
     """All (decompressed) bytes of a file, in blocks."""
     if compression:
@@ -155,7 +325,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def detect_encoding(sample: bytes, path: str, forced: str | None = None) -> str:
-    """Resolve a file's encoding from its first bytes: utf-8-sig (BOM), utf-8, else gb18030.
+    """Resolve a file's encoding from its first bytes: utf-8-sig (BOM), utf-8, else gb18030 / Big5 (cp950) / Shift-JIS (cp932).
 
     A sample may end inside a multi-byte character, so a decode error in the last 3 bytes is ignored.
     GB18030 is a superset of GBK and GB2312, so one name covers all three.
@@ -176,11 +346,38 @@ def detect_encoding(sample: bytes, path: str, forced: str | None = None) -> str:
         raise InputError(path, "UTF-16 text is not supported; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
     utf8_bad = _bad_spots(sample, "utf-8")
     # GBK text read as UTF-8 fails on nearly every Chinese character; UTF-8 with a few damaged
-    # bytes fails rarely. GB18030 accepts most byte soup, so it is only chosen on clear evidence.
+    # bytes fails rarely. The legacy codecs accept most byte soup, so one is only chosen on clear evidence.
     high = len(sample.translate(None, bytes(range(128))))  # bytes >= 0x80
     if utf8_bad * 100 <= high:
         return "utf-8"  # damaged lines (if any) are rejected one by one as "undecodable"
-    return "gb18030" if _bad_spots(sample, "gb18030") < utf8_bad else "utf-8"
+    return _legacy_encoding(sample, utf8_bad)
+
+
+# Legacy CJK encodings a Chinese corpus turns up in. GB18030 (a superset of GBK / GB2312) decodes
+# almost any byte string, so Big5 (Taiwan / Hong Kong) and Shift-JIS (Japanese) text would come out
+# as mojibake: which one it is, is decided by charset-normalizer (a maintained detector that
+# scores the decoded text's coherence per language) among the codecs that decode the sample cleanly.
+LEGACY_CODECS = ("gb18030", "cp950", "cp932")
+_DETECT_MIN_HIGH = 64  # non-ASCII bytes the detector needs to tell GB from Big5 / Shift-JIS
+_DETECTOR_NAMES = {"gb18030": "gb18030", "big5": "cp950", "cp950": "cp950", "big5hkscs": "cp950",
+                   "cp932": "cp932", "shift_jis": "cp932"}
+
+
+def _legacy_encoding(sample: bytes, utf8_bad: int) -> str:
+    gb_bad = _bad_spots(sample, "gb18030")
+    if len(sample.translate(None, bytes(range(128)))) < _DETECT_MIN_HIGH:
+        return "gb18030" if gb_bad < utf8_bad else "utf-8"  # too little text to tell more
+    clean = [c for c in LEGACY_CODECS if _bad_spots(sample, c) == 0]
+    if len(clean) <= 1:
+        return clean[0] if clean else "gb18030" if gb_bad < utf8_bad else "utf-8"
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample[:16384], cp_isolation=["gb18030", "big5", "cp932"]).best()
+    except Exception:  # the detector is an aid: without a verdict GB18030 stays the choice
+        best = None
+    name = _DETECTOR_NAMES.get(best.encoding if best is not None else "", None)
+    return name if name in clean else clean[0]
 
 
 def _bad_spots(sample: bytes, encoding: str) -> int:

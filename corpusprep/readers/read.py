@@ -5,8 +5,9 @@ import os
 from typing import Iterator
 
 from corpusprep.errors import InputError
-from corpusprep.records import Record, Reject
+from corpusprep.records import Failure, Record, Reject
 from corpusprep.readers.couplets import read_couplets
+from corpusprep.readers.parquet import read_parquet
 from corpusprep.readers.linebased import read_blank_docs, read_jsonl, read_lines, read_tsv
 from corpusprep.readers.schemas import dict_mapper
 from corpusprep.readers.structured import read_csv, read_json_array
@@ -32,7 +33,25 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
         return read_json_array(unit, dict_mapper(unit.family, text_field))
     if layout == "pair":
         return read_couplets(unit)
+    if layout == "parquet":
+        return read_parquet(unit)
     raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")
+
+
+def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
+    """``read_unit``, but an error that stops reading the file ends the stream with one ``Failure``
+    (the file is then listed in the report's failed_files) instead of propagating: the one place
+    where per-file fault isolation happens while reading."""
+    from corpusprep.readers.failures import describe
+
+    line = None
+    try:
+        for item in read_unit(unit):
+            line = item.line
+            yield item
+    except (InputError, OSError, RecursionError, MemoryError, UnicodeError, ValueError) as exc:
+        reason, at = describe(exc)
+        yield Failure(unit.path, reason, at if at is not None else line)
 
 
 _NIUTRANS_ROOTS = ("古文原文", "双语数据")

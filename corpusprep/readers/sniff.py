@@ -110,7 +110,7 @@ def sniff_layout(path: str, text: str) -> str:
         try:
             json.loads(first)
             return "jsonl"
-        except ValueError:
+        except (ValueError, RecursionError):
             return "json-array" if ext == ".json" else "jsonl"
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -149,7 +149,7 @@ def _first_keys(text: str) -> set[str]:
         return set()
     try:
         obj, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):
         return set()
     return set(obj) if isinstance(obj, dict) else set()
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+from collections import deque
 from typing import Callable, Iterator
 
 from corpusprep.errors import InputError
@@ -47,33 +49,117 @@ class _LineFeed:
         return found
 
 
+class _CsvFeed(_LineFeed):
+    """A line feed that numbers the lines it hands over and can hand lines over again.
+
+    ``last`` is the number of the last physical line given to the parser (the csv module reads
+    exactly up to the end of a record), ``taken`` the lines of the record in progress; ``replay``
+    gives lines back after a runaway quoted field, so they are parsed as rows again."""
+
+    def __init__(self, unit: WorkUnit):
+        super().__init__(unit)
+        self.last = 0
+        self.taken: list[tuple[int, str]] = []
+        self.replay: deque[tuple[int, str]] = deque()
+        self._source = self._numbered()
+
+    def _numbered(self) -> Iterator[tuple[int, str]]:
+        ln = self.unit.option("first_line", 1) - 1
+        for line in _LineFeed.__iter__(self):
+            ln += 1
+            yield ln, line
+
+    def __iter__(self) -> "_CsvFeed":
+        return self
+
+    def __next__(self) -> str:
+        # a plain iterator, not a generator: after the source ran out, replayed lines still come
+        if self.replay:
+            ln, line = self.replay.popleft()
+        else:
+            nxt = next(self._source, None)
+            if nxt is None:
+                raise StopIteration
+            ln, line = nxt
+        self.last = ln
+        self.taken.append((ln, line))
+        return line
+
+
+# A quoted field that spans lines is legitimate (Douban's padded times, multi-line reviews), but an
+# unclosed quote swallows the rows after it. A multi-line record whose inner lines parse as rows of
+# the table's width is taken for a runaway quote: it is rejected and those lines are read again.
+_RUNAWAY_LINES = 1000  # a record spanning more physical lines is taken for a runaway quote anyway
+
+
+def _runaway(lines: list[tuple[int, str]], width: int) -> bool:
+    if len(lines) <= 1:
+        return False
+    if len(lines) > _RUNAWAY_LINES:
+        return True
+    need = 1 if width >= 3 else 3
+    rowlike = 0
+    for _, line in lines[1:]:
+        if '"' in line:
+            continue
+        cells = line.rstrip("\n").split(",")
+        if len(cells) == width and cells[0].strip() and len(cells[0].strip()) <= 32:
+            rowlike += 1
+            if rowlike >= need:
+                return True
+    return False
+
+
 def read_csv(unit: WorkUnit) -> Out:
     """RFC-4180 CSV with a header row. Quoted fields may hold newlines; ``Record.line`` is the
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
     header belong to the last column when that is the text column (unquoted commas in the text);
     otherwise such a row is ``bad_row``. Missing trailing cells are empty."""
     source = unit.path
-    feed = _LineFeed(unit)
+    feed = _CsvFeed(unit)
     # a field may be as long as a line may be; an unclosed quote then ends in a counted bad_csv
     # after max_line_bytes instead of swallowing the rest of the file into memory
     csv.field_size_limit(unit.option("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
-    reader = csv.reader(iter(feed), strict=False)
+    reader = csv.reader(feed, strict=False)
     text_field = unit.option("text_field")
     header: list[str] | None = None
     mapper: Callable[[list], Mapped] | None = None
     text_last = False
     prev_end = 0
+    skip_first = unit.option("csv_header", True)
+    if unit.option("columns"):  # planned: header-less, or the text column was inferred
+        header = list(unit.option("columns"))
+        mapper = row_mapper(unit.family, text_field, header)
+        if mapper is None:
+            raise InputError(source, f"columns {header} have no column {text_field!r}")
+        text_last = mapper.body_index == len(header) - 1  # type: ignore[attr-defined]
     while True:
+        feed.taken = []
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            start, prev_end = prev_end + 1, reader.line_num
+            start, prev_end = prev_end + 1, feed.last
+            taken = [t for t in feed.taken if t[1].strip()]
+            if len(taken) > 1:  # a field that ran into the size limit: read what it swallowed again
+                start = prev_end = taken[0][0]
+                feed.replay.extendleft(reversed(feed.taken[feed.taken.index(taken[0]) + 1:]))
             yield Reject("bad_csv", source, start, str(exc)[:RAW_PREFIX])
             continue
-        start, prev_end = prev_end + 1, reader.line_num
+        start, prev_end = prev_end + 1, feed.last
+        taken = [t for t in feed.taken if t[1].strip()]
+        if header is not None and taken and _runaway(taken, len(header)):
+            first_ln, first_line = taken[0]
+            bad = feed.bad_between(first_ln, first_ln) if feed.bad else None
+            yield Reject("bad_csv", source, first_ln, f"unclosed quote: {first_line}"[:RAW_PREFIX])
+            feed.replay.extendleft(reversed(feed.taken[feed.taken.index(taken[0]) + 1:]))
+            prev_end = first_ln
+            continue
         bad = feed.bad_between(start, prev_end) if feed.bad else None
+        if skip_first and header is not None and start == 1 and row:
+            skip_first = False
+            continue  # the header row of a planned table
         if header is None:
             if bad is not None:
                 raise InputError(source, f"header line cannot be read ({bad.reason})", start)
@@ -117,9 +203,22 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     """A file holding one JSON array of objects (chinese-poetry). Objects are parsed one by one, so
     a broken object is rejected as ``bad_json`` and reading resumes at the next one. The file is
     held in memory (these collections are a few MB per file)."""
+    from dataclasses import replace
+
+    from corpusprep.readers.linebased import has_lone_surrogate, too_deep
+    from corpusprep.readers.units import JSON_ARRAY_MAX_BYTES
+
     source = unit.path
-    feed = _LineFeed(unit)
+    size = os.path.getsize(source) if not unit.compression else 0
+    if size > JSON_ARRAY_MAX_BYTES:
+        raise InputError(source, f"a JSON array of {size} bytes is read whole and the limit is "
+                                 f"{JSON_ARRAY_MAX_BYTES}; convert it to JSON lines (one object per line)")
+    # the whole array may sit on one physical line (a 27 MB one-line file is common): the per-line
+    # limit is the array limit here, not the 16 MB line limit
+    whole = replace(unit, options=tuple(sorted({**dict(unit.options), "max_line_bytes": JSON_ARRAY_MAX_BYTES}.items())))
+    feed = _LineFeed(whole)
     text = "".join(feed)
+    escapes = "\\ud" in text or "\\uD" in text
     decoder = json.JSONDecoder()
     counted_pos, counted_line = 0, 1
 
@@ -148,8 +247,8 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
         ln = line_at(i)
         try:
             obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            m = _RESYNC.search(text, max(exc.pos, i))
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
+            m = _RESYNC.search(text, max(getattr(exc, "pos", i + 1), i + 1))
             stop = m.end() if m else n
             yield Reject("bad_json", source, ln, text[i:stop][:RAW_PREFIX])
             i = stop
@@ -159,6 +258,10 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
             yield bad.reject(source, ln)
         elif not isinstance(obj, dict):
             yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
+        elif too_deep(text[i:end]):
+            yield Reject("bad_json", source, ln, text[i:end][:RAW_PREFIX])
+        elif escapes and has_lone_surrogate(obj, text[i:end]):
+            yield Reject("undecodable", source, ln, text[i:end][:RAW_PREFIX])
         else:
             mapped = mapper(obj)
             if mapped.__class__ is str:

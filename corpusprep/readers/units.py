@@ -12,6 +12,8 @@ COMPRESSIONS: dict[str, str] = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".zst":
 
 # A physical line (or a blank-line document) longer than this many bytes is rejected, not held.
 DEFAULT_MAX_LINE_BYTES = 16 << 20
+# A JSON array file is parsed whole (its objects may span lines, or all sit on one line).
+JSON_ARRAY_MAX_BYTES = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,17 @@ class WorkUnit:
     path: str
     family: str
     encoding: str
-    start: int = 0
-    end: int | None = None
+    start: int = 0  # byte offset; Parquet: first row group
+    end: int | None = None  # exclusive byte offset (None: to the end); Parquet: end row group
     compression: str | None = None
     options: tuple = ()
+    file_index: int = 0  # position of the file in the input list (corpus commands key documents by it)
+    size: int = 0  # input bytes the unit covers, for progress (corpus commands)
+
+    @property
+    def kind(self) -> str:
+        """``parquet`` for a unit of a Parquet file (clean's output), else ``text``."""
+        return "parquet" if self.option("layout") == "parquet" else "text"
 
     def option(self, key: str, default=None):
         for k, v in self.options:

@@ -94,16 +94,19 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        if self.workers == 1:
+        from corpusprep.worker_plan import plan_workers, pool_context  # small runs stay in-process
+
+        workers = plan_workers(self.workers, items)
+        if workers == 1:
             for item in items:
                 yield fn(item)
             return
         if self._pool is None:
-            # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
+            # forkserver (else spawn), not fork: pyarrow/torch keep threads that a fork can deadlock on.
             recycle = {}
             if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
                 recycle["max_tasks_per_child"] = self.tasks_per_child
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), **recycle)
+            self._pool = ProcessPoolExecutor(workers, mp_context=pool_context(fn), **recycle)
         yield from in_order(lambda item: self._pool.submit(call_portably, fn, item), lambda f: f.result(),
                             items, self.window, deque())
 

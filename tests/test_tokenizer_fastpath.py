@@ -195,3 +195,17 @@ def test_forced_pool_shard_is_byte_identical_to_in_process(tmp_path, google_voca
     assert arrow(one.out) == arrow(two.out) and arrow(one.out)
     assert json.loads((Path(one.out) / "zooprep.json").read_text())["tokenizer"]["fingerprint"] == \
         json.loads((Path(two.out) / "zooprep.json").read_text())["tokenizer"]["fingerprint"]
+
+
+def test_stored_uer_classes_equal_a_fresh_scan_of_this_python():
+    import unicodedata
+
+    from zh_tokenizers import char_classes
+
+    meta, _ = read_arrays(TABLES_FILE)
+    if meta.get("uer_python_unicode_version") != unicodedata.unidata_version:
+        pytest.skip("table file made on another Unicode version: uer_tables scans instead")
+    for lowercase in (True, False):
+        cls, changed = char_classes.scan_uer_classes(lowercase)
+        stored = char_classes.uer_tables(lowercase)
+        assert np.array_equal(stored.cls, cls) and stored.changed_singles == changed

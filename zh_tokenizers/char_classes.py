@@ -128,8 +128,7 @@ def hf_tables(lowercase: bool = True) -> CharTables:
     """Tables equal to HF ``BertNormalizer(lowercase=lowercase)`` + ``BertPreTokenizer`` per code point."""
     meta, arrays = _hf_file()
     mode = "lower" if lowercase else "cased"
-    starts = arrays[f"{mode}.run_starts"].astype(np.int64)
-    cls = np.repeat(arrays[f"{mode}.run_values"], np.diff(np.append(starts, MAX_CP)))
+    cls = _runs_to_array(arrays[f"{mode}.run_starts"], arrays[f"{mode}.run_values"])
     mapping = _unpack_map(arrays, mode)
     get = mapping.get
     map_cps = arrays[f"{mode}.map_cps"]
@@ -165,23 +164,8 @@ def _uer_split_punct(word: str) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
-def uer_tables(lowercase: bool = True) -> CharTables:
-    """Tables equal to UER-py's BasicTokenizer on this Python's ``unicodedata``."""
-    drop, space, punct_candidates = {0, 0xFFFD}, set(), []
-    category = unicodedata.category
-    for cp in range(sys.maxunicode + 1):  # one pass over the code space; about 0.5 s, once per process
-        ch = chr(cp)
-        cat = category(ch)
-        if ch in "\t\n\r":
-            space.add(cp)
-        elif cat in ("Cc", "Cf"):
-            drop.add(cp)
-        elif cat == "Zs" or ch.isspace():  # Zs -> ' ' in _clean_text; other isspace() chars split in str.split()
-            space.add(cp)
-        elif cat[0] == "P" or 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-            punct_candidates.append(cp)
-    nfd = unicodedata.normalize
+def _uer_normalizer(lowercase: bool) -> Callable[[str], list[str]]:
+    category, nfd = unicodedata.category, unicodedata.normalize
 
     def normalize(raw: str) -> list[str]:
         if lowercase:
@@ -192,6 +176,29 @@ def uer_tables(lowercase: bool = True) -> CharTables:
             words.extend(piece.split())
         return words
 
+    return normalize
+
+
+def scan_uer_classes(lowercase: bool) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(class of every code point, SINGLE characters the normaliser changes) for UER-py on this Python.
+
+    One pass over the code space (about 0.5 CPU-s); ``uer_tables`` reads the result from the table file
+    instead when the file was made with this Python's Unicode version.
+    """
+    drop, space, punct_candidates = {0, 0xFFFD}, set(), []
+    category = unicodedata.category
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        cat = category(ch)
+        if ch in "\t\n\r":
+            space.add(cp)
+        elif cat in ("Cc", "Cf"):
+            drop.add(cp)
+        elif cat == "Zs" or ch.isspace():  # Zs -> ' ' in _clean_text; other isspace() chars split in str.split()
+            space.add(cp)
+        elif cat[0] == "P" or 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+            punct_candidates.append(cp)
+    normalize = _uer_normalizer(lowercase)
     cls = np.full(MAX_CP, WORD, dtype=np.uint8)
     cls[sorted(space)] = SPACE
     for first, last in UER_CHINESE_RANGES:
@@ -207,5 +214,24 @@ def uer_tables(lowercase: bool = True) -> CharTables:
     changed: tuple[str, ...] = ()
     if lowercase:
         singles = map(chr, np.flatnonzero(cls == SINGLE).tolist())
-        changed = tuple(c for c in singles if c.lower() != c or nfd("NFD", c) != c)
-    return CharTables(f"uer-python-unicode-{unicodedata.unidata_version}", cls, normalize, changed_singles=changed)
+        changed = tuple(c for c in singles if c.lower() != c or unicodedata.normalize("NFD", c) != c)
+    return cls, changed
+
+
+def _runs_to_array(starts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    starts = starts.astype(np.int64)
+    return np.repeat(values, np.diff(np.append(starts, MAX_CP)))
+
+
+@functools.lru_cache(maxsize=None)
+def uer_tables(lowercase: bool = True) -> CharTables:
+    """Tables equal to UER-py's BasicTokenizer on this Python's ``unicodedata``."""
+    meta, arrays = _hf_file()
+    key = f"uer-{'lower' if lowercase else 'cased'}"
+    if meta.get("uer_python_unicode_version") == unicodedata.unidata_version and f"{key}.run_starts" in arrays:
+        cls = _runs_to_array(arrays[f"{key}.run_starts"], arrays[f"{key}.run_values"])
+        changed = tuple(map(chr, arrays[f"{key}.changed"].tolist()))
+    else:  # another Unicode version than the file's: derive them here (once per process)
+        cls, changed = scan_uer_classes(lowercase)
+    return CharTables(f"uer-python-unicode-{unicodedata.unidata_version}", cls, _uer_normalizer(lowercase),
+                      changed_singles=changed)

@@ -9,7 +9,8 @@ reordering of surviving combining marks, which ``char_classes`` guards against (
 The file holds, per mode (``lower``: lowercase + strip accents, ``cased``): the class of every code point as
 runs (``*.run_starts`` / ``*.run_values``, see ``char_classes``) and the normalisation map (``*.map_cps``,
 ``*.map_offsets`` into ``*.map_chars``, UTF-32 code points), plus the ``tokenizers`` and Python Unicode
-versions it was made from.
+versions it was made from. ``uer-*`` arrays hold the same classes for UER-py's Python tokenizer (``--uer``),
+derived from this Python's ``unicodedata``; they are used only on a Python with the same Unicode version.
 
 Run: ``python -m zh_tokenizers.gen_hf_tables`` (needs ``tokenizers``; about a minute); it rewrites the file
 next to this module. Rerun it when upgrading ``tokenizers``.
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zh_tokenizers.char_classes import DROP, MAX_CP, RISKY, SINGLE, SPACE, TABLES_FILE, WORD
+from zh_tokenizers.char_classes import DROP, MAX_CP, RISKY, SINGLE, SPACE, TABLES_FILE, WORD, scan_uer_classes
 from zh_tokenizers.table_file import write_arrays
 
 
@@ -131,12 +132,17 @@ def main(path: Path | None = None) -> None:
         starts, values = to_runs(classify(norm, pre, lowercase))
         arrays[f"{mode}.run_starts"], arrays[f"{mode}.run_values"] = starts, values
         arrays.update({f"{mode}.{k}": v for k, v in pack_map(norm["map"]).items()})
+        uer_cls, changed = scan_uer_classes(lowercase)  # UER-py on this Python's unicodedata
+        arrays[f"uer-{mode}.run_starts"], arrays[f"uer-{mode}.run_values"] = to_runs(uer_cls)
+        arrays[f"uer-{mode}.changed"] = np.array(sorted(map(ord, changed)), dtype=np.uint32)
     meta = {
         "generated_by": "python -m zh_tokenizers.gen_hf_tables",
         "source": "Hugging Face tokenizers BertNormalizer(clean_text, handle_chinese_chars, lowercase[+strip_accents])"
                   " + BertPreTokenizer, probed per code point",
         "tokenizers_version": tokenizers.__version__,
         "python_unicode_version": unicodedata.unidata_version,  # only for the RISKY flag
+        # uer-* arrays: UER-py's Python BasicTokenizer classes, used only on a Python with this Unicode version
+        "uer_python_unicode_version": unicodedata.unidata_version,
         "classes": {"WORD": WORD, "SINGLE": SINGLE, "SPACE": SPACE, "DROP": DROP, "RISKY (flag)": RISKY},
     }
     write_arrays(path, meta, arrays)

@@ -209,3 +209,14 @@ def test_stored_uer_classes_equal_a_fresh_scan_of_this_python():
         cls, changed = char_classes.scan_uer_classes(lowercase)
         stored = char_classes.uer_tables(lowercase)
         assert np.array_equal(stored.cls, cls) and stored.changed_singles == changed
+
+
+def test_word_table_growth_and_clearing_do_not_change_ids(google_vocab, corpus_lines):
+    tok = load_tokenizer(vocab=google_vocab)
+    sample = corpus_lines[::3]
+    expected = tok.encode_batch(sample)
+    small = load_tokenizer(vocab=google_vocab)
+    small._words = batch_encode.WordTable(small._compute, limit=5)  # cleared between almost every chunk
+    assert small.encode_batch(sample[:2000]) == expected[:2000]
+    assert len(small._words.index) < 2000
+    assert tok._words.rows == len(tok._words.index) and tok._words.used == int(tok._words.lens[:tok._words.rows].sum())

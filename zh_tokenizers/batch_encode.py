@@ -12,7 +12,6 @@ Lines the fast path does not model (a literal special token, two RISKY marks) ar
 """
 from __future__ import annotations
 
-from itertools import chain
 from typing import Callable, Iterable
 
 import numpy as np
@@ -24,14 +23,16 @@ SPACE_CODE, WORD_CODE, RARE_CODE = -1, -2, -3  # codes < 0; a code >= 0 is the i
 
 
 class BatchTables:
-    """Per code point: the id of a single character, or a negative code (4.4 MB, built in milliseconds)."""
+    """Per code point: the id of a single character, or a negative code (2.2 MB, built in milliseconds)."""
 
     def __init__(self, tables: CharTables, vocab: dict[str, int], unk_id: int,
                  single_id: Callable[[str], int], changed_singles: Iterable[str]):
         cls = tables.cls
         if cls[ord("\n")] != SPACE:
             raise RuntimeError(f"{tables.name}: '\\n' must be a separator (lines are joined with it)")
-        by_class = np.full(8, RARE_CODE, dtype=np.int32)  # DROP and anything flagged RISKY stay rare
+        # int16 when every id fits: half the memory traffic of the per-character look-up
+        dtype = np.int16 if max(vocab.values(), default=0) < np.iinfo(np.int16).max and unk_id < 2 ** 15 else np.int32
+        by_class = np.full(8, RARE_CODE, dtype=dtype)  # DROP and anything flagged RISKY stay rare
         by_class[[WORD, SINGLE, SPACE]] = WORD_CODE, unk_id, SPACE_CODE
         code = by_class[cls]
         pairs = [(ord(t), i) for t, i in vocab.items() if len(t) == 1]
@@ -42,6 +43,60 @@ class BatchTables:
         for ch in changed_singles:  # singles the normaliser changes (compatibility ideographs, ...)
             code[ord(ch)] = single_id(ch)
         self.code, self.cls, self.has_risky = code, cls, tables.has_risky
+        # One Python int per id, shared by every output list: no allocation (and no later free) per token,
+        # which halves the cost of list output.
+        self.int_objects = np.arange(max(max(vocab.values(), default=0), unk_id) + 1).astype(object)
+
+
+class WordTable:
+    """Distinct raw words -> their ids, stored flat so a chunk gathers all its words' ids with numpy.
+
+    ``index`` maps a word to its row (computing its ids on a miss); row ``r`` holds
+    ``pieces[starts[r]:starts[r] + lens[r]]``. Cleared between chunks once it holds ``limit`` words
+    (bounded memory; ids never depend on what is cached).
+    """
+
+    def __init__(self, compute: Callable[[str], tuple[int, ...]], limit: int = 1 << 20):
+        self.compute, self.limit = compute, limit
+        self.clear()
+
+    def clear(self) -> None:
+        table = self
+
+        class _Index(dict):
+            __slots__ = ()
+
+            def __missing__(self, word: str) -> int:
+                row = self[word] = table._add(table.compute(word))
+                return row
+
+        self.index = _Index()
+        self.pieces = np.empty(1 << 12, dtype=np.int32)
+        self.starts = np.empty(1 << 10, dtype=np.int64)
+        self.lens = np.empty(1 << 10, dtype=np.int64)
+        self.rows = self.used = 0
+
+    def _add(self, ids: tuple[int, ...]) -> int:
+        row, n = self.rows, len(ids)
+        if row == len(self.starts):
+            self.starts = np.resize(self.starts, 2 * row)
+            self.lens = np.resize(self.lens, 2 * row)
+        if self.used + n > len(self.pieces):
+            self.pieces = np.resize(self.pieces, 2 * (self.used + n))
+        self.pieces[self.used:self.used + n] = ids
+        self.starts[row], self.lens[row] = self.used, n
+        self.rows, self.used = row + 1, self.used + n
+        return row
+
+    def ids_of(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(number of ids of each word, all their ids concatenated)."""
+        if len(self.index) >= self.limit:
+            self.clear()
+        rows = np.fromiter(map(self.index.__getitem__, words), dtype=np.int64, count=len(words))
+        lens = self.lens[rows]
+        before = np.cumsum(lens) - lens
+        total = int(before[-1] + lens[-1]) if len(lens) else 0
+        return lens, self.pieces[np.repeat(self.starts[rows] - before, lens) + np.arange(total)]
 
 
 class Encoded:
@@ -52,8 +107,10 @@ class Encoded:
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, odd: list[int]):
         self.ids, self.offsets, self.odd = ids, offsets, odd  # odd: lines left for the per-line path
 
-    def lists(self) -> list[list[int]]:
-        flat, bounds = self.ids.tolist(), self.offsets.tolist()
+    def lists(self, int_objects: np.ndarray | None = None) -> list[list[int]]:
+        """Per-line lists; ``int_objects`` (``BatchTables.int_objects``) reuses one int object per id."""
+        ids = self.ids if int_objects is None else int_objects[self.ids]
+        flat, bounds = ids.tolist(), self.offsets.tolist()
         return [flat[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
@@ -71,7 +128,7 @@ def _odd_lines(texts: list[str], joined: str, cls: np.ndarray | None, starts: np
     return sorted(odd)
 
 
-def _encode_chunk(texts: list[str], lens: np.ndarray, bt: BatchTables, word_ids: Callable[[str], tuple],
+def _encode_chunk(texts: list[str], lens: np.ndarray, bt: BatchTables, words_table: WordTable,
                   special_line: Callable[[str], bool] | None) -> Encoded:
     # "\n" is a separator in every table set, so no word run crosses from one line into the next.
     joined = "\n".join(texts)
@@ -86,7 +143,7 @@ def _encode_chunk(texts: list[str], lens: np.ndarray, bt: BatchTables, word_ids:
         if odd:
             blank = set(odd)
             kept = ["" if i in blank else t for i, t in enumerate(texts)]
-            enc = _encode_chunk(kept, np.where(np.isin(np.arange(len(texts)), odd), 0, lens), bt, word_ids, None)
+            enc = _encode_chunk(kept, np.where(np.isin(np.arange(len(texts)), odd), 0, lens), bt, words_table, None)
             enc.odd = odd
             return enc
     if rare:
@@ -100,28 +157,35 @@ def _encode_chunk(texts: list[str], lens: np.ndarray, bt: BatchTables, word_ids:
             joined = cps.tobytes().decode("utf-32-le", "surrogatepass")
 
     single_pos = np.flatnonzero(code >= 0)
-    out = code[single_pos]
+    out = code[single_pos].astype(np.int32)
     n_before = np.searchsorted(single_pos, starts)  # ids before each line: its singles ...
     word_pos = np.flatnonzero(code == WORD_CODE)
     if len(word_pos):
         breaks = np.flatnonzero(np.diff(word_pos) != 1)
         w_start = word_pos[np.concatenate(([0], breaks + 1))]
-        w_end = word_pos[np.append(breaks, len(word_pos) - 1)] + 1
-        pieces = list(map(word_ids, [joined[a:b] for a, b in zip(w_start.tolist(), w_end.tolist())]))
-        word_lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        flat = np.fromiter(chain.from_iterable(pieces), dtype=np.int32, count=int(word_lens.sum()))
-        out = np.insert(out, np.repeat(np.searchsorted(single_pos, w_start), word_lens), flat)
+        # All words at once: their characters, "\n" (never a word character) between runs, one decode.
+        runs = np.insert(cps[word_pos], breaks + 1, ord("\n"))
+        words = runs.tobytes().decode("utf-32-le", "surrogatepass").split("\n")
+        word_lens, flat = words_table.ids_of(words)
+        # Merge: a word's k-th id (k counted over all words) lands after the singles before that word.
+        at = np.repeat(np.searchsorted(single_pos, w_start), word_lens) + np.arange(len(flat))
+        merged = np.empty(len(out) + len(flat), dtype=np.int32)
+        is_single = np.ones(len(merged), dtype=bool)
+        is_single[at] = False
+        merged[at] = flat
+        merged[is_single] = out
+        out = merged
         cum = np.concatenate(([0], np.cumsum(word_lens)))
         n_before = n_before + cum[np.searchsorted(w_start, starts)]  # ... plus its words' pieces
     return Encoded(out, np.append(n_before, len(out)), odd)
 
 
-def encode_chunks(texts: list[str], bt: BatchTables, word_ids: Callable[[str], tuple],
+def encode_chunks(texts: list[str], bt: BatchTables, words_table: WordTable,
                   special_line: Callable[[str], bool] | None = None) -> Iterable[tuple[int, Encoded]]:
     """(index of the first line, Encoded) per chunk of about ``CHUNK_CHARS`` characters.
 
-    ``word_ids`` maps a raw word run to its ids (the tokenizer's cache); ``special_line`` says whether a line
-    holds a literal special token (such lines are left to the caller, listed in ``Encoded.odd``).
+    ``words_table`` gives the ids of raw word runs (normalisation + WordPiece, cached); ``special_line`` says
+    whether a line holds a literal special token (such lines are left to the caller, in ``Encoded.odd``).
     """
     n = len(texts)
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
@@ -130,7 +194,7 @@ def encode_chunks(texts: list[str], bt: BatchTables, word_ids: Callable[[str], t
     while True:
         base = int(ends[first - 1]) if first else 0
         last = min(n, max(first + 1, int(np.searchsorted(ends, base + CHUNK_CHARS)) + 1))
-        yield first, _encode_chunk(texts[first:last], lens[first:last], bt, word_ids, special_line)
+        yield first, _encode_chunk(texts[first:last], lens[first:last], bt, words_table, special_line)
         if last >= n:
             return
         first = last

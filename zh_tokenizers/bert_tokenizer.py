@@ -15,7 +15,7 @@ import re
 from itertools import chain
 
 from zh_tokenizers.base import VocabTokenizer
-from zh_tokenizers.batch_encode import BatchTables, Encoded, encode_chunks
+from zh_tokenizers.batch_encode import BatchTables, Encoded, WordTable, encode_chunks
 from zh_tokenizers.char_classes import CharTables, hf_tables, uer_tables
 from zh_tokenizers.vocab_file import SPECIAL_TOKENS, Vocab
 from zh_tokenizers.wordpiece import wordpiece
@@ -59,6 +59,7 @@ class BertCharTokenizer(VocabTokenizer):
         self.options["tables"] = self.tables.name
         self._batch = BatchTables(self.tables, self._vocab_map, self.unk_id, self._only_id,
                                   self.tables.changed_singles)
+        self._words = WordTable(self._compute, _CACHE_LIMIT)
 
     def _compute(self, raw: str) -> tuple[int, ...]:
         vocab, unk, limit = self._vocab_map, self.unk_id, self.max_chars
@@ -107,14 +108,14 @@ class BertCharTokenizer(VocabTokenizer):
     def _chunks(self, texts: list[str]):
         special = self._special_re
         special_line = (lambda t: special.search(t) is not None) if special is not None else None
-        return encode_chunks(texts, self._batch, self._cache.__getitem__, special_line)
+        return encode_chunks(texts, self._batch, self._words, special_line)
 
     def encode_batch(self, texts) -> list[list[int]]:
         """Same ids as ``[encode(t) for t in texts]``, computed for the whole batch at once."""
         texts = texts if isinstance(texts, list) else list(texts)
         out: list[list[int]] = []
         for first, enc in self._chunks(texts):
-            lists = enc.lists()
+            lists = enc.lists(self._batch.int_objects)
             for i in enc.odd:
                 lists[i] = self.encode(texts[first + i])
             out.extend(lists)

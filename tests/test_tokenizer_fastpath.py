@@ -211,12 +211,13 @@ def test_stored_uer_classes_equal_a_fresh_scan_of_this_python():
         assert np.array_equal(stored.cls, cls) and stored.changed_singles == changed
 
 
-def test_word_table_growth_and_clearing_do_not_change_ids(google_vocab, corpus_lines):
+def test_word_table_growth_and_clearing_do_not_change_ids(google_vocab, corpus_lines, monkeypatch):
     tok = load_tokenizer(vocab=google_vocab)
     sample = corpus_lines[::3]
     expected = tok.encode_batch(sample)
     small = load_tokenizer(vocab=google_vocab)
-    small._words = batch_encode.WordTable(small._compute, limit=5)  # cleared between almost every chunk
+    small._words = batch_encode.WordTable(small._compute, limit=5)
+    monkeypatch.setattr(batch_encode, "CHUNK_CHARS", 5000)  # many chunks: the table is cleared between them
     assert small.encode_batch(sample[:2000]) == expected[:2000]
     assert len(small._words.index) < 2000
     assert tok._words.rows == len(tok._words.index) and tok._words.used == int(tok._words.lens[:tok._words.rows].sum())

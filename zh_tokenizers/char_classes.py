@@ -5,8 +5,9 @@ Two behaviours are modelled:
 * ``hf_tables(lowercase)``: Hugging Face ``tokenizers`` (BertNormalizer + BertPreTokenizer), the reference for
   ``transformers.BertTokenizer`` since v5. Read from ``hf_bert_tables.bin`` (probed from the Rust code by
   ``gen_hf_tables``), so it does not depend on the Unicode version of the running Python.
-* ``uer_tables()``: UER-py's pure-Python BasicTokenizer, built from this Python's ``unicodedata``, which is what
-  UER-py itself uses when run on the same interpreter.
+* ``uer_tables()``: UER-py's pure-Python BasicTokenizer, from this Python's ``unicodedata`` (which is what
+  UER-py itself uses when run on the same interpreter): read from the same file when it was made with this
+  Python's Unicode version, else derived by one scan of the code space.
 
 Each table set gives the class of every raw code point (``cls``, a numpy array indexed by code point), the
 map a raw token goes through before WordPiece (``normalize``), and, compiled on first use for the per-line

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-# Per-worker start-up (forkserver: ~0.1 CPU-s incl. the tokenizer; spawn: ~0.7) against ~20 MB per CPU-s of
-# shard work: with 16 MiB per worker the start-up stays a small share and a second worker saves more wall
-# time than the server and worker start-up cost. ZOOPREP_MIN_MB_PER_WORKER overrides it (0: always spawn).
+# A pool costs about 1 CPU-s once (the forkserver's imports, the resource tracker) plus ~0.1 CPU-s per worker
+# (measured, benchmarks/results/fastpath.md), against ~20 MB per CPU-s of shard work: below ~16 MiB per worker
+# a second worker saves less wall time than the pool costs. ZOOPREP_MIN_MB_PER_WORKER overrides it (0: never
+# use fewer workers than asked).
 MIN_BYTES_PER_WORKER = 16 << 20
 _PRELOAD = ("__main__", "numpy", "pyarrow")  # __main__: the command-line script, imported once
 

@@ -221,3 +221,17 @@ def test_word_table_growth_and_clearing_do_not_change_ids(google_vocab, corpus_l
     assert small.encode_batch(sample[:2000]) == expected[:2000]
     assert len(small._words.index) < 2000
     assert tok._words.rows == len(tok._words.index) and tok._words.used == int(tok._words.lens[:tok._words.rows].sum())
+
+
+@pytest.mark.parametrize("kind", ["bert", "char", "space"])
+def test_encode_flat_and_framed_for_every_tokenizer(google_vocab, corpus_lines, kind):
+    from corpusprep.instances.processors import frame_flat
+
+    tok = load_tokenizer(vocab=google_vocab, kind=kind)
+    sample = corpus_lines[:500] + ["", "[MASK] x"]
+    lists = tok.encode_batch(sample)
+    enc = batch_encode.encode_flat(tok, sample)
+    assert _flat_lists(enc) == lists
+    flat, lens = enc.framed(101, 102)
+    ref_flat, ref_lens = frame_flat(lists, 101, 102)
+    assert np.array_equal(flat, ref_flat) and np.array_equal(lens, ref_lens) and flat.dtype == ref_flat.dtype

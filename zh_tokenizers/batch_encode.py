@@ -12,6 +12,7 @@ Lines the fast path does not model (a literal special token, two RISKY marks) ar
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Callable, Iterable
 
 import numpy as np
@@ -107,6 +108,26 @@ class Encoded:
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, odd: list[int]):
         self.ids, self.offsets, self.odd = ids, offsets, odd  # odd: lines left for the per-line path
 
+    @classmethod
+    def from_lists(cls, lists: list[list[int]]) -> "Encoded":
+        lens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        flat = np.fromiter(chain.from_iterable(lists), dtype=np.int32, count=int(lens.sum()))
+        return cls(flat, np.concatenate(([0], np.cumsum(lens))), [])
+
+    def framed(self, cls_id: int, sep_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """``[CLS] line [SEP]`` for every line as one int64 array, and the framed lengths (what packers use)."""
+        lens = np.diff(self.offsets) + 2
+        ends = np.cumsum(lens)
+        starts = ends - lens
+        out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+        inner = np.ones(len(out), dtype=bool)
+        inner[starts] = False
+        inner[ends - 1] = False
+        out[inner] = self.ids
+        out[starts] = cls_id
+        out[ends - 1] = sep_id
+        return out, lens
+
     def lists(self, int_objects: np.ndarray | None = None) -> list[list[int]]:
         """Per-line lists; ``int_objects`` (``BatchTables.int_objects``) reuses one int object per id."""
         ids = self.ids if int_objects is None else int_objects[self.ids]
@@ -198,3 +219,10 @@ def encode_chunks(texts: list[str], bt: BatchTables, words_table: WordTable,
         if last >= n:
             return
         first = last
+
+
+def encode_flat(tok, texts) -> Encoded:
+    """``tok.encode_batch(texts)`` as an ``Encoded`` for any zooprep tokenizer (no per-token objects when the
+    tokenizer has a fast path)."""
+    flat = getattr(tok, "encode_batch_flat", None)
+    return flat(texts) if flat is not None else Encoded.from_lists(tok.encode_batch(texts))

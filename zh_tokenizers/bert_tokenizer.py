@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from itertools import chain
 
+import numpy as np
+
 from zh_tokenizers.base import VocabTokenizer
 from zh_tokenizers.batch_encode import BatchTables, Encoded, WordTable, encode_chunks
 from zh_tokenizers.char_classes import CharTables, hf_tables, uer_tables
@@ -123,23 +125,18 @@ class BertCharTokenizer(VocabTokenizer):
 
     def encode_batch_flat(self, texts) -> Encoded:
         """The ids of ``encode_batch(texts)`` as one int32 array plus line offsets (no per-token Python objects)."""
-        import numpy as np
-
         texts = texts if isinstance(texts, list) else list(texts)
         parts = list(self._chunks(texts))
         if len(parts) == 1 and not parts[0][1].odd:
             return parts[0][1]
-        ids, lens = [], []
+        pieces = []
         for first, enc in parts:
-            lines = enc.lists() if enc.odd else None
-            for i in enc.odd:
-                lines[i] = self.encode(texts[first + i])
-            if lines is None:
-                ids.append(enc.ids)
-                lens.append(np.diff(enc.offsets))
-            else:
-                ids.append(np.fromiter(chain.from_iterable(lines), dtype=np.int32))
-                lens.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
-        lens_all = np.concatenate(lens)
-        return Encoded(np.concatenate(ids).astype(np.int32, copy=False),
-                       np.concatenate(([0], np.cumsum(lens_all))), [])
+            if enc.odd:  # rare: splice in the lines the per-line path encodes
+                lines = enc.lists()
+                for i in enc.odd:
+                    lines[i] = self.encode(texts[first + i])
+                enc = Encoded.from_lists(lines)
+            pieces.append(enc)
+        lens = np.concatenate([np.diff(e.offsets) for e in pieces])
+        return Encoded(np.concatenate([e.ids for e in pieces]).astype(np.int32, copy=False),
+                       np.concatenate(([0], np.cumsum(lens))), [])

@@ -6,7 +6,6 @@ does not grow with the number of units.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sys
 from collections import deque
@@ -100,12 +99,15 @@ class LocalExecutor:
         self._in_flight: set = set()  # futures submitted and not finished (emptied by done callbacks)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        if self.workers == 1:
+        from corpusprep.worker_plan import plan_workers, pool_context  # small runs stay in-process
+
+        workers = plan_workers(self.workers, items)
+        if workers == 1:
             for item in items:
                 yield fn(item)
             return
         if self._pool is None:
-            self._pool = self._start_pool()
+            self._pool = self._start_pool(workers, pool_context(fn))
         pending: deque = deque()
         try:
             yield from in_order(lambda item: self._submit(fn, item), lambda f: f.result(), items, self.window, pending)
@@ -113,14 +115,14 @@ class LocalExecutor:
             for future in pending:  # a failed or abandoned map: drop its queued units
                 future.cancel()
 
-    def _start_pool(self) -> ProcessPoolExecutor:
+    def _start_pool(self, workers: int, context) -> ProcessPoolExecutor:
         from corpusprep.lifecycle import die_with_parent
 
-        # spawn, not fork: pyarrow/torch keep threads that a fork can deadlock on.
+        # forkserver (else spawn), not fork: pyarrow/torch keep threads that a fork can deadlock on.
         recycle = {}
         if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
             recycle["max_tasks_per_child"] = self.tasks_per_child
-        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
                                    initargs=(os.getpid(),), **recycle)
 
     def _submit(self, fn, item):

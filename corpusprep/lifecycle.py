@@ -121,9 +121,20 @@ def _kill_self() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _watch_parent(parent_pid: int) -> None:
-    # Re-parenting (to init or a subreaper) changes getppid(): the original parent is gone.
-    while os.getppid() == parent_pid:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (a reused pid): not our run
+        return False
+    return True
+
+
+def _watch_parent(run_pid: int, ppid: int) -> None:
+    # Re-parenting (to init or a subreaper) changes getppid(): the direct parent is gone. Under a
+    # forkserver the direct parent is the server, so the run itself is watched too.
+    while os.getppid() == ppid and _alive(run_pid):
         time.sleep(PARENT_POLL_S)
     _kill_self()
 
@@ -137,10 +148,12 @@ def die_with_parent(parent_pid: int) -> None:
     let the parent decide (it stops them), so a run prints one message, not one per worker.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _set_parent_death_signal(signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+    _set_parent_death_signal(signal.SIGKILL)  # fires when the direct parent (the run, or its forkserver) dies
+    ppid = os.getppid()
+    if ppid == 1 or not _alive(parent_pid):  # the run died before the death signal was armed
         _kill_self()
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="zooprep-parent-watch", daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent_pid, ppid), name="zooprep-parent-watch",
+                     daemon=True).start()
 
 
 def marked_processes(key: str, value: str) -> list[int]:

@@ -146,7 +146,8 @@ def test_bad_input_is_counted_not_fatal(tmp_path):
     assert all("\x00" not in t and "\ufeff" not in t for t in texts)
 
 
-def test_workers_1_vs_2_byte_identical(tmp_path):
+def test_workers_1_vs_2_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOOPREP_MIN_MB_PER_WORKER", "0")  # a real pool even for this small input
     folder = _corpus(tmp_path)
     kw = dict(fmt="text", num_shards=3, valid_fraction=0.3, unit_bytes=300, near_dup=True)
     r1 = run_clean(_cfg(tmp_path, [folder], name="w1", workers=1, **kw))

@@ -295,7 +295,7 @@ from corpusprep import lifecycle
 if "{mechanism}" == "watcher":
     lifecycle._set_parent_death_signal = lambda signum: False  # as on a system without prctl
 else:
-    lifecycle._watch_parent = lambda pid: None  # the kernel's signal alone
+    lifecycle._watch_parent = lambda pid, ppid: None  # the kernel's signal alone
 lifecycle.die_with_parent(int(sys.argv[1]))
 print("armed", flush=True)
 time.sleep(60)

@@ -227,7 +227,8 @@ def small_corpus(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("processor,masking", [("mlm", True), ("bert", False)])
-def test_one_and_two_workers_give_identical_bytes(tmp_path, tiny_vocab, small_corpus, processor, masking):
+def test_one_and_two_workers_give_identical_bytes(tmp_path, tiny_vocab, small_corpus, processor, masking, monkeypatch):
+    monkeypatch.setenv("ZOOPREP_MIN_MB_PER_WORKER", "0")  # a real pool even for this small input
     corpus = small_corpus[0] if processor == "mlm" else small_corpus[1]
     opts = dict(seq_len=32, processor=processor, unit_mb=0.02, static_masking=masking)
     one = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, workers=1, out=tmp_path / "one", **opts))

@@ -132,11 +132,20 @@ def _remove_empty_parents(root: Path, folder: Path) -> None:
 
 def roll_forward(root: Path) -> dict | None:
     """Finish a swap a killed run had started (ready.json present); returns the new complete.json."""
+    root = Path(root)
+    marker = layout.work(root) / layout.READY
     try:
-        ready = json.loads((layout.work(root) / layout.READY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        ready = json.loads(marker.read_text(encoding="utf-8"))
+        files = ready["files"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return _swap(Path(root), ready)
+    stage = layout.work(root) / layout.STAGE
+    for rel, f in files.items():  # every file must still be in the stage or already moved in
+        here = stage / rel if (stage / rel).is_file() else root / rel
+        if not here.is_file() or here.stat().st_size != f.get("bytes"):
+            marker.unlink()  # cannot be finished: the run rebuilds what is missing instead
+            return None
+    return _swap(root, ready)
 
 
 # -- readers -----------------------------------------------------------------------------------

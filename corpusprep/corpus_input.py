@@ -48,7 +48,7 @@ class WorkUnit:
 
 def expand_corpus(paths) -> list[CorpusFile]:
     """The files CORPUS arguments name (directories expanded by the rule above), in order."""
-    from corpusprep.outdir import require_complete_input
+    from corpusprep.outdir import require_complete_input, require_recorded
 
     out: list[CorpusFile] = []
     for raw in paths:
@@ -58,8 +58,7 @@ def expand_corpus(paths) -> list[CorpusFile]:
             found = corpus_dir_files(p)
             if not found:
                 raise InputError(str(p), "directory holds no .parquet or .txt corpus files")
-            for folder in sorted({f.parent for f in found} - {p}):
-                require_complete_input(folder)
+            require_recorded(found)  # files of a zooprep output: only those its complete state records
         elif p.is_file():
             found = [p]
         else:

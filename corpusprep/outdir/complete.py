@@ -194,3 +194,21 @@ def require_complete_input(path) -> None:
         if (layout.meta(folder)).is_dir():
             require_complete(folder)
             return
+
+
+def require_recorded(files) -> None:
+    """Corpus files found inside a zooprep output must be among the files its complete state records
+    (a file added there by hand is not that command's output)."""
+    checked: dict[Path, dict | None] = {}
+    for f in files:
+        f = Path(f)
+        for folder in f.parents:
+            if folder not in checked:
+                checked[folder] = require_complete(folder) if layout.meta(folder).is_dir() else None
+            done = checked[folder]
+            if done is not None:
+                rel = f.relative_to(folder).as_posix()
+                if rel not in done["files"]:
+                    raise InputError(str(f), f"not part of the `zooprep {done.get('command')}` output {folder} (not "
+                                             f"in {layout.META_DIR}/{COMPLETE}); move it out of that directory")
+                break

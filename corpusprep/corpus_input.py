@@ -55,7 +55,7 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
     """The files CORPUS arguments name (directories expanded by the rule above), in order.
 
     A missing or unusable file or folder is named in ``failures`` (without a log: InputError)."""
-    from corpusprep.outdir import require_complete_input
+    from corpusprep.outdir import require_complete_input, require_recorded
 
     log = fail_fast(failures)
     out: list[CorpusFile] = []
@@ -67,8 +67,7 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
             if not found:
                 log.add(str(p), "directory holds no .parquet or .txt corpus files", nbytes=0)
                 continue
-            for folder in sorted({f.parent for f in found} - {p}):
-                require_complete_input(folder)
+            require_recorded(found)  # files of a zooprep output: only those its complete state records
         else:
             found = [Path(f) for f in expand_inputs([str(p)], log)]
         for f in found:

@@ -36,10 +36,11 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object (a list for several directories)."),
     threads: int = typer.Option(4, "--threads", min=1, help="Files hashed concurrently."),
 ) -> None:
-    """Re-check every output file against the sha256 recorded in DIR's report.json / zooprep.json.
+    """Re-check every file of DIR against the sha256 recorded in DIR/.zooprep/complete.json (metadata and
+    rejects included) and DIR's report.json / zooprep.json.
 
-    Names files that are missing, altered, or unexpected (present but never recorded).
-    Exit 0 when all match, 1 when anything differs.
+    Names files that are missing, altered, or unexpected (present but never recorded), metadata of the
+    wrong type or that contradicts itself, and an unfinished run. Exit 0 when all match, 1 when anything differs.
     """
     ok = run_verify(VerifyConfig(tuple(dirs), as_json, threads))
     raise typer.Exit(0 if ok else 1)

@@ -235,6 +235,9 @@ def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch)
     (nested / "clean" / ".zooprep" / "complete.json").unlink()
     with pytest.raises(InputError, match="unfinished `zooprep clean` output"):
         _shard(nested, tmp_path / "s2", vocab)
+    (out / "train-00000-of-00009.parquet").write_bytes((out / "train-00000-of-00002.parquet").read_bytes())
+    with pytest.raises(InputError, match="not part of the `zooprep clean` output"):  # added by hand
+        _shard(out, tmp_path / "s3", vocab)
 
 
 def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, monkeypatch, vocab):

@@ -133,6 +133,8 @@ def snapshot(out: Path) -> dict[str, bytes]:
     for p in sorted(out.rglob("*")):
         if p.is_file():
             rel = p.relative_to(out).as_posix()
+            if rel.startswith(".zooprep/"):
+                continue  # the run's own bookkeeping (lock holder, run id, times, report sha); verify checks it
             data = p.read_bytes()
             if rel == "report.json":
                 obj = {k: v for k, v in json.loads(data).items() if k not in {"timings", "workers", "executor"}}

@@ -11,7 +11,8 @@ One place for every command (docs/FORMATS.md section 6):
 
 Imports nothing above the core (errors, atomic).
 """
-from corpusprep.outdir.complete import (COMPLETE, require_complete, read_complete, require_complete_input)
+from corpusprep.outdir.complete import (COMPLETE, read_complete, require_complete, require_complete_input,
+                                        require_recorded)
 from corpusprep.outdir.done import input_identity, read_done, unit_identity, write_done
 from corpusprep.outdir.fileout import FileOutputs
 from corpusprep.outdir.layout import META_DIR, is_meta_path
@@ -19,4 +20,4 @@ from corpusprep.outdir.ownership import OutputDir, check_outside_inputs, read_ow
 
 __all__ = ["COMPLETE", "META_DIR", "FileOutputs", "OutputDir", "check_outside_inputs", "input_identity",
            "is_meta_path", "read_complete", "read_done", "read_owner", "require_complete",
-           "require_complete_input", "unit_identity", "write_done"]
+           "require_complete_input", "require_recorded", "unit_identity", "write_done"]

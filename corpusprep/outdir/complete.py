@@ -132,11 +132,20 @@ def _remove_empty_parents(root: Path, folder: Path) -> None:
 
 def roll_forward(root: Path) -> dict | None:
     """Finish a swap a killed run had started (ready.json present); returns the new complete.json."""
+    root = Path(root)
+    marker = layout.work(root) / layout.READY
     try:
-        ready = json.loads((layout.work(root) / layout.READY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        ready = json.loads(marker.read_text(encoding="utf-8"))
+        files = ready["files"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return _swap(Path(root), ready)
+    stage = layout.work(root) / layout.STAGE
+    for rel, f in files.items():  # every file must still be in the stage or already moved in
+        here = stage / rel if (stage / rel).is_file() else root / rel
+        if not here.is_file() or here.stat().st_size != f.get("bytes"):
+            marker.unlink()  # cannot be finished: the run rebuilds what is missing instead
+            return None
+    return _swap(root, ready)
 
 
 # -- readers -----------------------------------------------------------------------------------
@@ -185,3 +194,21 @@ def require_complete_input(path) -> None:
         if (layout.meta(folder)).is_dir():
             require_complete(folder)
             return
+
+
+def require_recorded(files) -> None:
+    """Corpus files found inside a zooprep output must be among the files its complete state records
+    (a file added there by hand is not that command's output)."""
+    checked: dict[Path, dict | None] = {}
+    for f in files:
+        f = Path(f)
+        for folder in f.parents:
+            if folder not in checked:
+                checked[folder] = require_complete(folder) if layout.meta(folder).is_dir() else None
+            done = checked[folder]
+            if done is not None:
+                rel = f.relative_to(folder).as_posix()
+                if rel not in done["files"]:
+                    raise InputError(str(f), f"not part of the `zooprep {done.get('command')}` output {folder} (not "
+                                             f"in {layout.META_DIR}/{COMPLETE}); move it out of that directory")
+                break

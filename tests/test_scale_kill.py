@@ -110,6 +110,7 @@ def run_cli(hook: Path, args: list[str], kill_at: int = 0, sig: int = signal.SIG
     run_id = uuid.uuid4().hex
     env = dict(os.environ, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join([str(hook), str(REPO), env.get("PYTHONPATH", "")])
+    env["ZOOPREP_MIN_MB_PER_WORKER"] = "0"  # small inputs would otherwise run in-process: real workers here
     env.update({MARKER: run_id, "ZOOPREP_KILL_HOOK": "1", "ZOOPREP_KILL_AT": str(kill_at),
                 "ZOOPREP_KILL_SIG": str(int(sig))})
     env.pop("ZOOPREP_KILL_HOOK_PID", None)
@@ -264,12 +265,13 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_exit_130(kill_hook, local_run
     cmd, base = local_runs["cmds"]["clean"], local_runs["bases"]["clean"]
     out = local_runs["root"] / "clean-ctrl-c"
     run_id = uuid.uuid4().hex
-    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
+    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+                              "ZOOPREP_MIN_MB_PER_WORKER": "0"})
     proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), *cmd.args(out)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len([p for p in marked(run_id) if p != proc.pid]) >= 2 and (out / ".work").is_dir():
+        if len([p for p in marked(run_id) if p != proc.pid]) >= 2 and (out / ".zooprep" / "work").is_dir():
             break  # workers are up and the run has started writing
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)

@@ -25,6 +25,7 @@ from corpusprep.instances.masking import MaskIds, MaskSpec, mask_instance
 from corpusprep.instances.processors import (FullSentencePacker, PairInstance, albert_instances,
                                              bert_instances, pack_documents)
 from corpusprep.instances.sources import UnitTally, WorkUnit, layout_for, read_documents
+from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 
 ENCODE_BATCH_DOCS = 256
@@ -55,10 +56,11 @@ class Stats:
 
     def __init__(self):
         self.documents = self.instances = self.tokens = self.content_tokens = self.unk = 0
+        self.more = InstanceStats()  # labels, rows without a target, [UNK] characters
 
     def as_dict(self) -> dict:
         return dict(documents=self.documents, instances=self.instances, tokens=self.tokens,
-                    content_tokens=self.content_tokens, unk=self.unk)
+                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict())
 
 
 class _Emitter:
@@ -75,6 +77,7 @@ class _Emitter:
         """Rows from the mlm/lm packers; ``rng_key`` + row number seeds each row's masking."""
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
+        self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad))
         if not self.per_row:
             self.rows.add_block(ids2d, lengths)
         else:
@@ -87,6 +90,7 @@ class _Emitter:
         self.stats.instances += 1
         self.stats.tokens += len(inst.src)
         label_col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
+        self.stats.more.label(label_col, inst.label)
         self._add(inst.src, rng, {"seg_a_len": inst.seg_a_len, label_col: inst.label})
         self._maybe_flush()
 
@@ -129,6 +133,7 @@ def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
             if first:
                 stats.documents += len(batch)
                 _count_content(enc, stats, ids.unk)
+                stats.more.texts(tok, [d.text for d in batch], enc)
             if packer is None:
                 emit.block(*pack_documents(enc, width, ids, dtype), f"{key}:b{block_no}")
                 block_no += 1
@@ -155,12 +160,14 @@ def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: 
         flat = [s for d in batch for s in d.sentences]
         enc = tok.encode_batch(flat)
         _count_content(enc, stats, unk)
+        stats.more.texts(tok, flat, enc)
         at = 0
         for d in batch:
             sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]
             at += len(d.sentences)
             if sentences:
                 stats.documents += 1
+                stats.more.documents([len(sentences)])
                 yield d.key, sentences
             else:
                 tally.empty += 1

@@ -53,13 +53,14 @@ def test_rows_without_target_per_processor():
 def test_unk_chars_are_the_characters_that_encode_to_unk(tiny_vocab):
     tok = load_tokenizer(vocab=str(tiny_vocab))
     s = InstanceStats()
-    texts = ["一X二XY", "三四", "Y"]
-    s.texts(tok, texts, tok.encode_batch(texts))
-    assert dict(s.unk_chars) == {"X": 2, "Y": 2}
-    # a text whose ids hold no [UNK] is not scanned (its characters are all known)
-    s2 = InstanceStats()
-    s2.texts(tok, ["一二"], [np.array(tok.encode("一二"))])
-    assert not s2.unk_chars
+    s.texts(tok, ["一X二XY", "三四"])
+    s.texts(tok, ["Y\U0001F431 ", "x"])  # lower-case x is another character; the space is no token
+    assert dict(s.as_dict()["unk_chars"]) == {"X": 2, "Y": 2, "\U0001F431": 1, "x": 1}
+    assert InstanceStats().as_dict()["unk_chars"] == []
+    space = load_tokenizer(vocab=str(tiny_vocab), kind="space")  # [UNK] is a word there: not reported by char
+    w = InstanceStats()
+    w.texts(space, ["一 X"])
+    assert w.as_dict()["unk_chars"] == []
 
 
 def test_merge_adds_units_and_keeps_the_top():

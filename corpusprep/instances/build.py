@@ -133,7 +133,7 @@ def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
             if first:
                 stats.documents += len(batch)
                 _count_content(enc, stats, ids.unk)
-                stats.more.texts(tok, [d.text for d in batch], enc)
+                stats.more.texts(tok, [d.text for d in batch])
             if packer is None:
                 emit.block(*pack_documents(enc, width, ids, dtype), f"{key}:b{block_no}")
                 block_no += 1
@@ -160,7 +160,7 @@ def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: 
         flat = [s for d in batch for s in d.sentences]
         enc = tok.encode_batch(flat)
         _count_content(enc, stats, unk)
-        stats.more.texts(tok, flat, enc)
+        stats.more.texts(tok, flat)
         at = 0
         for d in batch:
             sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]

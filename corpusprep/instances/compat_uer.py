@@ -131,7 +131,7 @@ class _Counter:
         if count:
             self.content += len(ids)
             self.unk += ids.count(self.unk_id)
-            self.more.texts(tok, [line], [ids])
+            self.more.texts(tok, [line])
         return ids
 
 

@@ -17,6 +17,7 @@ UNIT_UNK_CHARS = 500  # distinct [UNK] characters a unit keeps (its most frequen
 PADDING_HINT_ABOVE = 0.5
 LABEL_HINT_ABOVE = 0.6  # share of the most frequent pair label that earns a hint
 SHORT_ROW = 2  # rows of at most this many tokens are counted as short
+WORD_LEVEL_KINDS = ("space", "spm-space")  # [UNK] is a whole word there, not a character
 
 # What each label value means, for the summary.
 LABEL_MEANINGS = {
@@ -34,7 +35,8 @@ class InstanceStats:
         self.short_rows = 0
         self.single_sentence_documents = 0
         self.unk_chars: Counter = Counter()
-        self._char_unk: dict[str, bool] = {}
+        self._codes = np.zeros(0, dtype=np.int64)  # occurrences per code point
+        self._tok = None
 
     # -- hooks ---------------------------------------------------------------------------------
     def label(self, name: str, value: int) -> None:
@@ -61,24 +63,40 @@ class InstanceStats:
         """Sentences per document (bert/albert): a one-sentence document always gets a random B."""
         self.single_sentence_documents += sum(1 for n in sentence_counts if n == 1)
 
-    def texts(self, tok, texts: Sequence[str], encodings: Sequence) -> None:
-        """Characters that encode to [UNK] on their own, counted in every text whose ids hold [UNK]."""
-        unk = tok.special_ids["unk"]
-        for text, ids in zip(texts, encodings):
-            if not _has(ids, unk):
-                continue
-            for ch, n in Counter(text).items():
-                bad = self._char_unk.get(ch)
-                if bad is None:
-                    bad = self._char_unk[ch] = unk in tok.encode(ch)
-                if bad:
-                    self.unk_chars[ch] += n
+    def texts(self, tok, texts: Sequence[str]) -> None:
+        """Count the texts' characters (in C: a bincount of code points); which of them encode to [UNK]
+        on their own is decided once per unit, in ``as_dict``. Word-level (space) tokenizers: skipped."""
+        if tok.kind in WORD_LEVEL_KINDS:
+            return
+        self._tok = tok
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if not codes.size:
+            return
+        counts = np.bincount(codes)
+        if counts.size > self._codes.size:
+            self._codes = np.concatenate([self._codes, np.zeros(counts.size - self._codes.size, np.int64)])
+        self._codes[: counts.size] += counts
+
+    def _unk_chars(self) -> Counter:
+        """Characters of the texts that encode to [UNK] alone, with their number of occurrences."""
+        out: Counter = Counter(self.unk_chars)
+        if self._tok is None:
+            return out
+        tok, unk = self._tok, self._tok.special_ids["unk"]
+        present = np.flatnonzero(self._codes)
+        chars = [chr(c) for c in present.tolist()]
+        # A character that is a vocabulary entry itself is known; only the others need encoding.
+        odd = [i for i, t in enumerate(tok.convert_tokens_to_ids(chars)) if t == unk]
+        for i, ids in zip(odd, tok.encode_batch([chars[i] for i in odd])):
+            if _has(ids, unk):
+                out[chars[i]] += int(self._codes[present[i]])
+        return out
 
     def as_dict(self) -> dict:
         return {"labels": {k: dict(v) for k, v in self.labels.items()},
                 "rows_without_target": self.rows_without_target, "short_rows": self.short_rows,
                 "single_sentence_documents": self.single_sentence_documents,
-                "unk_chars": self.unk_chars.most_common(UNIT_UNK_CHARS)}
+                "unk_chars": self._unk_chars().most_common(UNIT_UNK_CHARS)}
 
 
 def _has(ids, value: int) -> bool:

@@ -66,9 +66,10 @@ def test_unk_chars_are_the_characters_that_encode_to_unk(tiny_vocab):
 def test_merge_adds_units_and_keeps_the_top():
     a, b = InstanceStats(), InstanceStats()
     a.label("nsp_label", 1), a.label("nsp_label", 1), b.label("nsp_label", 0)
-    a.unk_chars.update({"觴": 3, "“": 1}), b.unk_chars.update({"“": 5})
     a.documents([1, 2, 1])
-    merged = merge_stats([a.as_dict(), None, json.loads(json.dumps(b.as_dict()))])
+    part_a, part_b = a.as_dict(), json.loads(json.dumps(b.as_dict()))  # markers hold JSON
+    part_a["unk_chars"], part_b["unk_chars"] = [["觴", 3], ["“", 1]], [["“", 5]]
+    merged = merge_stats([part_a, None, part_b])
     assert merged["labels"] == {"nsp_label": {"0": 1, "1": 2}}
     assert merged["unk_chars"] == [["“", 6], ["觴", 3]]
     assert merged["single_sentence_documents"] == 2

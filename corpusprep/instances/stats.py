@@ -2,7 +2,7 @@
 characters behind [UNK], and hints (padding, unbalanced labels).
 
 ``InstanceStats`` is fed plain values where rows are built (row lengths and ids, pair/class labels,
-texts with their encodings); its ``as_dict`` is JSON in each unit's done-marker, and ``merge_stats``
+sentences per document, the texts read); its ``as_dict`` is JSON in each unit's done-marker, and ``merge_stats``
 adds the units up for ``zooprep.json`` ``counts``. Nothing here knows how rows are packed.
 """
 from __future__ import annotations
@@ -34,7 +34,6 @@ class InstanceStats:
         self.rows_without_target = 0
         self.short_rows = 0
         self.single_sentence_documents = 0
-        self.unk_chars: Counter = Counter()
         self._codes = np.zeros(0, dtype=np.int64)  # occurrences per code point
         self._tok = None
 
@@ -79,7 +78,7 @@ class InstanceStats:
 
     def _unk_chars(self) -> Counter:
         """Characters of the texts that encode to [UNK] alone, with their number of occurrences."""
-        out: Counter = Counter(self.unk_chars)
+        out: Counter = Counter()
         if self._tok is None:
             return out
         tok, unk = self._tok, self._tok.special_ids["unk"]

@@ -1,6 +1,6 @@
 """Reference trainer: a tiny char RoBERTa (mlm/bert/albert shards) or GPT-2 (lm shards) fed by zooprep.
 
-Torch only. Single process:
+Torch only. Single process (installed: ``zooprep pretrain-example SHARD_DIR ...``, same options):
 
     python examples/pretrain.py SHARD_DIR --max-steps 200 --device cpu
 
@@ -225,6 +225,8 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 
 
 def train(cfg: TrainConfig) -> dict:
+    if cfg.init_from and cfg.resume:
+        raise ZooprepError("--init-from starts a new run from weights, --resume continues a run: pass one")
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

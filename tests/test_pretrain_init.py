@@ -115,6 +115,9 @@ def test_resume_continues_the_same_run_only(tmp_path, pretrain, shards):
     with pytest.raises(ZooprepError, match="weights only"):
         pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "3", "--batch-size", "4",
                                             "--resume", str(weights)]))
+    with pytest.raises(ZooprepError, match="pass one"):
+        pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "3", "--batch-size", "4",
+                                            "--resume", str(state), "--init-from", str(weights)]))
     summary = pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "3", "--batch-size", "4",
                                                   "--resume", str(state)]))
     assert summary["steps"] == 3

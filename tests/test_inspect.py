@@ -115,3 +115,16 @@ def test_cli_options_and_one_line_errors(shards):
     bad = subprocess.run([sys.executable, "cli.py", "inspect", str(out), "--start", "1000"], cwd=REPO,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "past the last row (40 rows)" in bad.stderr
+
+
+def test_without_the_tokenizer_rows_show_ids_and_the_legend_says_so(shards, tmp_path):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(shards["vocab"], moved)
+    meta = (moved / "zooprep.json").read_text(encoding="utf-8")
+    (moved / "zooprep.json").write_text(meta.replace(str(shards["vocab"].parent / "vocab.txt"), "/nowhere/vocab.txt"),
+                                        encoding="utf-8")
+    text = inspect_dir(moved, opts=InspectOptions(n=1))
+    assert "tokenizer files not found" in text and "  ids             token ids" in text
+    assert line(text, "ids ") and not line(text, "text ")

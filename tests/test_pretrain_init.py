@@ -128,3 +128,8 @@ def test_pretrain_example_command_passes_help_through():
                           text=True)
     assert proc.returncode == 0 and "--init-from" in proc.stdout and "--save-weights" in proc.stdout
     assert proc.stdout.startswith("usage: zooprep pretrain-example")
+
+
+def test_a_missing_trainer_is_a_clear_error(tmp_path):
+    with pytest.raises(ZooprepError, match="source checkout"):
+        load_trainer(tmp_path / "examples" / "pretrain.py")

@@ -143,7 +143,7 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
         lines.append("  masked          static masking: position=original token (the ids already hold the masks)")
     if "word_starts" in columns:
         lines.append("  words           tokens grouped by the stored jieba word starts, words separated by |")
-    if opts.ids:
+    if opts.ids or not decoded:
         lines.append("  ids             token ids")
     if opts.pieces and decoded:
         lines.append("  pieces          vocabulary entries, one per id, separated by spaces")

@@ -148,3 +148,18 @@ def test_compat_uer_reports_the_same_statistics(tmp_path, tiny_vocab):
     uer = run(tmp_path, text, tiny_vocab, name="uer", seq_len=4, compat="uer").meta["counts"]
     keys = ("labels", "rows_without_target", "short_rows", "unk_chars", "hints")
     assert {k: ours[k] for k in keys} == {k: uer[k] for k in keys}
+
+
+def test_static_masking_counts_rows_given_no_masked_position(tmp_path, tiny_vocab):
+    # [SEP] alone gets no mask; every row with a content token gets at least one (budget >= 1)
+    res = run(tmp_path, "一二三\n四五六七八九\n", tiny_vocab, seq_len=4, static_masking=True)
+    import datasets
+
+    ds = datasets.load_from_disk(str(res.out))
+    no_mask = sum(1 for r in ds if not r["masked_positions"])
+    assert res.meta["counts"]["rows_without_target"] == no_mask == 1
+    s = InstanceStats()
+    s.rows("mlm", [1], [[3]], (2, 3, 0), static=True)  # counted by `masked`, not twice
+    s.masked(0)
+    s.masked(2)
+    assert s.rows_without_target == 1

@@ -77,7 +77,8 @@ class _Emitter:
         """Rows from the mlm/lm packers; ``rng_key`` + row number seeds each row's masking."""
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
-        self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad))
+        self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad),
+                             self.cfg.static_masking)
         if not self.per_row:
             self.rows.add_block(ids2d, lengths)
         else:
@@ -101,6 +102,8 @@ class _Emitter:
         if self.cfg.static_masking:
             src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            if self.cfg.processor == "mlm":
+                self.stats.more.masked(len(positions))
         self.rows.add(src, **extra)
 
     def _maybe_flush(self, force: bool = False) -> None:

@@ -97,10 +97,13 @@ class _Sink:
         self.more = InstanceStats()
 
     def emit(self, src: list[int], **extra) -> None:
-        self.more.rows(self.cfg.processor, [len(src)], [src], (self.ids.cls, self.ids.sep, self.ids.pad))
+        self.more.rows(self.cfg.processor, [len(src)], [src], (self.ids.cls, self.ids.sep, self.ids.pad),
+                       self.cfg.static_masking)
         if self.cfg.static_masking:
             src, positions, labels, plain = uer_mask_seq(src, self.rng, self.tok, self.ids, self.cfg)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            if self.cfg.processor == "mlm":
+                self.more.masked(len(positions))
         else:
             plain = src
         if self.cfg.whole_word:

@@ -42,21 +42,26 @@ class InstanceStats:
         """One instance's pair (nsp/sop) or class label."""
         self.labels.setdefault(name, Counter())[str(int(value))] += 1
 
-    def rows(self, processor: str, lengths, rows, specials: Iterable[int]) -> None:
+    def rows(self, processor: str, lengths, rows, specials: Iterable[int], static: bool = False) -> None:
         """Rows as built (``rows[i][:lengths[i]]`` are row i's ids), before static masking.
 
         Without a target: lm rows of one token (nothing follows it); mlm rows of special tokens only
-        ([SEP] alone at the end of a cut document). Pairs always carry their nsp/sop target.
+        ([SEP] alone at the end of a cut document), or with ``static`` masking rows given no masked
+        position (``masked``). Pairs always carry their nsp/sop target.
         """
         lengths = np.asarray(lengths)
         short = np.flatnonzero(lengths <= SHORT_ROW)
         self.short_rows += int(short.size)
         if processor == "lm":
             self.rows_without_target += int(np.count_nonzero(lengths < 2))
-        elif processor == "mlm" and short.size:
+        elif processor == "mlm" and short.size and not static:
             special = set(int(s) for s in specials)
             self.rows_without_target += sum(
                 all(int(t) in special for t in rows[i][: int(lengths[i])]) for i in short)
+
+    def masked(self, n_positions: int) -> None:
+        """One statically masked mlm row: with no masked position it has nothing to predict."""
+        self.rows_without_target += n_positions == 0
 
     def documents(self, sentence_counts: Sequence[int]) -> None:
         """Sentences per document (bert/albert): a one-sentence document always gets a random B."""

@@ -234,11 +234,10 @@ def run_compat(cfg: ShardConfig, tok, sources):
     part = work / "parts" / "part-000000.arrow"
     rng = random.Random(cfg.seed)  # same stream as UER's random.seed(seed) on the global generator
     cnt = _Counter(tok.special_ids["unk"])
-    cnt.more = sink_stats = InstanceStats()  # one tally for the sink's rows and the counter's texts
     with PartWriter(part, schema) as writer:
         rows = RowBuffer(schema, cfg.row_len, tok.special_ids["pad"])
         sink = _Sink(cfg, tok, rows, writer, rng)
-        sink.more = sink_stats
+        sink.more = cnt.more  # one tally for the sink's rows and the counter's texts
         {"mlm": _mlm, "lm": _lm, "bert": _bert, "albert": _albert}[cfg.processor](path, cfg, tok, sink, cnt)
         writer.write(rows.take_batch())
     result = {"unit": 0, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),

@@ -1,6 +1,6 @@
 """Reference trainer: a tiny char RoBERTa (mlm/bert/albert shards) or GPT-2 (lm shards) fed by zooprep.
 
-Torch only. Single process:
+Torch only. Single process (installed: ``zooprep pretrain-example SHARD_DIR ...``, same options):
 
     python examples/pretrain.py SHARD_DIR --max-steps 200 --device cpu
 
@@ -13,6 +13,9 @@ learning rate 1e-4, 64 sequences per GPU, UER's default warmup 0.1 then linear d
 weight decay 0.01 except biases and LayerNorm), scaled down by ``--size``. Logs are JSON lines
 (rank 0): step, loss, lr, samples/s, tokens/s. ``--save-state`` / ``--resume`` carry the model,
 optimizer, schedule and the loader position, so a resumed run continues with the next unseen batch.
+``--save-weights`` writes the model alone; ``--init-from`` starts a new run (e.g. stage 2 at seq 512)
+from such weights, as UER's ``--pretrained_model_path``. The position table always holds
+``--max-length`` (512, UER's max_seq_length) rows, so a seq-128 model loads into a seq-512 run.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
+from corpusprep.errors import ZooprepError  # noqa: E402
 from corpusprep.feed.stream import FeedLoader, StreamConfig  # noqa: E402
 
 # UER-py model configs (models/bert/*_config.json): layers, hidden, heads, feed-forward.
@@ -45,6 +49,7 @@ SIZES = {
 RECIPE = {"learning_rate": 1e-4, "batch_size_per_gpu": 64, "warmup": 0.1, "weight_decay": 0.01}
 # A small model on little data tolerates (and needs) a larger step than the zoo's base models.
 SCALED_LR = {"nano": 2e-3, "tiny": 1e-3, "mini": 5e-4, "small": 3e-4, "medium": 2e-4, "base": 1e-4}
+MAX_POSITIONS = 512  # UER's max_seq_length: the position table does not depend on the run's seq_len
 
 
 @dataclass
@@ -70,6 +75,9 @@ class TrainConfig:
     seq_len: int = 128  # only for --synthetic
     masking: str | None = None  # token | whole_word | span; default: whole_word if the shard stores word starts
     threads: int | None = None  # CPU intra-op threads (torch default: one per core)
+    init_from: str | None = None  # weights (--save-weights or --save-state file) to start from
+    save_weights: str | None = None  # model weights alone, for --init-from
+    max_length: int = MAX_POSITIONS  # rows of the position table
 
 
 class TinyTransformer(nn.Module):
@@ -144,6 +152,65 @@ def warmup_linear(step: int, total: int, warmup: float) -> float:
     return step / w if step < w else max(0.0, (total - step) / max(1, total - w))
 
 
+WEIGHTS_FORMAT = "zooprep-pretrain-weights/1"
+POSITIONS_KEY = "pos.weight"
+
+
+def model_card(cfg: TrainConfig, kind: str, vocab: int) -> dict:
+    """What a checkpoint was trained as: named in the error when weights do not fit."""
+    return {"model": kind, "size": cfg.size, "vocab_size": vocab, "max_length": cfg.max_length}
+
+
+def save_weights(model: nn.Module, path: str, card: dict) -> None:
+    """The model's weights alone (no optimizer moments: a third of --save-state), for --init-from."""
+    tmp = f"{path}.tmp"
+    torch.save({"format": WEIGHTS_FORMAT, "model": model.state_dict(), "card": card}, tmp)
+    os.replace(tmp, path)  # a killed save never leaves a truncated file under the final name
+
+
+def _describe(card: dict | None) -> str:
+    if not card:
+        return "unknown"
+    return f"{card.get('model')} {card.get('size')}, vocab {card.get('vocab_size')}, max_length {card.get('max_length')}"
+
+
+def load_weights(model: nn.Module, path: str, card: dict) -> dict:
+    """Copy a --save-weights / --save-state file's weights into ``model``; returns the whole file.
+
+    A smaller position table (checkpoints from before the table was sized to ``--max-length``) fills
+    the first rows; the others keep their initial values, as the untrained tail of a full table would.
+    Anything else that does not fit is one ZooprepError naming both models, never a traceback.
+    """
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ZooprepError(f"{path}: no such checkpoint") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a file that is not a checkpoint
+        raise ZooprepError(f"{path}: not a torch checkpoint ({type(exc).__name__})") from None
+    state = ckpt.get("model") if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ZooprepError(f"{path}: no model weights (expected a --save-weights or --save-state file)")
+    own = model.state_dict()
+    theirs = f"checkpoint: {_describe(ckpt.get('card'))}; this run: {_describe(card)}"
+    odd = sorted(set(own) ^ set(state))
+    if odd:
+        raise ZooprepError(f"{path}: weights of another model ({theirs}): {', '.join(odd[:3])} "
+                           f"{'missing here' if odd[0] in state else 'missing in the checkpoint'}")
+    state = dict(state)
+    for key, mine in own.items():
+        got = state[key]
+        if got.shape == mine.shape:
+            continue
+        if key == POSITIONS_KEY and got.shape[1:] == mine.shape[1:] and got.shape[0] < mine.shape[0]:
+            state[key] = torch.cat([got.to(mine.dtype), mine[got.shape[0]:].cpu()])
+            continue
+        hint = " (pass the same --size, vocab/spm and --max-length as the checkpoint's run)"
+        raise ZooprepError(f"{path}: {key} is {list(got.shape)} in the checkpoint, {list(mine.shape)} here "
+                           f"({theirs}){hint}")
+    model.load_state_dict(state)
+    return ckpt
+
+
 def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -158,6 +225,8 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 
 
 def train(cfg: TrainConfig) -> dict:
+    if cfg.init_from and cfg.resume:
+        raise ZooprepError("--init-from starts a new run from weights, --resume continues a run: pass one")
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -178,19 +247,31 @@ def train(cfg: TrainConfig) -> dict:
     kind = cfg.model if cfg.model != "auto" else ("gpt2" if meta.processor == "lm" else "roberta")
     layers, hidden, heads, ff = SIZES[cfg.size]
     vocab = meta.vocab_size or 21128
-    model = TinyTransformer(vocab, meta.row_len, layers, hidden, heads, ff, causal=kind == "gpt2",
-                            pair_head=meta.processor in ("bert", "albert"), pad_id=meta.special_ids["pad"]).to(device)
+    tokens_in = meta.row_len - 1 if meta.processor == "lm" else meta.row_len
+    if tokens_in > cfg.max_length:
+        raise ZooprepError(f"{cfg.shard_dir}: rows hold {tokens_in} tokens, more than --max-length {cfg.max_length}")
+    model = TinyTransformer(vocab, cfg.max_length, layers, hidden, heads, ff, causal=kind == "gpt2",
+                            pair_head=meta.processor in ("bert", "albert"), pad_id=meta.special_ids["pad"])
+    card = model_card(cfg, kind, vocab)
+    if cfg.init_from:
+        load_weights(model, cfg.init_from, card)
+    model = model.to(device)
     lr = cfg.lr or SCALED_LR[cfg.size]
     fused = {"fused": True} if device.type == "cuda" else {}
     optim = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=lr, betas=(0.9, 0.999), eps=1e-6, **fused)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: warmup_linear(s, cfg.max_steps, cfg.warmup))
     step = 0
     if cfg.resume:
-        state = torch.load(cfg.resume, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
+        state = load_weights(model, cfg.resume, card)
+        if "loader" not in state:
+            raise ZooprepError(f"{cfg.resume}: weights only, no run state; start from them with --init-from")
+        saved_dir = (state.get("config") or {}).get("shard_dir")
+        if saved_dir and not cfg.synthetic and Path(saved_dir).resolve() != Path(cfg.shard_dir).resolve():
+            raise ZooprepError(f"{cfg.resume}: --resume continues the run on {saved_dir}; "
+                               "to start a new stage from these weights use --init-from")
+        loader.load_state_dict(json.loads(state["loader"][rank]))  # refuses another shard or batch size
         optim.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        loader.load_state_dict(json.loads(state["loader"][rank]))
         step = int(state["step"])
     net = model
     if world > 1:
@@ -216,7 +297,8 @@ def train(cfg: TrainConfig) -> dict:
 
     emit({"event": "start", "model": kind, "size": cfg.size, "params": sum(p.numel() for p in model.parameters()),
           "processor": meta.processor, "seq_len": meta.seq_len, "rows": len(loader.stream.reader), "device": str(device),
-          "world_size": world, "batch_size_per_rank": cfg.batch_size, "lr": lr, "amp": amp, "start_step": step})
+          "world_size": world, "batch_size_per_rank": cfg.batch_size, "lr": lr, "amp": amp, "start_step": step,
+          "init_from": cfg.init_from})
     net.train()
     losses_seen: list[float] = []
     window_t, window_samples, window_tokens = time.perf_counter(), 0, 0
@@ -266,7 +348,9 @@ def train(cfg: TrainConfig) -> dict:
             loader_states = [mine]
         if rank == 0:
             torch.save({"model": model.state_dict(), "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
-                        "step": step, "loader": loader_states, "config": asdict(cfg)}, cfg.save_state)
+                        "step": step, "loader": loader_states, "config": asdict(cfg), "card": card}, cfg.save_state)
+    if cfg.save_weights and rank == 0:
+        save_weights(model, cfg.save_weights, card)
     summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,
                "last_loss": losses_seen[-1] if losses_seen else None, "elapsed_s": round(elapsed, 2),
                "mean_samples_per_s": round(total_samples / elapsed, 1) if elapsed else None}
@@ -295,7 +379,12 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
     p.add_argument("--compile", action="store_true")
     p.add_argument("--save-state", default=None)
-    p.add_argument("--resume", default=None)
+    p.add_argument("--resume", default=None, help="continue a --save-state run (same shard and batch size)")
+    p.add_argument("--init-from", default=None,
+                   help="start from these weights (--save-weights or --save-state file), e.g. stage 2 from stage 1")
+    p.add_argument("--save-weights", default=None, help="write the model weights alone (for --init-from)")
+    p.add_argument("--max-length", type=int, default=MAX_POSITIONS,
+                   help="rows of the position table (UER's max_seq_length); keep it equal across stages")
     p.add_argument("--log-file", default=None)
     p.add_argument("--synthetic", default=None, choices=["mlm", "lm"],
                    help="no shard dir: char rows of the demo text held in memory (SHARD_DIR is ignored)")
@@ -307,8 +396,17 @@ def parse_args(argv=None) -> TrainConfig:
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
-                       a.synthetic, a.seq_len, a.masking, a.threads)
+                       a.synthetic, a.seq_len, a.masking, a.threads, a.init_from, a.save_weights, a.max_length)
+
+
+def main(argv=None) -> None:
+    """Parse, train; a known failure (checkpoint, shard, options) is one line `error: ...`, exit 2."""
+    try:
+        train(parse_args(argv))
+    except ZooprepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
-    train(parse_args())
+    main()

@@ -24,6 +24,7 @@ from corpusprep.instances.masking import MaskIds, MaskSpec, mask_instance
 from corpusprep.instances.processors import (FullSentencePacker, PairInstance, albert_instances,
                                              bert_instances, pack_documents)
 from corpusprep.instances.sources import UnitTally, WorkUnit, layout_for, read_documents
+from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 from corpusprep.outdir import read_done, unit_identity, write_done
 from corpusprep.outdir.done import parquet_span
@@ -56,10 +57,11 @@ class Stats:
 
     def __init__(self):
         self.documents = self.instances = self.tokens = self.content_tokens = self.unk = 0
+        self.more = InstanceStats()  # labels, rows without a target, [UNK] characters
 
     def as_dict(self) -> dict:
         return dict(documents=self.documents, instances=self.instances, tokens=self.tokens,
-                    content_tokens=self.content_tokens, unk=self.unk)
+                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict())
 
 
 class _Emitter:
@@ -76,6 +78,8 @@ class _Emitter:
         """Rows from the mlm/lm packers; ``rng_key`` + row number seeds each row's masking."""
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
+        self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad),
+                             self.cfg.static_masking)
         if not self.per_row:
             self.rows.add_block(ids2d, lengths)
         else:
@@ -88,6 +92,7 @@ class _Emitter:
         self.stats.instances += 1
         self.stats.tokens += len(inst.src)
         label_col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
+        self.stats.more.label(label_col, inst.label)
         self._add(inst.src, rng, {"seg_a_len": inst.seg_a_len, label_col: inst.label})
         self._maybe_flush()
 
@@ -98,6 +103,8 @@ class _Emitter:
         if self.cfg.static_masking:
             src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            if self.cfg.processor == "mlm":
+                self.stats.more.masked(len(positions))
         self.rows.add(src, **extra)
 
     def _maybe_flush(self, force: bool = False) -> None:
@@ -130,6 +137,7 @@ def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
             if first:
                 stats.documents += len(batch)
                 _count_content(enc, stats, ids.unk)
+                stats.more.texts(tok, [d.text for d in batch])
             if packer is None:
                 emit.block(*pack_documents(enc, width, ids, dtype), f"{key}:b{block_no}")
                 block_no += 1
@@ -156,12 +164,14 @@ def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: 
         flat = [s for d in batch for s in d.sentences]
         enc = tok.encode_batch(flat)
         _count_content(enc, stats, unk)
+        stats.more.texts(tok, flat)
         at = 0
         for d in batch:
             sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]
             at += len(d.sentences)
             if sentences:
                 stats.documents += 1
+                stats.more.documents([len(sentences)])
                 yield d.key, sentences
             else:
                 tally.empty += 1

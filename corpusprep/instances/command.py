@@ -64,11 +64,17 @@ def shard(
 
 def inspect(
     out: Path = typer.Argument(..., help="A `shard` output directory."),
-    n: int = typer.Option(3, "-n", "--n", help="Instances to decode."),
+    n: int = typer.Option(3, "-n", "--n", help="Rows to show, from --start on."),
+    start: int = typer.Option(0, "--start", help="First row to show (0-based, as ds[N])."),
+    random: int = typer.Option(0, "--random", help="Show this many rows drawn at random (from --start on) instead."),
+    seed: int = typer.Option(0, "--seed", help="Seed of --random (same seed, same rows)."),
+    ids: bool = typer.Option(False, "--ids", help="Also list each row's token ids."),
+    pieces: bool = typer.Option(False, "--pieces", help="Also list each row's vocabulary pieces."),
     vocab: Optional[Path] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
     spm: Optional[Path] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
 ) -> None:
-    """Summarize a shard directory and decode a few instances back to text."""
-    from corpusprep.instances.inspect_dir import inspect_dir
+    """Summarize a shard directory and decode chosen rows back to text (with a legend of every field)."""
+    from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir
 
-    typer.echo(inspect_dir(out, n, vocab, spm))
+    opts = InspectOptions(n=n, start=start, random=random, seed=seed, ids=ids, pieces=pieces, vocab=vocab, spm=spm)
+    typer.echo(inspect_dir(out, opts=opts))

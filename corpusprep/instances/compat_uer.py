@@ -21,6 +21,7 @@ from corpusprep.instances.build import FLUSH_ROWS
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import (MaskIds, apply_masking, span_index_sets, token_index_sets)
 from corpusprep.instances.processors import PairInstance, albert_instances, bert_instances
+from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import jieba_module, word_starts
 
 
@@ -93,11 +94,16 @@ class _Sink:
         self.cfg, self.tok, self.rows, self.writer, self.rng = cfg, tok, rows, writer, rng
         self.ids = MaskIds.from_tokenizer(tok)
         self.instances = self.tokens = 0
+        self.more = InstanceStats()
 
     def emit(self, src: list[int], **extra) -> None:
+        self.more.rows(self.cfg.processor, [len(src)], [src], (self.ids.cls, self.ids.sep, self.ids.pad),
+                       self.cfg.static_masking)
         if self.cfg.static_masking:
             src, positions, labels, plain = uer_mask_seq(src, self.rng, self.tok, self.ids, self.cfg)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            if self.cfg.processor == "mlm":
+                self.more.masked(len(positions))
         else:
             plain = src
         if self.cfg.whole_word:
@@ -114,18 +120,21 @@ class _Sink:
 
     def pair(self, inst: PairInstance) -> None:
         col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
+        self.more.label(col, inst.label)
         self.emit(inst.src, seg_a_len=inst.seg_a_len, **{col: inst.label})
 
 
 class _Counter:
     def __init__(self, unk: int):
         self.unk_id, self.documents, self.content, self.unk = unk, 0, 0, 0
+        self.more = InstanceStats()
 
     def encode(self, tok, line: str, count: bool) -> list[int]:
         ids = tok.encode(line)
         if count:
             self.content += len(ids)
             self.unk += ids.count(self.unk_id)
+            self.more.texts(tok, [line])
         return ids
 
 
@@ -172,6 +181,7 @@ def _bert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
             if document:
                 docs_buffer.append(document)
                 cnt.documents += 1
+                cnt.more.documents([len(document)])
             document = []
             if len(docs_buffer) == cfg.docs_buffer_size:
                 build(docs_buffer)
@@ -197,6 +207,7 @@ def _albert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
                 if document:
                     build(document)
                     cnt.documents += dup == 0
+                    cnt.more.documents([len(document)] if dup == 0 else [])
                 document = []
             sentence = cnt.encode(tok, line, dup == 0)
             if sentence:
@@ -223,10 +234,11 @@ def run_compat(cfg: ShardConfig, tok, sources, od):
     with PartWriter(part, schema) as writer:
         rows = RowBuffer(schema, cfg.row_len, tok.special_ids["pad"])
         sink = _Sink(cfg, tok, rows, writer, rng)
+        sink.more = cnt.more  # one tally for the sink's rows and the counter's texts
         {"mlm": _mlm, "lm": _lm, "bert": _bert, "albert": _albert}[cfg.processor](path, cfg, tok, sink, cnt)
         writer.write(rows.take_batch())
     result = {"unit": 0, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": {"documents": cnt.documents, "instances": sink.instances, "tokens": sink.tokens,
-                        "content_tokens": cnt.content, "unk": cnt.unk}}
+                        "content_tokens": cnt.content, "unk": cnt.unk, "more": sink.more.as_dict()}}
     meta = assemble(work, od, cfg, tok, schema, dtype, [result], sources_with_checksums(sources), plan)
     return ShardResult(cfg.out, meta, 0, 1)

@@ -1,10 +1,48 @@
-"""`inspect DIR`: what a shard directory holds, and a few instances decoded back to text."""
+"""`inspect DIR`: what a shard directory holds, and chosen instances decoded back to text.
+
+Instances are rendered the same way for every tokenizer: the runs between special ids are decoded by
+the tokenizer, the special ids themselves are shown by role ([CLS], [SEP], [MASK], [PAD], [UNK]), so a
+vocab and a sentencepiece shard read alike. A legend names every line and field shown.
+"""
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import dataclass
 from pathlib import Path
 
-from corpusprep.errors import InputError
+from corpusprep.errors import InputError, ZooprepError
+from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
+
+ROLE_NAMES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]", "pad": "[PAD]", "unk": "[UNK]"}
+SHOWN_IDS = 64  # ids / pieces / positions listed per line before "..."
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    """Which rows to show and how (the `inspect` command's options)."""
+
+    n: int = 3  # rows from ``start`` on (ignored with ``random``)
+    start: int = 0
+    random: int = 0  # this many rows drawn at random from ``start`` on
+    seed: int = 0
+    ids: bool = False
+    pieces: bool = False
+    vocab: Path | None = None
+    spm: Path | None = None
+
+    def validate(self) -> None:
+        for name in ("n", "start", "random"):
+            if getattr(self, name) < 0:
+                raise ZooprepError(f"--{name}: must be >= 0 (got {getattr(self, name)})")
+
+    def rows(self, total: int, out: Path) -> list[int]:
+        if self.start and self.start >= total:
+            raise InputError(str(out), f"--start {self.start} is past the last row ({total} rows)")
+        if self.random:
+            pool = range(self.start, total)
+            return sorted(random.Random(self.seed).sample(pool, min(self.random, len(pool))))
+        return list(range(self.start, min(total, self.start + self.n)))
 
 
 def read_meta(out: Path) -> dict:
@@ -52,33 +90,110 @@ def summary_lines(meta: dict, rows: int) -> list[str]:
         f"padding share   {c.get('padding_share')}   [UNK] rate {c.get('unk_rate')}",
         f"files           {len(meta.get('files', []))}   sources {len(meta.get('sources', []))}",
     ]
+    lines += stats_lines(c, meta.get("processor"), indent="", width=16)
     if (meta.get("manifest") or {}).get("dataset"):
         lines.append(f"manifest        {meta['manifest']}")
     return lines
 
 
-def instance_lines(ds, tok, n: int) -> list[str]:
-    out = []
-    for i in range(min(n, len(ds))):
-        row = ds[i]
-        ids = row["input_ids"][: row["length"]]
-        extra = {k: v for k, v in row.items() if k not in ("input_ids", "length")}
-        out.append(f"--- instance {i}: length {row['length']} {json.dumps(extra, ensure_ascii=False)[:200]}")
-        if tok is None:
-            out.append("ids: " + " ".join(map(str, ids)))
-        elif "seg_a_len" in row:
-            a = row["seg_a_len"]
-            out.append("A: " + tok.decode(ids[:a]))
-            out.append("B: " + tok.decode(ids[a:]))
-        else:
-            out.append(tok.decode(ids))
+class Renderer:
+    """Ids -> text with special ids shown by role, the same for every tokenizer."""
+
+    def __init__(self, tok, special_ids: dict):
+        self.tok = tok
+        self.role = {int(i): ROLE_NAMES[name] for name, i in special_ids.items()
+                     if name in ROLE_NAMES and i is not None and int(i) >= 0}
+
+    def text(self, ids: list[int]) -> str:
+        parts, run = [], []
+        for i in ids:
+            if i in self.role:
+                if run:
+                    parts.append(self.tok.decode(run).strip())
+                    run = []
+                parts.append(self.role[i])
+            else:
+                run.append(i)
+        if run:
+            parts.append(self.tok.decode(run).strip())
+        return " ".join(p for p in parts if p)
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        return [self.role.get(i) or p for i, p in zip(ids, self.tok.convert_ids_to_tokens(ids))]
+
+
+def _listed(values: list, limit: int = SHOWN_IDS) -> str:
+    shown = " ".join(map(str, values[:limit]))
+    return shown + (f" ... (+{len(values) - limit})" if len(values) > limit else "")
+
+
+def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: bool) -> list[str]:
+    """One line per field or line an instance shows."""
+    lm = meta.get("processor") == "lm"
+    lines = ["legend:",
+             "  --- row R       R = row number in the dataset (0-based, as ds[R])",
+             "  length          tokens before padding (padding is not shown)"
+             + ("; the model reads ids[:-1] and predicts ids[1:]" if lm else "")]
+    for col in columns:
+        if col in LABEL_MEANINGS:
+            meaning = ", ".join(f"{k} = {v}" for k, v in LABEL_MEANINGS[col].items())
+            lines.append(f"  {col:<15} {meaning}")
+    if "seg_a_len" in columns:
+        lines.append("  seg_a_len       tokens of [CLS] A [SEP]; the rest is B [SEP]")
+    if decoded:
+        lines.append("  text / A / B    ids decoded; special ids by role: [CLS] [SEP] [MASK] [PAD] [UNK]")
+    if "masked_positions" in columns:
+        lines.append("  masked          static masking: position=original token (the ids already hold the masks)")
+    if "word_starts" in columns:
+        lines.append("  words           tokens grouped by the stored jieba word starts, words separated by |")
+    if opts.ids or not decoded:
+        lines.append("  ids             token ids")
+    if opts.pieces and decoded:
+        lines.append("  pieces          vocabulary entries, one per id, separated by spaces")
+    return lines
+
+
+def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions) -> list[str]:
+    length = row["length"]
+    ids = list(row["input_ids"][:length])
+    fields = "".join(f"  {k} {row[k]}" for k in ("seg_a_len", "nsp_label", "sop_label") if k in row)
+    out = [f"--- row {index}  length {length}{fields}"]
+    if render is None:
+        out.append("ids     " + _listed(ids, len(ids)))
+        return out
+    if "seg_a_len" in row:
+        a = row["seg_a_len"]
+        out.append("A       " + render.text(ids[:a]))
+        out.append("B       " + render.text(ids[a:]))
+    else:
+        out.append("text    " + render.text(ids))
+    if "masked_positions" in row:
+        toks = render.pieces(list(row["masked_labels"]))
+        out.append("masked  " + _listed([f"{p}={t}" for p, t in zip(row["masked_positions"], toks)]))
+    if "word_starts" in row:
+        pieces, starts = render.pieces(ids), set(row["word_starts"])
+        words, cur = [], []
+        for pos, piece in enumerate(pieces):
+            if pos in starts and cur:
+                words.append(cur)
+                cur = []
+            cur.append(piece)
+        words.append(cur)
+        out.append("words   " + " | ".join(" ".join(w) for w in words if w))
+    if opts.ids:
+        out.append("ids     " + _listed(ids))
+    if opts.pieces:
+        out.append("pieces  " + _listed(render.pieces(ids)))
     return out
 
 
-def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | None = None) -> str:
-    """The report `inspect` prints."""
+def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | None = None,
+                opts: InspectOptions | None = None) -> str:
+    """The report `inspect` prints: the summary, a legend, then the chosen rows."""
     import datasets
 
+    opts = opts or InspectOptions(n=n, vocab=vocab, spm=spm)
+    opts.validate()
     meta = read_meta(out)
     for f in meta.get("files") or []:  # name the damaged file instead of a pyarrow traceback
         path = Path(out) / (f["path"] if isinstance(f, dict) else str(f))
@@ -88,10 +203,15 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
         ds = datasets.load_from_disk(str(out))
     except Exception as exc:  # pyarrow / datasets raise several types for damaged files
         raise InputError(str(out), f"cannot load the shard files ({type(exc).__name__}: {str(exc)[:200]})") from None
-    tok = tokenizer_from_meta(meta, vocab, spm) if n > 0 else None
     lines = summary_lines(meta, len(ds))
-    if n > 0:
-        if tok is None:
-            lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
-        lines += instance_lines(ds, tok, n)
+    chosen = opts.rows(len(ds), Path(out))
+    if not chosen:
+        return "\n".join(lines)
+    tok = tokenizer_from_meta(meta, opts.vocab, opts.spm)
+    render = Renderer(tok, meta.get("special_ids") or tok.special_ids) if tok is not None else None
+    if render is None:
+        lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
+    lines += legend_lines(meta, list(ds.column_names), opts, render is not None)
+    for i in chosen:
+        lines += instance_lines(ds[i], i, render, opts)
     return "\n".join(lines)

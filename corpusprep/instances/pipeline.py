@@ -26,6 +26,7 @@ from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schem
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import layout_for, plan_units
+from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
 from corpusprep.readers.failures import FailureLog
@@ -85,13 +86,13 @@ def already_built(od: OutputDir, plan: dict) -> "ShardResult | None":
     return ShardResult(od.root, meta, 0, 0)
 
 
-def _summarize(results: list[dict], row_len: int) -> dict:
+def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_sentences: bool = False) -> dict:
     tot = {k: 0 for k in ("documents", "instances", "tokens", "content_tokens", "unk")}
     for r in results:
         for k in tot:
             tot[k] += r["stats"][k]
     slots = tot["instances"] * row_len
-    return {
+    counts = {
         "documents": tot["documents"], "instances": tot["instances"], "tokens": tot["tokens"],
         "padding_share": round(1 - tot["tokens"] / slots, 6) if slots else 0.0,
         "unk_rate": round(tot["unk"] / tot["content_tokens"], 6) if tot["content_tokens"] else 0.0,
@@ -99,6 +100,9 @@ def _summarize(results: list[dict], row_len: int) -> dict:
         "rejected_lines": sum(r.get("rejected", 0) for r in results),
         "empty_documents": sum(r.get("empty_documents", 0) for r in results),
     }
+    counts.update(merge_stats(r["stats"].get("more") for r in results))
+    counts["hints"] = hints(counts, processor, full_sentences)
+    return counts
 
 
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
@@ -128,7 +132,7 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
         files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
     fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
     write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint)
-    counts = _summarize(results, cfg.row_len)
+    counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
     meta["failed_files"] = failed or []

@@ -1,6 +1,8 @@
 """The short report `shard` prints when it is done."""
 from __future__ import annotations
 
+from corpusprep.instances.stats import summary_lines
+
 
 def format_report(result) -> str:
     m = result.meta
@@ -15,6 +17,7 @@ def format_report(result) -> str:
     ]
     if c.get("rejected_lines"):
         lines.append(f"  rejected lines {c['rejected_lines']} (invalid UTF-8; samples in zooprep.json)")
+    lines += summary_lines(c, m['processor'])
     if result.resumed_units:
         lines.append(f"  resumed        {result.resumed_units} finished unit(s) reused, {result.built_units} built")
     return "\n".join(lines)

@@ -122,9 +122,11 @@ def test_without_the_tokenizer_rows_show_ids_and_the_legend_says_so(shards, tmp_
 
     moved = tmp_path / "moved"
     shutil.copytree(shards["vocab"], moved)
-    meta = (moved / "zooprep.json").read_text(encoding="utf-8")
-    (moved / "zooprep.json").write_text(meta.replace(str(shards["vocab"].parent / "vocab.txt"), "/nowhere/vocab.txt"),
-                                        encoding="utf-8")
-    text = inspect_dir(moved, opts=InspectOptions(n=1))
+    vocab = shards["vocab"].parent / "vocab.txt"  # the recorded tokenizer file is gone (zooprep.json stays intact)
+    vocab.rename(tmp_path / "vocab.txt")
+    try:
+        text = inspect_dir(moved, opts=InspectOptions(n=1))
+    finally:
+        (tmp_path / "vocab.txt").rename(vocab)
     assert "tokenizer files not found" in text and "  ids             token ids" in text
     assert line(text, "ids ") and not line(text, "text ")

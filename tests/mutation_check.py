@@ -69,11 +69,14 @@ MUTATIONS = (
              'entry["sha256"].lower()',
              'entry["sha256"]',
              ("tests/test_verify_checksum_case.py",)),
-    Mutation("6a", "catalog: RoBERTa stage 1 masking dynamic -> static",
+    Mutation("6a", "catalog: RoBERTa (char) stage 1 masking dynamic -> static",
              "manifests/data/recipes.yaml",
-             "    model_flags: []\n    preprocess_flags_printed: '--dynamic_masking --data_processor mlm (older card revisions: --target mlm)'",
-             "    model_flags: []\n    preprocess_flags_printed: '--dynamic_masking --data_processor mlm (older card revisions: --target mlm)'"
-             "\n    masking: static",
+             "    masking: dynamic\n    full_sentences: false\n    fp16: false\n    save_checkpoint_steps: 100000\n"
+             "    report_steps: 50000\n    init_checkpoint: null\n    output_model_path: models/{checkpoint_prefix}_seq128_model.bin\n"
+             "    model_flags: []\n    preprocess_flags_printed: '--dynamic_masking --data_processor mlm",
+             "    masking: static\n    full_sentences: false\n    fp16: false\n    save_checkpoint_steps: 100000\n"
+             "    report_steps: 50000\n    init_checkpoint: null\n    output_model_path: models/{checkpoint_prefix}_seq128_model.bin\n"
+             "    model_flags: []\n    preprocess_flags_printed: '--dynamic_masking --data_processor mlm",
              ("tests/test_catalog_facts.py",)),
     Mutation("6b", "catalog: a dataset URL changed",
              "manifests/data/datasets.yaml",

@@ -99,9 +99,9 @@ class RealShards:
         return self._vocab
 
     def __call__(self, processor: str, *flags: str, seq_len: int = 64) -> Path:
-        key = (processor, seq_len, *sorted(flags))
+        key = (processor, seq_len, *flags)
         if key not in self._built:
-            out = self.root / ("-".join([processor, str(seq_len), *(f.strip("-") for f in sorted(flags))]))
+            out = self.root / ("-".join([processor, str(seq_len), *(f.strip("-") for f in flags)]))
             corpus = DEMO_PAIRS if processor in ("bert", "albert") else DEMO_DOCS
             run_cli("shard", str(corpus), "--out", str(out), "--processor", processor, "--seq-len", str(seq_len),
                     "--vocab", str(self.vocab), "--workers", "1", *flags)

@@ -70,6 +70,7 @@ class TrainConfig:
     seq_len: int = 128  # only for --synthetic
     masking: str | None = None  # token | whole_word | span; default: whole_word if the shard stores word starts
     threads: int | None = None  # CPU intra-op threads (torch default: one per core)
+    stop_at: int | None = None  # stop after this step (an interruption: the schedule still spans max_steps)
 
 
 class TinyTransformer(nn.Module):
@@ -192,6 +193,10 @@ def train(cfg: TrainConfig) -> dict:
         sched.load_state_dict(state["scheduler"])
         loader.load_state_dict(json.loads(state["loader"][rank]))
         step = int(state["step"])
+        if "rng" in state:  # dropout continues its stream: the resumed run equals an uninterrupted one
+            torch.set_rng_state(state["rng"]["torch"].cpu())
+            if device.type == "cuda" and state["rng"].get("cuda") is not None:
+                torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), device)
     net = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -224,7 +229,8 @@ def train(cfg: TrainConfig) -> dict:
     data_wait = 0.0
     t_fetch = time.perf_counter()
     batches = iter(loader)
-    while step < cfg.max_steps:  # check before fetching: a fetched batch counts as consumed
+    stop = min(cfg.max_steps, cfg.stop_at or cfg.max_steps)
+    while step < stop:  # check before fetching: a fetched batch counts as consumed
         batch = next(batches)
         # Counted on the CPU copy: no device sync in the step.
         n_tokens = int(batch["attention_mask"].sum())
@@ -266,7 +272,10 @@ def train(cfg: TrainConfig) -> dict:
             loader_states = [mine]
         if rank == 0:
             torch.save({"model": model.state_dict(), "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
-                        "step": step, "loader": loader_states, "config": asdict(cfg)}, cfg.save_state)
+                        "step": step, "loader": loader_states, "config": asdict(cfg),
+                        "rng": {"torch": torch.get_rng_state(),
+                                "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}},
+                       cfg.save_state)
     summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,
                "last_loss": losses_seen[-1] if losses_seen else None, "elapsed_s": round(elapsed, 2),
                "mean_samples_per_s": round(total_samples / elapsed, 1) if elapsed else None}
@@ -304,10 +313,12 @@ def parse_args(argv=None) -> TrainConfig:
                    help="dynamic masking unit (default: whole_word when the shard stores word starts, else token)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: one per core; 1 is far faster on a busy machine)")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop after this step, as an interrupted run would (the schedule still spans --max-steps)")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
-                       a.synthetic, a.seq_len, a.masking, a.threads)
+                       a.synthetic, a.seq_len, a.masking, a.threads, a.stop_at)
 
 
 if __name__ == "__main__":

@@ -100,9 +100,14 @@ MUTATIONS = (
              ("tests/test_masking_props.py",)),
     Mutation("8", "example trainer: resume forgets the RNG state (dropout differs after resume)",
              "examples/pretrain.py",
-             'torch.set_rng_state(state["rng"]["torch"])',
+             'torch.set_rng_state(state["rng"]["torch"].cpu())',
              "pass",
              ("tests/test_pretrain_example.py",)),
+    Mutation("8b", "feed loader: DataLoader seeds its workers from the global torch RNG (shifts dropout)",
+             "corpusprep/feed/stream.py",
+             "collate_fn=_keep_numpy, generator=torch.Generator(), **kw)",
+             "collate_fn=_keep_numpy, **kw)",
+             ("tests/test_feed.py", "tests/test_pretrain_example.py")),
 )
 
 _IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", ".venv", "build")

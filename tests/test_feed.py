@@ -411,3 +411,17 @@ def test_token_choice_is_exact_and_uniform_over_positions():
     assert (sel.sum(1) == 10).all() and not sel[:, [0, 63]].any()
     share = sel[:, 1:63].mean(0)  # expected 10/62 everywhere
     assert np.abs(share - 10 / 62).max() < 0.03
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_loader_leaves_the_global_torch_rng_alone(shards, workers):
+    """A trainer's dropout draws from the global torch RNG: the loader must not consume it, or the
+    worker count (and a resume) would change the training run."""
+    directory, _ = shards["mlm"]
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    it = iter(FeedLoader(StreamConfig(str(directory), batch_size=8), num_workers=workers))
+    next(it)
+    next(it)
+    assert torch.equal(torch.rand(3), want)

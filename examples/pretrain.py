@@ -12,7 +12,8 @@ The schedule follows the zoo's recipes (zoo_facts.yaml: roberta/gpt2 cluecorpuss
 learning rate 1e-4, 64 sequences per GPU, UER's default warmup 0.1 then linear decay, AdamW with
 weight decay 0.01 except biases and LayerNorm), scaled down by ``--size``. Logs are JSON lines
 (rank 0): step, loss, lr, samples/s, tokens/s. ``--save-state`` / ``--resume`` carry the model,
-optimizer, schedule and the loader position, so a resumed run continues with the next unseen batch.
+optimizer, schedule, loader position and RNG state, so a resumed run continues with the next unseen
+batch and logs the losses the uninterrupted run would have (``--stop-at N`` interrupts after step N).
 """
 from __future__ import annotations
 

@@ -152,6 +152,11 @@ def pytest_runtest_logreport(report):
         _skips[_skip_reason(report)] += 1
 
 
+def pytest_collectreport(report):
+    if report.skipped:  # a whole module skipped at import (pytest.importorskip, allow_module_level)
+        _skips[_skip_reason(report)] += 1
+
+
 def _needs_shared(reason: str) -> bool:
     return SHARED_SKIP in reason or str(SHARED) in reason
 

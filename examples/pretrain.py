@@ -12,7 +12,8 @@ The schedule follows the zoo's recipes (zoo_facts.yaml: roberta/gpt2 cluecorpuss
 learning rate 1e-4, 64 sequences per GPU, UER's default warmup 0.1 then linear decay, AdamW with
 weight decay 0.01 except biases and LayerNorm), scaled down by ``--size``. Logs are JSON lines
 (rank 0): step, loss, lr, samples/s, tokens/s. ``--save-state`` / ``--resume`` carry the model,
-optimizer, schedule and the loader position, so a resumed run continues with the next unseen batch.
+optimizer, schedule, loader position and RNG state, so a resumed run continues with the next unseen
+batch and logs the losses the uninterrupted run would have (``--stop-at N`` interrupts after step N).
 ``--save-weights`` writes the model alone; ``--init-from`` starts a new run (e.g. stage 2 at seq 512)
 from such weights, as UER's ``--pretrained_model_path``. The position table always holds
 ``--max-length`` (512, UER's max_seq_length) rows, so a seq-128 model loads into a seq-512 run.
@@ -78,6 +79,7 @@ class TrainConfig:
     init_from: str | None = None  # weights (--save-weights or --save-state file) to start from
     save_weights: str | None = None  # model weights alone, for --init-from
     max_length: int = MAX_POSITIONS  # rows of the position table
+    stop_at: int | None = None  # stop after this step (an interruption: the schedule still spans max_steps)
 
 
 class TinyTransformer(nn.Module):
@@ -273,6 +275,10 @@ def train(cfg: TrainConfig) -> dict:
         optim.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step = int(state["step"])
+        if "rng" in state:  # dropout continues its stream: the resumed run equals an uninterrupted one
+            torch.set_rng_state(state["rng"]["torch"].cpu())
+            if device.type == "cuda" and state["rng"].get("cuda") is not None:
+                torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), device)
     net = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -306,7 +312,8 @@ def train(cfg: TrainConfig) -> dict:
     data_wait = 0.0
     t_fetch = time.perf_counter()
     batches = iter(loader)
-    while step < cfg.max_steps:  # check before fetching: a fetched batch counts as consumed
+    stop = min(cfg.max_steps, cfg.stop_at or cfg.max_steps)
+    while step < stop:  # check before fetching: a fetched batch counts as consumed
         batch = next(batches)
         # Counted on the CPU copy: no device sync in the step.
         n_tokens = int(batch["attention_mask"].sum())
@@ -348,7 +355,10 @@ def train(cfg: TrainConfig) -> dict:
             loader_states = [mine]
         if rank == 0:
             torch.save({"model": model.state_dict(), "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
-                        "step": step, "loader": loader_states, "config": asdict(cfg), "card": card}, cfg.save_state)
+                        "step": step, "loader": loader_states, "config": asdict(cfg), "card": card,
+                        "rng": {"torch": torch.get_rng_state(),
+                                "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}},
+                       cfg.save_state)
     if cfg.save_weights and rank == 0:
         save_weights(model, cfg.save_weights, card)
     summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,
@@ -393,10 +403,13 @@ def parse_args(argv=None) -> TrainConfig:
                    help="dynamic masking unit (default: whole_word when the shard stores word starts, else token)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: one per core; 1 is far faster on a busy machine)")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop after this step, as an interrupted run would (the schedule still spans --max-steps)")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
-                       a.synthetic, a.seq_len, a.masking, a.threads, a.init_from, a.save_weights, a.max_length)
+                       a.synthetic, a.seq_len, a.masking, a.threads, a.init_from, a.save_weights, a.max_length,
+                       a.stop_at)
 
 
 def main(argv=None) -> None:

@@ -1,7 +1,11 @@
-"""Shared fixtures: where the reference material and corpus samples live (read, never copied)."""
+"""Shared fixtures: where the reference material and corpus samples live (read, never copied),
+real `shard` outputs built once per session, Hypothesis profiles, and the end-of-run skip summary."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -9,11 +13,26 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ZOOPREP_SHARED", REPO.parent / "shared"))
 DEMO = REPO / "demo"
+SHARED_SKIP = "the shared reference material (../shared) is not laid beside this checkout"
+
+# ------------------------------------------------------------------------------- Hypothesis
+# Derandomised by default (CI and local runs give the same examples, so a red run reproduces);
+# HYPOTHESIS_PROFILE=long searches more examples with fresh randomness, locally.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", max_examples=2000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # the test extra is not installed: tests that need hypothesis fail on import
+    pass
 
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"{path} is absent: the shared reference material (../shared) is not laid beside this checkout")
+        pytest.skip(f"{path} is absent: {SHARED_SKIP}")
     return path
 
 
@@ -45,3 +64,122 @@ def clue_spm() -> Path:
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     return _need(DEMO)
+
+
+# ------------------------------------------------------------------------------- real shards
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python cli.py ARGS` from the repo root; the test fails with the command's stderr if it fails."""
+    done = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"cli.py {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+    return done
+
+
+DEMO_DOCS = DEMO / "cluecorpussmall" / "clue_sampled.txt"  # one document per line (mlm, lm)
+DEMO_PAIRS = DEMO / "cluecorpussmall" / "clue_bert_sampled.txt"  # sentence per line, blank between docs
+
+
+class RealShards:
+    """`zooprep shard` outputs of the demo CLUECorpusSmall sample, built on first use and kept for the
+    session: ``real_shards("bert", "--whole-word")`` is the output directory of that command.
+
+    The vocabulary is built from the same sample by `zooprep build-vocab` (no ../shared needed)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._built: dict[tuple, Path] = {}
+        self._vocab: Path | None = None
+
+    @property
+    def vocab(self) -> Path:
+        if self._vocab is None:
+            out = self.root / "vocab.txt"
+            run_cli("build-vocab", str(DEMO_DOCS), str(DEMO_PAIRS), "--out", str(out))
+            self._vocab = out
+        return self._vocab
+
+    def __call__(self, processor: str, *flags: str, seq_len: int = 64) -> Path:
+        key = (processor, seq_len, *flags)
+        if key not in self._built:
+            out = self.root / ("-".join([processor, str(seq_len), *(f.strip("-") for f in flags)]))
+            corpus = DEMO_PAIRS if processor in ("bert", "albert") else DEMO_DOCS
+            run_cli("shard", str(corpus), "--out", str(out), "--processor", processor, "--seq-len", str(seq_len),
+                    "--vocab", str(self.vocab), "--workers", "1", *flags)
+            self._built[key] = out
+        return self._built[key]
+
+
+@pytest.fixture(scope="session")
+def real_shards(tmp_path_factory) -> RealShards:
+    for corpus in (DEMO_DOCS, DEMO_PAIRS):
+        if not corpus.is_file():
+            pytest.skip(f"{corpus} is absent (the demo corpus ships with the repo)")
+    return RealShards(tmp_path_factory.mktemp("real-shards"))
+
+
+def shard_columns(directory: Path) -> dict:
+    """A shard's columns as numpy, read by `datasets.load_from_disk` (the format's own reader, not
+    ours): the reference the feed and export tests compare against."""
+    import datasets
+    import numpy as np
+
+    ds = datasets.load_from_disk(str(directory)).with_format("numpy")
+    out = {}
+    for name in ds.column_names:
+        col = ds[name]
+        if name in ("masked_positions", "masked_labels", "word_starts"):
+            out[name] = [np.asarray(x, dtype=np.int64) for x in col]
+        else:
+            out[name] = np.asarray(col).astype(np.int64)
+    return out
+
+
+# ------------------------------------------------------------------------------- skip summary
+_skips: Counter = Counter()
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skips[_skip_reason(report)] += 1
+
+
+def pytest_collectreport(report):
+    if report.skipped:  # a whole module skipped at import (pytest.importorskip, allow_module_level)
+        _skips[_skip_reason(report)] += 1
+
+
+def _needs_shared(reason: str) -> bool:
+    return SHARED_SKIP in reason or str(SHARED) in reason
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    total = sum(_skips.values())
+    tr = terminalreporter
+    tr.section("skipped tests by reason", sep="-")
+    if not total:
+        tr.write_line("0 tests skipped")
+        return
+    tr.write_line(f"{total} tests skipped:")
+    for reason, n in _skips.most_common():
+        tr.write_line(f"  {n:4d}  {reason[:200]}")
+    shared = sum(n for r, n in _skips.items() if _needs_shared(r))
+    if shared:
+        where = "present" if SHARED.exists() else "absent"
+        tr.write_line(f"{shared} of them need {SHARED} ({where})")
+        if SHARED.exists():
+            tr.write_line(f"FAIL: {SHARED} is present, yet tests that need it skipped (a file they need is missing)",
+                          red=True, bold=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if SHARED.exists() and any(_needs_shared(r) for r in _skips) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

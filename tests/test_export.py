@@ -1,4 +1,7 @@
-"""`zooprep export`: UER dataset.pt layouts (read back without trusting pickle) and HF Parquet."""
+"""`zooprep export`: UER dataset.pt layouts (read back without trusting pickle) and HF Parquet.
+
+The shards are real `zooprep shard` output of the demo corpus (tests/conftest.py); the expected
+instances are built from the columns `datasets.load_from_disk` reads."""
 from __future__ import annotations
 
 import io
@@ -12,7 +15,7 @@ import pytest
 
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.export import ExportConfig, export, iter_uer_dataset
-from corpusprep.feed.testing import synthetic_rows, write_shard
+from conftest import shard_columns
 
 REPO = Path(__file__).resolve().parent.parent
 SEQ = 40
@@ -35,7 +38,7 @@ def read_back(path: Path) -> list:
                 return out
 
 
-def expected_instances(cols: dict, processor: str) -> list:
+def expected_instances(cols: dict, processor: str, seq: int = SEQ) -> list:
     """The layouts of ../shared/reference/uer_pipeline.md, built from the columns independently."""
     out = []
     row_len = cols["input_ids"].shape[1]
@@ -43,7 +46,7 @@ def expected_instances(cols: dict, processor: str) -> list:
         n = int(cols["length"][i])
         src = ([int(x) for x in cols["input_ids"][i][:n]], row_len - n)
         if processor == "lm":
-            out.append((src, [SEQ if n == SEQ + 1 else n]))
+            out.append((src, [seq if n == seq + 1 else n]))
             continue
         static = "masked_positions" in cols
         tgt = [(int(p), int(t)) for p, t in zip(cols["masked_positions"][i], cols["masked_labels"][i])] if static else None
@@ -56,24 +59,30 @@ def expected_instances(cols: dict, processor: str) -> list:
     return out
 
 
+def real(real_shards, processor: str, *flags: str, seq_len: int = SEQ):
+    shard = real_shards(processor, *flags, "--unit-mb", "0.05", seq_len=seq_len)
+    return shard, shard_columns(shard)
+
+
 @pytest.mark.parametrize("processor,static", [("mlm", False), ("mlm", True), ("bert", False), ("bert", True),
                                               ("albert", False), ("lm", False)])
-def test_uer_export_round_trips_every_instance(tmp_path, processor, static):
-    cols = synthetic_rows(5000 if processor == "mlm" and not static else 300, processor, SEQ, seed=3,
-                          static_masking=static)
-    shard = write_shard(tmp_path / "shard", cols, processor, seq_len=SEQ, num_files=2, batch_rows=999)
+def test_uer_export_round_trips_every_instance(tmp_path, real_shards, processor, static):
+    # mlm at 6 tokens a row: more rows than one export chunk (4,096)
+    shard, cols = real(real_shards, processor, *(["--static-masking"] if static else []),
+                       seq_len=6 if processor == "mlm" and not static else SEQ)
+    if processor == "mlm" and not static:
+        assert len(cols["length"]) > 4096
     result = export(ExportConfig(shard, tmp_path / "dataset.pt", "uer"))
     assert result.instances == len(cols["length"]) and result.processor == processor
     got = read_back(tmp_path / "dataset.pt")
-    assert got == expected_instances(cols, processor)
+    assert got == expected_instances(cols, processor, int(cols["input_ids"].shape[1]) - (processor == "lm"))
     assert list(iter_uer_dataset(tmp_path / "dataset.pt")) == got
     # exactly one pickle per instance (UER reads them with repeated pickle.load)
     assert len(got) == len(cols["length"])
 
 
-def test_bert_shard_exports_as_mlm_and_refuses_lm(tmp_path):
-    cols = synthetic_rows(50, "bert", SEQ, seed=1)
-    shard = write_shard(tmp_path / "shard", cols, "bert", seq_len=SEQ)
+def test_bert_shard_exports_as_mlm_and_refuses_lm(tmp_path, real_shards):
+    shard, cols = real(real_shards, "bert")
     export(ExportConfig(shard, tmp_path / "mlm.pt", "uer", processor="mlm"))
     assert read_back(tmp_path / "mlm.pt") == expected_instances(cols, "mlm")
     with pytest.raises(ZooprepError, match="cannot be exported"):
@@ -88,14 +97,14 @@ def test_our_reader_refuses_pickles_with_globals(tmp_path):
         list(iter_uer_dataset(evil))
 
 
-def test_hf_parquet_export(tmp_path):
+def test_hf_parquet_export(tmp_path, real_shards):
     pq = pytest.importorskip("pyarrow.parquet")
-    cols = synthetic_rows(120, "bert", SEQ, seed=2, static_masking=True)
-    shard = write_shard(tmp_path / "shard", cols, "bert", seq_len=SEQ)
+    shard, cols = real(real_shards, "bert", "--static-masking")
     export(ExportConfig(shard, tmp_path / "out.parquet", "hf"))
     rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
-    assert len(rows) == 120
-    for i in (0, 57, 119):
+    n = len(cols["length"])
+    assert len(rows) == n
+    for i in range(n):
         n, a = int(cols["length"][i]), int(cols["seg_a_len"][i])
         row = rows[i]
         assert row["input_ids"] == cols["input_ids"][i][:n].tolist()
@@ -107,13 +116,12 @@ def test_hf_parquet_export(tmp_path):
         assert (labels != -100).sum() == len(cols["masked_positions"][i])
 
 
-def test_cli_export_and_one_line_error(tmp_path):
-    cols = synthetic_rows(30, "lm", SEQ, seed=4)
-    shard = write_shard(tmp_path / "shard", cols, "lm", seq_len=SEQ)
+def test_cli_export_and_one_line_error(tmp_path, real_shards):
+    shard, cols = real(real_shards, "lm")
     ok = subprocess.run([sys.executable, "cli.py", "export", str(shard), "--out", str(tmp_path / "d.pt")],
                         cwd=REPO, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
-    assert "30 lm instances" in ok.stdout
+    assert f"{len(cols['length'])} lm instances" in ok.stdout
     assert read_back(tmp_path / "d.pt") == expected_instances(cols, "lm")
     bad = subprocess.run([sys.executable, "cli.py", "export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.pt")],
                          cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -1,4 +1,7 @@
-"""Feed stage: shard reading, masking rules, rank partitions, resume (docs/feed.md)."""
+"""Feed stage: shard reading, masking rules, rank partitions, resume (docs/feed.md).
+
+Every shard here is real `zooprep shard` output of the demo corpus (tests/conftest.py builds them once
+per session); the expected columns come from `datasets.load_from_disk`, the format's own reader."""
 from __future__ import annotations
 
 import json
@@ -14,21 +17,35 @@ from corpusprep.feed.masking import (MaskingConfig, _span_lengths, candidates, m
 from corpusprep.feed.order import FeistelPermutation, RankOrder
 from corpusprep.feed.shards import ShardReader
 from corpusprep.feed.stream import FeedLoader, PretrainStream, ShardDataset, StreamConfig
-from corpusprep.feed.testing import BERT_SPECIALS as SP, synthetic_rows, write_shard
+from conftest import shard_columns
 
-VOCAB = 21128
-SPECIAL_SET = {SP["cls"], SP["sep"], SP["pad"]}
+SEQ = 48
+VARIANTS = {"mlm": ("mlm",), "bert": ("bert",), "albert": ("albert",), "lm": ("lm",),
+            "wwm": ("mlm", "--whole-word"), "static": ("mlm", "--static-masking")}
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shards")
+def shards(real_shards):
+    """name -> (directory, columns): several files each (--unit-mb 0.02), columns read by `datasets`."""
     out = {}
-    for name, proc, kw in [("mlm", "mlm", {}), ("bert", "bert", {}), ("albert", "albert", {}), ("lm", "lm", {}),
-                           ("wwm", "mlm", {"whole_word": True}), ("static", "mlm", {"static_masking": True})]:
-        cols = synthetic_rows(203, proc, 48, VOCAB, seed=len(out), **kw)
-        out[name] = (write_shard(root / name, cols, proc, vocab_size=VOCAB, num_files=3, batch_rows=17), cols)
+    for name, (proc, *flags) in VARIANTS.items():
+        directory = real_shards(proc, *flags, "--unit-mb", "0.02", seq_len=SEQ)
+        out[name] = (directory, shard_columns(directory))
     return out
+
+
+@pytest.fixture(scope="module")
+def SP(shards):
+    return ShardReader(shards["mlm"][0]).meta.special_ids
+
+
+@pytest.fixture(scope="module")
+def VOCAB(shards):
+    return ShardReader(shards["mlm"][0]).meta.vocab_size
+
+
+def rows_of(cols: dict) -> int:
+    return len(cols["length"])
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -36,8 +53,12 @@ def shards(tmp_path_factory):
 def test_reader_returns_rows_in_corpus_order_across_files_and_batches(shards):
     directory, cols = shards["wwm"]
     reader = ShardReader(directory)
-    assert len(reader) == 203 and reader.row_len == 48
-    idx = np.array([202, 0, 17, 16, 68, 67, 135, 5])
+    n = rows_of(cols)
+    assert len(reader) == n and reader.row_len == SEQ and len(reader.meta.files) > 2
+    files = json.loads((directory / "zooprep.json").read_text())["files"]
+    bounds = np.cumsum([0] + [f["rows"] for f in files])
+    assert bounds[-1] == n
+    idx = np.unique(np.concatenate([bounds[1:-1], bounds[1:-1] - 1, [0, n - 1, 5]]))[::-1]  # file edges, backwards
     raw = reader.take(idx)
     assert raw["input_ids"].dtype == np.int64
     np.testing.assert_array_equal(raw["input_ids"], cols["input_ids"][idx])
@@ -46,14 +67,17 @@ def test_reader_returns_rows_in_corpus_order_across_files_and_batches(shards):
         np.testing.assert_array_equal(got, cols["word_starts"][i])
 
 
-def test_the_test_writer_matches_datasets_load_from_disk(shards):
-    datasets = pytest.importorskip("datasets")
-    directory, cols = shards["bert"]
-    ds = datasets.load_from_disk(str(directory))
-    assert len(ds) == 203
-    for i in (0, 100, 202):
-        assert ds[i]["input_ids"] == cols["input_ids"][i].tolist()
-        assert ds[i]["seg_a_len"] == cols["seg_a_len"][i]
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_reader_equals_datasets_on_every_row_and_column(shards, name):
+    directory, cols = shards[name]
+    reader = ShardReader(directory)
+    raw = reader.take(np.arange(len(reader)))
+    assert set(raw) == set(cols)
+    for key, want in cols.items():
+        if isinstance(want, list):
+            assert len(raw[key]) == len(want) and all(np.array_equal(a, b) for a, b in zip(raw[key], want)), key
+        else:
+            np.testing.assert_array_equal(raw[key], want, err_msg=key)
 
 
 def test_reader_names_the_file_when_the_directory_is_not_a_shard(tmp_path, shards):
@@ -72,7 +96,7 @@ def test_reader_names_the_file_when_the_directory_is_not_a_shard(tmp_path, shard
 def test_map_style_dataset_with_a_torch_sampler(shards):
     directory, cols = shards["mlm"]
     ds = ShardDataset(directory)
-    assert len(ds) == 203 and ds[5]["length"] == cols["length"][5]
+    assert len(ds) == rows_of(cols) and ds[5]["length"] == cols["length"][5]
     loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True, collate_fn=ds.collator(seed=1))
     seen = 0
     for batch in loader:
@@ -80,7 +104,7 @@ def test_map_style_dataset_with_a_torch_sampler(shards):
         seen += len(batch["input_ids"])
         has_candidates = (batch["attention_mask"].sum(1) > 2)  # more than [CLS] [SEP]
         assert ((batch["labels"] != -100).sum(1) >= 1)[has_candidates].all()
-    assert seen == 203
+    assert seen == rows_of(cols)
     # a list of single rows collates like a raw batch
     rows = [ds[i] for i in range(4)]
     one = ds.collator()(rows, np.random.default_rng(0))
@@ -97,7 +121,8 @@ def _batches(directory, n, **kw):
 
 
 @pytest.mark.parametrize("mode", ["token", "whole_word", "span"])
-def test_masking_statistics_specials_and_at_least_one(shards, mode):
+def test_masking_statistics_specials_and_at_least_one(shards, mode, SP, VOCAB):
+    SPECIAL_SET = {SP["cls"], SP["sep"], SP["pad"]}
     directory, cols = shards["wwm"]
     pool_set = set(random_id_pool(VOCAB, SP).tolist())
     reader = ShardReader(directory)
@@ -136,9 +161,9 @@ def test_masking_statistics_specials_and_at_least_one(shards, mode):
     assert abs(kept / chosen - 0.1) < 0.012
 
 
-def test_whole_word_masking_takes_whole_words():
+def test_whole_word_masking_takes_whole_words(shards, SP, VOCAB):
     rng = np.random.default_rng(3)
-    cols = synthetic_rows(300, "mlm", 64, VOCAB, seed=5, whole_word=True)
+    cols = shards["wwm"][1]
     ids, lengths = cols["input_ids"], cols["length"].astype(np.int64)
     out, flat = mask_batch(ids, lengths, SP, random_id_pool(VOCAB, SP), MaskingConfig(mode="whole_word"), rng,
                            cols["word_starts"])
@@ -164,9 +189,9 @@ def test_whole_word_masking_takes_whole_words():
         assert expected <= starts_r
 
 
-def test_span_units_tile_the_candidates_with_truncated_geometric_lengths():
+def test_span_units_tile_the_candidates_with_truncated_geometric_lengths(shards, SP):
     rng = np.random.default_rng(0)
-    cols = synthetic_rows(200, "bert", 128, VOCAB, seed=1)
+    cols = shards["bert"][1]
     ids, lengths = cols["input_ids"], cols["length"].astype(np.int64)
     cand = candidates(ids, lengths, SP)
     rows, starts, lens = span_units(cand, rng, 0.2, 10)
@@ -181,9 +206,9 @@ def test_span_units_tile_the_candidates_with_truncated_geometric_lengths():
     np.testing.assert_allclose(np.bincount(draws, minlength=11)[1:] / draws.size, probs, atol=0.005)
 
 
-def test_span_masking_decides_once_per_span():
+def test_span_masking_decides_once_per_span(shards, SP, VOCAB):
     cfg = MaskingConfig(mode="span", span_geo_prob=0.05, span_max_length=10)
-    cols = synthetic_rows(200, "mlm", 128, VOCAB, seed=2, full_share=1.0)
+    cols = shards["mlm"][1]
     ids, lengths = cols["input_ids"], cols["length"].astype(np.int64)
     out, flat = mask_batch(ids, lengths, SP, random_id_pool(VOCAB, SP), cfg, np.random.default_rng(4))
     sel = np.zeros(ids.size, bool)
@@ -200,7 +225,7 @@ def test_span_masking_decides_once_per_span():
     assert runs > 200 and mixed / runs < 0.25
 
 
-def test_static_masking_passes_stored_labels_through(shards):
+def test_static_masking_passes_stored_labels_through(shards, SP, VOCAB):
     directory, cols = shards["static"]
     raw = ShardReader(directory).take(np.arange(20))
     for names, unmasked in (("hf", -100), ("uer", 0)):
@@ -217,7 +242,7 @@ def test_static_masking_passes_stored_labels_through(shards):
             assert (labels[i, rest] == unmasked).all()
 
 
-def test_bert_and_albert_collate_to_hf_and_uer_names(shards):
+def test_bert_and_albert_collate_to_hf_and_uer_names(shards, SP, VOCAB):
     for name, hf_label in (("bert", "next_sentence_label"), ("albert", "sentence_order_label")):
         directory, cols = shards[name]
         raw = ShardReader(directory).take(np.arange(30))
@@ -238,7 +263,7 @@ def test_bert_and_albert_collate_to_hf_and_uer_names(shards):
             assert hf["attention_mask"][i].tolist() == [1] * n + [0] * (48 - n)
 
 
-def test_lm_collate_shifts_and_ignores_padding(shards):
+def test_lm_collate_shifts_and_ignores_padding(shards, SP, VOCAB):
     directory, cols = shards["lm"]
     raw = ShardReader(directory).take(np.arange(50))
     hf = PretrainCollator(CollatorConfig("lm", SP, VOCAB, names="hf"))(raw)
@@ -285,8 +310,8 @@ def _rows_read(directory, world, workers, remainder, epochs=1, batch_size=7):
 @pytest.mark.parametrize("world", [1, 2, 3, 4])
 @pytest.mark.parametrize("workers", [0, 1, 2])
 def test_rank_partitions_are_disjoint_and_complete(shards, world, workers):
-    directory, _ = shards["mlm"]
-    n = 203
+    directory, cols = shards["mlm"]
+    n = rows_of(cols)
     uneven = _rows_read(directory, world, workers, "uneven")
     allrows = np.concatenate(uneven)
     assert len(allrows) == n and len(set(allrows.tolist())) == n
@@ -297,8 +322,8 @@ def test_rank_partitions_are_disjoint_and_complete(shards, world, workers):
 
 @pytest.mark.parametrize("world", [2, 3, 4])
 def test_pad_and_drop_policies(shards, world):
-    directory, _ = shards["mlm"]
-    n = 203
+    directory, cols = shards["mlm"]
+    n = rows_of(cols)
     padded = _rows_read(directory, world, 0, "pad")
     assert len({len(p) for p in padded}) == 1 and len(padded[0]) == -(-n // world)
     allrows = np.concatenate(padded)
@@ -322,15 +347,17 @@ def test_each_epoch_is_a_new_permutation_identical_on_every_rank():
 
 @pytest.mark.parametrize("workers_before,workers_after", [(2, 0), (0, 2), (1, 1)])
 def test_resume_gives_exactly_the_remaining_batches(shards, workers_before, workers_after):
-    directory, _ = shards["bert"]
-    cfg = StreamConfig(str(directory), batch_size=16, seed=5, rank=1, world_size=2, epochs=2, with_index=True)
+    directory, cols = shards["bert"]
+    batch = -(-rows_of(cols) // 2 // 7)  # about 7 batches per epoch on each of 2 ranks
+    cfg = StreamConfig(str(directory), batch_size=batch, seed=5, rank=1, world_size=2, epochs=2, with_index=True)
     full = list(FeedLoader(cfg, num_workers=0))
-    assert len(full) == 2 * 7
+    per_epoch = len(full) // 2
+    assert 5 <= per_epoch <= 8
     first = FeedLoader(cfg, num_workers=workers_before)
     taken = []
     for batch in first:
         taken.append(batch)
-        if len(taken) == 9:  # crosses the epoch boundary after 7
+        if len(taken) == per_epoch + 2:  # past the epoch boundary
             state = json.loads(json.dumps(first.state_dict()))  # survives a JSON checkpoint
             break
     resumed = FeedLoader(cfg, num_workers=workers_after)
@@ -350,8 +377,9 @@ def test_resume_refuses_a_different_setup(shards):
 
 
 def test_in_process_stream_tracks_its_own_position(shards):
-    directory, _ = shards["mlm"]
-    cfg = StreamConfig(str(directory), batch_size=50, epochs=1, with_index=True)
+    directory, cols = shards["mlm"]
+    batch = -(-rows_of(cols) // 5)  # 5 batches
+    cfg = StreamConfig(str(directory), batch_size=batch, epochs=1, with_index=True)
     stream = PretrainStream(cfg)
     it = iter(stream)
     next(it)
@@ -385,3 +413,17 @@ def test_token_choice_is_exact_and_uniform_over_positions():
     assert (sel.sum(1) == 10).all() and not sel[:, [0, 63]].any()
     share = sel[:, 1:63].mean(0)  # expected 10/62 everywhere
     assert np.abs(share - 10 / 62).max() < 0.03
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_loader_leaves_the_global_torch_rng_alone(shards, workers):
+    """A trainer's dropout draws from the global torch RNG: the loader must not consume it, or the
+    worker count (and a resume) would change the training run."""
+    directory, _ = shards["mlm"]
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    it = iter(FeedLoader(StreamConfig(str(directory), batch_size=8), num_workers=workers))
+    next(it)
+    next(it)
+    assert torch.equal(torch.rand(3), want)

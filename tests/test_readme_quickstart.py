@@ -39,4 +39,10 @@ def test_readme_quickstart_runs_on_demo_corpus(tmp_path):
     assert report["read"] == report["kept"] + sum(report["dropped"].values())
     assert report["kept"] > 1000
     assert (tmp_path / "out/demo-mlm/zooprep.json").is_file()
-    assert (tmp_path / "out/demo-mlm.pt").stat().st_size > 0
+    # the exported dataset.pt holds every instance of the shard, each framed to seq_len
+    from corpusprep.feed.export import iter_uer_dataset
+
+    meta = json.loads((tmp_path / "out/demo-mlm/zooprep.json").read_text(encoding="utf-8"))
+    exported = list(iter_uer_dataset(tmp_path / "out/demo-mlm.pt"))
+    assert len(exported) == meta["counts"]["instances"] > 0
+    assert all(len(inst[0][0]) + inst[0][1] == meta["seq_len"] for inst in exported)

@@ -178,6 +178,7 @@ class FeedLoader:
         return self.stream.meta
 
     def __iter__(self):
+        import torch
         from torch.utils.data import DataLoader
 
         kw = {"prefetch_factor": self.prefetch_factor} if self.num_workers and self.prefetch_factor else {}
@@ -185,8 +186,10 @@ class FeedLoader:
             yield from self.stream
             return
         self.stream.send_compact = True
+        # Its own generator: DataLoader would otherwise draw worker seeds from the global torch RNG
+        # and shift the trainer's dropout stream by the worker count (our batches do not use them).
         loader = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers,
-                            collate_fn=_keep_numpy, **kw)
+                            collate_fn=_keep_numpy, generator=torch.Generator(), **kw)
         for batch in loader:
             # Advance before yielding: a state_dict taken while the trainer holds this batch
             # counts it as consumed.

@@ -116,6 +116,8 @@ def _check_fields(path: str, family: str, layout: str, text: str, text_field: st
                       file=sys.stderr)
     elif layout == "label-tsv":
         opts["columns"] = ("label", "text")
+        if text_field and text_field.isdigit():
+            opts["text_field"] = text_field = resolve_index(text_field, ("label", "text"), path)
         if text_field and text_field not in ("label", "text"):
             raise InputError(path, f"this label<TAB>text file has no column {text_field!r} (columns: label, text)")
     elif layout == "jsonl" and text_field and lines:

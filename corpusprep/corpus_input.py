@@ -31,12 +31,12 @@ from corpusprep.errors import InputError
 from corpusprep.readers.failures import FailureLog, fail_fast
 from corpusprep.readers.inputs import expand_inputs, walk
 from corpusprep.readers.parquet import check_text_column
-from corpusprep.readers.rawio import detect_encoding, newlines_before, read_sample
+from corpusprep.readers.rawio import detect_encoding, first_line_numbers, newlines_before, read_sample
 from corpusprep.readers.units import WorkUnit
 from corpusprep.records import Failure, Record, Reject
 
-__all__ = ["TEXT", "PARQUET", "BYTES", "LINE", "BLANK_LINE", "CorpusFile", "WorkUnit", "expand_corpus",
-           "plan_units", "read_corpus_unit", "newlines_before"]
+__all__ = ["TEXT", "PARQUET", "BYTES", "LINE", "BLANK_LINE", "CorpusFile", "UnitRecords", "WorkUnit",
+           "expand_corpus", "plan_units", "read_corpus_unit", "newlines_before"]
 
 TEXT, PARQUET = "text", "parquet"
 BYTES, LINE, BLANK_LINE = "bytes", "line", "blank_line"  # text_cut
@@ -101,7 +101,7 @@ def plan_units(files: list[CorpusFile], unit_bytes: int, *, text_cut: str = BYTE
             else:
                 _check_plain_text(f.path)
                 bounds = _text_spans(f.path, f.size, unit_bytes, text_cut)
-                firsts = _first_lines(f.path, [a for a, _ in bounds])
+                firsts = first_line_numbers(f.path, [a for a, _ in bounds])
                 made = [_unit(fi, f, layout, a, b, b - a, {"first_line": ln} if ln != 1 else {})
                         for (a, b), ln in zip(bounds, firsts)]
         except (InputError, OSError, UnicodeError, RecursionError) as exc:
@@ -162,13 +162,6 @@ def _names_known_column(text: str) -> bool:
     return bool({c.strip().lower() for c in first.split("\t")} & {"label", *TEXT_CANDIDATES})
 
 
-def _first_lines(path: str, starts: list[int]) -> list[int]:
-    """1-based line number of the first line owned by each range starting at ``starts``."""
-    if len(starts) <= 1:
-        return [1] * len(starts)
-    return [1] + [n + 2 for n in newlines_before(path, [s - 1 for s in starts[1:]])]
-
-
 def _text_spans(path: str, size: int, unit_bytes: int, cut: str) -> list[tuple[int, int]]:
     if cut == BYTES:
         return [(s, min(s + unit_bytes, size)) for s in range(0, max(size, 1), unit_bytes)]
@@ -217,6 +210,44 @@ def read_corpus_unit(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
     from corpusprep.readers.read import read_unit_guarded
 
     return read_unit_guarded(unit)
+
+
+class UnitRecords:
+    """The records of one corpus unit, with what reading met on the way: the one loop shard,
+    build-vocab and build-spm read their units with.
+
+    Iterating yields ``Record``s; rejects are counted per reason (``rejected``) and the first
+    ``samples`` of them kept; a failure ends the unit and is kept in ``failed`` (a
+    ``FailedFile.as_dict``), or raised at once with ``fail_fast`` (``--on-error fail``)."""
+
+    def __init__(self, unit: WorkUnit, fail_fast: bool = False, samples: int = 5):
+        self.unit, self.fail_fast, self.max_samples = unit, fail_fast, samples
+        self.rejected: dict[str, int] = {}
+        self.samples: list[dict] = []
+        self.failed: dict | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        for item in read_corpus_unit(self.unit):
+            cls = item.__class__
+            if cls is Record:
+                yield item
+            elif cls is Reject:
+                self.rejected[item.reason] = self.rejected.get(item.reason, 0) + 1
+                if len(self.samples) < self.max_samples:
+                    self.samples.append({"reason": item.reason, "source": item.source, "line": item.line,
+                                         "detail": item.raw[:120]})
+            else:
+                if self.fail_fast:
+                    raise InputError(item.source, item.reason, item.line)
+                from corpusprep.readers.failures import file_size
+
+                self.failed = {"path": item.source, "reason": item.reason, "bytes": file_size(self.unit.path),
+                               "line": item.line}
+                return
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
 
 
 def range_sha256(path: str, start: int, end: int) -> str:

@@ -271,3 +271,34 @@ def test_errors_without_a_file_name_get_the_command_path(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli_module.main()
     assert capsys.readouterr().err.strip() == "error: shards/: Invalid flatbuffers message."
+
+
+def test_unreadable_sub_folder_is_named_not_skipped(tmp_path, monkeypatch):
+    d = tmp_path / "corpus"
+    (d / "ok").mkdir(parents=True)
+    (d / "locked").mkdir()
+    (d / "ok" / "a.txt").write_text("一\n", encoding="utf-8")
+    (d / "locked" / "b.txt").write_text("二\n", encoding="utf-8")
+    real = os.scandir
+
+    def scandir(path="."):  # tests run as root, where chmod 000 does not stop reading
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    log = FailureLog()
+    units = plan_units([str(d)], fmt="text", failures=log)
+    assert [u.path for u in units] == [str(d / "ok" / "a.txt")]
+    assert [(f.path, f.reason) for f in log.failed] == [
+        (str(d / "locked"), "cannot list folder: Permission denied; its files were not read")]
+
+
+def test_text_field_index_for_tsv(tmp_path):
+    p = tmp_path / "l.tsv"
+    p.write_text("1\t好评如潮\n0\t差评\n", encoding="utf-8")
+    assert [r.text for r in read_unit(plan_units([str(p)], text_field="1")[0])] == ["好评如潮", "差评"]
+    assert [r.text for r in read_unit(plan_units([str(p)], text_field="0")[0])] == ["1", "0"]
+    h = tmp_path / "h.tsv"
+    h.write_text("label\ttext_a\n1\t好评如潮\n", encoding="utf-8")
+    assert [r.text for r in read_unit(plan_units([str(h)], text_field="0")[0])] == ["1"]

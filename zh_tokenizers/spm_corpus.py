@@ -16,9 +16,8 @@ from typing import Iterator
 import xxhash
 
 from corpusprep.atomic import sha256_file
-from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, range_sha256, read_corpus_unit
+from corpusprep.corpus_input import PARQUET, CorpusFile, UnitRecords, WorkUnit, range_sha256
 from corpusprep.corpus_input import plan_units as _plan_units
-from corpusprep.records import Failure, Reject
 from corpusprep.sentences import split_sentences
 
 DEFAULT_CHUNK_BYTES = 64 << 20
@@ -157,27 +156,17 @@ def segment_sentences(sentences: list[str], max_bytes: int) -> tuple[list[str], 
 
 
 # -- reading a unit --------------------------------------------------------------------------
-def _unit_lines(unit: WorkUnit, counts: Counts, failed: list) -> Iterator[tuple[int, str]]:
+def _unit_lines(unit: WorkUnit, records: UnitRecords) -> Iterator[tuple[int, str]]:
     """(line id, line): a text line's 1-based line number, or for Parquet (row << 20 | line within
-    the document) for each line of a document. Reader rejects are counted; a failure ends the unit."""
-    parquet = unit.kind == PARQUET
-    for item in read_corpus_unit(unit):
-        cls = item.__class__
-        if cls is Reject:
-            counts.lines += 1
-            if item.reason == "undecodable":
-                counts.invalid_utf8 += 1
-            else:
-                counts.rejected += 1
-        elif cls is Failure:
-            failed.append(item)
-            return
-        elif not parquet:
-            yield item.line, item.text
-        else:  # a document's '\n'-separated lines are the trainer's sentences; the id packs row and line
-            row = item.line - 1
-            for j, ln in enumerate(item.text.split("\n")):
-                yield (row << 20) | min(j, (1 << 20) - 1), ln
+    the document) for each line of a document."""
+    if unit.kind != PARQUET:
+        for record in records:
+            yield record.line, record.text
+        return
+    for record in records:  # a document's '\n'-separated lines are the trainer's sentences
+        row = record.line - 1
+        for j, ln in enumerate(record.text.split("\n")):
+            yield (row << 20) | min(j, (1 << 20) - 1), ln
 
 
 def _key(seed: int, file_index: int, offset: int, k: int) -> int:
@@ -190,8 +179,8 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
     counts = Counts()
     keep: list[str] = []
     bottom = BottomK(opts.sample_k)
-    failed: list = []
-    for line_id, text in _unit_lines(unit, counts, failed):
+    records = UnitRecords(unit)
+    for line_id, text in _unit_lines(unit, records):
         sents = line_to_sentences(text, opts, counts)
         if opts.pre_segment == "jieba" and not opts.sample_k and sents:
             sents, coll, cuts = segment_sentences(sents, opts.max_bytes)
@@ -204,12 +193,12 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
                 keep.append(s)
                 continue
             bottom.push(_key(opts.seed, unit.file_index, line_id, k), unit.file_index, line_id, k, s)
-    if failed:
-        from corpusprep.readers.failures import file_size
-
-        f = failed[0]
-        entry = {"path": f.source, "reason": f.reason, "bytes": file_size(unit.path), "line": f.line}
-        return UnitResult(unit, counts, "", keep, bottom.items(), entry)
+    undecodable = records.rejected.get("undecodable", 0)
+    counts.lines += records.rejected_total  # rejected lines are lines too
+    counts.invalid_utf8 += undecodable
+    counts.rejected += records.rejected_total - undecodable
+    if records.failed:
+        return UnitResult(unit, counts, "", keep, bottom.items(), records.failed)
     digest = sha256_file(unit.path) if unit.kind == PARQUET else range_sha256(unit.path, unit.start, unit.end)
     return UnitResult(unit, counts, digest, keep, bottom.items())
 

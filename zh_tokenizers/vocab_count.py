@@ -4,9 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Iterator
 
-from corpusprep.corpus_input import PARQUET, CorpusFile, WorkUnit, read_corpus_unit
+from corpusprep.corpus_input import PARQUET, CorpusFile, UnitRecords, WorkUnit
 from corpusprep.corpus_input import plan_units as _plan_units
-from corpusprep.records import Failure, Reject
 from zh_tokenizers.char_classes import hf_tables
 from zh_tokenizers.vocab_file import SPECIAL_TOKENS
 
@@ -19,31 +18,13 @@ def plan_units(files: list[CorpusFile], chunk_bytes: int = CHUNK_BYTES, failures
     return _plan_units(files, chunk_bytes, parquet_unit_bytes=0, failures=failures)
 
 
-class UnitInput:
-    """What reading one unit met besides its texts: counted rejects and a failure, if any."""
-
-    def __init__(self):
-        self.rejected: dict[str, int] = {}
-        self.failed: dict | None = None
-
-
-def unit_texts(unit: WorkUnit, seen: UnitInput | None = None) -> Iterator[str]:
+def unit_texts(unit: WorkUnit, records: UnitRecords | None = None) -> Iterator[str]:
     """Texts of one unit: its lines, or the non-empty ``text`` values of its row groups. Lines the
-    reader rejects (not UTF-8, too long) are counted in ``seen``; reading stops at a failure."""
-    seen = seen if seen is not None else UnitInput()
+    reader rejects (not UTF-8, too long) are counted in ``records``; reading stops at a failure."""
     parquet = unit.kind == PARQUET
-    for item in read_corpus_unit(unit):
-        cls = item.__class__
-        if cls is Reject:
-            seen.rejected[item.reason] = seen.rejected.get(item.reason, 0) + 1
-        elif cls is Failure:
-            from corpusprep.readers.failures import file_size
-
-            seen.failed = {"path": item.source, "reason": item.reason, "bytes": file_size(unit.path),
-                           "line": item.line}
-            return
-        elif item.text or not parquet:
-            yield item.text
+    for record in records if records is not None else UnitRecords(unit):
+        if record.text or not parquet:
+            yield record.text
 
 
 def count_texts(texts: Iterable[str], lowercase: bool = True) -> Counter:
@@ -68,16 +49,16 @@ def count_unit(unit: WorkUnit) -> tuple[Counter, int, dict]:
     """(token counts, number of texts, {"rejected": {reason: n}, "failed": entry | None}) of one work
     unit; runs in a worker process."""
     n = 0
-    seen = UnitInput()
+    records = UnitRecords(unit)
 
     def texts():
         nonlocal n
-        for text in unit_texts(unit, seen):
+        for text in unit_texts(unit, records):
             n += 1
             yield text
 
     counts = count_texts(texts())
-    return counts, n, {"rejected": seen.rejected, "failed": seen.failed}
+    return counts, n, {"rejected": records.rejected, "failed": records.failed}
 
 
 def merge_counts(parts: Iterable[Counter]) -> Counter:

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, WorkUnit, read_corpus_unit
+from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, UnitRecords, WorkUnit
 from corpusprep.corpus_input import expand_corpus  # noqa: F401  (shard's corpus API, with plan_units below)
 from corpusprep.corpus_input import plan_units as _plan_units
-from corpusprep.errors import InputError
-from corpusprep.records import Failure, Reject
 
 LINES = "lines"  # one document per line (mlm, lm)
 SENTENCES = "sentences"  # one sentence per line, blank line between documents (bert, albert)
@@ -52,41 +50,29 @@ def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_split
     sampled, empty documents counted and skipped, a file that stops being readable recorded."""
     if sentence_splitter is None and unit.kind == PARQUET and layout == SENTENCES:
         from corpusprep.sentences import split_sentences as sentence_splitter
+    records = UnitRecords(unit, fail_fast=tally.fail_fast, samples=_SAMPLES)
     n = 0
-    for item in read_corpus_unit(unit):
-        if item.__class__ is Reject:
-            _count_reject(tally, item)
-            continue
-        if item.__class__ is Failure:
-            if tally.fail_fast:
-                raise InputError(item.source, item.reason, item.line)
-            from corpusprep.readers.failures import file_size
-
-            tally.failed = {"path": item.source, "reason": item.reason, "bytes": file_size(unit.path),
-                            "line": item.line}
-            return
-        text = item.text
-        if not text or not text.strip():
-            tally.empty += 1
-            continue
-        key = f"{unit.file_index}:{unit.start}:{n}"
-        if layout == LINES:
-            doc = Document(key, text=text)
-        elif unit.kind == PARQUET:
-            sentences = sentence_splitter(text)
-            if not sentences:
+    try:
+        for record in records:
+            text = record.text
+            if not text or not text.strip():
                 tally.empty += 1
                 continue
-            doc = Document(key, sentences=sentences)
-        else:  # a blank-line document: its lines are the sentences
-            doc = Document(key, sentences=text.split("\n"))
-        n += 1
-        yield doc
-
-
-def _count_reject(tally: UnitTally, rej: Reject) -> None:
-    tally.rejected += 1
-    if tally.samples is None:
-        tally.samples = []
-    if len(tally.samples) < _SAMPLES:
-        tally.samples.append({"reason": rej.reason, "source": rej.source, "line": rej.line, "detail": rej.raw[:120]})
+            key = f"{unit.file_index}:{unit.start}:{n}"
+            if layout == LINES:
+                doc = Document(key, text=text)
+            elif unit.kind == PARQUET:
+                sentences = sentence_splitter(text)
+                if not sentences:
+                    tally.empty += 1
+                    continue
+                doc = Document(key, sentences=sentences)
+            else:  # a blank-line document: its lines are the sentences
+                doc = Document(key, sentences=text.split("\n"))
+            n += 1
+            yield doc
+    finally:
+        tally.rejected += records.rejected_total
+        if records.samples:
+            tally.samples = (tally.samples or []) + records.samples[: _SAMPLES - len(tally.samples or [])]
+        tally.failed = tally.failed or records.failed

@@ -12,7 +12,7 @@ from corpusprep.readers.sniff import couplet_partner, family_of, sample_text, sn
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit, compression_of, inner_name
 from corpusprep.readers.failures import FailureLog, fail_fast
 from corpusprep.readers.inputs import expand_inputs
-from corpusprep.readers.rawio import detect_encoding, newlines_before, read_sample
+from corpusprep.readers.rawio import detect_encoding, first_line_numbers, read_sample
 
 # Layouts that can be cut into byte ranges anywhere: one record per physical line, or blank-line
 # documents (a unit owns the documents that start in its range).
@@ -116,6 +116,8 @@ def _check_fields(path: str, family: str, layout: str, text: str, text_field: st
                       file=sys.stderr)
     elif layout == "label-tsv":
         opts["columns"] = ("label", "text")
+        if text_field and text_field.isdigit():
+            opts["text_field"] = text_field = resolve_index(text_field, ("label", "text"), path)
         if text_field and text_field not in ("label", "text"):
             raise InputError(path, f"this label<TAB>text file has no column {text_field!r} (columns: label, text)")
     elif layout == "jsonl" and text_field and lines:
@@ -133,7 +135,7 @@ def _file_units(path: str, family: str, enc: str, layout: str, opts: dict, unit_
     if comp or layout not in SPLITTABLE or size <= unit_bytes:
         return [WorkUnit(0, path, family, enc, 0, None, comp, _options(opts))]
     starts = list(range(0, size, unit_bytes))
-    firsts = _first_lines(path, starts)
+    firsts = first_line_numbers(path, starts)
     out = []
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else None
@@ -142,15 +144,6 @@ def _file_units(path: str, family: str, enc: str, layout: str, opts: dict, unit_
             o["first_line"] = firsts[k]
         out.append(WorkUnit(0, path, family, enc, start, end, None, _options(o)))
     return out
-
-
-def _first_lines(path: str, starts: list[int]) -> list[int]:
-    """Line number of the first line owned by each range: 2 + newlines before byte ``start - 1``.
-
-    (The first line starting at or after ``start`` follows the first newline at or after
-    ``start - 1``, so exactly that many newlines precede it.) One sequential pass over the file.
-    """
-    return [1] + [n + 2 for n in newlines_before(path, [s - 1 for s in starts[1:]])]
 
 
 def _options(opts: dict) -> tuple:

@@ -294,6 +294,17 @@ def newlines_before(path: str, offsets: list[int]) -> list[int]:
     return out
 
 
+def first_line_numbers(path: str, starts: list[int]) -> list[int]:
+    """1-based number of the first line that starts at or after each of the ascending byte ``starts``
+    (a range owns the lines starting in it): 2 + the newlines before byte ``start - 1``, since that
+    line follows the first newline at or after ``start - 1``. One sequential pass over the file."""
+    if not starts:
+        return []
+    head = [1] if starts[0] == 0 else []
+    rest = starts[1:] if head else starts
+    return head + [n + 2 for n in newlines_before(path, [s - 1 for s in rest])]
+
+
 def iter_raw(path: str, compression: str | None) -> Iterator[bytes]:
     """All (decompressed) bytes of a file, in blocks."""
     if compression:

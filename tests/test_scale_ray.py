@@ -277,7 +277,7 @@ def test_driver_killed_on_the_cluster_leaves_no_task_and_the_rerun_is_identical(
     extra = (*LOCAL, "--executor", "ray", "--ray-address", ray_cluster["address"])
     cmd = commands(local["clean_dir"], local["vocab"], extra)[name]
     base = local["bases"][name]
-    at = kill_points(f"ray/{name}", sig, base["events"], 1)[0]
+    at = kill_points(f"ray/{name}", sig, base, 1)[0]  # while tasks run
 
     def nothing_of_ours_left(run_id: str) -> None:
         assert_no_process_left(run_id)  # the driver and anything it started
@@ -293,8 +293,7 @@ def test_driver_killed_with_a_private_runtime_leaves_no_process(kill_hook, tmp_p
     pytest.importorskip("ray")
     local = local_runs_for(kill_hook, tmp_path_factory)
     cmd = commands(local["clean_dir"], local["vocab"], (*LOCAL, "--executor", "ray"))["clean"]
-    at = 2  # while units run: after the executor closes, Ray has already stopped the runtime
-    assert local["bases"]["clean"]["events"] > at
+    at = kill_points("ray-private/clean", signal.SIGKILL, local["bases"]["clean"], 1)[0]  # while tasks run
     out = local["root"] / f"clean-ray-private-{at}"
     killed, run_id = run_cli(kill_hook, cmd.args(out), kill_at=at, sig=signal.SIGKILL, extra_env=RAY_ENV)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]

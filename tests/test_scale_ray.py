@@ -263,6 +263,28 @@ def test_running_tasks_are_found_by_the_process_scan(ray_cluster, ray_executor):
     ray.get(ref)
 
 
+def _fail_or_sleep(seconds: float) -> float:
+    if seconds < 0:
+        raise ValueError("unit failed")
+    time.sleep(seconds)
+    return seconds
+
+
+def test_ray_tasks_are_cancelled_on_error_and_when_the_caller_stops(ray_cluster, ray_executor):
+    """A failed unit cancels the units still running; so does close() after the caller stopped
+    reading (an error or a stop signal raised outside the map)."""
+    no_task_left = lambda: assert_no_process_left(ray_cluster["marker"], CLUSTER_MARKER, what=_our_tasks)  # noqa: E731
+    with pytest.raises(ValueError, match="unit failed"):
+        list(ray_executor.map(_fail_or_sleep, [-1, 60, 60]))
+    no_task_left()
+    joined = make_executor("ray", 2)  # joins the fixture's connection; close() must not shut it down
+    it = joined.map(_fail_or_sleep, [0, 60, 60])
+    assert next(it) == 0
+    joined.close()
+    no_task_left()
+    assert list(ray_executor.map(operator.neg, [4])) == [-4]
+
+
 # Ray costs a few seconds per driver: one point per (command, signal), SIGTERM where a resume matters.
 RAY_KILLS = [("clean", signal.SIGKILL), ("clean", signal.SIGTERM), ("shard", signal.SIGKILL),
              ("shard", signal.SIGTERM), ("build-vocab", signal.SIGKILL), ("build-spm", signal.SIGTERM)]

@@ -57,8 +57,11 @@ if os.environ.get("ZOOPREP_KILL_HOOK") == "1" and "ZOOPREP_KILL_HOOK_PID" not in
     import corpusprep.executors as _executors
     _in_order = _executors.in_order
 
+    import multiprocessing as _mp
+
     def _counted_in_order(*args, **kwargs):
         for result in _in_order(*args, **kwargs):
+            _counts["workers"] = max(_counts.get("workers", 0), len(_mp.active_children()))
             _event("unit")
             yield result
 
@@ -116,6 +119,7 @@ def run_cli(hook: Path, args: list[str], kill_at: str = "event:0", sig: int = si
     env.update({MARKER: run_id, "ZOOPREP_KILL_HOOK": "1", "ZOOPREP_KILL_AT": kill_at,
                 "ZOOPREP_KILL_SIG": str(int(sig))})
     env.pop("ZOOPREP_KILL_HOOK_PID", None)
+    env["ZOOPREP_MIN_MB_PER_WORKER"] = "0"  # the demo corpus is small: still use the workers asked for
     if count is not None:
         env["ZOOPREP_KILL_COUNT_FILE"] = str(count)
     cmd = [sys.executable, str(REPO / "cli.py"), *args]
@@ -260,6 +264,7 @@ def test_the_process_scan_finds_a_marked_process():
 def test_parent_killed_leaves_no_process_and_the_rerun_is_identical(kill_hook, local_runs, name, sig):
     base = local_runs["bases"][name]
     assert base["unit"] >= 3, f"{name} should collect several units"
+    assert base["workers"] == 2, f"{name} should run its units in 2 worker processes"
     for at in kill_points(name, sig, base, POINTS[name, sig]):
         kill_and_resume(kill_hook, local_runs["root"], local_runs["cmds"][name], base, sig, at, "local")
 
@@ -269,7 +274,8 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_exit_130(kill_hook, local_run
     cmd, base = local_runs["cmds"]["clean"], local_runs["bases"]["clean"]
     out = local_runs["root"] / "clean-ctrl-c"
     run_id = uuid.uuid4().hex
-    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
+    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+                              "ZOOPREP_MIN_MB_PER_WORKER": "0"})
     proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), *cmd.args(out)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
@@ -302,7 +308,7 @@ from corpusprep import lifecycle
 if "{mechanism}" == "watcher":
     lifecycle._set_parent_death_signal = lambda signum: False  # as on a system without prctl
 else:
-    lifecycle._watch_parent = lambda pid: None  # the kernel's signal alone
+    lifecycle._watch_parent = lambda *args: None  # the kernel's signal alone
 lifecycle.die_with_parent(int(sys.argv[1]))
 print("armed", flush=True)
 time.sleep(60)
@@ -326,3 +332,36 @@ def test_a_worker_dies_with_its_parent(mechanism):
     assert parent.returncode == -signal.SIGKILL
     assert_no_process_left(run_id, grace=3)
     parent.stdout.close()
+
+
+POOL_PARENT_SCRIPT = """
+import os, signal, sys, time
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from corpusprep.lifecycle import die_with_parent
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context(sys.argv[1]), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 60)
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("context", ["spawn", "forkserver"])
+def test_pool_workers_die_with_the_run_whatever_starts_them(tmp_path, context):
+    """A worker forked by a forkserver has the server, not the run, as its parent: it must neither
+    kill itself at start nor outlive the run."""
+    run_id = uuid.uuid4().hex
+    script = tmp_path / "parent.py"
+    script.write_text(POOL_PARENT_SCRIPT)
+    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.run([sys.executable, str(script), context], env=env, stdout=out, stderr=subprocess.DEVNULL,
+                              timeout=120, start_new_session=True)
+        out.seek(0)
+        worker_pid = out.read().strip()
+    assert worker_pid.isdigit(), "the worker did not run its unit"  # it did not kill itself at start
+    assert proc.returncode == -signal.SIGKILL
+    assert_no_process_left(run_id)

@@ -96,7 +96,7 @@ class LocalExecutor:
         self.window = window or 2 * self.workers
         self.tasks_per_child = tasks_per_child
         self._pool: ProcessPoolExecutor | None = None
-        self._in_flight: set = set()  # futures submitted and not finished (emptied by done callbacks)
+        self._in_flight: set = set()  # futures submitted and not finished (done callbacks remove them)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         from corpusprep.worker_plan import plan_workers, pool_context  # small runs stay in-process
@@ -135,7 +135,7 @@ class LocalExecutor:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        if self._in_flight:
+        if any(not f.done() for f in list(self._in_flight)):  # list(): done callbacks run in another thread
             _kill_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
         self._in_flight.clear()

@@ -121,39 +121,55 @@ def _kill_self() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _alive(pid: int) -> bool:
+def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # exists, owned by someone else (a reused pid): not our run
-        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
     return True
 
 
-def _watch_parent(run_pid: int, ppid: int) -> None:
-    # Re-parenting (to init or a subreaper) changes getppid(): the direct parent is gone. Under a
-    # forkserver the direct parent is the server, so the run itself is watched too.
-    while os.getppid() == ppid and _alive(run_pid):
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])  # field 4; the name may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _started_by(run_pid: int, parent: int) -> bool:
+    """Our parent is the run itself (spawn) or a helper the run started (a forkserver)."""
+    if parent == run_pid:
+        return True
+    grandparent = _parent_of(parent)
+    return grandparent == run_pid if grandparent is not None else _exists(run_pid)
+
+
+def _watch_parent(parent: int, run_pid: int) -> None:
+    # When the parent dies we are re-parented (to init or a subreaper), so getppid() changes; a
+    # forkserver parent exits when the run does (it watches a pipe from the run).
+    while os.getppid() == parent and _exists(run_pid):
         time.sleep(PARENT_POLL_S)
     _kill_self()
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this worker as soon as ``parent_pid`` (the run) is gone.
+def die_with_parent(run_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the run (``run_pid``) is gone.
 
+    The worker's parent is the run (spawn) or a forkserver the run started, which exits with it.
     SIGKILL, not a gentler signal: a worker's unit is pure and its output files are committed
     atomically, so nothing is lost that a resumed run does not redo, and SIGKILL also ends a
     worker stuck in native code. Ctrl-C reaches the whole process group; workers ignore it and
     let the parent decide (it stops them), so a run prints one message, not one per worker.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _set_parent_death_signal(signal.SIGKILL)  # fires when the direct parent (the run, or its forkserver) dies
-    ppid = os.getppid()
-    if ppid == 1 or not _alive(parent_pid):  # the run died before the death signal was armed
+    _set_parent_death_signal(signal.SIGKILL)  # fires when the parent (run or forkserver) dies
+    parent = os.getppid()
+    if not _started_by(run_pid, parent) or not _exists(run_pid):  # it died before the signal was armed
         _kill_self()
-    threading.Thread(target=_watch_parent, args=(parent_pid, ppid), name="zooprep-parent-watch",
-                     daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent, run_pid), name="zooprep-parent-watch", daemon=True).start()
 
 
 def marked_processes(key: str, value: str) -> list[int]:

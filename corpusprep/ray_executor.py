@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import uuid
 from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -21,6 +22,7 @@ from corpusprep.lifecycle import keep_signal_handlers, reap_when_gone
 T = TypeVar("T")
 R = TypeVar("R")
 
+ABANDON_TIMEOUT_S = 30.0
 _INSTALL_HINT = "the ray executor needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]')"
 
 
@@ -110,13 +112,22 @@ class RayExecutor:
 
     def _abandon(self, refs) -> None:
         """Cancel work still in flight after a failure or an early stop, and collect the outcomes so
-        Ray does not print each unretrieved failure as an 'Unhandled error' traceback."""
+        Ray does not print each unretrieved failure as an 'Unhandled error' traceback.
+
+        The cancel is repeated until each task has ended: a cancel that reaches a task while its
+        worker is being leased is lost (seen with Ray 2.60: the task then ran to its end)."""
         ray = self._ray
+        remaining = list(refs)
+        deadline = time.monotonic() + ABANDON_TIMEOUT_S
+        while remaining and time.monotonic() < deadline:
+            for ref in remaining:
+                ray.cancel(ref, force=True)
+            _, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=1.0)
         for ref in refs:
-            ray.cancel(ref, force=True)
-        for ref in refs:
+            if ref in remaining:
+                continue
             try:
-                ray.get(ref, timeout=30)
+                ray.get(ref, timeout=0)
             except Exception:  # cancelled, or failed like the unit that stopped the map
                 pass
         refs.clear()

@@ -89,3 +89,35 @@ def test_local_workers_are_recycled_after_their_task_quota():
         pids = list(ex.map(pid_of, range(24)))
     assert len(set(pids)) >= 24 // 3  # each process ran at most 3 units
     assert max(pids.count(p) for p in set(pids)) <= 3
+
+
+def test_close_with_units_in_flight_stops_the_workers_instead_of_waiting():
+    """After an error or a stop signal nobody reads the running units: close() kills their workers
+    (the waiting caller sees a broken pool) rather than letting them run to the end."""
+    import multiprocessing
+    import threading
+    import time
+    from concurrent.futures.process import BrokenProcessPool
+
+    ex = LocalExecutor(workers=2)
+    it = ex.map(time.sleep, [20] * 4)
+    outcome = []
+
+    def consume():
+        try:
+            outcome.append(next(it))
+        except BaseException as exc:  # noqa: BLE001  (the outcome is what the test checks)
+            outcome.append(exc)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    deadline = time.monotonic() + 60
+    while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)  # the workers have picked up their units
+    workers = multiprocessing.active_children()
+    ex.close()
+    consumer.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], BrokenProcessPool), outcome
+    assert not any(p.is_alive() for p in workers)
+

@@ -5,7 +5,7 @@ alone gets SIGKILL (like an OOM kill: its workers must notice and die on their o
 (it stops its workers and exits 143). Kill points are reproducible: a `sitecustomize` hook in the
 parent counts its events (each unit result it collects, each file it commits by os.replace /
 os.rename) and signals itself at the N-th; N comes from a seeded RNG over the events of an
-uninterrupted run. Our processes are found by a marker in their environment (unique per run), never
+uninterrupted run (one point per command and signal always falls while units run). Our processes are found by a marker in their environment (unique per run), never
 by name. The same checks run on a two-node Ray cluster in test_scale_ray.py.
 """
 from __future__ import annotations
@@ -31,22 +31,25 @@ MARKER = "ZOOPREP_TEST_RUN"
 GRACE_S = 5.0
 
 HOOK = '''
-import atexit, os
+import atexit, json, os
 if os.environ.get("ZOOPREP_KILL_HOOK") == "1" and "ZOOPREP_KILL_HOOK_PID" not in os.environ:
     os.environ["ZOOPREP_KILL_HOOK_PID"] = str(os.getpid())  # inherited: workers stay passive
-    _at = int(os.environ.get("ZOOPREP_KILL_AT", "0"))
+    _kind, _, _at = os.environ.get("ZOOPREP_KILL_AT", "event:0").partition(":")
     _sig = int(os.environ.get("ZOOPREP_KILL_SIG", "9"))
-    _n = 0
+    _counts = {"event": 0, "unit": 0}
+    _fired = []
 
-    def _event():
-        global _n
-        _n += 1
-        if _n == _at:
+    def _event(kind):
+        _counts["event"] += 1
+        if kind == "unit":
+            _counts["unit"] += 1
+        if (_kind == "event" or kind == _kind) and _counts[_kind] == int(_at) and not _fired:
+            _fired.append(1)
             os.kill(os.getpid(), _sig)
 
     def _counted(fn):
         def wrapped(*args, **kwargs):
-            _event()
+            _event("commit")
             return fn(*args, **kwargs)
         return wrapped
 
@@ -54,14 +57,17 @@ if os.environ.get("ZOOPREP_KILL_HOOK") == "1" and "ZOOPREP_KILL_HOOK_PID" not in
     import corpusprep.executors as _executors
     _in_order = _executors.in_order
 
+    import multiprocessing as _mp
+
     def _counted_in_order(*args, **kwargs):
         for result in _in_order(*args, **kwargs):
-            _event()
+            _counts["workers"] = max(_counts.get("workers", 0), len(_mp.active_children()))
+            _event("unit")
             yield result
 
     _executors.in_order = _counted_in_order
     if os.environ.get("ZOOPREP_KILL_COUNT_FILE"):
-        atexit.register(lambda: open(os.environ["ZOOPREP_KILL_COUNT_FILE"], "w").write(str(_n)))
+        atexit.register(lambda: open(os.environ["ZOOPREP_KILL_COUNT_FILE"], "w").write(json.dumps(_counts)))
 '''
 
 
@@ -104,16 +110,16 @@ def kill_hook(tmp_path_factory) -> Path:
     return hook
 
 
-def run_cli(hook: Path, args: list[str], kill_at: int = 0, sig: int = signal.SIGKILL, count: Path | None = None,
+def run_cli(hook: Path, args: list[str], kill_at: str = "event:0", sig: int = signal.SIGKILL, count: Path | None = None,
             extra_env: dict | None = None, timeout: float = 300) -> tuple[subprocess.CompletedProcess, str]:
     """Run the CLI in its own session with the hook; returns the result and the run's marker."""
     run_id = uuid.uuid4().hex
     env = dict(os.environ, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join([str(hook), str(REPO), env.get("PYTHONPATH", "")])
-    env["ZOOPREP_MIN_MB_PER_WORKER"] = "0"  # small inputs would otherwise run in-process: real workers here
-    env.update({MARKER: run_id, "ZOOPREP_KILL_HOOK": "1", "ZOOPREP_KILL_AT": str(kill_at),
+    env.update({MARKER: run_id, "ZOOPREP_KILL_HOOK": "1", "ZOOPREP_KILL_AT": kill_at,
                 "ZOOPREP_KILL_SIG": str(int(sig))})
     env.pop("ZOOPREP_KILL_HOOK_PID", None)
+    env["ZOOPREP_MIN_MB_PER_WORKER"] = "0"  # the demo corpus is small: still use the workers asked for
     if count is not None:
         env["ZOOPREP_KILL_COUNT_FILE"] = str(count)
     cmd = [sys.executable, str(REPO / "cli.py"), *args]
@@ -176,19 +182,23 @@ def baseline(hook: Path, root: Path, cmd: Command, tag: str, extra_env=None) -> 
     assert result.returncode == 0, result.stderr[-2000:]
     if cmd.verifiable:
         assert verify_dir(out).ok
-    return {"out": out, "state": cmd.state(out), "events": int(count.read_text())}
+    return {"out": out, "state": cmd.state(out), **json.loads(count.read_text())}
 
 
-def kill_points(name: str, sig: int, events: int, k: int) -> list[int]:
-    """``k`` reproducible kill points among a run's ``events`` (seeded by command and signal)."""
+def kill_points(name: str, sig: int, base: dict, k: int) -> list[str]:
+    """``k`` reproducible kill points of a run (seeded by command and signal): the first while units
+    run (the N-th unit result collected: workers or tasks are busy), the others at any parent event
+    (unit results and file commits, including after the last unit)."""
     rng = random.Random(f"{name}/{signal.Signals(sig).name}")
-    return sorted(rng.sample(range(1, events + 1), min(k, events)))
+    points = [f"unit:{rng.randint(1, base['unit'])}"]
+    points += [f"event:{n}" for n in sorted(rng.sample(range(1, base["event"] + 1), min(k - 1, base["event"])))]
+    return points
 
 
-def kill_and_resume(hook: Path, root: Path, cmd: Command, base: dict, sig: int, at: int, tag: str,
+def kill_and_resume(hook: Path, root: Path, cmd: Command, base: dict, sig: int, at: str, tag: str,
                     extra_env=None, no_process_left=None) -> None:
     """Signal the parent at event ``at``; nothing of ours survives; the rerun equals the baseline."""
-    out = root / f"{cmd.name}-{tag}-{signal.Signals(sig).name}-{at}"
+    out = root / f"{cmd.name}-{tag}-{signal.Signals(sig).name}-{at.replace(':', '')}"
     killed, run_id = run_cli(hook, cmd.args(out), kill_at=at, sig=sig, extra_env=extra_env)
     expected = -signal.SIGKILL if sig == signal.SIGKILL else 128 + sig
     assert killed.returncode == expected, f"{cmd.name} at event {at}: rc {killed.returncode}: {killed.stderr[-1500:]}"
@@ -255,8 +265,9 @@ def test_the_process_scan_finds_a_marked_process():
 @pytest.mark.parametrize("name", ["clean", "build-vocab", "build-spm", "shard"])
 def test_parent_killed_leaves_no_process_and_the_rerun_is_identical(kill_hook, local_runs, name, sig):
     base = local_runs["bases"][name]
-    assert base["events"] >= 3, f"{name} should collect several units"
-    for at in kill_points(name, sig, base["events"], POINTS[name, sig]):
+    assert base["unit"] >= 3, f"{name} should collect several units"
+    assert base["workers"] == 2, f"{name} should run its units in 2 worker processes"
+    for at in kill_points(name, sig, base, POINTS[name, sig]):
         kill_and_resume(kill_hook, local_runs["root"], local_runs["cmds"][name], base, sig, at, "local")
 
 
@@ -299,7 +310,7 @@ from corpusprep import lifecycle
 if "{mechanism}" == "watcher":
     lifecycle._set_parent_death_signal = lambda signum: False  # as on a system without prctl
 else:
-    lifecycle._watch_parent = lambda pid, ppid: None  # the kernel's signal alone
+    lifecycle._watch_parent = lambda *args: None  # the kernel's signal alone
 lifecycle.die_with_parent(int(sys.argv[1]))
 print("armed", flush=True)
 time.sleep(60)
@@ -323,3 +334,36 @@ def test_a_worker_dies_with_its_parent(mechanism):
     assert parent.returncode == -signal.SIGKILL
     assert_no_process_left(run_id, grace=3)
     parent.stdout.close()
+
+
+POOL_PARENT_SCRIPT = """
+import os, signal, sys, time
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from corpusprep.lifecycle import die_with_parent
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context(sys.argv[1]), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 60)
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("context", ["spawn", "forkserver"])
+def test_pool_workers_die_with_the_run_whatever_starts_them(tmp_path, context):
+    """A worker forked by a forkserver has the server, not the run, as its parent: it must neither
+    kill itself at start nor outlive the run."""
+    run_id = uuid.uuid4().hex
+    script = tmp_path / "parent.py"
+    script.write_text(POOL_PARENT_SCRIPT)
+    env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.run([sys.executable, str(script), context], env=env, stdout=out, stderr=subprocess.DEVNULL,
+                              timeout=120, start_new_session=True)
+        out.seek(0)
+        worker_pid = out.read().strip()
+    assert worker_pid.isdigit(), "the worker did not run its unit"  # it did not kill itself at start
+    assert proc.returncode == -signal.SIGKILL
+    assert_no_process_left(run_id)

@@ -263,6 +263,28 @@ def test_running_tasks_are_found_by_the_process_scan(ray_cluster, ray_executor):
     ray.get(ref)
 
 
+def _fail_or_sleep(seconds: float) -> float:
+    if seconds < 0:
+        raise ValueError("unit failed")
+    time.sleep(seconds)
+    return seconds
+
+
+def test_ray_tasks_are_cancelled_on_error_and_when_the_caller_stops(ray_cluster, ray_executor):
+    """A failed unit cancels the units still running; so does close() after the caller stopped
+    reading (an error or a stop signal raised outside the map)."""
+    no_task_left = lambda: assert_no_process_left(ray_cluster["marker"], CLUSTER_MARKER, what=_our_tasks)  # noqa: E731
+    with pytest.raises(ValueError, match="unit failed"):
+        list(ray_executor.map(_fail_or_sleep, [-1, 60, 60]))
+    no_task_left()
+    joined = make_executor("ray", 2)  # joins the fixture's connection; close() must not shut it down
+    it = joined.map(_fail_or_sleep, [0, 60, 60])
+    assert next(it) == 0
+    joined.close()
+    no_task_left()
+    assert list(ray_executor.map(operator.neg, [4])) == [-4]
+
+
 # Ray costs a few seconds per driver: one point per (command, signal), SIGTERM where a resume matters.
 RAY_KILLS = [("clean", signal.SIGKILL), ("clean", signal.SIGTERM), ("shard", signal.SIGKILL),
              ("shard", signal.SIGTERM), ("build-vocab", signal.SIGKILL), ("build-spm", signal.SIGTERM)]
@@ -277,7 +299,7 @@ def test_driver_killed_on_the_cluster_leaves_no_task_and_the_rerun_is_identical(
     extra = (*LOCAL, "--executor", "ray", "--ray-address", ray_cluster["address"])
     cmd = commands(local["clean_dir"], local["vocab"], extra)[name]
     base = local["bases"][name]
-    at = kill_points(f"ray/{name}", sig, base["events"], 1)[0]
+    at = kill_points(f"ray/{name}", sig, base, 1)[0]  # while tasks run
 
     def nothing_of_ours_left(run_id: str) -> None:
         assert_no_process_left(run_id)  # the driver and anything it started
@@ -293,8 +315,7 @@ def test_driver_killed_with_a_private_runtime_leaves_no_process(kill_hook, tmp_p
     pytest.importorskip("ray")
     local = local_runs_for(kill_hook, tmp_path_factory)
     cmd = commands(local["clean_dir"], local["vocab"], (*LOCAL, "--executor", "ray"))["clean"]
-    at = 2  # while units run: after the executor closes, Ray has already stopped the runtime
-    assert local["bases"]["clean"]["events"] > at
+    at = kill_points("ray-private/clean", signal.SIGKILL, local["bases"]["clean"], 1)[0]  # while tasks run
     out = local["root"] / f"clean-ray-private-{at}"
     killed, run_id = run_cli(kill_hook, cmd.args(out), kill_at=at, sig=signal.SIGKILL, extra_env=RAY_ENV)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]

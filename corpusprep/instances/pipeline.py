@@ -20,10 +20,10 @@ from corpusprep.atomic import open_work_dir, sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
-from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
+from corpusprep.instances.arrow_io import id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.sources import layout_for, plan_units
+from corpusprep.instances.sources import LINES, SENTENCES, plan_units
 from corpusprep.progress import progress
 
 
@@ -91,6 +91,11 @@ def _summarize(results: list[dict], row_len: int) -> dict:
     }
 
 
+def processor_options(cfg: ShardConfig, tok) -> dict:
+    proc = cfg.data_processor
+    return proc.options(cfg, tok) if proc.options else {}
+
+
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
                    samples: list) -> dict:
     return {
@@ -102,6 +107,7 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
         "sources": sources, "counts": counts, "files": files,
         "manifest": {"dataset": cfg.manifest_dataset, "recipe_stage": cfg.recipe_stage},
         "options": cfg.options(),
+        "processor_options": processor_options(cfg, tok),
         "reject_samples": samples[:20],
     }
 
@@ -155,14 +161,18 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     cfg.validate()
     _prepare_out(cfg.out, cfg.overwrite)
     tok = tok if tok is not None else load_tokenizer_for(cfg)
+    proc = cfg.data_processor
+    if proc.check:
+        proc.check(cfg, tok)
     sources = expand_corpus(cfg.corpus)
     if cfg.uer_compat:
         from corpusprep.instances.compat_uer import run_compat
 
         return run_compat(cfg, tok, sources)
     dtype = id_dtype(tok.vocab_size)
-    schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)))
+    schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+    layout = SENTENCES if proc.layout == SENTENCES else LINES  # tab lines are cut like lines
+    units = plan_units(sources, layout, int(cfg.unit_mb * (1 << 20)))
     plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint,
             "sources": source_identity(sources), "units": [[u.file_index, u.start, u.end] for u in units]}
     work = cfg.out.with_name(cfg.out.name + ".partial")

@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-
 from corpusprep.errors import InputError
 
 # Column name -> (Arrow type, `datasets` feature). input_ids is a fixed-size list (see ``instance_schema``).
@@ -26,7 +24,9 @@ def id_dtype(vocab_size: int) -> str:
     return "uint16" if vocab_size <= 65536 else "uint32"
 
 
-def arrow_type(column: str, dtype: str = "uint16", row_len: int = 0) -> pa.DataType:
+def arrow_type(column: str, dtype: str = "uint16", row_len: int = 0):
+    import pyarrow as pa  # readers without pyarrow (device checks on in-memory rows) use the rest
+
     if column == "input_ids":
         return pa.list_(pa.uint16() if dtype == "uint16" else pa.uint32(), row_len)
     if column in SCALAR_TYPES:
@@ -45,8 +45,10 @@ def _feature(column: str, dtype: str, row_len: int) -> dict:
     return {"feature": value("int32"), "_type": "List"}
 
 
-def instance_schema(cols: list[str], dtype: str, row_len: int) -> pa.Schema:
+def instance_schema(cols: list[str], dtype: str, row_len: int):
     """The Arrow schema of every part, with the ``huggingface`` features metadata."""
+    import pyarrow as pa
+
     fields = [pa.field(c, arrow_type(c, dtype, row_len)) for c in cols]
     feats = {c: _feature(c, dtype, row_len) for c in cols}
     return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": feats}})})

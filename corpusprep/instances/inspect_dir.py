@@ -4,17 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corpusprep.errors import InputError
-
-
-def read_meta(out: Path) -> dict:
-    path = Path(out) / "zooprep.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "not a shard output directory (zooprep.json missing)") from None
-    except ValueError as exc:
-        raise InputError(str(path), f"unreadable JSON ({exc})") from None
+from corpusprep.instances.format import read_meta_json as read_meta
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):

@@ -60,12 +60,16 @@ def compat(job) -> None:
     bert_worker(job, build_instances)
 
 
-def decoder_side(targets: list, width: int, pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(tgt_in, tgt_out, tgt_seg) of width - 1 from unpadded targets, as UER's Mt/Bart loaders."""
+def decoder_side(targets: list, width: int, pad: int, names: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tgt_in, tgt_out, tgt_seg) of width - 1 from unpadded targets, as UER's Mt/Bart loaders.
+
+    UER's tgt_seg covers one position more than the target's real inputs (it subtracts
+    ``pad_num - 1``), so its loss also asks for the [PAD] after the final [SEP]; the HF mask stops
+    at the real tokens."""
     tgt = pad_ragged([list(t) for t in targets], pad, width)
     lens = np.array([min(len(t), width) for t in targets], dtype=np.int64)
-    seg = real_mask(np.maximum(lens - 1, 0), width - 1).astype(np.int64)
-    return tgt[:, :-1], tgt[:, 1:], seg
+    shown = np.minimum(lens, width - 1) if names == "uer" else np.maximum(lens - 1, 0)
+    return tgt[:, :-1], tgt[:, 1:], real_mask(shown, width - 1).astype(np.int64)
 
 
 def infill(src: np.ndarray, lengths: np.ndarray, mask_id: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +90,7 @@ def expand(c: dict, cfg) -> dict:
     pad = cfg.special_ids["pad"]
     src, lengths = infill(c["ids"].astype(np.int64), c["length"].astype(np.int64), cfg.special_ids["mask"], pad)
     width = src.shape[1]
-    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], width, pad)
+    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], width, pad, cfg.names)
     real = real_mask(lengths, width)
     if cfg.names == "uer":
         return {"src": src, "tgt_out": tgt_out, "seg": real.astype(np.int64), "tgt_in": tgt_in, "tgt_seg": tgt_seg}

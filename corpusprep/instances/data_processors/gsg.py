@@ -68,7 +68,7 @@ def expand(c: dict, cfg) -> dict:
     pad = cfg.special_ids["pad"]
     src = c["ids"].astype(np.int64)
     lengths = c["length"].astype(np.int64)
-    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], int(cfg.options["tgt_seq_len"]), pad)
+    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], int(cfg.options["tgt_seq_len"]), pad, cfg.names)
     real = real_mask(lengths, src.shape[1])
     if cfg.names == "uer":
         return {"src": src, "tgt_out": tgt_out, "seg": real.astype(np.int64), "tgt_in": tgt_in, "tgt_seg": tgt_seg}

@@ -14,7 +14,9 @@ from manifests.catalog import Catalog, CatalogError
 from manifests.schema import Model, Recipe, Stage, is_known
 
 FORMATS = ("zooprep", "uer", "tencentpretrain")
-ZOOPREP_PROCESSORS = ("mlm", "bert", "albert", "lm")  # what `shard --processor` implements
+from corpusprep.instances.data_processors import names as _shard_processors  # noqa: E402
+
+ZOOPREP_PROCESSORS = _shard_processors()  # what `shard --processor` implements (the registry)
 
 
 @dataclass

@@ -85,6 +85,15 @@ def test_registry_lists_every_uer_processor_but_mt_and_cli_help_names_them():
         assert f"{n}:" in out
 
 
+def test_docs_table_and_recipe_printer_follow_the_registry():
+    from manifests import recipe_commands
+
+    doc = (Path(__file__).parent.parent / "docs" / "shard.md").read_text(encoding="utf-8")
+    for n in names():
+        assert f"| `{n}` |" in doc, n
+    assert tuple(recipe_commands.ZOOPREP_PROCESSORS) == names()
+
+
 # ------------------------------------------------------------------ hand-checked examples -----------
 
 def test_cls_framing_and_truncation_as_uer():

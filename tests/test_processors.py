@@ -81,8 +81,7 @@ def test_registry_lists_every_uer_processor_but_mt_and_cli_help_names_them():
         get("nope")
     out = subprocess.run([sys.executable, "cli.py", "shard", "--help"], cwd=Path(__file__).parent.parent,
                          capture_output=True, text=True, env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"}).stdout
-    for n in names():
-        assert f"{n}:" in out
+    assert " | ".join(names()) in out.replace("\n", " ").replace("│", "")
 
 
 def test_docs_table_and_recipe_printer_follow_the_registry():

@@ -114,7 +114,7 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
         special = np.isin(ids, [special_ids[k] for k in ("cls", "sep", "pad")])
         cols["special_tokens_mask"] = ragged(special)
         seg = np.zeros_like(ids)
-        if "seg_a_len" in raw:
+        if "seg_a_len" in get(processor).columns:
             seg = (np.arange(ids.shape[1])[None, :] >= raw["seg_a_len"][:, None]).astype(np.int64)
         cols["token_type_ids"] = ragged(seg)
         if "masked_positions" in raw:
@@ -129,9 +129,9 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
         cols["sentence_order_label"] = pa.array(raw["sop_label"].astype(np.int64))
     if "label" in raw and processor in ("cls", "cls_mlm"):
         cols["labels" if processor == "cls" else "class_labels"] = pa.array(raw["label"].astype(np.int64))
-    if "seg_a_len" in raw and "token_type_ids" not in cols:
+    if "seg_a_len" in get(processor).columns and "token_type_ids" not in cols:
         cols["token_type_ids"] = ragged((np.arange(ids.shape[1])[None, :] >= raw["seg_a_len"][:, None]).astype(np.int64))
-    if "target_ids" in raw:
+    if "target_ids" in get(processor).columns:
         cols["target_ids"] = pa.array([t.astype(np.int64) for t in raw["target_ids"]], type=pa.list_(pa.int64()))
     return pa.table(cols)
 

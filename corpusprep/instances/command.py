@@ -7,9 +7,10 @@ from typing import List, Optional
 import typer
 
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.data_processors import help_text, names
+from corpusprep.instances.data_processors import names
 
-_PROCESSOR_HELP = f"{' | '.join(names())}: UER-py data processors. " + help_text()
+# Names only: the registry lists them without importing the processor modules (numpy) at CLI start-up.
+_PROCESSOR_HELP = f"{' | '.join(names())} (UER-py data processors; what each builds: docs/shard.md)."
 
 
 def shard(

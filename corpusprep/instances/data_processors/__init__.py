@@ -2,7 +2,7 @@
 but one object holding everything about it (columns, builders, collator, UER export layout).
 
 Adding a processor: write its module (a ``PROCESSOR = DataProcessor(...)``), add its name below,
-and its tests. `shard --help`, docs/shard.md and the recipe printer list ``names()``.
+and its tests. `shard --help` and the recipe printer list ``names()``; a test checks docs/shard.md does.
 """
 from __future__ import annotations
 
@@ -26,8 +26,3 @@ def get(name: str):
     if name not in _LOADED:
         _LOADED[name] = importlib.import_module(f"{__name__}.{name}").PROCESSOR
     return _LOADED[name]
-
-
-def help_text() -> str:
-    """One line per processor, for `shard --help`."""
-    return "; ".join(f"{n}: {get(n).summary}" for n in _MODULES)

@@ -18,6 +18,10 @@ def sentinel_id(tok) -> int:
     if sid == tok.special_ids["unk"]:
         raise ZooprepError(f"--processor t5 needs a vocab with sentinel tokens ({SENTINEL_TOKEN}, <extra_id_1>, ... "
                            "with consecutive ids), e.g. google_zh_with_sentinel_vocab.txt")
+    second = tok.convert_tokens_to_ids(["<extra_id_1>"])[0]
+    if second != tok.special_ids["unk"] and second != sid + 1:
+        raise ZooprepError(f"--processor t5: <extra_id_1> has id {second}, not {sid + 1}; UER's T5 loader "
+                           "numbers sentinels from <extra_id_0> consecutively")
     return sid
 
 

@@ -123,12 +123,8 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
             if rows.size:
                 labels[rows, np.concatenate(raw["masked_positions"])] = np.concatenate(raw["masked_labels"])
             cols["labels"] = ragged(labels)
-    if processor == "bert":
-        cols["next_sentence_label"] = pa.array(raw["nsp_label"].astype(np.int64))
-    if processor == "albert":
-        cols["sentence_order_label"] = pa.array(raw["sop_label"].astype(np.int64))
-    if "label" in raw and processor in ("cls", "cls_mlm"):
-        cols["labels" if processor == "cls" else "class_labels"] = pa.array(raw["label"].astype(np.int64))
+    for stored, hf_name in get(processor).hf_labels:
+        cols[hf_name] = pa.array(raw[stored].astype(np.int64))
     if "seg_a_len" in get(processor).columns and "token_type_ids" not in cols:
         cols["token_type_ids"] = ragged((np.arange(ids.shape[1])[None, :] >= raw["seg_a_len"][:, None]).astype(np.int64))
     if "target_ids" in get(processor).columns:

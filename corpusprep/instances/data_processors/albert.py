@@ -50,4 +50,4 @@ PROCESSOR = DataProcessor(
     expand=lambda c, cfg: expand_pair(c, cfg, "sop_label", "sentence_order_label"),
     uer_tuples=lambda raw, meta: pair_tuples(raw, "sop_label"),
     columns=("seg_a_len", "sop_label"), masked_lm=True, dup_passes=True, min_seq_len=5, export_as=("mlm",),
-    uer_names=("src", "tgt", "seg", "tgt_sp"))
+    hf_labels=(("sop_label", "sentence_order_label"),), uer_names=("src", "tgt", "seg", "tgt_sp"))

@@ -22,7 +22,7 @@ LAYOUT_HELP = {LINES: "one document per line", SENTENCES: "one sentence per line
 
 @dataclass(frozen=True)
 class DataProcessor:
-    """One objective. Callables take plain values so the object pickles to executor workers by name."""
+    """One objective. Workers look it up by name (``get``), so it never travels between processes."""
 
     name: str
     summary: str  # one line: `shard --help`, docs/shard.md
@@ -39,7 +39,7 @@ class DataProcessor:
     dup_passes: bool = False  # UER repeats the corpus --dup-factor times
     dup_without_static: bool = False  # ... also without static masking (the copies are reshuffled)
     export_as: tuple[str, ...] = ()  # other processors a shard of this one can be exported as
-    hf_columns: Callable | None = None  # (raw, meta) -> dict of pyarrow arrays for `export --to hf`
+    hf_labels: tuple[tuple[str, str], ...] = ()  # (stored label column, its Hugging Face name)
     check: Callable | None = None  # (cfg, tok) -> None: option checks that need the tokenizer
     options: Callable | None = None  # (cfg, tok) -> dict recorded as zooprep.json processor_options
     uer_names: tuple[str, ...] = field(default=())  # tensor names of UER's dataloader, for the docs

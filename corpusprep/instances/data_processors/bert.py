@@ -64,4 +64,4 @@ PROCESSOR = DataProcessor(
     expand=lambda c, cfg: expand_pair(c, cfg, "nsp_label", "next_sentence_label"),
     uer_tuples=lambda raw, meta: pair_tuples(raw, "nsp_label"),
     columns=("seg_a_len", "nsp_label"), masked_lm=True, dup_passes=True, min_seq_len=5, export_as=("mlm",),
-    uer_names=("src", "tgt", "seg", "tgt_sp"))
+    hf_labels=(("nsp_label", "next_sentence_label"),), uer_names=("src", "tgt", "seg", "tgt_sp"))

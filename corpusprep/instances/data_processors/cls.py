@@ -93,4 +93,5 @@ def uer_tuples(raw: dict, meta):
 PROCESSOR = DataProcessor(
     name="cls", summary="classification: label<TAB>text[<TAB>text_b] lines or clean Parquet with meta labels",
     layout=TAB_LINES, build=build, compat=lambda job: compat_labelled(job, False), expand=expand,
-    uer_tuples=uer_tuples, columns=("seg_a_len", "label"), uer_names=("src", "tgt", "seg"))
+    uer_tuples=uer_tuples, columns=("seg_a_len", "label"), hf_labels=(("label", "labels"),),
+    uer_names=("src", "tgt", "seg"))

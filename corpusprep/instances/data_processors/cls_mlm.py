@@ -32,4 +32,5 @@ PROCESSOR = DataProcessor(
     name="cls_mlm", summary="masked LM + classification: as cls, single texts framed [CLS] text [SEP]",
     layout=TAB_LINES, build=lambda ctx, unit, emit, stats, tally: build_labelled(ctx, unit, emit, stats, tally, True),
     compat=lambda job: compat_labelled(job, True), expand=expand, uer_tuples=uer_tuples,
-    columns=("seg_a_len", "label"), masked_lm=True, uer_names=("src", "tgt_mlm", "tgt_cls", "seg"))
+    columns=("seg_a_len", "label"), masked_lm=True, hf_labels=(("label", "class_labels"),),
+    uer_names=("src", "tgt_mlm", "tgt_cls", "seg"))

@@ -368,3 +368,21 @@ def test_collator_uer_names_equal_uer_dataloader(tmp_path, shared_dir, processor
     want = uer_batch(processor, instances, tok.vocab_size, reader.meta.special_ids, sentinel)
     for key, value in want.items():
         assert got[key].tolist() == value, key
+
+
+def test_cls_from_clean_output_of_a_review_family(tmp_path, shared_dir, google_vocab):
+    """`clean` on a labelled review CSV, then `shard --processor cls`: every row keeps its label."""
+    import csv
+    import subprocess
+    import sys
+
+    src = shared_dir / "corpora" / "reviews" / "SophonPlus__ChineseNlpCorpus" / "datasets" / "waimai_10k" / "waimai_10k.csv"
+    repo = Path(__file__).parent.parent
+    subprocess.run([sys.executable, "cli.py", "clean", str(src), "--out", str(tmp_path / "clean"), "--layout", "parquet"],
+                   cwd=repo, check=True, capture_output=True)
+    out = shard(tmp_path, tmp_path / "clean", google_vocab, processor="cls", seq_len=64)
+    with open(src, encoding="utf-8") as fh:
+        labels = [int(r["label"]) for r in csv.DictReader(fh)]
+    got = [r["label"] for r in rows(out)]
+    assert len(got) == json.loads((out / "zooprep.json").read_text())["counts"]["documents"] > 500
+    assert got == labels[: len(got)]

@@ -13,11 +13,13 @@ import random
 
 class UerPreprocess:
     def __init__(self, tok, processor, seq_length=128, dup_factor=1, dynamic_masking=True, span_masking=False,
+                 whole_word_masking=False,
                  span_geo_prob=0.2, span_max_length=10, docs_buffer_size=100000, short_seq_prob=0.1,
                  full_sentences=False, seed=7, tgt_seq_length=128, strategy="lead"):
         self.tok, self.processor, self.seq_length = tok, processor, seq_length
         self.dup_factor = 1 if dynamic_masking else dup_factor  # preprocess.py: dynamic -> dup 1
         self.dynamic_masking, self.span_masking = dynamic_masking, span_masking
+        self.whole_word_masking = whole_word_masking
         self.span_geo_prob, self.span_max_length = span_geo_prob, span_max_length
         self.docs_buffer_size, self.short_seq_prob = docs_buffer_size, short_seq_prob
         self.full_sentences, self.seed = full_sentences, seed
@@ -51,7 +53,9 @@ class UerPreprocess:
         src_no_pad = src[:i + 1]
         tokens_index = []
         span_end = -1
-        for (i, token) in enumerate(src_no_pad):
+        if self.whole_word_masking:
+            tokens_index, src_no_pad = self.wwm_index(src_no_pad)
+        for (i, token) in enumerate([] if self.whole_word_masking else src_no_pad):
             if token in (self.CLS, self.SEP, self.PAD):
                 continue
             if not self.span_masking:
@@ -74,7 +78,18 @@ class UerPreprocess:
         for index_set in tokens_index:
             if len(tgt) >= num_to_predict:
                 break
-            if self.span_masking:
+            if self.whole_word_masking:
+                i, word_len = index_set
+                if len(tgt) + word_len > num_to_predict:
+                    continue
+                for j in range(word_len):
+                    tgt.append((i + j, src[i + j]))
+                    prob = random.random()
+                    if prob < 0.8:
+                        src[i + j] = self.MASK
+                    elif prob < 0.9:
+                        src[i + j] = self.random_id()
+            elif self.span_masking:
                 i, span_len = index_set
                 if len(tgt) + span_len > num_to_predict:
                     continue
@@ -96,6 +111,28 @@ class UerPreprocess:
                 elif prob < 0.9:
                     src[i] = self.random_id()
         return src, sorted(tgt, key=lambda x: x[0])
+
+    def wwm_index(self, src):
+        """create_index with whole_word_masking: jieba words of the decoded text, re-tokenized."""
+        import jieba
+
+        length = len(src)
+        has_cls = src[0] == self.CLS
+        if has_cls:
+            src = src[1:]
+        has_sep = src[-1] == self.SEP
+        if has_sep:
+            src = src[:-1]
+        text = "".join(self.tok.convert_ids_to_tokens(src)).replace("[UNK]", "").replace("##", "")
+        out, index = ([self.CLS] if has_cls else []), []
+        for word in jieba.cut(text):
+            at = len(out)
+            out += self.ids(word)
+            if len(out) < length:
+                index.append([at, len(out) - at])
+        if has_sep:
+            out.append(self.SEP)
+        return index, out[:length] if len(out) > length else out
 
     def random_id(self):
         while True:

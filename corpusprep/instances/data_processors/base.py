@@ -12,12 +12,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from corpusprep.instances.format import MASK_COLUMNS
+from corpusprep.instances.sources import LINES, SENTENCES  # noqa: F401  (the text layouts, re-exported)
 
 IGNORE_INDEX = -100
 
-LINES, SENTENCES, TAB_LINES = "lines", "sentences", "tab_lines"
-LAYOUT_HELP = {LINES: "one document per line", SENTENCES: "one sentence per line, blank line after each document",
-               TAB_LINES: "tab-separated fields per line"}
+TAB_LINES = "tab_lines"  # label<TAB>text... / source<TAB>target lines; cut into units like LINES
 
 
 @dataclass(frozen=True)

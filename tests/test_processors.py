@@ -390,3 +390,24 @@ def test_cls_from_clean_output_of_a_review_family(tmp_path, shared_dir, google_v
     got = [r["label"] for r in rows(out)]
     assert len(got) == json.loads((out / "zooprep.json").read_text())["counts"]["documents"] > 500
     assert got == labels[: len(got)]
+
+
+def test_cli_new_options_reach_the_config(tmp_path, tiny_vocab):
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "s.txt"
+    corpus.write_text("".join(f"一二三。\n四五{'六' * k}。\n七八。\n\n" for k in range(12)), encoding="utf-8")
+    out = tmp_path / "gsg"
+    proc = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--processor", "gsg",
+                           "--seq-len", "16", "--tgt-seq-len", "12", "--sentence-selection", "random",
+                           "--vocab", str(tiny_vocab), "--compat", "uer", "--workers", "2"],
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((out / "zooprep.json").read_text())
+    assert meta["processor_options"] == {"tgt_seq_len": 12, "sentence_selection": "random"}
+    assert meta["options"]["compat"] == "uer" and len(meta["files"]) == 2
+    bad = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(tmp_path / "x"), "--processor",
+                          "t6", "--vocab", str(tiny_vocab)], cwd=Path(__file__).parent.parent, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "t5" in bad.stderr and bad.stderr.strip().count("\n") == 0

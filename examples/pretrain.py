@@ -1,4 +1,4 @@
-"""Reference trainer: a tiny char RoBERTa (mlm/bert/albert shards) or GPT-2 (lm shards) fed by zooprep.
+"""Reference trainer: a tiny char RoBERTa (mlm/bert/albert/cls/cls_mlm shards), GPT-2 (lm) or T5 (t5) fed by zooprep.
 
 Torch only. Single process (installed: ``zooprep pretrain-example SHARD_DIR ...``, same options):
 
@@ -56,7 +56,7 @@ MAX_POSITIONS = 512  # UER's max_seq_length: the position table does not depend 
 @dataclass
 class TrainConfig:
     shard_dir: str
-    model: str = "auto"  # auto | roberta | gpt2
+    model: str = "auto"  # auto | roberta | gpt2 | t5
     size: str = "tiny"
     max_steps: int = 100
     batch_size: int = 64
@@ -83,10 +83,11 @@ class TrainConfig:
 
 
 class TinyTransformer(nn.Module):
-    """Word + position (+ segment) embeddings, a torch TransformerEncoder, a tied LM head."""
+    """Word + position (+ segment) embeddings, a torch TransformerEncoder, a tied LM head; optional
+    pair (NSP/SOP) or classification head on [CLS], optional T5-style decoder."""
 
     def __init__(self, vocab: int, max_len: int, layers: int, hidden: int, heads: int, ff: int,
-                 causal: bool, pair_head: bool, pad_id: int):
+                 causal: bool, pair_head: bool, pad_id: int, num_labels: int = 0, decoder: bool = False):
         super().__init__()
         self.causal = causal
         self.word = nn.Embedding(vocab, hidden, padding_idx=pad_id)
@@ -100,6 +101,13 @@ class TinyTransformer(nn.Module):
         self.transform = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
         self.out_bias = nn.Parameter(torch.zeros(vocab))
         self.pair = nn.Linear(hidden, 2) if pair_head else None
+        self.classify = nn.Linear(hidden, num_labels) if num_labels else None
+        self.decoder = None
+        if decoder:  # T5: a causal decoder over the target, cross-attending to the encoder
+            self.dec_pos = nn.Embedding(2 * max_len + 8, hidden)
+            dec_layer = nn.TransformerDecoderLayer(hidden, heads, ff, dropout=0.1, activation="gelu", batch_first=True,
+                                                   norm_first=True)
+            self.decoder = nn.TransformerDecoder(dec_layer, layers, norm=nn.LayerNorm(hidden))
         self.apply(self._init)
 
     @staticmethod
@@ -125,12 +133,25 @@ class TinyTransformer(nn.Module):
     def logits(self, hidden):
         return self.transform(hidden) @ self.word.weight.t() + self.out_bias
 
+    def decode(self, memory, attention_mask, decoder_input_ids, decoder_attention_mask):
+        n = decoder_input_ids.shape[1]
+        y = self.word(decoder_input_ids) + self.dec_pos(torch.arange(n, device=decoder_input_ids.device))[None]
+        causal = torch.ones(n, n, dtype=torch.bool, device=y.device).triu(1)
+        return self.decoder(y, memory, tgt_mask=causal, tgt_key_padding_mask=decoder_attention_mask == 0,
+                            memory_key_padding_mask=attention_mask == 0, tgt_is_causal=True)
+
 
 def losses(model: TinyTransformer, batch: dict) -> torch.Tensor:
-    """Mean token cross entropy (+ next-sentence / sentence-order loss)."""
+    """Mean token cross entropy (+ next-sentence / sentence-order loss); class cross entropy (cls);
+    decoder token cross entropy (t5)."""
     core = model.module if hasattr(model, "module") else model
     hidden = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
     labels = batch["labels"]
+    if core.classify is not None and labels.ndim == 1:  # cls: one label per row
+        return F.cross_entropy(core.classify(hidden[:, 0]).float(), labels)
+    if core.decoder is not None:  # t5: targets are the decoder's
+        hidden = core.decode(hidden, batch["attention_mask"], batch["decoder_input_ids"],
+                             batch["decoder_attention_mask"])
     keep = labels != -100
     # Project only the positions that carry a target: 15 % of them for mlm.
     logits = core.logits(hidden[keep])
@@ -138,7 +159,21 @@ def losses(model: TinyTransformer, batch: dict) -> torch.Tensor:
     pair_label = batch.get("next_sentence_label", batch.get("sentence_order_label"))
     if core.pair is not None and pair_label is not None:
         loss = loss + F.cross_entropy(core.pair(hidden[:, 0]).float(), pair_label)
+    if core.classify is not None and "class_labels" in batch:  # cls_mlm
+        loss = loss + F.cross_entropy(core.classify(hidden[:, 0]).float(), batch["class_labels"])
     return loss
+
+
+MODEL_FOR = {"lm": "gpt2", "t5": "t5", "mlm": "roberta", "bert": "roberta", "albert": "roberta", "cls": "roberta",
+             "cls_mlm": "roberta"}
+
+
+def label_count(reader) -> int:
+    """Classes of a cls/cls_mlm shard: the largest stored label + 1 (read from the mapped column)."""
+    if not len(reader):
+        return 2
+    labels = reader.take(range(len(reader)), skip=frozenset({"masked_positions", "masked_labels", "word_starts"}))
+    return int(labels["label"].max()) + 1
 
 
 def param_groups(model: nn.Module, weight_decay: float):
@@ -246,14 +281,18 @@ def train(cfg: TrainConfig) -> dict:
                                      world_size=world, names="hf", masking=masking),
                         num_workers=cfg.workers, pin_memory=device.type == "cuda", reader=reader)
     meta = loader.meta
-    kind = cfg.model if cfg.model != "auto" else ("gpt2" if meta.processor == "lm" else "roberta")
+    if meta.processor not in MODEL_FOR:
+        raise ZooprepError(f"examples/pretrain.py trains {', '.join(MODEL_FOR)} shards, not {meta.processor}")
+    kind = cfg.model if cfg.model != "auto" else MODEL_FOR[meta.processor]
     layers, hidden, heads, ff = SIZES[cfg.size]
     vocab = meta.vocab_size or 21128
+    num_labels = label_count(loader.stream.reader) if meta.processor in ("cls", "cls_mlm") else 0
     tokens_in = meta.row_len - 1 if meta.processor == "lm" else meta.row_len
     if tokens_in > cfg.max_length:
         raise ZooprepError(f"{cfg.shard_dir}: rows hold {tokens_in} tokens, more than --max-length {cfg.max_length}")
     model = TinyTransformer(vocab, cfg.max_length, layers, hidden, heads, ff, causal=kind == "gpt2",
-                            pair_head=meta.processor in ("bert", "albert"), pad_id=meta.special_ids["pad"])
+                            pair_head=meta.processor in ("bert", "albert"), pad_id=meta.special_ids["pad"],
+                            num_labels=num_labels, decoder=kind == "t5")
     card = model_card(cfg, kind, vocab)
     if cfg.init_from:
         load_weights(model, cfg.init_from, card)
@@ -375,7 +414,7 @@ def train(cfg: TrainConfig) -> dict:
 def parse_args(argv=None) -> TrainConfig:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("shard_dir")
-    p.add_argument("--model", default="auto", choices=["auto", "roberta", "gpt2"])
+    p.add_argument("--model", default="auto", choices=["auto", "roberta", "gpt2", "t5"])
     p.add_argument("--size", default="tiny", choices=list(SIZES))
     p.add_argument("--max-steps", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=RECIPE["batch_size_per_gpu"], help="sequences per rank")

@@ -30,6 +30,8 @@ def zooprep_processors() -> tuple[str, ...]:
     except ImportError:
         return _PLANNED_PROCESSORS
     return tuple(names())
+
+
 ZOOPREP = "zooprep"  # the installed console script
 
 # what a user must fill in when a source leaves a value unstated

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from corpusprep.instances.masking import (MaskIds, MaskSpec, apply_masking, mask_instance, span_index_sets,
+from corpusprep.instances.masking import (MaskIds, MaskingConfig, apply_masking, mask_instance, span_index_sets,
                                           token_index_sets, word_index_sets)
 from corpusprep.instances.processors import (FullSentencePacker, albert_instances, bert_instances, cut_groups,
                                              frame_flat, pack_documents)
@@ -165,7 +165,7 @@ def uer_style_mask(src, rng, ids):
 def test_token_masking_matches_uer_rule_draw_for_draw():
     src = [C] + list(range(5, 45)) + [S, 8, 9, S]
     for seed in range(20):
-        got = mask_instance(src, random.Random(seed), IDS, MaskSpec("token"))
+        got = mask_instance(src, random.Random(seed), IDS, MaskingConfig("token"))
         assert got == uer_style_mask(src, random.Random(seed), IDS)
 
 
@@ -174,7 +174,7 @@ def test_masking_properties():
     masked_share = []
     for _ in range(300):
         src = [C] + [rng.randint(5, 49) for _ in range(rng.randint(1, 60))] + [S]
-        out, pos, labels = mask_instance(src, rng, IDS, MaskSpec("token"))
+        out, pos, labels = mask_instance(src, rng, IDS, MaskingConfig("token"))
         assert len(pos) == min(max(1, round(len(src) * 0.15)), len(src) - 2)
         assert 0 not in pos and len(src) - 1 not in pos
         assert [src[p] for p in pos] == labels
@@ -184,7 +184,7 @@ def test_masking_properties():
 
 
 def test_cls_sep_only_instance_masks_nothing():
-    assert mask_instance([C, S], random.Random(0), IDS, MaskSpec("token")) == ([C, S], [], [])
+    assert mask_instance([C, S], random.Random(0), IDS, MaskingConfig("token")) == ([C, S], [], [])
 
 
 def test_span_sets_start_on_non_specials_and_stop_at_the_end():
@@ -199,7 +199,7 @@ def test_span_sets_start_on_non_specials_and_stop_at_the_end():
 
 def test_span_masking_takes_whole_spans_within_budget():
     src = [C] + list(range(5, 45)) + [S]
-    out, pos, labels = mask_instance(src, random.Random(5), IDS, MaskSpec("span", 0.2, 10))
+    out, pos, labels = mask_instance(src, random.Random(5), IDS, MaskingConfig("span", span_geo_prob=0.2, span_max_length=10))
     assert 1 <= len(pos) <= round(len(src) * 0.15)
 
 

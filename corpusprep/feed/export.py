@@ -1,14 +1,10 @@
 """Export a shard directory for other trainers.
 
 ``uer``: the dataset file UER-py / TencentPretrain ``pretrain.py`` reads: a plain stream of pickled
-tuples, one per instance, no header (layouts in ../shared/reference/uer_pipeline.md):
-
-- mlm, dynamic: ``((src, pad_num), [length])``; static: ``((src, pad_num), [(pos, id), ...], [length])``
-- bert/albert, dynamic: ``((src, pad_num), label, [seg_a_len, length])``;
-  static: ``((src, pad_num), [(pos, id), ...], label, [seg_a_len, length])``
-- lm: ``((src, pad_num), [seq_len])`` for full pieces, ``((src, pad_num), [length])`` for the last one
-
-``src`` is the unpadded id list; the loader appends ``pad_num`` [PAD]s.
+tuples, one per instance, no header; the tuple layout is the processor's (its module's
+``uer_tuples``, listed in docs/feed.md), e.g. mlm ``((src, pad_num), [length])``, cls
+``((src, pad_num), label, seg_pos)``. ``src`` is the unpadded id list; the loader appends
+``pad_num`` [PAD]s.
 
 ``hf``: one Parquet file with Hugging Face column names, unpadded lists (pad with any HF collator).
 
@@ -28,13 +24,12 @@ import numpy as np
 from corpusprep.atomic import atomic_open, atomic_path
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.shards import ShardReader
+from corpusprep.instances.data_processors import get
 from corpusprep.outdir import FileOutputs
 
 TARGETS = ("uer", "hf")
 PICKLE_PROTOCOL = 4  # readable by every Python 3 UER-py supports
 _CHUNK_ROWS = 4096
-# processor a shard was built for -> processors it can be exported as
-_COMPATIBLE = {"mlm": {"mlm"}, "bert": {"bert", "mlm"}, "albert": {"albert", "mlm"}, "lm": {"lm"}}
 
 
 @dataclass(frozen=True)
@@ -54,9 +49,11 @@ class ExportResult:
 
 
 def resolve_processor(shard_processor: str, wanted: str | None) -> str:
+    """The processor to export as: the shard's own, or one its registry entry names in export_as."""
     wanted = wanted or shard_processor
-    if wanted not in _COMPATIBLE.get(shard_processor, ()):
-        ok = ", ".join(sorted(_COMPATIBLE.get(shard_processor, ())))
+    possible = {shard_processor, *get(shard_processor).export_as}
+    if wanted not in possible:
+        ok = ", ".join(sorted(possible))
         raise ZooprepError(f"a {shard_processor} shard cannot be exported as --processor {wanted} (possible: {ok})")
     return wanted
 
@@ -66,26 +63,9 @@ def _chunks(reader: ShardReader) -> Iterator[dict]:
         yield reader.take(np.arange(lo, min(lo + _CHUNK_ROWS, len(reader))))
 
 
-def uer_instances(raw: dict, processor: str, seq_len: int) -> Iterator[tuple]:
+def uer_instances(raw: dict, processor: str, meta) -> Iterator[tuple]:
     """UER instance tuples for one raw batch (plain Python ints and lists only)."""
-    ids = raw["input_ids"]
-    lengths = raw["length"].tolist()
-    row_len = ids.shape[1]
-    static = "masked_positions" in raw
-    pair = {"bert": "nsp_label", "albert": "sop_label"}.get(processor)
-    labels = raw[pair].tolist() if pair else None
-    seg_a = raw["seg_a_len"].tolist() if pair else None
-    for i, n in enumerate(lengths):
-        src = (ids[i, :n].tolist(), row_len - n)
-        if processor == "lm":
-            yield (src, [seq_len if n == row_len else n])
-            continue
-        tgt = list(zip(raw["masked_positions"][i].tolist(), raw["masked_labels"][i].tolist())) if static else None
-        if pair:
-            seg_pos = [seg_a[i], n]
-            yield (src, tgt, labels[i], seg_pos) if static else (src, labels[i], seg_pos)
-        else:
-            yield (src, tgt, [n]) if static else (src, [n])
+    return get(processor).uer_tuples(raw, meta)
 
 
 def export_uer(cfg: ExportConfig) -> ExportResult:
@@ -96,7 +76,7 @@ def export_uer(cfg: ExportConfig) -> ExportResult:
         for raw in _chunks(reader):
             # One independent pickle per instance, as UER's pickle.dump loop writes them.
             fh.write(b"".join(pickle.dumps(inst, PICKLE_PROTOCOL)
-                              for inst in uer_instances(raw, processor, reader.meta.seq_len)))
+                              for inst in uer_instances(raw, processor, reader.meta)))
             count += len(raw["length"])
     return ExportResult(Path(cfg.out), count, Path(cfg.out).stat().st_size, processor)
 
@@ -135,11 +115,11 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
         return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix[real].astype(np.int32)))
 
     cols = {"input_ids": ragged(ids), "attention_mask": ragged(np.ones_like(ids))}
-    if processor != "lm":
+    if get(processor).masks:
         special = np.isin(ids, [special_ids[k] for k in ("cls", "sep", "pad")])
         cols["special_tokens_mask"] = ragged(special)
         seg = np.zeros_like(ids)
-        if processor in ("bert", "albert"):
+        if "seg_a_len" in get(processor).columns:
             seg = (np.arange(ids.shape[1])[None, :] >= raw["seg_a_len"][:, None]).astype(np.int64)
         cols["token_type_ids"] = ragged(seg)
         if "masked_positions" in raw:
@@ -148,10 +128,12 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
             if rows.size:
                 labels[rows, np.concatenate(raw["masked_positions"])] = np.concatenate(raw["masked_labels"])
             cols["labels"] = ragged(labels)
-    if processor == "bert":
-        cols["next_sentence_label"] = pa.array(raw["nsp_label"].astype(np.int64))
-    if processor == "albert":
-        cols["sentence_order_label"] = pa.array(raw["sop_label"].astype(np.int64))
+    for stored, hf_name in get(processor).hf_labels:
+        cols[hf_name] = pa.array(raw[stored].astype(np.int64))
+    if "seg_a_len" in get(processor).columns and "token_type_ids" not in cols:
+        cols["token_type_ids"] = ragged((np.arange(ids.shape[1])[None, :] >= raw["seg_a_len"][:, None]).astype(np.int64))
+    if "target_ids" in get(processor).columns:
+        cols["target_ids"] = pa.array([t.astype(np.int64) for t in raw["target_ids"]], type=pa.list_(pa.int64()))
     return pa.table(cols)
 
 

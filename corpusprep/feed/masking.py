@@ -13,27 +13,9 @@ re-running jieba on decoded text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-MASK_MODES = ("token", "whole_word", "span")
-
-
-@dataclass(frozen=True)
-class MaskingConfig:
-    mode: str = "token"  # token | whole_word | span
-    mask_prob: float = 0.15
-    mask_token_prob: float = 0.8  # share of chosen tokens replaced by [MASK]
-    random_token_prob: float = 0.1  # share replaced by a random non-special id
-    span_geo_prob: float = 0.2
-    span_max_length: int = 10
-
-    def __post_init__(self):
-        if self.mode not in MASK_MODES:
-            raise ValueError(f"masking mode {self.mode!r} is not one of {', '.join(MASK_MODES)}")
-        if self.span_max_length < 1 or not 0 < self.span_geo_prob <= 1:
-            raise ValueError("span masking needs span_max_length >= 1 and 0 < span_geo_prob <= 1")
+from corpusprep.instances.masking import MASK_MODES, MaskingConfig  # noqa: F401  (one type for both stages)
 
 
 def random_id_pool(vocab_size: int, special_ids: dict) -> np.ndarray:

@@ -6,8 +6,7 @@ numpy view over the mapped buffers. Rows are addressed by a global index in corp
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,67 +14,10 @@ import numpy as np
 from corpusprep.errors import InputError
 from corpusprep.outdir import require_complete
 
-PROCESSORS = ("mlm", "bert", "albert", "lm")
-SCALAR_COLUMNS = ("length", "seg_a_len", "nsp_label", "sop_label")
-RAGGED_COLUMNS = ("masked_positions", "masked_labels", "word_starts")
+from corpusprep.instances.format import RAGGED, SCALAR_TYPES, ShardMeta, read_meta  # noqa: F401  (one definition)
 
-
-@dataclass(frozen=True)
-class ShardMeta:
-    """What zooprep.json says about a shard directory (the fields the feed stage needs)."""
-
-    processor: str
-    seq_len: int
-    row_len: int
-    special_ids: dict
-    vocab_size: int
-    static_masking: bool
-    whole_word: bool
-    files: tuple[str, ...]
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
-
-
-def read_meta(directory: str | Path) -> ShardMeta:
-    """Parse DIR/zooprep.json; raise InputError naming the file when it is missing or incomplete."""
-    directory = Path(directory)
-    path = directory / "zooprep.json"
-    if not directory.is_dir():
-        raise InputError(str(directory), "not a directory (expected a `zooprep shard` output directory)")
-    require_complete(directory, "shard")  # an unfinished or damaged zooprep directory is refused
-    if not path.is_file():
-        raise InputError(str(path), "missing: not a `zooprep shard` output directory")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), f"not valid JSON ({exc})") from None
-    try:
-        processor = raw["processor"]
-        seq_len = int(raw["seq_len"])
-        row_len = int(raw.get("row_len", seq_len + 1 if processor == "lm" else seq_len))
-        special_ids = {k: int(v) for k, v in raw["special_ids"].items()}
-        files = [f["path"] if isinstance(f, dict) else str(f) for f in raw.get("files") or []]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an edited file: any type anywhere
-        raise InputError(str(path), f"missing or bad field {exc}") from None
-    if row_len != (seq_len + 1 if processor == "lm" else seq_len):
-        raise InputError(str(path), f"row_len {row_len} does not match seq_len {seq_len} for processor "
-                                    f"{processor!r} (edited?); rebuild the shard directory")
-    if processor not in PROCESSORS:
-        raise InputError(str(path), f"processor {processor!r} is not one of {', '.join(PROCESSORS)}")
-    missing = {"pad", "cls", "sep", "mask"} - special_ids.keys()
-    if missing:
-        raise InputError(str(path), f"special_ids lacks {sorted(missing)}")
-    vocab_size = int((raw.get("tokenizer") or {}).get("vocab_size") or raw.get("vocab_size") or 0)
-    if not files:
-        files = _files_from_state(directory)
-    return ShardMeta(processor, seq_len, row_len, special_ids, vocab_size,
-                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), raw)
-
-
-def _files_from_state(directory: Path) -> list[str]:
-    state = directory / "state.json"
-    if state.is_file():
-        return [f["filename"] for f in json.loads(state.read_text(encoding="utf-8")).get("_data_files", [])]
-    return sorted(p.name for p in directory.glob("*.arrow"))
+SCALAR_COLUMNS = tuple(c for c in SCALAR_TYPES)
+RAGGED_COLUMNS = RAGGED
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.atomic import sha256_file, write_json
+from corpusprep.instances.format import RAGGED, SCALAR_TYPES, instance_schema
 
 BERT_SPECIALS = {"pad": 0, "unk": 100, "cls": 101, "sep": 102, "mask": 103}
 
@@ -77,16 +78,17 @@ def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_l
     n, row_len = ids.shape
     seq_len = seq_len or (row_len - 1 if processor == "lm" else row_len)
     dtype = np.uint16 if vocab_size <= 65536 else np.uint32
-    pa_types = {"length": pa.int32(), "seg_a_len": pa.int32(), "nsp_label": pa.int8(), "sop_label": pa.int8()}
+    names = ["input_ids"] + [c for c in (*SCALAR_TYPES, *RAGGED) if c in cols]
+    schema = instance_schema(names, np.dtype(dtype).name, row_len)  # the one schema `shard` writes
 
     def arrays(lo: int, hi: int):
         out = {"input_ids": pa.FixedSizeListArray.from_arrays(pa.array(ids[lo:hi].astype(dtype).ravel()), row_len)}
-        for name, typ in pa_types.items():
-            if name in cols:
+        for name in names[1:]:
+            typ = schema.field(name).type
+            if name in RAGGED:
+                out[name] = pa.array([np.asarray(x, np.int32) for x in cols[name][lo:hi]], type=typ)
+            else:
                 out[name] = pa.array(np.asarray(cols[name])[lo:hi], type=typ)
-        for name in ("masked_positions", "masked_labels", "word_starts"):
-            if name in cols:
-                out[name] = pa.array([np.asarray(x, np.int32) for x in cols[name][lo:hi]], type=pa.list_(pa.int32()))
         return out
 
     bounds = np.linspace(0, n, num_files + 1).astype(int)
@@ -94,22 +96,15 @@ def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_l
     for i in range(num_files):
         name = f"data-{i:05d}-of-{num_files:05d}.arrow"
         lo, hi = int(bounds[i]), int(bounds[i + 1])
-        first = pa.table(arrays(lo, min(hi, lo + 1)) if hi > lo else arrays(0, 0))
-        with pa.OSFile(str(directory / name), "wb") as sink, pa.ipc.new_stream(sink, first.schema) as w:
+        with pa.OSFile(str(directory / name), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
             for b in range(lo, hi, batch_rows):
-                w.write_table(pa.table(arrays(b, min(hi, b + batch_rows)), schema=first.schema))
+                w.write_table(pa.table(arrays(b, min(hi, b + batch_rows)), schema=schema))
         files.append({"path": name, "sha256": sha256_file(directory / name), "rows": hi - lo})
     (directory / "state.json").write_text(json.dumps({"_data_files": [{"filename": f["path"]} for f in files],
                                                       "_fingerprint": "zooprep-test", "_format_columns": None,
                                                       "_format_kwargs": {}, "_format_type": None,
                                                       "_output_all_columns": False, "_split": None}))
-    features = {"input_ids": {"feature": {"dtype": np.dtype(dtype).name, "_type": "Value"}, "length": row_len, "_type": "List"}}
-    for name, typ in pa_types.items():
-        if name in cols:
-            features[name] = {"dtype": str(typ), "_type": "Value"}
-    for name in ("masked_positions", "masked_labels", "word_starts"):
-        if name in cols:
-            features[name] = {"feature": {"dtype": "int32", "_type": "Value"}, "_type": "List"}
+    features = json.loads(schema.metadata[b"huggingface"])["info"]["features"]
     (directory / "dataset_info.json").write_text(json.dumps({"features": features, "citation": "", "description": "",
                                                              "homepage": "", "license": ""}))
     meta = {"zooprep_version": "0.1.0", "processor": processor, "seq_len": seq_len, "row_len": row_len,

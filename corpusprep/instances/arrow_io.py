@@ -1,4 +1,4 @@
-"""Arrow side of `shard`: the instance schema, streaming part writers, and the files that make a
+"""Arrow side of `shard`: streaming part writers (schema from format.py), and the files that make a
 directory loadable by ``datasets.load_from_disk`` (dataset_info.json, state.json).
 
 Parts are Arrow IPC *stream* files, the format ``datasets`` memory-maps; the schema carries the
@@ -13,48 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusprep.atomic import AtomicFile, write_json
-
-
-def id_dtype(vocab_size: int) -> str:
-    """uint16 when every id fits (vocab_size <= 65536), else uint32 (FORMATS.md sec. 4)."""
-    return "uint16" if vocab_size <= 65536 else "uint32"
-
-
-def column_names(processor: str, static_masking: bool, whole_word: bool) -> list[str]:
-    cols = ["input_ids", "length"]
-    if processor in ("bert", "albert"):
-        cols += ["seg_a_len", "nsp_label" if processor == "bert" else "sop_label"]
-    if static_masking:
-        cols += ["masked_positions", "masked_labels"]
-    if whole_word:
-        cols.append("word_starts")
-    return cols
-
-
-def _features(cols: list[str], dtype: str, row_len: int) -> dict:
-    value = lambda t: {"dtype": t, "_type": "Value"}  # noqa: E731
-    listed = {"feature": value("int32"), "_type": "List"}
-    feats = {}
-    for c in cols:
-        if c == "input_ids":
-            feats[c] = {"feature": value(dtype), "length": row_len, "_type": "List"}
-        elif c in ("length", "seg_a_len"):
-            feats[c] = value("int32")
-        elif c in ("nsp_label", "sop_label"):
-            feats[c] = value("int8")
-        else:
-            feats[c] = dict(listed)
-    return feats
-
-
-def instance_schema(cols: list[str], dtype: str, row_len: int) -> pa.Schema:
-    """The Arrow schema of every part, with the ``huggingface`` features metadata."""
-    id_type = pa.uint16() if dtype == "uint16" else pa.uint32()
-    types = {"input_ids": pa.list_(id_type, row_len), "length": pa.int32(), "seg_a_len": pa.int32(),
-             "nsp_label": pa.int8(), "sop_label": pa.int8()}
-    fields = [pa.field(c, types.get(c, pa.list_(pa.int32()))) for c in cols]
-    meta = {"huggingface": json.dumps({"info": {"features": _features(cols, dtype, row_len)}})}
-    return pa.schema(fields, metadata=meta)
+from corpusprep.instances.format import id_dtype, instance_schema  # noqa: F401  (the schema is defined in format.py)
 
 
 class RowBuffer:

@@ -1,9 +1,11 @@
 """One work unit -> one Arrow part: read documents, tokenize in batches, pack, mask, write.
 
 Runs inside executor workers; everything it needs travels in ``UnitContext`` (picklable).
-Random choices use a ``random.Random`` per document (bert/albert) or per row (mlm), seeded from
-the run seed and the position in the plan, never from the worker, so any worker count gives the
-same bytes.
+What a unit holds is up to its processor (``ctx.processor.build``, see data_processors/); the
+line and sentence-document helpers below are shared by them. Random choices use a
+``random.Random`` per document (sentence layouts, labelled lines) or per row (line layouts),
+seeded from the run seed and the position in the plan, never from the worker, so any worker count
+gives the same bytes.
 """
 from __future__ import annotations
 
@@ -20,16 +22,16 @@ import pyarrow as pa
 from corpusprep.atomic import sha256_file
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.masking import MaskIds, MaskSpec, mask_instance
-from corpusprep.instances.processors import (FullSentencePacker, PairInstance, albert_instances,
-                                             bert_instances, pack_documents)
-from corpusprep.instances.sources import UnitTally, WorkUnit, layout_for, read_documents
+from corpusprep.instances.masking import MaskIds, mask_instance
+from corpusprep.instances.processors import FullSentencePacker, pack_documents, pack_plain
+from corpusprep.instances.sources import LINES, SENTENCES, UnitTally, WorkUnit, read_documents
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 from corpusprep.outdir import read_done, unit_identity, write_done
 from corpusprep.outdir.done import parquet_span
 
 ENCODE_BATCH_DOCS = 256
+LABEL_COLUMNS = frozenset({"nsp_label", "sop_label", "label"})  # counted for the label balance
 FLUSH_ROWS = 4096
 
 
@@ -40,13 +42,19 @@ class UnitContext:
     schema: pa.Schema
     parts_dir: str
 
+    @property
+    def processor(self):
+        from corpusprep.instances.data_processors import get
+
+        return get(self.cfg.processor)
+
 
 def part_paths(parts_dir: str | Path, index: int) -> tuple[Path, Path]:
     d = Path(parts_dir)
     return d / f"part-{index:06d}.arrow", d / f"part-{index:06d}.done.json"
 
 
-def _batched(items: Iterable, n: int) -> Iterator[list]:
+def batched(items: Iterable, n: int) -> Iterator[list]:
     it = iter(items)
     while batch := list(islice(it, n)):
         yield batch
@@ -64,18 +72,18 @@ class Stats:
                     content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict())
 
 
-class _Emitter:
+class Emitter:
     """Turns finished instances into rows: optional word starts, optional static masking."""
 
     def __init__(self, ctx: UnitContext, rows: RowBuffer, writer: PartWriter, stats: Stats):
         self.cfg, self.tok, self.rows, self.writer, self.stats = ctx.cfg, ctx.tok, rows, writer, stats
         self.ids = MaskIds.from_tokenizer(ctx.tok)
-        mode = "word" if self.cfg.whole_word else "span" if self.cfg.span_masking else "token"
-        self.spec = MaskSpec(mode, self.cfg.span_geo_prob, self.cfg.span_max_length)
+        self.spec = ctx.cfg.masking
+        self.mask_now = self.cfg.static_masking
         self.per_row = self.cfg.static_masking or self.cfg.whole_word
 
     def block(self, ids2d: np.ndarray, lengths: np.ndarray, rng_key: str) -> None:
-        """Rows from the mlm/lm packers; ``rng_key`` + row number seeds each row's masking."""
+        """Rows from the line packers; ``rng_key`` + row number seeds each row's masking."""
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
         self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad),
@@ -88,19 +96,20 @@ class _Emitter:
                 self._add(src, random.Random(f"{rng_key}:{i}"), {})
         self._maybe_flush()
 
-    def pair(self, inst: PairInstance, rng) -> None:
+    def one(self, src: list[int], rng, **extra) -> None:
+        """One instance with its processor columns; ``rng`` draws its static masks."""
         self.stats.instances += 1
-        self.stats.tokens += len(inst.src)
-        label_col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
-        self.stats.more.label(label_col, inst.label)
-        self._add(inst.src, rng, {"seg_a_len": inst.seg_a_len, label_col: inst.label})
+        self.stats.tokens += len(src)
+        for col in LABEL_COLUMNS.intersection(extra):
+            self.stats.more.label(col, extra[col])
+        self._add(src, rng, extra)
         self._maybe_flush()
 
     def _add(self, src: list[int], rng, extra: dict) -> None:
         ws = word_starts(src, self.tok) if self.cfg.whole_word else None
         if ws is not None:
             extra["word_starts"] = ws
-        if self.cfg.static_masking:
+        if self.mask_now:
             src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
             if self.cfg.processor == "mlm":
@@ -115,31 +124,34 @@ class _Emitter:
         self._maybe_flush(force=True)
 
 
-def _count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
+def count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
     for ids in enc:
         stats.content_tokens += len(ids)
         stats.unk += ids.count(unk) if isinstance(ids, list) else int(np.count_nonzero(np.asarray(ids) == unk))
 
 
-def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: Stats, tally: UnitTally) -> None:
+def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tally: UnitTally,
+              width: int, framed: bool = True) -> None:
+    """One document per line, each cut into ``width`` pieces (mlm, lm, t5, bilm); with
+    ``--full-sentences`` framed documents are packed across borders within a docs buffer."""
     cfg, tok, ids = ctx.cfg, ctx.tok, emit.ids
-    width = cfg.row_len
     dtype = emit.rows.np_dtype
+    pack = pack_documents if framed else pack_plain
     for dup in range(cfg.dup_factor):
         key = f"{cfg.seed}:{dup}:{unit.file_index}:{unit.start}"
         first = dup == 0
         packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
         in_buffer = 0
         block_no = 0
-        docs = read_documents(unit, layout_for(cfg.processor), tally if first else UnitTally())
-        for batch in _batched(docs, ENCODE_BATCH_DOCS):
+        docs = read_documents(unit, LINES, tally if first else UnitTally())
+        for batch in batched(docs, ENCODE_BATCH_DOCS):
             enc = tok.encode_batch([d.text for d in batch])
             if first:
                 stats.documents += len(batch)
-                _count_content(enc, stats, ids.unk)
+                count_content(enc, stats, ids.unk)
                 stats.more.texts(tok, [d.text for d in batch])
             if packer is None:
-                emit.block(*pack_documents(enc, width, ids, dtype), f"{key}:b{block_no}")
+                emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
                 block_no += 1
                 continue
             while enc:  # split the batch where UER's docs buffer would be flushed
@@ -155,15 +167,15 @@ def _lines_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: St
             emit.block(*packer.finish(), f"{key}:b{block_no}")
 
 
-def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally) -> Iterator[tuple[str, list]]:
+def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally) -> Iterator[tuple[str, list]]:
     """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER."""
     tok, unk = ctx.tok, ctx.tok.special_ids["unk"]
     typecode = "H" if ctx.schema.field("input_ids").type.value_type == pa.uint16() else "I"
-    docs = read_documents(unit, layout_for(ctx.cfg.processor), tally)
-    for batch in _batched(docs, ENCODE_BATCH_DOCS):
+    docs = read_documents(unit, SENTENCES, tally)
+    for batch in batched(docs, ENCODE_BATCH_DOCS):
         flat = [s for d in batch for s in d.sentences]
         enc = tok.encode_batch(flat)
-        _count_content(enc, stats, unk)
+        count_content(enc, stats, unk)
         stats.more.texts(tok, flat)
         at = 0
         for d in batch:
@@ -177,19 +189,17 @@ def _tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: 
                 tally.empty += 1
 
 
-def _pairs_processor(ctx: UnitContext, unit: WorkUnit, emit: _Emitter, stats: Stats, tally: UnitTally) -> None:
+def document_buffers(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally, make, emit: Emitter) -> None:
+    """Sentence-layout processors (bert, albert, bart, gsg): documents in buffers of
+    ``--docs-buffer-size``; each buffer is processed ``--dup-factor`` times, as UER does.
+    ``make(documents, i, rng, finish)`` builds document i's instances, calling ``finish(src, **cols)``."""
     cfg = ctx.cfg
-    ids = emit.ids
-    for buffer in _batched(_tokenized_documents(ctx, unit, stats, tally), cfg.docs_buffer_size):
+    for buffer in batched(tokenized_documents(ctx, unit, stats, tally), cfg.docs_buffer_size):
         documents = [s for _, s in buffer]
-        for dup in range(cfg.dup_factor):  # as UER's bert: the buffer is processed dup_factor times
-            for i, (key, document) in enumerate(buffer):
+        for dup in range(cfg.dup_factor):
+            for i, (key, _) in enumerate(buffer):
                 rng = random.Random(f"{cfg.seed}:{dup}:{key}")
-                finish = lambda inst, rng=rng: emit.pair(inst, rng)  # noqa: E731
-                if cfg.processor == "bert":
-                    bert_instances(documents, i, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, finish)
-                else:
-                    albert_instances(document, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, finish)
+                make(documents, i, rng, lambda src, rng=rng, **cols: emit.one(src, rng, **cols))
 
 
 def unit_key(unit: WorkUnit) -> list:
@@ -211,11 +221,8 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
         rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)
-        emit = _Emitter(ctx, rows, writer, stats)
-        if ctx.cfg.processor in ("mlm", "lm"):
-            _lines_processor(ctx, unit, emit, stats, tally)
-        else:
-            _pairs_processor(ctx, unit, emit, stats, tally)
+        emit = Emitter(ctx, rows, writer, stats)
+        ctx.processor.build(ctx, unit, emit, stats, tally)
         emit.close()
     result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
               "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,

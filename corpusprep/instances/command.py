@@ -7,19 +7,25 @@ from typing import List, Optional
 import typer
 
 from corpusprep.instances.config import ShardConfig
+from corpusprep.instances.data_processors import names
+
+# Names only: the registry lists them without importing the processor modules (numpy) at CLI start-up.
+_PROCESSOR_HELP = f"{' | '.join(names())} (UER-py data processors; what each builds: docs/shard.md)."
 
 
 def shard(
-    corpus: List[Path] = typer.Argument(..., help="`clean` output dirs / .parquet files (`text` column), or UER-layout "
-                                                  ".txt (one document per line for mlm/lm; one sentence per line with a "
-                                                  "blank line after each document for bert/albert)."),
+    corpus: List[Path] = typer.Argument(..., help="`clean` output dirs / .parquet files (`text` column; cls also "
+                                                  "reads the label from `meta`), or UER-layout .txt (one document per "
+                                                  "line: mlm/lm/t5/bilm; one sentence per line with a blank line after "
+                                                  "each document: bert/albert/bart/gsg; label<TAB>text[<TAB>text_b]: "
+                                                  "cls/cls_mlm; source<TAB>target: prefixlm)."),
     out: Path = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json)."),
     seq_len: int = typer.Option(512, "--seq-len", help="Tokens per instance (lm rows hold seq_len + 1)."),
-    processor: str = typer.Option("mlm", "--processor", help="mlm | bert | albert | lm (UER-py data processors)."),
+    processor: str = typer.Option("mlm", "--processor", help=_PROCESSOR_HELP),
     vocab: Optional[Path] = typer.Option(None, "--vocab", help="Vocab .txt (e.g. google_zh_vocab.txt)."),
     spm: Optional[Path] = typer.Option(None, "--spm", help="Sentencepiece .model (word models)."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="bert | char | space (with --vocab) [default: bert]."),
-    full_sentences: bool = typer.Option(False, "--full-sentences", help="mlm: pack consecutive documents into full rows."),
+    full_sentences: bool = typer.Option(False, "--full-sentences", help="mlm/t5: pack consecutive documents into full rows."),
     static_masking: bool = typer.Option(False, "--static-masking", help="Mask now (UER's default) instead of in the loader."),
     dup_factor: int = typer.Option(1, "--dup-factor", help="With --static-masking: masked copies of the corpus."),
     whole_word: bool = typer.Option(False, "--whole-word", help="Store jieba word starts (whole-word masking)."),
@@ -28,20 +34,26 @@ def shard(
     span_max_length: int = typer.Option(10, "--span-max-length", help="Longest span."),
     short_seq_prob: float = typer.Option(0.1, "--short-seq-prob", help="bert/albert: chance of a shorter target length."),
     seed: int = typer.Option(7, "--seed", help="Random seed."),
-    compat: Optional[str] = typer.Option(None, "--compat", help="uer: ids identical to UER-py preprocess.py (1 process)."),
+    compat: Optional[str] = typer.Option(None, "--compat", help="uer: ids identical to UER-py preprocess.py; --workers N "
+                                                                "reproduces --processes_num N (default 1)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes [default: all cores]."),
     executor: str = typer.Option("local", "--executor", help="local | ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),
     unit_mb: float = typer.Option(4.0, "--unit-mb", help="MB of input per work unit (part of the output's identity)."),
     docs_buffer_size: int = typer.Option(100000, "--docs-buffer-size", help="Documents per buffer (bert random next, "
                                                                            "full-sentences), as UER's."),
+    label_field: str = typer.Option("label", "--label-field", help="cls/cls_mlm from clean Parquet: the meta key "
+                                                                  "holding the integer label."),
+    tgt_seq_len: int = typer.Option(128, "--tgt-seq-len", help="gsg: target length (UER's --tgt_seq_length)."),
+    sentence_selection: str = typer.Option("lead", "--sentence-selection", help="gsg: lead | random (UER's "
+                                                                              "--sentence_selection_strategy)."),
     manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),
     recipe_stage: Optional[str] = typer.Option(None, "--recipe-stage", help="Zoo recipe stage to record."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
 ) -> None:
-    """Pack a corpus into Arrow pretraining instances (mlm / bert / albert / lm) for `datasets` and PyTorch."""
+    """Pack a corpus into Arrow pretraining instances (any UER-py data processor) for `datasets` and PyTorch."""
     from corpusprep.instances.pipeline import run_shard
     from corpusprep.instances.report import format_report
 
@@ -50,7 +62,8 @@ def shard(
                       dup_factor=dup_factor, whole_word=whole_word, span_masking=span_masking,
                       span_geo_prob=span_geo_prob, span_max_length=span_max_length, short_seq_prob=short_seq_prob,
                       seed=seed, compat=compat, workers=workers, executor=executor, ray_address=ray_address, unit_mb=unit_mb,
-                      docs_buffer_size=docs_buffer_size, manifest_dataset=manifest_dataset,
+                      docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
+                      sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)

@@ -1,26 +1,31 @@
-"""`--compat uer`: UER-py preprocess.py (--processes_num 1) instance for instance.
+"""`--compat uer`: UER-py preprocess.py instance for instance, including ``--processes_num N``.
 
-One process, one random stream seeded like UER's ``set_seed(seed)``, and UER's reading loops
-replayed state for state, including their edge cases:
-- the corpus is read in text mode (universal newlines) and exactly ``count(b"\\n")`` lines are
-  taken, so an unterminated last line is ignored (and an empty file still yields one line);
-- mlm/lm frame empty lines as ``[CLS] [SEP]``;
-- bert never processes the file's last line, so the document it would close is dropped;
-- albert and full-sentences mlm keep their leftover state across ``--dup-factor`` passes;
-- whole-word static masking re-tokenizes jieba words (input ids can change, as in UER).
+UER (uer/utils/dataset.py, Dataset.build_and_save) counts the corpus's ``b"\\n"`` bytes (L), gives
+worker i the lines ``[i*L//N, (i+1)*L//N)``, and every worker calls ``set_seed(seed)``, opens the
+file in text mode (universal newlines), skips to its first line and runs its processor's loop;
+the workers' files are concatenated in worker order. Here each worker is one task on the executor
+(``--workers N`` = ``--processes_num N``) with its own ``random.Random(seed)`` (the same stream as
+UER's reseeded global generator), writing one Arrow part. Each processor module restates its
+worker loop (``compat``) on a :class:`CompatJob`; UER's shared BertDataset loop is here.
+
+Quirks reproduced as UER has them (see docs/shard.md): a worker reads at least one line even when
+its range is empty; an unterminated last line is never read (except where a loop reads past its
+range); mlm/lm/t5 frame empty lines as ``[CLS] [SEP]``; sentence layouts never process the range's
+last line; albert and full-sentences mlm keep leftover state across dup passes; whole-word static
+masking re-tokenizes jieba words.
 """
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from functools import partial
 
 from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.arrow_io import (PartWriter, RowBuffer, column_names, id_dtype,
-                                           instance_schema)
-from corpusprep.instances.build import FLUSH_ROWS
+from corpusprep.instances.arrow_io import PartWriter, RowBuffer, id_dtype, instance_schema
+from corpusprep.instances.build import FLUSH_ROWS, part_paths
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.masking import (MaskIds, apply_masking, span_index_sets, token_index_sets)
-from corpusprep.instances.processors import PairInstance, albert_instances, bert_instances
+from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_index_sets
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import jieba_module, word_starts
 
@@ -33,20 +38,32 @@ def count_newlines(path) -> int:
     return n
 
 
-def uer_lines(path, n: int | None = None):
-    """The lines UER's worker reads (processes_num 1), newline included, as ``(line_no, line)``.
+def worker_ranges(lines_num: int, workers: int) -> list[tuple[int, int]]:
+    """UER's line ranges: worker i gets [i*L//N, (i+1)*L//N) (one worker: [0, L))."""
+    return [(i * lines_num // workers, (i + 1) * lines_num // workers) for i in range(workers)]
 
-    ``n`` is how many lines that is, ``max(1, count_newlines(path))``; counted here unless given.
-    """
-    if n is None:
-        n = max(1, count_newlines(path))
-    with open(path, mode="r", encoding="utf-8") as fh:
-        for no in range(1, n + 1):
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as exc:
-                raise InputError(str(path), f"not UTF-8 ({exc.reason})", line=no) from None
-            yield no, line
+
+class UerLines:
+    """A UER worker's file handle: text mode, ``pos`` counts lines read (skipped ones included)."""
+
+    def __init__(self, path: str, start: int):
+        self.path = path
+        self.fh = open(path, mode="r", encoding="utf-8")
+        self.pos = 0
+        while self.pos < start:
+            self.readline()
+
+    def readline(self) -> str:
+        try:
+            line = self.fh.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError(self.path, f"not UTF-8 ({exc.reason}); UER's preprocess.py stops here too",
+                             line=self.pos + 1) from None
+        self.pos += 1
+        return line
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 def uer_wwm_index(src: list[int], tok, ids: MaskIds) -> tuple[list[list[int]], list[int]]:
@@ -89,24 +106,71 @@ def uer_mask_seq(src: list[int], rng, tok, ids: MaskIds, cfg: ShardConfig):
     return masked, positions, labels, full
 
 
-class _Sink:
-    def __init__(self, cfg: ShardConfig, tok, rows: RowBuffer, writer: PartWriter, rng):
-        self.cfg, self.tok, self.rows, self.writer, self.rng = cfg, tok, rows, writer, rng
-        self.ids = MaskIds.from_tokenizer(tok)
-        self.instances = self.tokens = 0
-        self.more = InstanceStats()
+@dataclass(frozen=True)
+class CompatContext:
+    cfg: ShardConfig
+    tok: object
+    schema: object
+    parts_dir: str
+    path: str
+    lines_num: int
+
+
+class CompatJob:
+    """What a processor's restated UER worker loop works with: its range, random stream and sink."""
+
+    def __init__(self, ctx: CompatContext, start: int, end: int, rows: RowBuffer, writer: PartWriter):
+        from corpusprep.instances.data_processors import get
+
+        self.cfg, self.tok, self.path = ctx.cfg, ctx.tok, ctx.path
+        self.start, self.end, self.lines_num = start, end, ctx.lines_num
+        self.proc = get(ctx.cfg.processor)
+        self.rng = random.Random(ctx.cfg.seed)  # UER's set_seed(seed) in every worker
+        self.ids = MaskIds.from_tokenizer(ctx.tok)
+        self.rows, self.writer = rows, writer
+        self.mask_now = ctx.cfg.static_masking and self.proc.masked_lm
+        self.instances = self.tokens = self.documents = self.content = self.unk = 0
+        self.more = InstanceStats()  # label balance, rows without a target, [UNK] characters
+        self._file: UerLines | None = None
+
+    def open(self) -> UerLines:
+        """A fresh pass over the range (UER re-opens the file for every dup pass)."""
+        self.close()
+        self._file = UerLines(self.path, self.start)
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def encode(self, text: str, count: bool = True) -> list[int]:
+        ids = self.tok.encode(text)
+        if count:
+            self.content += len(ids)
+            self.unk += ids.count(self.ids.unk)
+            self.more.texts(self.tok, [text])
+        return ids
+
+    def fail(self, line: int, why: str):
+        raise InputError(self.path, why, line=line)
 
     def emit(self, src: list[int], **extra) -> None:
+        from corpusprep.instances.build import LABEL_COLUMNS
+
+        src = list(src)
         self.more.rows(self.cfg.processor, [len(src)], [src], (self.ids.cls, self.ids.sep, self.ids.pad),
-                       self.cfg.static_masking)
-        if self.cfg.static_masking:
+                       self.mask_now)
+        for col in LABEL_COLUMNS.intersection(extra):
+            self.more.label(col, extra[col])
+        if self.mask_now:
             src, positions, labels, plain = uer_mask_seq(src, self.rng, self.tok, self.ids, self.cfg)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
             if self.cfg.processor == "mlm":
                 self.more.masked(len(positions))
         else:
             plain = src
-        if self.cfg.whole_word:
+        if self.cfg.whole_word and "word_starts" in self.rows.cols:
             extra["word_starts"] = word_starts(plain, self.tok)
         self.rows.add(src, **extra)
         self.instances += 1
@@ -115,130 +179,76 @@ class _Sink:
             self.writer.write(self.rows.take_batch())
 
     def pieces(self, ids: list[int], width: int) -> None:
+        """UER's cut of a document into ``width`` pieces, the last one shorter (none if empty)."""
         for a in range(0, len(ids), width):
             self.emit(ids[a: a + width])
 
-    def pair(self, inst: PairInstance) -> None:
-        col = "nsp_label" if self.cfg.processor == "bert" else "sop_label"
-        self.more.label(col, inst.label)
-        self.emit(inst.src, seg_a_len=inst.seg_a_len, **{col: inst.label})
 
-
-class _Counter:
-    def __init__(self, unk: int):
-        self.unk_id, self.documents, self.content, self.unk = unk, 0, 0, 0
-        self.more = InstanceStats()
-
-    def encode(self, tok, line: str, count: bool) -> list[int]:
-        ids = tok.encode(line)
-        if count:
-            self.content += len(ids)
-            self.unk += ids.count(self.unk_id)
-            self.more.texts(tok, [line])
-        return ids
-
-
-def _mlm(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
-    ids = sink.ids
-    docs_buffer: list[list[int]] = []
-    for dup in range(cfg.dup_factor):
-        for _, line in uer_lines(path):
-            document = [ids.cls] + cnt.encode(tok, line, dup == 0) + [ids.sep]
-            cnt.documents += dup == 0
-            if cfg.full_sentences:
-                docs_buffer.append(document)
-                if len(docs_buffer) == cfg.docs_buffer_size:
-                    sink.pieces([t for d in docs_buffer for t in d], cfg.seq_len)
-                    docs_buffer = []
-            else:
-                sink.pieces(document, cfg.seq_len)
-        if cfg.full_sentences and docs_buffer:
-            # UER flushes the leftover buffer at the end of a pass but does not empty it.
-            sink.pieces([t for d in docs_buffer for t in d], cfg.seq_len)
-
-
-def _lm(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
-    ids = sink.ids
-    for _, line in uer_lines(path):
-        cnt.documents += 1
-        sink.pieces([ids.cls] + cnt.encode(tok, line, True) + [ids.sep], cfg.seq_len + 1)
-
-
-def _bert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
-    ids, rng = sink.ids, sink.rng
-
-    def build(buffer):
-        for _ in range(cfg.dup_factor):
-            for i in range(len(buffer)):
-                bert_instances(buffer, i, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, sink.pair)
-
-    docs_buffer, document = [], []
-    n = max(1, count_newlines(path))
-    for no, line in uer_lines(path, n):
-        if no >= n:  # UER stops on reaching the last line without processing it
+def bert_worker(job: CompatJob, build_instances) -> None:
+    """UER BertDataset.worker (bert, bart, gsg): documents of sentences in a docs buffer; reaching
+    the range's end builds the buffer *before* that line is processed, so the range's last line
+    and the document it would close are dropped."""
+    f = job.open()
+    docs_buffer: list = []
+    document: list = []
+    while True:
+        line = f.readline()
+        if f.pos >= job.end:
+            if docs_buffer:
+                build_instances(docs_buffer)
             break
         if not line.strip():
             if document:
                 docs_buffer.append(document)
-                cnt.documents += 1
-                cnt.more.documents([len(document)])
+                job.documents += 1
+                job.more.documents([len(document)])
             document = []
-            if len(docs_buffer) == cfg.docs_buffer_size:
-                build(docs_buffer)
+            if len(docs_buffer) == job.cfg.docs_buffer_size:
+                build_instances(docs_buffer)
                 docs_buffer = []
             continue
-        sentence = cnt.encode(tok, line, True)
+        sentence = job.encode(line)
         if sentence:
             document.append(sentence)
-    if docs_buffer:
-        build(docs_buffer)
 
 
-def _albert(path, cfg, tok, sink: _Sink, cnt: _Counter) -> None:
-    ids, rng = sink.ids, sink.rng
-
-    def build(document):
-        albert_instances(document, rng, cfg.seq_len, cfg.short_seq_prob, ids.cls, ids.sep, sink.pair)
-
-    document: list[list[int]] = []
-    for dup in range(cfg.dup_factor):
-        for no, line in uer_lines(path):
-            if not line.strip():
-                if document:
-                    build(document)
-                    cnt.documents += dup == 0
-                    cnt.more.documents([len(document)] if dup == 0 else [])
-                document = []
-            sentence = cnt.encode(tok, line, dup == 0)
-            if sentence:
-                document.append(sentence)
-        if document:  # UER builds the last document but keeps it for the next pass
-            build(document)
-            cnt.documents += dup == 0
+def run_worker(ctx: CompatContext, task: tuple[int, int, int]) -> dict:
+    """One UER worker (index, start, end) -> one Arrow part and its result."""
+    index, start, end = task
+    part, _ = part_paths(ctx.parts_dir, index)
+    with PartWriter(part, ctx.schema) as writer:
+        rows = RowBuffer(ctx.schema, ctx.cfg.row_len, ctx.tok.special_ids["pad"])
+        job = CompatJob(ctx, start, end, rows, writer)
+        try:
+            job.proc.compat(job)
+        finally:
+            job.close()
+        writer.write(rows.take_batch())
+    return {"unit": index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
+            "stats": {"documents": job.documents, "instances": job.instances, "tokens": job.tokens,
+                      "content_tokens": job.content, "unk": job.unk, "more": job.more.as_dict()}}
 
 
 def run_compat(cfg: ShardConfig, tok, sources, od):
-    from corpusprep.instances.pipeline import ShardResult, assemble, source_identity, sources_with_checksums
+    from corpusprep.executors import make_executor
+    from corpusprep.instances.data_processors import get
+    from corpusprep.instances.pipeline import (ShardResult, assemble, source_identity,
+                                               sources_with_checksums)
 
     if len(sources) != 1 or sources[0].kind != "text":
         raise ZooprepError("--compat uer reads exactly one plain-text corpus file, as UER's --corpus_path")
     path = sources[0].path
+    proc = get(cfg.processor)
+    workers = cfg.workers or 1  # = --processes_num; never "all cores": the output depends on it
     dtype = id_dtype(tok.vocab_size)
-    schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-    plan = {"compat": "uer", "options": cfg.options(), "tokenizer": tok.fingerprint, "sources": source_identity(sources)}
+    schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+    plan = {"compat": "uer", "processes": workers, "options": cfg.options(), "tokenizer": tok.fingerprint,
+            "sources": source_identity(sources)}
     work = od.open_work(plan)
     (work / "parts").mkdir(exist_ok=True)
-    part = work / "parts" / "part-000000.arrow"
-    rng = random.Random(cfg.seed)  # same stream as UER's random.seed(seed) on the global generator
-    cnt = _Counter(tok.special_ids["unk"])
-    with PartWriter(part, schema) as writer:
-        rows = RowBuffer(schema, cfg.row_len, tok.special_ids["pad"])
-        sink = _Sink(cfg, tok, rows, writer, rng)
-        sink.more = cnt.more  # one tally for the sink's rows and the counter's texts
-        {"mlm": _mlm, "lm": _lm, "bert": _bert, "albert": _albert}[cfg.processor](path, cfg, tok, sink, cnt)
-        writer.write(rows.take_batch())
-    result = {"unit": 0, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
-              "stats": {"documents": cnt.documents, "instances": sink.instances, "tokens": sink.tokens,
-                        "content_tokens": cnt.content, "unk": cnt.unk, "more": sink.more.as_dict()}}
-    meta = assemble(work, od, cfg, tok, schema, dtype, [result], sources_with_checksums(sources), plan)
-    return ShardResult(cfg.out, meta, 0, 1)
+    ctx = CompatContext(cfg, tok, schema, str(work / "parts"), path, count_newlines(path))
+    tasks = [(i, s, e) for i, (s, e) in enumerate(worker_ranges(ctx.lines_num, workers))]
+    with make_executor(cfg.executor, workers, cfg.ray_address) as executor:
+        results = list(executor.map(partial(run_worker, ctx), tasks))
+    meta = assemble(work, od, cfg, tok, schema, dtype, results, sources_with_checksums(sources), plan)
+    return ShardResult(cfg.out, meta, 0, len(results))

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from corpusprep.errors import ZooprepError
 
-PROCESSORS = ("mlm", "bert", "albert", "lm")
-
 
 @dataclass(frozen=True)
 class ShardConfig:
@@ -33,6 +31,9 @@ class ShardConfig:
     ray_address: str | None = None
     unit_mb: float = 4.0  # text per work unit; part of the output's identity (see docs/shard.md)
     docs_buffer_size: int = 100000  # UER's --docs_buffer_size (bert random-next pool, full-sentences)
+    label_field: str = "label"  # cls/cls_mlm from clean Parquet: the meta key holding the label
+    tgt_seq_len: int = 128  # gsg: UER's --tgt_seq_length
+    sentence_selection: str = "lead"  # gsg: UER's --sentence_selection_strategy (lead | random)
     manifest_dataset: str | None = None
     recipe_stage: str | None = None
     overwrite: bool = False
@@ -40,8 +41,22 @@ class ShardConfig:
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
 
     @property
+    def data_processor(self):
+        from corpusprep.instances.data_processors import get
+
+        return get(self.processor)
+
+    @property
     def row_len(self) -> int:
-        return self.seq_len + 1 if self.processor == "lm" else self.seq_len
+        return self.data_processor.row_len(self.seq_len)
+
+    @property
+    def masking(self):
+        """The static-masking rule these options name (the loader takes the same type)."""
+        from corpusprep.instances.masking import MaskingConfig
+
+        mode = "whole_word" if self.whole_word else "span" if self.span_masking else "token"
+        return MaskingConfig(mode=mode, span_geo_prob=self.span_geo_prob, span_max_length=self.span_max_length)
 
     @property
     def uer_compat(self) -> bool:
@@ -49,8 +64,7 @@ class ShardConfig:
 
     def validate(self) -> "ShardConfig":
         """Raise ZooprepError for option combinations that cannot work."""
-        if self.processor not in PROCESSORS:
-            raise ZooprepError(f"unknown --processor {self.processor!r}; choose one of {', '.join(PROCESSORS)}")
+        proc = self.data_processor  # ZooprepError naming the choices for an unknown processor
         if (self.vocab is None) == (self.spm is None):
             raise ZooprepError("give exactly one of --vocab or --spm")
         if self.spm is not None and self.tokenizer_kind not in (None, "bert"):
@@ -64,25 +78,28 @@ class ShardConfig:
         check_on_error(self.on_error)
         opt.workers(self.workers)
         opt.integer("--seed", self.seed, 0, 2**63 - 1)
-        minimum = 5 if self.processor in ("bert", "albert") else 2
-        if self.seq_len < minimum:
-            raise ZooprepError(f"--seq-len must be at least {minimum} for --processor {self.processor}")
-        opt.integer("--seq-len", self.seq_len, minimum, opt.MAX_SEQ_LEN)
+        if self.seq_len < proc.min_seq_len:
+            raise ZooprepError(f"--seq-len must be at least {proc.min_seq_len} for --processor {self.processor}")
+        opt.integer("--seq-len", self.seq_len, proc.min_seq_len, opt.MAX_SEQ_LEN)
         if self.dup_factor < 1:
             raise ZooprepError("--dup-factor must be at least 1")
-        if self.dup_factor > 1 and not self.static_masking:
+        if self.dup_factor > 1 and not proc.dup_passes:
+            raise ZooprepError(f"--dup-factor does not apply to --processor {self.processor} (UER ignores it)")
+        if self.dup_factor > 1 and not proc.dup_without_static and not self.static_masking:
             # UER forces dup_factor 1 with dynamic masking: the loader re-masks every epoch instead.
             raise ZooprepError("--dup-factor > 1 needs --static-masking (dynamic masking re-masks every epoch)")
-        if self.static_masking and self.processor == "lm":
-            raise ZooprepError("--static-masking does not apply to --processor lm")
+        if self.static_masking and not proc.masked_lm:
+            raise ZooprepError(f"--static-masking does not apply to --processor {self.processor}")
+        if self.whole_word and not proc.masks:
+            raise ZooprepError(f"--whole-word does not apply to --processor {self.processor}")
         if self.whole_word and self.span_masking:
             raise ZooprepError("choose one of --whole-word and --span-masking")
         opt.number("--span-geo-prob", self.span_geo_prob, 0.0, 1.0, lo_open=True)
         if self.span_max_length < 1:
             raise ZooprepError("--span-max-length must be at least 1")
         opt.number("--short-seq-prob", self.short_seq_prob, 0.0, 1.0)
-        if self.full_sentences and self.processor != "mlm":
-            raise ZooprepError("--full-sentences applies to --processor mlm only")
+        if self.full_sentences and self.processor not in ("mlm", "t5"):
+            raise ZooprepError("--full-sentences applies to --processor mlm and t5 only")
         if self.compat not in (None, "uer"):
             raise ZooprepError(f"unknown --compat {self.compat!r}; the only value is 'uer'")
         if self.executor not in ("local", "ray"):
@@ -119,6 +136,6 @@ class ShardConfig:
         """The options that shape the output (recorded in zooprep.json, and in the resume plan)."""
         keys = ("processor", "seq_len", "full_sentences", "static_masking", "dup_factor", "whole_word",
                 "span_masking", "span_geo_prob", "span_max_length", "short_seq_prob", "seed", "compat",
-                "unit_mb", "docs_buffer_size")
+                "unit_mb", "docs_buffer_size", "label_field", "tgt_seq_len", "sentence_selection")
         d = asdict(self)
         return {k: d[k] for k in keys}

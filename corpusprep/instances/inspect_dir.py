@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
+from corpusprep.instances.format import read_meta_json
 from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
 
 ROLE_NAMES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]", "pad": "[PAD]", "unk": "[UNK]"}
@@ -48,14 +49,9 @@ class InspectOptions:
 def read_meta(out: Path) -> dict:
     from corpusprep.outdir import require_complete
 
-    require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
-    path = Path(out) / "zooprep.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "not a shard output directory (zooprep.json missing)") from None
-    except ValueError as exc:
-        raise InputError(str(path), f"unreadable JSON ({exc})") from None
+    if Path(out).is_dir():
+        require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
+    return read_meta_json(out)
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):

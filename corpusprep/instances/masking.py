@@ -30,11 +30,25 @@ class MaskIds:
         return cls(pad=s["pad"], cls=s["cls"], sep=s["sep"], mask=s["mask"], vocab_size=tok.vocab_size, unk=s["unk"])
 
 
+MASK_MODES = ("token", "whole_word", "span")
+
+
 @dataclass(frozen=True)
-class MaskSpec:
-    mode: str = "token"  # token | word | span
+class MaskingConfig:
+    """How masked-LM targets are chosen: one type for static masking (`shard`) and the loader's."""
+
+    mode: str = "token"  # token | whole_word | span
+    mask_prob: float = 0.15
+    mask_token_prob: float = 0.8  # share of chosen tokens replaced by [MASK]
+    random_token_prob: float = 0.1  # share replaced by a random non-special id
     span_geo_prob: float = 0.2
     span_max_length: int = 10
+
+    def __post_init__(self):
+        if self.mode not in MASK_MODES:
+            raise ValueError(f"masking mode {self.mode!r} is not one of {', '.join(MASK_MODES)}")
+        if self.span_max_length < 1 or not 0 < self.span_geo_prob <= 1:
+            raise ValueError("span masking needs span_max_length >= 1 and 0 < span_geo_prob <= 1")
 
 
 def token_index_sets(src: list[int], ids: MaskIds) -> list[list[int]]:
@@ -150,14 +164,14 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
     return src, [p for p, _ in picked], [t for _, t in picked]
 
 
-def mask_instance(src: list[int], rng, ids: MaskIds, spec: MaskSpec,
+def mask_instance(src: list[int], rng, ids: MaskIds, spec: MaskingConfig,
                   word_starts: list[int] | None = None) -> tuple[list[int], list[int], list[int]]:
     """Mask an unpadded instance with token, span or (given word starts) whole-word index sets."""
     if spec.mode == "span":
         sets = span_index_sets(src, ids, rng, spec.span_geo_prob, spec.span_max_length)
-    elif spec.mode == "word":
+    elif spec.mode == "whole_word":
         specials = {i for i, t in enumerate(src) if t in (ids.cls, ids.sep, ids.pad)}
         sets = word_index_sets(len(src), word_starts or [], specials)
     else:
         sets = token_index_sets(src, ids)
-    return apply_masking(src, sets, rng, ids, spec.mode)
+    return apply_masking(src, sets, rng, ids, "word" if spec.mode == "whole_word" else spec.mode)

@@ -22,10 +22,10 @@ from corpusprep import __version__
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.executors import make_executor
-from corpusprep.instances.arrow_io import column_names, id_dtype, instance_schema, write_datasets_metadata
+from corpusprep.instances.arrow_io import id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.sources import layout_for, plan_units
+from corpusprep.instances.sources import LINES, SENTENCES, plan_units
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
@@ -105,6 +105,11 @@ def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_s
     return counts
 
 
+def processor_options(cfg: ShardConfig, tok) -> dict:
+    proc = cfg.data_processor
+    return proc.options(cfg, tok) if proc.options else {}
+
+
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
                    samples: list) -> dict:
     return {
@@ -116,6 +121,7 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
         "sources": sources, "counts": counts, "files": files,
         "manifest": cfg.manifest(),
         "options": cfg.options(),
+        "processor_options": processor_options(cfg, tok),
         "reject_samples": samples[:20],
     }
 
@@ -169,6 +175,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
     cfg.validate()
     tok = tok if tok is not None else load_tokenizer_for(cfg)
+    proc = cfg.data_processor
+    if proc.check:
+        proc.check(cfg, tok)
     from corpusprep.options import require_special_ids
 
     require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
@@ -180,8 +189,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
 
             return run_compat(cfg, tok, sources, od)
         dtype = id_dtype(tok.vocab_size)
-        schema = instance_schema(column_names(cfg.processor, cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-        units = plan_units(sources, layout_for(cfg.processor), int(cfg.unit_mb * (1 << 20)), failures)
+        schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+        layout = SENTENCES if proc.layout == SENTENCES else LINES  # tab lines are cut like lines
+        units = plan_units(sources, layout, int(cfg.unit_mb * (1 << 20)), failures)
         if not units:
             raise failures.nothing_read(cfg.corpus)
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}

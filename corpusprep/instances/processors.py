@@ -63,6 +63,13 @@ def pack_documents(docs: Sequence[Sequence[int]], width: int, ids, out_dtype=np.
     return cut_groups(flat, lens, width, ids.pad, out_dtype)
 
 
+def pack_plain(docs: Sequence[Sequence[int]], width: int, ids, out_dtype=np.uint32):
+    """UER bilm: every document's ids (no [CLS]/[SEP]) cut on its own; empty documents give no row."""
+    lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+    flat = np.fromiter(chain.from_iterable(docs), dtype=np.int64, count=int(lens.sum()))
+    return cut_groups(flat, lens, width, ids.pad, out_dtype)
+
+
 class FullSentencePacker:
     """UER ``--full_sentences``: framed documents concatenated and cut across document borders.
 

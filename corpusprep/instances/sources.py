@@ -36,10 +36,6 @@ class UnitTally:
     fail_fast: bool = False  # --on-error fail: raise instead of recording the failure
 
 
-def layout_for(processor: str) -> str:
-    return SENTENCES if processor in ("bert", "albert") else LINES
-
-
 def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int, failures=None) -> list[WorkUnit]:
     return _plan_units(files, unit_bytes, text_cut=LINE if layout == LINES else BLANK_LINE,
                        parquet_unit_bytes=unit_bytes, failures=failures)

@@ -85,9 +85,11 @@ def corpus_dir_files(folder: Path, log: FailureLog | None = None) -> list[Path]:
 
 
 def plan_units(files: list[CorpusFile], unit_bytes: int, *, text_cut: str = BYTES,
-               parquet_unit_bytes: int | None = None, failures: FailureLog | None = None) -> list[WorkUnit]:
+               parquet_unit_bytes: int | None = None, failures: FailureLog | None = None,
+               tab_rows: bool = False) -> list[WorkUnit]:
     """Cut every file into units (at least one each). Parquet: consecutive row groups until they hold
     ``parquet_unit_bytes`` (uncompressed); 0 gives one unit per row group, None one unit per file.
+    ``tab_rows``: the reader expects ``label<TAB>text`` rows (cls), so such files are not refused.
 
     A file that cannot be planned is named in ``failures`` and left out (without a log: InputError)."""
     log = fail_fast(failures)
@@ -99,7 +101,7 @@ def plan_units(files: list[CorpusFile], unit_bytes: int, *, text_cut: str = BYTE
                 spans = _parquet_spans(f.path, parquet_unit_bytes)
                 made = [_unit(fi, f, "parquet", a, b, n, {}) for a, b, n in spans]
             else:
-                _check_plain_text(f.path)
+                _check_plain_text(f.path, tab_rows)
                 bounds = _text_spans(f.path, f.size, unit_bytes, text_cut)
                 firsts = first_line_numbers(f.path, [a for a, _ in bounds])
                 made = [_unit(fi, f, layout, a, b, b - a, {"first_line": ln} if ln != 1 else {})
@@ -123,7 +125,7 @@ def _renumber(u: WorkUnit, index: int) -> WorkUnit:
                     u.size)
 
 
-def _check_plain_text(path: str) -> None:
+def _check_plain_text(path: str, tab_rows: bool = False) -> None:
     """UTF-8 text with one document (or sentence) per line; tables and legacy encodings go to `clean`."""
     from corpusprep.readers.sniff import sniff_layout
     from corpusprep.readers.units import compression_of
@@ -143,6 +145,8 @@ def _check_plain_text(path: str) -> None:
         return  # too little to tell a table from text that happens to hold a tab
     if layout not in ("tsv", "label-tsv", "csv", "jsonl", "json-array"):
         return
+    if tab_rows and layout in ("tsv", "label-tsv") and Path(path).suffix.lower() in (".tsv", ".txt", ""):
+        return  # what a cls reader reads: label<TAB>text rows, with or without a header
     what = {"tsv": "a table with a header row", "label-tsv": "label<TAB>text rows", "csv": "CSV",
             "jsonl": "JSON lines", "json-array": "a JSON array"}[layout]
     message = (f"looks like {what}, not one document per line: a header would become a document and labels "

@@ -19,16 +19,10 @@ from manifests.schema import Model, Recipe, Stage, is_known
 from manifests.targets import renamed, uer_targets
 
 FORMATS = ("zooprep", "uer", "tencentpretrain")
-# What `zooprep shard --processor` offers: the processor registry (corpusprep.instances.data_processors)
-# where this checkout has it, else the processors the registry is being built with (issue 12).
-_PLANNED_PROCESSORS = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg")
-
-
 def zooprep_processors() -> tuple[str, ...]:
-    try:
-        from corpusprep.instances.data_processors import names
-    except ImportError:
-        return _PLANNED_PROCESSORS
+    """What `zooprep shard --processor` offers: the processor registry."""
+    from corpusprep.instances.data_processors import names
+
     return tuple(names())
 
 

@@ -25,7 +25,7 @@ from corpusprep.executors import make_executor
 from corpusprep.instances.arrow_io import id_dtype, instance_schema, write_datasets_metadata
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.sources import LINES, SENTENCES, plan_units
+from corpusprep.instances.sources import plan_units
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
@@ -190,8 +190,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             return run_compat(cfg, tok, sources, od)
         dtype = id_dtype(tok.vocab_size)
         schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
-        layout = SENTENCES if proc.layout == SENTENCES else LINES  # tab lines are cut like lines
-        units = plan_units(sources, layout, int(cfg.unit_mb * (1 << 20)), failures)
+        units = plan_units(sources, proc.layout, int(cfg.unit_mb * (1 << 20)), failures)
         if not units:
             raise failures.nothing_read(cfg.corpus)
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}

@@ -37,8 +37,9 @@ class UnitTally:
 
 
 def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int, failures=None) -> list[WorkUnit]:
-    return _plan_units(files, unit_bytes, text_cut=LINE if layout == LINES else BLANK_LINE,
-                       parquet_unit_bytes=unit_bytes, failures=failures)
+    """Units cut at lines (LINES, and ``tab_lines``: label<TAB>text rows) or at blank lines (SENTENCES)."""
+    return _plan_units(files, unit_bytes, text_cut=BLANK_LINE if layout == SENTENCES else LINE,
+                       parquet_unit_bytes=unit_bytes, failures=failures, tab_rows=layout == "tab_lines")
 
 
 def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_splitter=None) -> Iterator[Document]:

@@ -218,7 +218,8 @@ def reap_when_gone(key: str, value: str) -> None:
 
     env = {k: v for k, v in os.environ.items() if k != key}
     # Its own session: a Ctrl-C or kill of the run's process group must not end the watcher first.
-    subprocess.Popen([sys.executable, os.path.abspath(__file__), str(os.getpid()), key, value], env=env,
+    # -I: the watcher needs only the stdlib, and must not import modules beside this file as top-level ones.
+    subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), str(os.getpid()), key, value], env=env,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True, close_fds=True)
 

@@ -59,3 +59,10 @@ def test_albert_pair_with_equal_sides_matches_uer():
             a, b = b, a
         uer_truncate(a, b, 19, ref)
         assert out[0].src == [2, *a, 3, *b, 3], seed
+
+
+def test_a_long_pair_is_cut_in_linear_time():
+    """Defect 8 of issue 11: one-token-at-a-time deletes from the front were quadratic (minutes)."""
+    a, b = list(range(2_000_000)), list(range(10))
+    truncate_pair(a, b, 509, random.Random(1))
+    assert len(a) + len(b) == 509

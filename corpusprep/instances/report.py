@@ -16,7 +16,7 @@ def format_report(result) -> str:
         f"  [UNK] rate     {c['unk_rate']:.4%}",
     ]
     if c.get("rejected_lines"):
-        lines.append(f"  rejected lines {c['rejected_lines']} (invalid UTF-8; samples in zooprep.json)")
+        lines.append(f"  rejected lines {c['rejected_lines']} (reasons and samples in zooprep.json reject_samples)")
     lines += summary_lines(c, m['processor'])
     if result.resumed_units:
         lines.append(f"  resumed        {result.resumed_units} finished unit(s) reused, {result.built_units} built")

@@ -23,7 +23,7 @@ try:
 
     settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
                               suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile("long", max_examples=2000, deadline=None,
+    settings.register_profile("long", max_examples=2000, deadline=None, derandomize=False,  # CI=true: not inherited
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # the test extra is not installed: tests that need hypothesis fail on import

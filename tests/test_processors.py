@@ -179,6 +179,23 @@ def test_cls_from_tsv_and_from_clean_parquet_meta_labels(tmp_path, tiny_vocab):
     assert [r["label"] for r in rows(stars)] == [5]
 
 
+def test_shard_report_names_the_reasons_of_rejected_lines(tmp_path, tiny_vocab):
+    """The summary used to call every reject 'invalid UTF-8', also non-integer labels and missing fields."""
+    from corpusprep.instances.pipeline import run_shard as run
+    from corpusprep.instances.report import format_report
+
+    tsv = tmp_path / "c.tsv"
+    tsv.write_bytes("1\t一二三\npos\t四\nneg\t五\nonly-one-field\n".encode() + b"0\t\xff\xfe\n")
+    cfg = ShardConfig(corpus=(tsv,), out=tmp_path / "o", vocab=tiny_vocab, show_progress=False, workers=1,
+                      processor="cls", seq_len=16)
+    result = run(cfg)
+    counts = result.meta["counts"]
+    assert counts["rejected_lines"] == 4 == sum(counts["rejected_reasons"].values())
+    assert counts["rejected_reasons"]["label"] == 2 and counts["rejected_reasons"]["fields"] == 1
+    report = format_report(result)
+    assert "invalid UTF-8" not in report and "fields 1, label 2" in report
+
+
 def test_bilm_rows_decode_back_to_the_documents(tmp_path, tiny_vocab):
     corpus = tmp_path / "d.txt"
     docs = ["一二三四五六七八九十甲", "乙丙", "", "丁戊己庚"]

@@ -14,6 +14,7 @@ INT32 = (-(1 << 31), (1 << 31) - 1)
 def reject(tally: UnitTally, unit: WorkUnit, key: str, reason: str, detail: str) -> None:
     """A counted reject with a sample (the first five of a unit)."""
     tally.rejected += 1
+    tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
     if tally.samples is None:
         tally.samples = []
     if len(tally.samples) < 5:

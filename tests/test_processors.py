@@ -196,6 +196,23 @@ def test_shard_report_names_the_reasons_of_rejected_lines(tmp_path, tiny_vocab):
     assert "invalid UTF-8" not in report and "fields 1, label 2" in report
 
 
+@pytest.mark.parametrize("processor", ["bart", "gsg", "cls", "t5"])
+def test_hf_export_of_a_shard_without_rows_is_an_empty_parquet_with_the_columns(tmp_path, tiny_vocab, processor):
+    """`export --to hf` of a 0-row shard used to fail with 'error: .../.OUT.tmp: No such file or directory'."""
+    import pyarrow.parquet as pq
+    from corpusprep.feed.export import export
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    out = shard(tmp_path, empty, tiny_vocab, processor=processor, seq_len=16)
+    result = export(ExportConfig(out, tmp_path / "hf.parquet", to="hf"))
+    table = pq.read_table(tmp_path / "hf.parquet")
+    assert result.instances == 0 == table.num_rows
+    assert "input_ids" in table.column_names
+    wanted = {"bart": "target_ids", "gsg": "target_ids", "cls": "labels", "t5": "special_tokens_mask"}[processor]
+    assert wanted in table.column_names
+
+
 def test_bilm_rows_decode_back_to_the_documents(tmp_path, tiny_vocab):
     corpus = tmp_path / "d.txt"
     docs = ["一二三四五六七八九十甲", "乙丙", "", "丁戊己庚"]

@@ -287,6 +287,10 @@ def train(cfg: TrainConfig) -> dict:
     for path, option in ((cfg.save_state, "--save-state"), (cfg.save_weights, "--save-weights")):
         if path:
             check_checkpoint_target(path, option, None if cfg.synthetic else cfg.shard_dir)
+    if cfg.log_file and not cfg.synthetic:  # the log appends: never to a file of the shard (an input)
+        from corpusprep.outdir.ownership import check_outside_inputs
+
+        check_outside_inputs(cfg.log_file, [cfg.shard_dir], "--log-file")
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -146,6 +146,8 @@ def test_save_paths_never_replace_a_user_file_or_an_input(tmp_path, pretrain, sh
             with pytest.raises(ZooprepError, match=message):
                 pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--batch-size", "4",
                                                     option, str(target)]))
+    with pytest.raises(ZooprepError, match="--log-file lies inside the input"):
+        pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--log-file", str(meta)]))
     assert user.read_text(encoding="utf-8") == "precious\n" and meta.read_bytes() == before
     ours = tmp_path / "w.pt"  # our own checkpoint may be replaced by the next run
     for _ in range(2):

@@ -213,6 +213,17 @@ def test_hf_export_of_a_shard_without_rows_is_an_empty_parquet_with_the_columns(
     assert wanted in table.column_names
 
 
+def test_prefixlm_reads_clean_parquet_rows(tmp_path, tiny_vocab):
+    """prefixlm on `clean` output used to end in an ImportError traceback (parquet_texts)."""
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    pq.write_table(pa.table({"text": ["一二\t三四", "五六", ""], "source": ["s"] * 3, "line": [1, 2, 3],
+                             "meta": ["{}"] * 3}), clean / "train-00000-of-00001.parquet")
+    out = shard(tmp_path, clean, tiny_vocab, processor="prefixlm", seq_len=16)
+    meta = json.loads((out / "zooprep.json").read_text())
+    assert len(rows(out)) == 1 and meta["counts"]["rejected_reasons"] == {"fields": 1}
+
+
 def test_bilm_rows_decode_back_to_the_documents(tmp_path, tiny_vocab):
     corpus = tmp_path / "d.txt"
     docs = ["一二三四五六七八九十甲", "乙丙", "", "丁戊己庚"]

@@ -205,6 +205,26 @@ def save_weights(model: nn.Module, path: str, card: dict) -> None:
     os.replace(tmp, path)  # a killed save never leaves a truncated file under the final name
 
 
+def check_checkpoint_target(path: str, option: str, shard_dir: str | None) -> None:
+    """Before training: --save-state / --save-weights may replace only a checkpoint of ours, never a
+    user's file, a directory or anything inside the shard directory (an input)."""
+    from corpusprep.outdir.ownership import check_outside_inputs
+
+    if shard_dir:
+        check_outside_inputs(path, [shard_dir], option)
+    if os.path.isdir(path):
+        raise ZooprepError(f"{path}: {option} is a directory")
+    if not os.path.lexists(path):
+        return
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - any file torch cannot read is not ours to replace
+        ckpt = None
+    if os.path.islink(path) or not (isinstance(ckpt, dict) and isinstance(ckpt.get("model"), dict)):
+        raise ZooprepError(f"{path}: exists and is not a pretrain-example checkpoint; move it away or choose "
+                           f"another {option}")
+
+
 def _describe(card: dict | None) -> str:
     if not card:
         return "unknown"
@@ -264,6 +284,13 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 def train(cfg: TrainConfig) -> dict:
     if cfg.init_from and cfg.resume:
         raise ZooprepError("--init-from starts a new run from weights, --resume continues a run: pass one")
+    for path, option in ((cfg.save_state, "--save-state"), (cfg.save_weights, "--save-weights")):
+        if path:
+            check_checkpoint_target(path, option, None if cfg.synthetic else cfg.shard_dir)
+    if cfg.log_file and not cfg.synthetic:  # the log appends: never to a file of the shard (an input)
+        from corpusprep.outdir.ownership import check_outside_inputs
+
+        check_outside_inputs(cfg.log_file, [cfg.shard_dir], "--log-file")
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -397,7 +424,8 @@ def train(cfg: TrainConfig) -> dict:
                         "step": step, "loader": loader_states, "config": asdict(cfg), "card": card,
                         "rng": {"torch": torch.get_rng_state(),
                                 "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}},
-                       cfg.save_state)
+                       f"{cfg.save_state}.tmp")
+            os.replace(f"{cfg.save_state}.tmp", cfg.save_state)  # a killed save leaves the old state whole
     if cfg.save_weights and rank == 0:
         save_weights(model, cfg.save_weights, card)
     summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,

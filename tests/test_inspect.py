@@ -130,3 +130,13 @@ def test_without_the_tokenizer_rows_show_ids_and_the_legend_says_so(shards, tmp_
         (tmp_path / "vocab.txt").rename(vocab)
     assert "tokenizer files not found" in text and "  ids             token ids" in text
     assert line(text, "ids ") and not line(text, "text ")
+
+
+@pytest.mark.parametrize("option", ["--vocab", "--spm"])
+def test_a_named_tokenizer_that_cannot_load_is_a_one_line_error(shards, tmp_path, option):
+    bad = tmp_path / "not-a-tokenizer.txt"
+    bad.write_bytes(b"\xff\xfe\x00garbage\n")
+    res = subprocess.run([sys.executable, "cli.py", "inspect", str(shards["vocab"]), option, str(bad)], cwd=REPO,
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith(f"error: {bad}") and "tokenizer files not found" not in res.stdout

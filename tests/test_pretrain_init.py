@@ -133,3 +133,23 @@ def test_pretrain_example_command_passes_help_through():
 def test_a_missing_trainer_is_a_clear_error(tmp_path):
     with pytest.raises(ZooprepError, match="source checkout"):
         load_trainer(tmp_path / "examples" / "pretrain.py")
+
+
+def test_save_paths_never_replace_a_user_file_or_an_input(tmp_path, pretrain, shards):
+    """--save-weights / --save-state used to overwrite any file, the shard's own zooprep.json included."""
+    user = tmp_path / "notes.pt"
+    user.write_text("precious\n", encoding="utf-8")
+    meta = shards[32] / "zooprep.json"
+    before = meta.read_bytes()
+    for option in ("--save-weights", "--save-state"):
+        for target, message in ((user, "not a pretrain-example checkpoint"), (meta, "lies inside the input")):
+            with pytest.raises(ZooprepError, match=message):
+                pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--batch-size", "4",
+                                                    option, str(target)]))
+    with pytest.raises(ZooprepError, match="--log-file lies inside the input"):
+        pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--log-file", str(meta)]))
+    assert user.read_text(encoding="utf-8") == "precious\n" and meta.read_bytes() == before
+    ours = tmp_path / "w.pt"  # our own checkpoint may be replaced by the next run
+    for _ in range(2):
+        pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--batch-size", "4",
+                                            "--save-weights", str(ours), "--save-state", str(tmp_path / "s.pt")]))

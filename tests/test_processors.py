@@ -179,6 +179,51 @@ def test_cls_from_tsv_and_from_clean_parquet_meta_labels(tmp_path, tiny_vocab):
     assert [r["label"] for r in rows(stars)] == [5]
 
 
+def test_shard_report_names_the_reasons_of_rejected_lines(tmp_path, tiny_vocab):
+    """The summary used to call every reject 'invalid UTF-8', also non-integer labels and missing fields."""
+    from corpusprep.instances.pipeline import run_shard as run
+    from corpusprep.instances.report import format_report
+
+    tsv = tmp_path / "c.tsv"
+    tsv.write_bytes("1\t一二三\npos\t四\nneg\t五\nonly-one-field\n".encode() + b"0\t\xff\xfe\n")
+    cfg = ShardConfig(corpus=(tsv,), out=tmp_path / "o", vocab=tiny_vocab, show_progress=False, workers=1,
+                      processor="cls", seq_len=16)
+    result = run(cfg)
+    counts = result.meta["counts"]
+    assert counts["rejected_lines"] == 4 == sum(counts["rejected_reasons"].values())
+    assert counts["rejected_reasons"]["label"] == 2 and counts["rejected_reasons"]["fields"] == 1
+    report = format_report(result)
+    assert "invalid UTF-8" not in report and "fields 1, label 2" in report
+
+
+@pytest.mark.parametrize("processor", ["bart", "gsg", "cls", "t5"])
+def test_hf_export_of_a_shard_without_rows_is_an_empty_parquet_with_the_columns(tmp_path, tiny_vocab, processor):
+    """`export --to hf` of a 0-row shard used to fail with 'error: .../.OUT.tmp: No such file or directory'."""
+    import pyarrow.parquet as pq
+    from corpusprep.feed.export import export
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    out = shard(tmp_path, empty, tiny_vocab, processor=processor, seq_len=16)
+    result = export(ExportConfig(out, tmp_path / "hf.parquet", to="hf"))
+    table = pq.read_table(tmp_path / "hf.parquet")
+    assert result.instances == 0 == table.num_rows
+    assert "input_ids" in table.column_names
+    wanted = {"bart": "target_ids", "gsg": "target_ids", "cls": "labels", "t5": "special_tokens_mask"}[processor]
+    assert wanted in table.column_names
+
+
+def test_prefixlm_reads_clean_parquet_rows(tmp_path, tiny_vocab):
+    """prefixlm on `clean` output used to end in an ImportError traceback (parquet_texts)."""
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    pq.write_table(pa.table({"text": ["一二\t三四", "五六", ""], "source": ["s"] * 3, "line": [1, 2, 3],
+                             "meta": ["{}"] * 3}), clean / "train-00000-of-00001.parquet")
+    out = shard(tmp_path, clean, tiny_vocab, processor="prefixlm", seq_len=16)
+    meta = json.loads((out / "zooprep.json").read_text())
+    assert len(rows(out)) == 1 and meta["counts"]["rejected_reasons"] == {"fields": 1}
+
+
 def test_bilm_rows_decode_back_to_the_documents(tmp_path, tiny_vocab):
     corpus = tmp_path / "d.txt"
     docs = ["一二三四五六七八九十甲", "乙丙", "", "丁戊己庚"]

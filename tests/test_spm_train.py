@@ -262,3 +262,15 @@ def test_sampled_jieba_segments_only_the_sample(clue_sample, tmp_path):
     assert card["timings_s"]["segment"] > 0 and card["pre_segment"]["method"] == "jieba"
     spec = load_model_proto((tmp_path / "sj.model").read_bytes()).trainer_spec
     assert spec.pretokenization_delimiter == PRESEG_DELIMITER
+
+
+def test_out_prefix_ending_in_a_separator_is_refused(tmp_path):
+    """'--out-prefix dir/' used to write dir.model beside the folder instead of inside it."""
+    from corpusprep.errors import ZooprepError
+
+    (tmp_path / "c.txt").write_text("你好世界\n", encoding="utf-8")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(ZooprepError, match="ends in a separator"):
+        SpmTrainConfig(corpus=(str(tmp_path / "c.txt"),), out_prefix=f"{folder}/").validate()
+    assert not (tmp_path / "models.model").exists()

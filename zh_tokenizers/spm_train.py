@@ -11,6 +11,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import resource
 import time
 from dataclasses import asdict, dataclass, field
@@ -82,6 +83,9 @@ class SpmTrainConfig:
         from corpusprep.readers.failures import check_on_error
 
         opt.out_path(self.out_prefix, "--out-prefix")
+        if str(self.out_prefix).endswith(("/", os.sep)):  # 'dir/' would write dir.model beside the folder
+            raise ZooprepError(f"--out-prefix {self.out_prefix!r} ends in a separator; name the files, e.g. "
+                               f"{self.out_prefix}spm (writes spm.model, spm.vocab there)")
         check_on_error(self.on_error)
         opt.integer("--workers", self.workers, 1, opt.MAX_WORKERS)
         if self.threads is not None:

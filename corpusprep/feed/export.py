@@ -137,6 +137,15 @@ def _hf_table(raw: dict, processor: str, special_ids: dict):
     return pa.table(cols)
 
 
+def _empty_batch(reader: ShardReader) -> dict:
+    """A zero-row raw batch with every column of the shard's processor (an empty shard has no
+    record batch to learn them from)."""
+    raw = reader.take(np.arange(0, dtype=np.int64))
+    for name in get(reader.meta.processor).columns:
+        raw.setdefault(name, [] if name == "target_ids" else np.empty(0, dtype=np.int64))
+    return raw
+
+
 def export_hf(cfg: ExportConfig) -> ExportResult:
     import pyarrow.parquet as pq
 
@@ -152,6 +161,10 @@ def export_hf(cfg: ExportConfig) -> ExportResult:
                     writer = pq.ParquetWriter(str(tmp), table.schema, compression="zstd")
                 writer.write_table(table)
                 count += table.num_rows
+            if writer is None:  # no rows: still a Parquet file with the processor's columns
+                table = _hf_table(_empty_batch(reader), processor, reader.meta.special_ids)
+                writer = pq.ParquetWriter(str(tmp), table.schema, compression="zstd")
+                writer.write_table(table)
         finally:
             if writer is not None:
                 writer.close()

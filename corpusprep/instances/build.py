@@ -225,7 +225,8 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
         ctx.processor.build(ctx, unit, emit, stats, tally)
         emit.close()
     result = {"unit": unit.index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
-              "stats": stats.as_dict(), "rejected": tally.rejected, "empty_documents": tally.empty,
+              "stats": stats.as_dict(), "rejected": tally.rejected,
+              "rejected_reasons": tally.reasons, "empty_documents": tally.empty,
               "reject_samples": tally.samples or [], "failed": tally.failed}
     write_done(marker, unit_key(unit), inputs, {part: result["sha256"]}, result)
     return result

@@ -58,10 +58,12 @@ def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None 
     """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable."""
     from zh_tokenizers import load_tokenizer
 
+    if vocab is not None and spm is not None:
+        raise ZooprepError("give at most one of --vocab or --spm")
+    if vocab is not None or spm is not None:  # asked for by name: a bad file is the user's error to hear
+        return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
     desc = meta.get("tokenizer", {})
     try:
-        if vocab or spm:
-            return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
         kind, path, opts = desc.get("kind"), desc.get("path"), desc.get("options", {})
         if not path or not Path(path).exists():
             return None
@@ -69,7 +71,7 @@ def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None 
             return load_tokenizer(spm=path)
         kwargs = {k: v for k, v in opts.items() if k in ("uer_compat", "do_lower_case")}
         return load_tokenizer(vocab=path, kind=kind if kind in ("bert", "char", "space") else "bert", **kwargs)
-    except Exception:  # a moved or changed vocab: show ids instead of failing the summary
+    except Exception:  # the recorded vocab moved or changed: show ids instead of failing the summary
         return None
 
 

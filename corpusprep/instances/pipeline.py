@@ -86,6 +86,14 @@ def already_built(od: OutputDir, plan: dict) -> "ShardResult | None":
     return ShardResult(od.root, meta, 0, 0)
 
 
+def _add_up(dicts) -> dict:
+    total: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items()))
+
+
 def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_sentences: bool = False) -> dict:
     tot = {k: 0 for k in ("documents", "instances", "tokens", "content_tokens", "unk")}
     for r in results:
@@ -98,6 +106,7 @@ def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_s
         "unk_rate": round(tot["unk"] / tot["content_tokens"], 6) if tot["content_tokens"] else 0.0,
         "content_tokens": tot["content_tokens"], "unk_tokens": tot["unk"],
         "rejected_lines": sum(r.get("rejected", 0) for r in results),
+        "rejected_reasons": _add_up(r.get("rejected_reasons") or {} for r in results),
         "empty_documents": sum(r.get("empty_documents", 0) for r in results),
     }
     counts.update(merge_stats(r["stats"].get("more") for r in results))

@@ -16,7 +16,8 @@ def format_report(result) -> str:
         f"  [UNK] rate     {c['unk_rate']:.4%}",
     ]
     if c.get("rejected_lines"):
-        lines.append(f"  rejected lines {c['rejected_lines']} (reasons and samples in zooprep.json reject_samples)")
+        why = ", ".join(f"{reason} {n}" for reason, n in (c.get("rejected_reasons") or {}).items())
+        lines.append(f"  rejected lines {c['rejected_lines']} ({why + '; ' if why else ''}samples in zooprep.json)")
     lines += summary_lines(c, m['processor'])
     if result.resumed_units:
         lines.append(f"  resumed        {result.resumed_units} finished unit(s) reused, {result.built_units} built")

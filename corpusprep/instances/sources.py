@@ -8,7 +8,7 @@ units are runs of row groups of about ``unit_bytes``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from corpusprep.corpus_input import BLANK_LINE, LINE, PARQUET, CorpusFile, UnitRecords, WorkUnit
@@ -30,6 +30,7 @@ class Document:
 @dataclass(slots=True)
 class UnitTally:
     rejected: int = 0
+    reasons: dict = field(default_factory=dict)  # reject reason -> count (adds up to ``rejected``)
     empty: int = 0
     samples: list | None = None
     failed: dict | None = None  # the unit's file stopped being readable (FailedFile.as_dict)
@@ -70,6 +71,8 @@ def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_split
             yield doc
     finally:
         tally.rejected += records.rejected_total
+        for reason, n in records.rejected.items():
+            tally.reasons[reason] = tally.reasons.get(reason, 0) + n
         if records.samples:
             tally.samples = (tally.samples or []) + records.samples[: _SAMPLES - len(tally.samples or [])]
         tally.failed = tally.failed or records.failed

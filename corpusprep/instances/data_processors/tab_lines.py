@@ -14,6 +14,7 @@ INT32 = (-(1 << 31), (1 << 31) - 1)
 def reject(tally: UnitTally, unit: WorkUnit, key: str, reason: str, detail: str) -> None:
     """A counted reject with a sample (the first five of a unit)."""
     tally.rejected += 1
+    tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
     if tally.samples is None:
         tally.samples = []
     if len(tally.samples) < 5:
@@ -32,16 +33,7 @@ def parse_label(value) -> int | None:
 def tab_fields(unit: WorkUnit, tally: UnitTally) -> Iterator[tuple[str, list[str]]]:
     """(key, fields) of every non-empty line: ``line.strip().split("\\t")`` as UER splits it.
     Parquet units give their ``text`` column split the same way."""
-    if unit.kind == PARQUET:
-        from corpusprep.corpus_input import parquet_texts
-
-        for n, text in enumerate(parquet_texts(unit.path, unit.start, unit.end)):
-            if text and text.strip():
-                yield f"{unit.file_index}:{unit.start}:{n}", text.strip().split("\t")
-            else:
-                tally.empty += 1
-        return
-    for d in read_documents(unit, LINES, tally):
+    for d in read_documents(unit, LINES, tally):  # text lines and Parquet rows alike
         yield d.key, d.text.strip().split("\t")
 
 

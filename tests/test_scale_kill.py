@@ -282,8 +282,9 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_exit_130(kill_hook, local_run
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len([p for p in marked(run_id) if p != proc.pid]) >= 2 and (out / ".zooprep" / "work").is_dir():
-            break  # workers are up and the run has started writing
+        work = out / ".zooprep" / "work"
+        if len([p for p in marked(run_id) if p != proc.pid]) >= 2 and work.is_dir() and any(work.rglob("*.done.json")):
+            break  # the pool is up (a worker finished a unit): no helper process is still starting its interpreter
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)

@@ -53,16 +53,9 @@ TARGETS = {
 
 
 def build_corpus(path: Path, megabytes: float) -> int:
-    lines = [ln for p in sorted(SAMPLES.rglob("*")) if p.is_file() for ln in p.read_bytes().splitlines() if ln.strip()]
-    target, size = int(megabytes * 1e6), 0
-    with open(path, "wb") as fh:
-        while size < target:
-            for ln in lines:
-                fh.write(ln + b"\n")
-                size += len(ln) + 1
-                if size >= target:
-                    break
-    return size
+    from bench_shard import build_corpus as repeat_lines  # one corpus writer for the benchmarks
+
+    return repeat_lines(path, megabytes, [p for p in sorted(SAMPLES.rglob("*")) if p.is_file()])
 
 
 # ------------------------------------------------------------------ in a child process (one per repo) ----

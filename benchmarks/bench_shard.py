@@ -35,9 +35,10 @@ UER_REFERENCE = "UER-py preprocess.py (measured in uer_pipeline.md)"
 
 # ------------------------------------------------------------------ corpus ---------------------------
 
-def build_corpus(path: Path, megabytes: float) -> int:
-    """One document per line, the shared samples repeated until ``megabytes``; returns bytes."""
-    lines = [ln for p in SAMPLES for ln in p.read_bytes().splitlines() if ln.strip()]
+def build_corpus(path: Path, megabytes: float, files=None) -> int:
+    """One document per line, the non-empty lines of ``files`` (default: the shared samples) repeated
+    until ``megabytes``; returns bytes."""
+    lines = [ln for p in (files or SAMPLES) for ln in p.read_bytes().splitlines() if ln.strip()]
     target, size = int(megabytes * 1e6), 0
     with open(path, "wb") as fh:
         while size < target:

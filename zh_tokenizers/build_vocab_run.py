@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpusprep.atomic import atomic_open
-from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.outdir import FileOutputs
 from corpusprep.progress import progress

@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.errors import InputError
-from corpusprep.outdir import require_complete
-
 from corpusprep.instances.format import RAGGED, SCALAR_TYPES, ShardMeta, read_meta  # noqa: F401  (one definition)
 
-SCALAR_COLUMNS = tuple(c for c in SCALAR_TYPES)
+SCALAR_COLUMNS = tuple(SCALAR_TYPES)
 RAGGED_COLUMNS = RAGGED
 
 

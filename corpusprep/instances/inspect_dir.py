@@ -6,7 +6,6 @@ vocab and a sentencepiece shard read alike. A legend names every line and field 
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path

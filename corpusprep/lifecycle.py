@@ -192,12 +192,17 @@ def marked_processes(key: str, value: str) -> list[int]:
     return pids
 
 
-def kill_marked(key: str, value: str, passes: int = 3) -> None:
-    """SIGKILL every process carrying the marker; a few passes catch children started meanwhile."""
-    for _ in range(passes):
+def kill_marked(key: str, value: str, quiet_scans: int = 4, limit_s: float = 120.0) -> None:
+    """SIGKILL every process carrying the marker until ``quiet_scans`` scans in a row find none.
+
+    Repeated scans catch children that a dying service was starting meanwhile (Ray's raylet starts
+    its agents through an intermediate process); on a loaded machine that chain can take seconds.
+    """
+    deadline = time.monotonic() + limit_s
+    quiet = 0
+    while quiet < quiet_scans and time.monotonic() < deadline:
         pids = marked_processes(key, value)
-        if not pids:
-            return
+        quiet = 0 if pids else quiet + 1
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)

@@ -319,4 +319,6 @@ def test_driver_killed_with_a_private_runtime_leaves_no_process(kill_hook, tmp_p
     out = local["root"] / f"clean-ray-private-{at}"
     killed, run_id = run_cli(kill_hook, cmd.args(out), kill_at=at, sig=signal.SIGKILL, extra_env=RAY_ENV)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert_no_process_left(run_id)  # the runtime's processes inherit the driver's environment
+    # The runtime's processes inherit the driver's environment. A loaded machine (CI) can take
+    # seconds to start and stop Ray's agents; the promise is "none left", not a deadline.
+    assert_no_process_left(run_id, grace=30.0)

@@ -192,16 +192,57 @@ def marked_processes(key: str, value: str) -> list[int]:
     return pids
 
 
-def kill_marked(key: str, value: str, quiet_scans: int = 4, limit_s: float = 120.0) -> None:
-    """SIGKILL every process carrying the marker until ``quiet_scans`` scans in a row find none.
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, start time in clock ticks) of every process (Linux /proc)."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()  # the name may hold spaces
+            table[int(name)] = (int(fields[1]), int(fields[19]))  # fields 4 (ppid) and 22 (starttime)
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
 
-    Repeated scans catch children that a dying service was starting meanwhile (Ray's raylet starts
-    its agents through an intermediate process); on a loaded machine that chain can take seconds.
+
+def descendants(root: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
+    """pid -> start time of every living descendant of ``root``."""
+    table = _proc_table() if table is None else table
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = {}, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found[pid] = table[pid][1]
+            todo.extend(children.get(pid, []))
+    return found
+
+
+def kill_marked(key: str, value: str, known: dict[int, int] | None = None, quiet_scans: int = 4,
+                limit_s: float = 120.0) -> None:
+    """SIGKILL every process carrying the marker, and every ``known`` process (pid -> start time,
+    so a reused pid is spared) with its descendants, until ``quiet_scans`` scans in a row find none.
+
+    Repeated scans catch children that a dying service was starting meanwhile. ``known`` covers
+    processes whose environment no longer shows the marker (Ray's agents rename themselves, and
+    one seen in CI had lost it), so the marker alone is not enough.
     """
+    me = os.getpid()
+    known = dict(known or {})
     deadline = time.monotonic() + limit_s
     quiet = 0
     while quiet < quiet_scans and time.monotonic() < deadline:
-        pids = marked_processes(key, value)
+        table = _proc_table()
+        for pid, start in list(known.items()):
+            if table.get(pid, (0, None))[1] == start:
+                known.update(descendants(pid, table))
+        pids = {pid for pid, start in known.items() if table.get(pid, (0, None))[1] == start}
+        pids.update(marked_processes(key, value))
+        pids.discard(me)
         quiet = 0 if pids else quiet + 1
         for pid in pids:
             with contextlib.suppress(OSError):
@@ -215,7 +256,8 @@ def reap_when_gone(key: str, value: str) -> None:
 
     For process trees we start but cannot arm ourselves, such as the services of a private Ray
     runtime: after a SIGKILL of the driver its dashboard and runtime-env agents otherwise live on.
-    The caller puts the marker (unique per run) into the environment those processes inherit.
+    The caller puts the marker (unique per run) into the environment those processes inherit; the
+    watcher also remembers every descendant of the run it has seen, since the marker can be lost.
     """
     if not os.path.isdir("/proc"):
         return
@@ -231,9 +273,12 @@ def reap_when_gone(key: str, value: str) -> None:
 
 def _reaper_main(parent_pid: int, key: str, value: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    me = os.getpid()
+    known: dict[int, int] = {}  # every process the run started while it lived (pid -> start time)
     while os.getppid() == parent_pid:
+        known.update({pid: start for pid, start in descendants(parent_pid).items() if pid != me})
         time.sleep(PARENT_POLL_S)
-    kill_marked(key, value)
+    kill_marked(key, value, known)
 
 
 if __name__ == "__main__":  # the watcher started by reap_when_gone

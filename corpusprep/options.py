@@ -12,6 +12,8 @@ from corpusprep.errors import ZooprepError
 MAX_SEQ_LEN = 1 << 20  # far above any model's positions; ids rows are allocated from it
 MAX_WORKERS = 4096
 MAX_UNIT_MB = 1 << 20
+MAX_DUP_FACTOR = 1000  # each pass rereads and rewrites the corpus: more is a typo, not a recipe (UER's zoo uses 1-10)
+MAX_DOCS_BUFFER = 1 << 24  # documents held in memory at once
 
 
 def number(option: str, value, lo: float | None = None, hi: float | None = None, *,

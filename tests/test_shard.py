@@ -348,3 +348,18 @@ def test_compat_uer_bert_drops_the_last_document_like_uer(tmp_path, tiny_vocab):
     assert vid("九") not in seen and vid("一") in seen
     with pytest.raises(ZooprepError, match="exactly one plain-text"):
         run_shard(cfg_for(tmp_path, [corpus, corpus], tiny_vocab, compat="uer", out=tmp_path / "x"))
+
+
+@pytest.mark.parametrize("option, kw", [
+    ("--dup-factor", dict(dup_factor=10**9, static_masking=True)),
+    ("--docs-buffer-size", dict(docs_buffer_size=10**12)),
+    ("--span-max-length", dict(span_masking=True, span_max_length=10**12)),
+    ("--tgt-seq-len", dict(processor="gsg", tgt_seq_len=10**12)),
+    ("--tgt-seq-len", dict(processor="gsg", tgt_seq_len=2)),
+])
+def test_options_at_their_extremes_are_refused_before_any_work(tmp_path, tiny_vocab, option, kw):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("一二。\n", encoding="utf-8")
+    with pytest.raises(ZooprepError, match=option):
+        run_shard(cfg_for(tmp_path, corpus, tiny_vocab, **kw))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -81,8 +81,7 @@ class ShardConfig:
         if self.seq_len < proc.min_seq_len:
             raise ZooprepError(f"--seq-len must be at least {proc.min_seq_len} for --processor {self.processor}")
         opt.integer("--seq-len", self.seq_len, proc.min_seq_len, opt.MAX_SEQ_LEN)
-        if self.dup_factor < 1:
-            raise ZooprepError("--dup-factor must be at least 1")
+        opt.integer("--dup-factor", self.dup_factor, 1, opt.MAX_DUP_FACTOR)
         if self.dup_factor > 1 and not proc.dup_passes:
             raise ZooprepError(f"--dup-factor does not apply to --processor {self.processor} (UER ignores it)")
         if self.dup_factor > 1 and not proc.dup_without_static and not self.static_masking:
@@ -95,8 +94,7 @@ class ShardConfig:
         if self.whole_word and self.span_masking:
             raise ZooprepError("choose one of --whole-word and --span-masking")
         opt.number("--span-geo-prob", self.span_geo_prob, 0.0, 1.0, lo_open=True)
-        if self.span_max_length < 1:
-            raise ZooprepError("--span-max-length must be at least 1")
+        opt.integer("--span-max-length", self.span_max_length, 1, opt.MAX_SEQ_LEN)
         opt.number("--short-seq-prob", self.short_seq_prob, 0.0, 1.0)
         if self.full_sentences and self.processor not in ("mlm", "t5"):
             raise ZooprepError("--full-sentences applies to --processor mlm and t5 only")
@@ -105,8 +103,7 @@ class ShardConfig:
         if self.executor not in ("local", "ray"):
             raise ZooprepError(f"unknown --executor {self.executor!r}; choose local or ray")
         opt.unit_bytes_of(self.unit_mb)
-        if self.docs_buffer_size < 1:
-            raise ZooprepError("--docs-buffer-size must be at least 1")
+        opt.integer("--docs-buffer-size", self.docs_buffer_size, 1, opt.MAX_DOCS_BUFFER)
         if not self.corpus:
             raise ZooprepError("give at least one CORPUS path")
         self._check_manifest_ref()

@@ -85,8 +85,9 @@ def uer_tuples(raw: dict, meta):
 
 
 def _check(cfg, tok) -> None:
-    if cfg.tgt_seq_len < 3:
-        raise ZooprepError("--tgt-seq-len must be at least 3 for --processor gsg")
+    from corpusprep import options as opt
+
+    opt.integer("--tgt-seq-len", cfg.tgt_seq_len, 3, opt.MAX_SEQ_LEN)
     if cfg.sentence_selection not in ("lead", "random"):
         raise ZooprepError(f"unknown --sentence-selection {cfg.sentence_selection!r}; choose lead or random")
 

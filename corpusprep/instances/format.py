@@ -84,8 +84,8 @@ class ShardMeta:
     static_masking: bool
     whole_word: bool
     files: tuple[str, ...]
-    format_version: int = FORMAT_VERSION
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    format_version: int = FORMAT_VERSION  # 1: fixed-size padded input_ids + length column (read, not written)
 
     @property
     def options(self) -> dict:
@@ -142,7 +142,7 @@ def read_meta(directory: str | Path) -> ShardMeta:
     if not files:
         files = _files_from_state(directory)
     return ShardMeta(processor, seq_len, row_len, special_ids, vocab_size,
-                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), version, raw)
+                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), raw, version)
 
 
 def _files_from_state(directory: Path) -> list[str]:

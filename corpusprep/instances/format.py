@@ -16,8 +16,9 @@ FORMAT_VERSION = 2  # zooprep.json "format_version"; 1 (absent): fixed-size padd
 LENGTH = "length"  # a row's real tokens: a logical column, given by the input_ids offsets (stored only in format 1)
 # Column name -> Arrow type. Ragged columns are variable-length lists with int32 offsets; rows are
 # padded only at batch time (feed/shards.py), so the files hold real tokens only.
+# (seg_a_len was int32 in format 1; format 2 stores it as a position, see value_dtype)
 SCALAR_TYPES = {"seg_a_len": "int32", "nsp_label": "int8", "sop_label": "int8", "label": "int32"}
-POSITION_COLUMNS = ("masked_positions", "word_starts")  # positions in a row: uint16 while row_len <= 65536
+POSITION_COLUMNS = ("masked_positions", "word_starts", "seg_a_len")  # positions in a row: uint16 while row_len <= 65536
 ID_COLUMNS = ("masked_labels", "target_ids")  # token ids: the id dtype of input_ids
 RAGGED = ("masked_positions", "masked_labels", "word_starts", "target_ids")
 MASK_COLUMNS = ("masked_positions", "masked_labels")

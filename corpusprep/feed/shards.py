@@ -177,10 +177,15 @@ class ShardReader:
 
 
 def _gather_rows(out: np.ndarray, sel: np.ndarray, values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
-    """out[sel[k], :lengths[k]] = values[starts[k]:starts[k] + lengths[k]] for every k, in one gather."""
+    """out[sel[k], :lengths[k]] = values[starts[k]:starts[k] + lengths[k]] for every k (``sel`` ascending)."""
     total = int(lengths.sum())
     if not total:
         return
-    first = np.cumsum(lengths) - lengths  # where each row begins in the flat selection
-    col = np.arange(total, dtype=np.int64) - np.repeat(first, lengths)
-    out[np.repeat(sel, lengths), col] = values[np.repeat(starts, lengths) + col]
+    if sel[-1] - sel[0] + 1 == len(sel) and np.array_equal(starts[1:], starts[:-1] + lengths[:-1]):
+        # consecutive rows into a contiguous run of the batch (export, sequential reads): one slice of
+        # the file written through a row-major mask
+        real = np.arange(out.shape[1])[None, :] < lengths[:, None]
+        out[sel[0]: sel[-1] + 1][real] = values[starts[0]: starts[0] + total]
+        return
+    for o, s, n in zip(sel.tolist(), starts.tolist(), lengths.tolist()):  # scattered rows: one slice each
+        out[o, :n] = values[s:s + n]

@@ -134,6 +134,8 @@ def main() -> None:
     ap.add_argument("--configs", default="", help="comma-separated subset of the configs (default: all)")
     ap.add_argument("--no-spm", action="store_true", help="skip the 100k-piece sentencepiece runs")
     ap.add_argument("--reader-only", action="store_true", help="only the ShardReader.take timing")
+    ap.add_argument("--from-log", type=Path, help="take the shard rows from the JSON lines a run printed; "
+                                                   "measure only the reader timing")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bytes-per-token.md")
     args = ap.parse_args()
     seqs = [int(s) for s in args.seq.split(",")]
@@ -147,6 +149,10 @@ def main() -> None:
             write_input(inputs[layout], layout)
         speed = reader_speed(tmp, args.base if len(systems) == 2 else None)
         if args.reader_only:
+            return
+        if args.from_log:
+            results = [json.loads(ln) for ln in args.from_log.read_text().splitlines() if ln.startswith("{")]
+            write_table(args.out, results, systems, args.check_export, speed)
             return
         wanted = set(args.configs.split(",")) if args.configs else set(CONFIGS)
         plan = [(name, "char", seq) for seq in seqs for name in CONFIGS if name in wanted]

@@ -191,9 +191,9 @@ def write_table(path: Path, results: list[dict], systems, check_export: bool, sp
         f"Target (issue 14): <= {TARGET} bytes per token.",
         "",
         "| tokenizer | seq | config | rows | tokens/row | id dtype | "
-        + ("before B/token | " if have_before else "") + "after B/token | target met |"
+        + ("before B/token | " if have_before else "") + "after B/token | target met | after + a length column |"
         + (" UER export identical | HF export identical |" if check_export and have_before else ""),
-        "|---|---:|---|---:|---:|---|" + ("---:|" if have_before else "") + "---:|---|"
+        "|---|---:|---|---:|---:|---|" + ("---:|" if have_before else "") + "---:|---|---:|"
         + ("---|---|" if check_export and have_before else ""),
     ]
     for r in results:
@@ -202,8 +202,9 @@ def write_table(path: Path, results: list[dict], systems, check_export: bool, sp
         cells = [r["tokenizer"], str(r["seq"]), f"`{r['config']}`", str(after["rows"]),
                  f"{after['tokens'] / after['rows']:.1f}", after["dtype"]]
         if have_before:
-            cells.append(f"{r['before']['bytes'] / r['before']['tokens']:.2f}")
-        cells += [f"{bpt:.2f}", "yes" if bpt <= TARGET else "**no**"]
+            cells.append(f"{r['before']['bytes'] / r['before']['tokens']:.3f}")
+        cells += [f"{bpt:.3f}", "yes" if bpt <= TARGET else "**no**",
+                  f"{(after['bytes'] + 4 * after['rows']) / after['tokens']:.3f}"]  # int32 per row
         if check_export and have_before and r["checked"]:
             cells += ["yes" if r["before"]["uer"] == after["uer"] else "**NO**",
                       "yes" if r["before"]["hf"] == after["hf"] else "**NO**"]

@@ -161,6 +161,9 @@ def test_synthetic_format1_and_format2_dirs_read_the_same(tmp_path):
     same_batch(ShardReader(v2).take(idx), ShardReader(v1).take(idx))
     np.testing.assert_array_equal(ShardReader(v2).take(idx)["input_ids"], cols["input_ids"][idx])
     assert (v1 / "data-00000-of-00003.arrow").stat().st_size > (v2 / "data-00000-of-00003.arrow").stat().st_size
+    shown = [subprocess.run([sys.executable, "cli.py", "inspect", str(d), "-n", "3", "--start", "100"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout for d in (v1, v2)]
+    assert shown[0] == shown[1] and "--- row 100  length" in shown[1]
 
 
 def test_unknown_format_version_and_overlong_rows_are_refused(tmp_path):

@@ -68,6 +68,18 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def target_ids(out: Path, meta: dict) -> int:
+    """Ids stored in ``target_ids`` (bart, gsg: the decoder side, not in counts.tokens)."""
+    import pyarrow as pa
+
+    total = 0
+    for f in meta["files"]:
+        table = pa.ipc.open_stream(str(out / f["path"])).read_all()
+        if "target_ids" in table.column_names:
+            total += sum(len(c.values) for c in table.column("target_ids").chunks)
+    return total
+
+
 def run_one(repo: Path, corpus: Path, out: Path, processor: str, seq: int, opts: list[str], tok: list[str],
             check_export: bool) -> dict:
     cmd = [sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--seq-len", str(seq),
@@ -76,7 +88,7 @@ def run_one(repo: Path, corpus: Path, out: Path, processor: str, seq: int, opts:
     meta = json.loads((out / "zooprep.json").read_text())
     size = sum((out / f["path"]).stat().st_size for f in meta["files"])
     row = {"bytes": size, "tokens": meta["counts"]["tokens"], "rows": meta["counts"]["instances"],
-           "dtype": meta.get("dtype")}
+           "dtype": meta.get("dtype"), "target_ids": target_ids(out, meta)}
     if check_export:
         for to, ext in (("uer", "pt"), ("hf", "parquet")):
             target = out.with_name(out.name + f".{ext}")
@@ -190,21 +202,24 @@ def write_table(path: Path, results: list[dict], systems, check_export: bool, sp
         "(`list<uint16|uint32>` with offsets, no `length`, uint16 positions). "
         f"Target (issue 14): <= {TARGET} bytes per token.",
         "",
-        "| tokenizer | seq | config | rows | tokens/row | id dtype | "
-        + ("before B/token | " if have_before else "") + "after B/token | target met | after + a length column |"
+        "| tokenizer | seq | config | rows | tokens/row | target ids/row | id dtype | "
+        + ("before B/token | " if have_before else "") + "after B/token | target met | after + a length column | after B per stored id (input + target) |"
         + (" UER export identical | HF export identical |" if check_export and have_before else ""),
-        "|---|---:|---|---:|---:|---|" + ("---:|" if have_before else "") + "---:|---|---:|"
+        "|---|---:|---|---:|---:|---:|---|" + ("---:|" if have_before else "") + "---:|---|---:|---:|"
         + ("---|---|" if check_export and have_before else ""),
     ]
     for r in results:
         after = r["after"]
         bpt = after["bytes"] / after["tokens"]
         cells = [r["tokenizer"], str(r["seq"]), f"`{r['config']}`", str(after["rows"]),
-                 f"{after['tokens'] / after['rows']:.1f}", after["dtype"]]
+                 f"{after['tokens'] / after['rows']:.1f}", f"{after.get('target_ids', 0) / after['rows']:.1f}",
+                 after["dtype"]]
         if have_before:
             cells.append(f"{r['before']['bytes'] / r['before']['tokens']:.3f}")
+        ids = after["tokens"] + after.get("target_ids", 0)
         cells += [f"{bpt:.3f}", "yes" if bpt <= TARGET else "**no**",
-                  f"{(after['bytes'] + 4 * after['rows']) / after['tokens']:.3f}"]  # int32 per row
+                  f"{(after['bytes'] + 4 * after['rows']) / after['tokens']:.3f}",  # an int32 per row
+                  f"{after['bytes'] / ids:.3f}"]
         if check_export and have_before and r["checked"]:
             cells += ["yes" if r["before"]["uer"] == after["uer"] else "**NO**",
                       "yes" if r["before"]["hf"] == after["hf"] else "**NO**"]

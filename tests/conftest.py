@@ -2,6 +2,7 @@
 real `shard` outputs built once per session, Hypothesis profiles, and the end-of-run skip summary."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -127,8 +128,15 @@ def shard_columns(directory: Path) -> dict:
     out = {}
     for name in ds.column_names:
         col = ds[name]
-        if name in ("masked_positions", "masked_labels", "word_starts"):
+        if name in ("masked_positions", "masked_labels", "word_starts", "target_ids"):
             out[name] = [np.asarray(x, dtype=np.int64) for x in col]
+        elif name == "input_ids" and "length" not in ds.column_names:  # format 2: unpadded rows
+            meta = json.loads((Path(directory) / "zooprep.json").read_text(encoding="utf-8"))
+            rows = [np.asarray(x, dtype=np.int64) for x in col]
+            out["length"] = np.array([len(r) for r in rows], dtype=np.int64)
+            out[name] = np.full((len(rows), meta["row_len"]), meta["special_ids"]["pad"], dtype=np.int64)
+            for i, r in enumerate(rows):
+                out[name][i, :len(r)] = r
         else:
             out[name] = np.asarray(col).astype(np.int64)
     return out

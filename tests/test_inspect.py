@@ -72,7 +72,7 @@ def test_ids_and_pieces_lines_match_the_row(shards):
 
     text = inspect_dir(shards["vocab"], opts=InspectOptions(n=1, start=3, ids=True, pieces=True))
     row = datasets.load_from_disk(str(shards["vocab"]))[3]
-    ids = row["input_ids"][: row["length"]]
+    ids = row["input_ids"]  # format 2: stored unpadded
     assert line(text, "ids ") == [" ".join(map(str, ids))]
     assert line(text, "pieces ") == [" ".join(["[CLS]"] + list(DOCS[3]) + ["[SEP]"])]
     assert line(text, "text ") == [f"[CLS] {DOCS[3]} [SEP]"]

@@ -53,7 +53,8 @@ def shard(tmp_path, corpus, vocab, name="out", **kw) -> Path:
 
 def rows(out: Path) -> list[dict]:
     meta = json.loads((out / "zooprep.json").read_text())
-    return pa.concat_tables(pa.ipc.open_stream(out / f["path"]).read_all() for f in meta["files"]).to_pylist()
+    table = pa.concat_tables(pa.ipc.open_stream(out / f["path"]).read_all() for f in meta["files"])
+    return [dict(r, length=len(r["input_ids"])) for r in table.to_pylist()]  # format 2: rows unpadded
 
 
 def data_bytes(out: Path) -> list[bytes]:

@@ -44,7 +44,8 @@ def cfg_for(tmp_path, corpus, vocab, **kw) -> ShardConfig:
 def rows(out: Path) -> list[dict]:
     meta = json.loads((out / "zooprep.json").read_text())
     table = pa.concat_tables(pa.ipc.open_stream(out / f["path"]).read_all() for f in meta["files"])
-    return table.to_pylist()
+    assert "length" not in table.column_names  # format 2: the offsets give it
+    return [dict(r, length=len(r["input_ids"])) for r in table.to_pylist()]
 
 
 def unpadded(r) -> list[int]:
@@ -65,13 +66,16 @@ def test_mlm_layout_and_load_from_disk(tmp_path, tiny_vocab):
     corpus.write_text("一二三四五\n\n六\n", encoding="utf-8")
     res = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=4))
     got = rows(res.out)
+    # Format 2: rows hold their real ids only (no [PAD]); the loader pads at batch time.
     assert [r["input_ids"] for r in got] == [[2, vid("一"), vid("二"), vid("三")],
-                                             [vid("四"), vid("五"), 3, 0], [2, vid("六"), 3, 0]]
+                                             [vid("四"), vid("五"), 3], [2, vid("六"), 3]]
     assert [r["length"] for r in got] == [4, 3, 3]
     ds = datasets.load_from_disk(str(res.out))
-    assert len(ds) == 3 and ds.features["input_ids"].length == 4
-    assert ds.data.schema.field("input_ids").type == pa.list_(pa.uint16(), 4)
+    assert len(ds) == 3 and ds.features["input_ids"].feature.dtype == "uint16"
+    assert getattr(ds.features["input_ids"], "length", -1) == -1  # variable length
+    assert ds.data.schema.field("input_ids").type == pa.list_(pa.uint16())
     assert ds[1]["input_ids"] == got[1]["input_ids"]
+    assert res.meta["format_version"] == 2
     meta = res.meta
     assert meta["counts"]["documents"] == 2 and meta["counts"]["instances"] == 3
     assert meta["counts"]["tokens"] == 10 and meta["counts"]["padding_share"] == pytest.approx(2 / 12, abs=1e-6)
@@ -250,7 +254,7 @@ def test_unit_boundaries_lose_and_duplicate_nothing(tmp_path, tiny_vocab, small_
     assert len(many.meta["files"]) > 10 and len(one.meta["files"]) == 1
     assert rows(many.out) == rows(one.out)  # mlm rows without masking do not depend on the units
     ds = datasets.load_from_disk(str(many.out))
-    assert len(ds) == many.meta["counts"]["instances"] and ds[-1] == rows(one.out)[-1]
+    assert len(ds) == many.meta["counts"]["instances"] and dict(ds[-1], length=len(ds[-1]["input_ids"])) == rows(one.out)[-1]
     for layout_file, proc in ((sents, "albert"),):
         a = run_shard(cfg_for(tmp_path, layout_file, tiny_vocab, seq_len=32, processor=proc, unit_mb=0.005,
                               out=tmp_path / "pa"))

@@ -2,7 +2,9 @@
 
 Nothing is copied into Python lists: each Arrow file is memory-mapped and every column becomes a
 numpy view over the mapped buffers. Rows are addressed by a global index in corpus order
-(file order from zooprep.json, then row order inside each file).
+(file order from zooprep.json, then row order inside each file). The files hold real tokens only;
+``take`` pads each batch's rows with [PAD] to row_len, so processors see the same blocks as ever.
+Directories of format 1 (fixed-size padded rows + a length column) are read too.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.errors import InputError
-from corpusprep.instances.format import RAGGED, SCALAR_TYPES, ShardMeta, read_meta  # noqa: F401  (one definition)
+from corpusprep.instances.format import LENGTH, RAGGED, SCALAR_TYPES, ShardMeta, read_meta  # noqa: F401  (one definition)
 
 SCALAR_COLUMNS = tuple(SCALAR_TYPES)
 RAGGED_COLUMNS = RAGGED
@@ -20,46 +22,65 @@ RAGGED_COLUMNS = RAGGED
 
 @dataclass
 class _Ragged:
-    """A list<int32> column as (offsets, values) numpy views; row i = values[offsets[i]:offsets[i+1]]."""
+    """A list column as (offsets, values) numpy views; row i = values[offsets[i]:offsets[i+1]] (as int32)."""
 
     offsets: np.ndarray
     values: np.ndarray
 
     def row(self, i: int) -> np.ndarray:
-        return self.values[self.offsets[i]:self.offsets[i + 1]]
+        return self.values[self.offsets[i]:self.offsets[i + 1]].astype(np.int32)
 
 
 @dataclass
 class _Chunk:
-    input_ids: np.ndarray  # (rows, row_len) view, uint16/uint32
+    """One record batch. Row i's ids are ``values[starts[i]:starts[i] + lengths[i]]``: list offsets in
+    format 2, ``i * row_len`` in format 1 (fixed-size rows, the real part given by the length column)."""
+
+    values: np.ndarray  # uint16/uint32 view of the mapped file
+    starts: np.ndarray
+    lengths: np.ndarray
     scalars: dict[str, np.ndarray]
     ragged: dict[str, _Ragged]
 
+    def __len__(self) -> int:
+        return len(self.lengths)
+
 
 def _list_view(arr) -> _Ragged:
-    import pyarrow as pa
-
     if arr.null_count:
         raise ValueError("null list entries")
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
     values = arr.values.to_numpy(zero_copy_only=True) if len(arr.values) else np.zeros(0, np.int32)
-    if arr.type.value_type != pa.int32():
-        values = values.astype(np.int32)
     return _Ragged(offsets, values)
 
 
 def _chunk_from_batch(batch, row_len: int, source: str) -> _Chunk:
+    import pyarrow as pa
+
     names = batch.schema.names
-    if "input_ids" not in names or "length" not in names:
-        raise InputError(source, "Arrow file lacks the input_ids/length columns of a shard")
+    if "input_ids" not in names:
+        raise InputError(source, "Arrow file lacks the input_ids column of a shard")
     ids = batch.column(names.index("input_ids"))
-    flat = ids.flatten().to_numpy(zero_copy_only=True)
-    width = ids.type.list_size if hasattr(ids.type, "list_size") else row_len
-    if width != row_len:
-        raise InputError(source, f"input_ids rows hold {width} ids but zooprep.json says row_len {row_len}")
+    if pa.types.is_fixed_size_list(ids.type):  # format 1: padded rows + a length column
+        if LENGTH not in names:
+            raise InputError(source, "fixed-size input_ids without a length column (format 1 needs it)")
+        if ids.type.list_size != row_len:
+            raise InputError(source, f"input_ids rows hold {ids.type.list_size} ids but zooprep.json says row_len {row_len}")
+        values = ids.flatten().to_numpy(zero_copy_only=True)
+        lengths = batch.column(names.index(LENGTH)).to_numpy(zero_copy_only=True)
+        starts = np.arange(len(batch), dtype=np.int64) * row_len
+    elif pa.types.is_list(ids.type):  # format 2: real tokens only, the offsets give each row's length
+        if ids.null_count:
+            raise InputError(source, "input_ids holds null rows")
+        view = _list_view(ids)
+        values, starts, lengths = view.values, view.offsets[:-1], np.diff(view.offsets)
+    else:
+        raise InputError(source, f"input_ids has type {ids.type}, not a list of ids (rebuild the shard directory)")
+    if len(lengths) and (int(lengths.min()) < 0 or int(lengths.max()) > row_len):
+        raise InputError(source, f"a row holds more than row_len {row_len} ids (or a negative length)")
     scalars = {c: batch.column(names.index(c)).to_numpy(zero_copy_only=True) for c in SCALAR_COLUMNS if c in names}
     ragged = {c: _list_view(batch.column(names.index(c))) for c in RAGGED_COLUMNS if c in names}
-    return _Chunk(flat.reshape(len(batch), row_len), scalars, ragged)
+    return _Chunk(values, starts, lengths, scalars, ragged)
 
 
 class ShardReader:
@@ -89,7 +110,7 @@ class ShardReader:
                 raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
             chunks.extend(_chunk_from_batch(b, self.meta.row_len, str(path)) for b in batches if len(b))
         self._chunks = chunks
-        sizes = np.array([len(c.input_ids) for c in chunks], dtype=np.int64)
+        sizes = np.array([len(c) for c in chunks], dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def __getstate__(self):
@@ -110,15 +131,17 @@ class ShardReader:
         return chunk, indices - self._starts[chunk]
 
     def take(self, indices, skip: frozenset = frozenset()) -> dict[str, np.ndarray | list]:
-        """Rows ``indices`` as a raw batch: 2-D ``input_ids`` (int64), 1-D scalar columns,
-        and ragged columns as lists of int32 arrays (except the columns named in ``skip``)."""
+        """Rows ``indices`` as a raw batch: 2-D ``input_ids`` (int64, padded with [PAD] to row_len),
+        1-D ``length`` and scalar columns, and ragged columns as lists of int32 arrays (except the
+        columns named in ``skip``)."""
         idx = np.asarray(indices, dtype=np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
             raise IndexError(f"row index out of range 0..{len(self) - 1}")
         chunk_of, local = self._locate(idx)
-        out: dict = {"input_ids": np.empty((idx.size, self.row_len), dtype=np.int64)}
+        ids_out = np.full((idx.size, self.row_len), self.meta.special_ids["pad"], dtype=np.int64)
+        out: dict = {"input_ids": ids_out, LENGTH: np.empty(idx.size, dtype=np.int64)}
         first = self._chunks[0] if self._chunks else None
-        scal_names = list(first.scalars) if first else ["length"]
+        scal_names = list(first.scalars) if first else []
         rag_names = [n for n in first.ragged if n not in skip] if first else []
         for name in scal_names:
             out[name] = np.empty(idx.size, dtype=np.int64)
@@ -126,10 +149,12 @@ class ShardReader:
             out[name] = [None] * idx.size
         if idx.size <= 256:  # random rows hit many record batches: a row loop beats grouping
             chunks = self._chunks
-            ids_out = out["input_ids"]
+            lengths = out[LENGTH]
             for i, (c, r) in enumerate(zip(chunk_of.tolist(), local.tolist())):
                 ch = chunks[c]
-                ids_out[i] = ch.input_ids[r]
+                s, n = int(ch.starts[r]), int(ch.lengths[r])
+                ids_out[i, :n] = ch.values[s:s + n]
+                lengths[i] = n
                 for name in scal_names:
                     out[name][i] = ch.scalars[name][r]
                 for name in rag_names:
@@ -139,7 +164,9 @@ class ShardReader:
             sel = np.nonzero(chunk_of == c)[0]
             rows = local[sel]
             ch = self._chunks[c]
-            out["input_ids"][sel] = ch.input_ids[rows]
+            n = ch.lengths[rows].astype(np.int64)
+            out[LENGTH][sel] = n
+            _gather_rows(ids_out, sel, ch.values, ch.starts[rows].astype(np.int64), n)
             for name in scal_names:
                 out[name][sel] = ch.scalars[name][rows]
             for name in rag_names:
@@ -147,3 +174,18 @@ class ShardReader:
                 for s, r in zip(sel.tolist(), rows.tolist()):
                     out[name][s] = rag.row(r)
         return out
+
+
+def _gather_rows(out: np.ndarray, sel: np.ndarray, values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
+    """out[sel[k], :lengths[k]] = values[starts[k]:starts[k] + lengths[k]] for every k (``sel`` ascending)."""
+    total = int(lengths.sum())
+    if not total:
+        return
+    if sel[-1] - sel[0] + 1 == len(sel) and np.array_equal(starts[1:], starts[:-1] + lengths[:-1]):
+        # consecutive rows into a contiguous run of the batch (export, sequential reads): one slice of
+        # the file written through a row-major mask
+        real = np.arange(out.shape[1])[None, :] < lengths[:, None]
+        out[sel[0]: sel[-1] + 1][real] = values[starts[0]: starts[0] + total]
+        return
+    for o, s, n in zip(sel.tolist(), starts.tolist(), lengths.tolist()):  # scattered rows: one slice each
+        out[o, :n] = values[s:s + n]

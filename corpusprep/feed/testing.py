@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.atomic import sha256_file, write_json
-from corpusprep.instances.format import RAGGED, SCALAR_TYPES, instance_schema
+from corpusprep.instances.format import FORMAT_VERSION, LENGTH, RAGGED, SCALAR_TYPES, instance_schema
 
 BERT_SPECIALS = {"pad": 0, "unk": 100, "cls": 101, "sep": 102, "mask": 103}
 
@@ -67,26 +67,36 @@ def synthetic_rows(n: int, processor: str = "mlm", seq_len: int = 64, vocab_size
 
 def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_len: int | None = None,
                 vocab_size: int = 21128, specials: dict | None = None, num_files: int = 1,
-                batch_rows: int = 1000, **meta_extra) -> Path:
-    """Write ``cols`` (from :func:`synthetic_rows`) as a shard directory; returns its path."""
+                batch_rows: int = 1000, format_version: int = FORMAT_VERSION, **meta_extra) -> Path:
+    """Write ``cols`` (from :func:`synthetic_rows`) as a shard directory; returns its path.
+
+    ``format_version=1`` writes the layout of zooprep before format 2 (fixed-size padded input_ids,
+    a length column, int32 ragged columns), so tests can check that old directories read the same."""
     import pyarrow as pa
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     sp = specials or BERT_SPECIALS
     ids = np.asarray(cols["input_ids"])
+    lengths = np.asarray(cols[LENGTH])
     n, row_len = ids.shape
     seq_len = seq_len or (row_len - 1 if processor == "lm" else row_len)
     dtype = np.uint16 if vocab_size <= 65536 else np.uint32
-    names = ["input_ids"] + [c for c in (*SCALAR_TYPES, *RAGGED) if c in cols]
-    schema = instance_schema(names, np.dtype(dtype).name, row_len)  # the one schema `shard` writes
+    names = ["input_ids", LENGTH] + [c for c in (*SCALAR_TYPES, *RAGGED) if c in cols]
+    schema = (instance_schema(names, np.dtype(dtype).name, row_len) if format_version == FORMAT_VERSION
+              else _format1_schema(names, np.dtype(dtype).name, row_len))
 
     def arrays(lo: int, hi: int):
-        out = {"input_ids": pa.FixedSizeListArray.from_arrays(pa.array(ids[lo:hi].astype(dtype).ravel()), row_len)}
-        for name in names[1:]:
+        out = {}
+        for name in schema.names:
             typ = schema.field(name).type
-            if name in RAGGED:
-                out[name] = pa.array([np.asarray(x, np.int32) for x in cols[name][lo:hi]], type=typ)
+            if name == "input_ids" and format_version == 1:
+                out[name] = pa.FixedSizeListArray.from_arrays(pa.array(ids[lo:hi].astype(dtype).ravel()), row_len)
+            elif name == "input_ids":
+                out[name] = pa.array([r[:k] for r, k in zip(ids[lo:hi].astype(dtype), lengths[lo:hi])], type=typ)
+            elif name in RAGGED:
+                out[name] = pa.array([np.asarray(x, typ.value_type.to_pandas_dtype()) for x in cols[name][lo:hi]],
+                                     type=typ)
             else:
                 out[name] = pa.array(np.asarray(cols[name])[lo:hi], type=typ)
         return out
@@ -107,7 +117,8 @@ def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_l
     features = json.loads(schema.metadata[b"huggingface"])["info"]["features"]
     (directory / "dataset_info.json").write_text(json.dumps({"features": features, "citation": "", "description": "",
                                                              "homepage": "", "license": ""}))
-    meta = {"zooprep_version": "0.1.0", "processor": processor, "seq_len": seq_len, "row_len": row_len,
+    meta = {"zooprep_version": "0.1.0", **({"format_version": format_version} if format_version != 1 else {}),
+            "processor": processor, "seq_len": seq_len, "row_len": row_len,
             "tokenizer": {"kind": "synthetic", "vocab_size": vocab_size, "special_ids": sp}, "special_ids": sp,
             "dtype": np.dtype(dtype).name, "seed": 7, "full_sentences": False,
             "static_masking": "masked_positions" in cols, "dup_factor": 1, "whole_word": "word_starts" in cols,
@@ -117,6 +128,24 @@ def write_shard(directory: str | Path, cols: dict, processor: str = "mlm", seq_l
     meta.update(meta_extra)
     write_json(directory / "zooprep.json", meta)
     return directory
+
+
+def _format1_schema(names: list[str], dtype: str, row_len: int):
+    """The part schema of format 1 (fixed-size input_ids, int32 length and ragged columns)."""
+    import pyarrow as pa
+
+    def typ(c):
+        if c == "input_ids":
+            return pa.list_(getattr(pa, dtype)(), row_len)
+        if c == LENGTH:
+            return pa.int32()
+        return getattr(pa, SCALAR_TYPES[c])() if c in SCALAR_TYPES else pa.list_(pa.int32())
+
+    value = lambda t: {"dtype": t, "_type": "Value"}  # noqa: E731
+    feats = {c: ({"feature": value(dtype), "length": row_len, "_type": "List"} if c == "input_ids"
+                 else value("int32") if c == LENGTH else value(SCALAR_TYPES[c]) if c in SCALAR_TYPES
+                 else {"feature": value("int32"), "_type": "List"}) for c in names}
+    return pa.schema([pa.field(c, typ(c)) for c in names], metadata={"huggingface": json.dumps({"info": {"features": feats}})})
 
 
 CHAR_SPECIALS = {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}

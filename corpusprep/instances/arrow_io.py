@@ -2,11 +2,12 @@
 directory loadable by ``datasets.load_from_disk`` (dataset_info.json, state.json).
 
 Parts are Arrow IPC *stream* files, the format ``datasets`` memory-maps; the schema carries the
-``huggingface`` metadata so features (fixed-size uint16/uint32 lists) round-trip exactly.
+``huggingface`` metadata so features (variable-length uint16/uint32 lists) round-trip exactly.
 """
 from __future__ import annotations
 
 import json
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +18,42 @@ from corpusprep.instances.format import id_dtype, instance_schema  # noqa: F401 
 
 
 class RowBuffer:
-    """Collects instances (numpy blocks or single Python rows) and turns them into record batches."""
+    """Collects instances (numpy blocks, flat token runs or single Python rows) and turns them into
+    record batches whose ``input_ids`` hold the real tokens only (variable-length lists, FORMATS.md sec. 4)."""
 
     def __init__(self, schema: pa.Schema, row_len: int, pad_id: int):
         self.schema = schema
         self.cols = schema.names
         self.row_len = row_len
-        self.pad_id = pad_id
+        self.pad_id = pad_id  # not stored any more: readers pad at batch time
         self.np_dtype = np.uint16 if schema.field("input_ids").type.value_type == pa.uint16() else np.uint32
-        self._blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pieces: list[tuple[np.ndarray, np.ndarray]] = []  # (real ids of consecutive rows, row lengths)
         self._rows: list[list[int]] = []
-        self._extra: dict[str, list] = {c: [] for c in self.cols if c not in ("input_ids", "length")}
+        self._extra: dict[str, list] = {c: [] for c in self.cols if c != "input_ids"}
         self.n = 0
 
     def add_block(self, ids: np.ndarray, lengths: np.ndarray) -> None:
-        """Add padded rows (2-D, row_len wide) with their true lengths; only for id+length schemas."""
+        """Add padded rows (2-D, at most row_len wide) with their true lengths; only for id-only schemas."""
+        lengths = np.asarray(lengths)
+        real = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+        self.add_flat(ids[real], lengths)
+
+    def add_flat(self, values: np.ndarray, lengths: np.ndarray) -> None:
+        """Add rows given as their real ids back to back (``values``) and each row's length; only for
+        id-only schemas."""
+        lengths = np.asarray(lengths)
+        if lengths.size and (int(lengths.max()) > self.row_len or int(lengths.min()) < 0):
+            raise ValueError(f"row lengths must lie in 0..{self.row_len}")
+        if int(lengths.sum()) != len(values):
+            raise ValueError(f"{len(values)} ids given for rows of {int(lengths.sum())} ids in all")
         self._flush_rows()
-        self._blocks.append((ids, lengths))
+        self._pieces.append((values, lengths))
         self.n += len(lengths)
 
     def add(self, src: list[int], **extra) -> None:
         """Add one unpadded instance; ``extra`` gives the processor columns."""
+        if len(src) > self.row_len:
+            raise ValueError(f"row of {len(src)} ids is longer than row_len {self.row_len}")
         self._rows.append(src)
         for c, values in self._extra.items():
             values.append(extra[c])
@@ -46,27 +62,26 @@ class RowBuffer:
     def _flush_rows(self) -> None:
         if not self._rows:
             return
-        block = np.full((len(self._rows), self.row_len), self.pad_id, dtype=self.np_dtype)
-        lengths = np.fromiter((len(r) for r in self._rows), dtype=np.int32, count=len(self._rows))
-        for i, r in enumerate(self._rows):
-            block[i, : len(r)] = r
-        self._blocks.append((block, lengths))
+        lengths = np.fromiter((len(r) for r in self._rows), dtype=np.int64, count=len(self._rows))
+        values = np.fromiter(chain.from_iterable(self._rows), dtype=self.np_dtype, count=int(lengths.sum()))
+        self._pieces.append((values, lengths))
         self._rows = []
 
     def take_batch(self) -> pa.RecordBatch | None:
         """Everything added so far as one record batch (None when empty); the buffer is emptied."""
         self._flush_rows()
-        if not self._blocks:
+        if not self._pieces:
             return None
-        ids = np.concatenate([b for b, _ in self._blocks]).astype(self.np_dtype, copy=False)
-        lengths = np.concatenate([n for _, n in self._blocks]).astype(np.int32, copy=False)
-        self._blocks = []
-        arrays = [pa.FixedSizeListArray.from_arrays(_numpy_array(ids.reshape(-1)), self.row_len),
-                  _numpy_array(lengths)]
-        for c in self.cols[2:]:
-            values = self._extra[c]
-            typ = self.schema.field(c).type
-            arrays.append(pa.array(values, type=typ))
+        values = np.concatenate([v for v, _ in self._pieces]).astype(self.np_dtype, copy=False)
+        lengths = np.concatenate([n for _, n in self._pieces])
+        self._pieces = []
+        if len(values) >= 1 << 31:
+            raise ValueError("a record batch of 2**31 ids or more: flush more often")
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+        offsets[1:] = np.cumsum(lengths)
+        arrays = [pa.ListArray.from_arrays(_numpy_array(offsets), _numpy_array(values))]
+        for c in self.cols[1:]:
+            arrays.append(pa.array(self._extra[c], type=self.schema.field(c).type))
             self._extra[c] = []
         self.n = 0
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)

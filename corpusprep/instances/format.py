@@ -12,9 +12,15 @@ from pathlib import Path
 
 from corpusprep.errors import InputError
 
-# Column name -> (Arrow type, `datasets` feature). input_ids is a fixed-size list (see ``instance_schema``).
-SCALAR_TYPES = {"length": "int32", "seg_a_len": "int32", "nsp_label": "int8", "sop_label": "int8", "label": "int32"}
-RAGGED = ("masked_positions", "masked_labels", "word_starts", "target_ids")  # list<int32>
+FORMAT_VERSION = 2  # zooprep.json "format_version"; 1 (absent): fixed-size padded input_ids + a length column
+LENGTH = "length"  # a row's real tokens: a logical column, given by the input_ids offsets (stored only in format 1)
+# Column name -> Arrow type. Ragged columns are variable-length lists with int32 offsets; rows are
+# padded only at batch time (feed/shards.py), so the files hold real tokens only.
+# (seg_a_len was int32 in format 1; format 2 stores it as a position, see value_dtype)
+SCALAR_TYPES = {"seg_a_len": "int32", "nsp_label": "int8", "sop_label": "int8", "label": "int32"}
+POSITION_COLUMNS = ("masked_positions", "word_starts", "seg_a_len")  # positions in a row: uint16 while row_len <= 65536
+ID_COLUMNS = ("masked_labels", "target_ids")  # token ids: the id dtype of input_ids
+RAGGED = ("masked_positions", "masked_labels", "word_starts", "target_ids")
 MASK_COLUMNS = ("masked_positions", "masked_labels")
 REQUIRED_SPECIALS = ("pad", "cls", "sep", "mask")
 
@@ -24,31 +30,44 @@ def id_dtype(vocab_size: int) -> str:
     return "uint16" if vocab_size <= 65536 else "uint32"
 
 
-def arrow_type(column: str, dtype: str = "uint16", row_len: int = 0):
-    import pyarrow as pa  # readers without pyarrow (device checks on in-memory rows) use the rest
+def position_dtype(row_len: int) -> str:
+    """uint16 when every position of a row fits (row_len <= 65536), else uint32."""
+    return "uint16" if row_len <= 65536 else "uint32"
 
-    if column == "input_ids":
-        return pa.list_(pa.uint16() if dtype == "uint16" else pa.uint32(), row_len)
+
+def value_dtype(column: str, dtype: str, row_len: int) -> str:
+    """The numpy/Arrow value type stored for ``column`` (format 2)."""
+    if column == "input_ids" or column in ID_COLUMNS:
+        return dtype
+    if column in POSITION_COLUMNS:
+        return position_dtype(row_len)
     if column in SCALAR_TYPES:
-        return getattr(pa, SCALAR_TYPES[column])()
-    if column in RAGGED:
-        return pa.list_(pa.int32())
+        return SCALAR_TYPES[column]
     raise ValueError(f"unknown shard column {column!r}")
 
 
+def stored_columns(cols: list[str]) -> list[str]:
+    """The columns a part file holds: the logical ones less ``length`` (derived from the offsets)."""
+    return [c for c in cols if c != LENGTH]
+
+
+def arrow_type(column: str, dtype: str = "uint16", row_len: int = 0):
+    import pyarrow as pa  # readers without pyarrow (device checks on in-memory rows) use the rest
+
+    value = getattr(pa, value_dtype(column, dtype, row_len))()
+    return value if column in SCALAR_TYPES else pa.list_(value)
+
+
 def _feature(column: str, dtype: str, row_len: int) -> dict:
-    value = lambda t: {"dtype": t, "_type": "Value"}  # noqa: E731
-    if column == "input_ids":
-        return {"feature": value(dtype), "length": row_len, "_type": "List"}
-    if column in SCALAR_TYPES:
-        return value(SCALAR_TYPES[column])
-    return {"feature": value("int32"), "_type": "List"}
+    value = {"dtype": value_dtype(column, dtype, row_len), "_type": "Value"}
+    return value if column in SCALAR_TYPES else {"feature": value, "_type": "List"}
 
 
 def instance_schema(cols: list[str], dtype: str, row_len: int):
-    """The Arrow schema of every part, with the ``huggingface`` features metadata."""
+    """The Arrow schema of every part (``length`` dropped), with the ``huggingface`` features metadata."""
     import pyarrow as pa
 
+    cols = stored_columns(cols)
     fields = [pa.field(c, arrow_type(c, dtype, row_len)) for c in cols]
     feats = {c: _feature(c, dtype, row_len) for c in cols}
     return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": feats}})})
@@ -67,6 +86,7 @@ class ShardMeta:
     whole_word: bool
     files: tuple[str, ...]
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    format_version: int = FORMAT_VERSION  # 1: fixed-size padded input_ids + length column (read, not written)
 
     @property
     def options(self) -> dict:
@@ -107,11 +127,15 @@ def read_meta(directory: str | Path) -> ShardMeta:
         row_len = int(raw.get("row_len", expected_row))
         special_ids = {k: int(v) for k, v in raw["special_ids"].items() if v is not None}
         files = [f["path"] if isinstance(f, dict) else str(f) for f in raw.get("files") or []]
+        version = int(raw.get("format_version", 1))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an edited file: any type anywhere
         raise InputError(str(path), f"missing or bad field {exc}") from None
     if row_len != expected_row:
         raise InputError(str(path), f"row_len {row_len} does not match seq_len {seq_len} for processor "
                                     f"{processor!r} (edited?); rebuild the shard directory")
+    if version not in (1, FORMAT_VERSION):
+        raise InputError(str(path), f"format_version {version} is not one this zooprep reads (1, {FORMAT_VERSION}); "
+                                    "rebuild the shard directory with this zooprep or upgrade zooprep")
     missing = set(REQUIRED_SPECIALS) - special_ids.keys()
     if missing:
         raise InputError(str(path), f"special_ids lacks {sorted(missing)}")
@@ -119,7 +143,7 @@ def read_meta(directory: str | Path) -> ShardMeta:
     if not files:
         files = _files_from_state(directory)
     return ShardMeta(processor, seq_len, row_len, special_ids, vocab_size,
-                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), raw)
+                     bool(raw.get("static_masking")), bool(raw.get("whole_word")), tuple(files), raw, version)
 
 
 def _files_from_state(directory: Path) -> list[str]:

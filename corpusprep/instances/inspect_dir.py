@@ -129,7 +129,7 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
     lm = meta.get("processor") == "lm"
     lines = ["legend:",
              "  --- row R       R = row number in the dataset (0-based, as ds[R])",
-             "  length          tokens before padding (padding is not shown)"
+             "  length          the row's tokens (rows are stored unpadded; the loader pads per batch)"
              + ("; the model reads ids[:-1] and predicts ids[1:]" if lm else "")]
     for col in columns:
         if col in LABEL_MEANINGS:
@@ -151,7 +151,7 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
 
 
 def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions) -> list[str]:
-    length = row["length"]
+    length = row["length"] if "length" in row else len(row["input_ids"])  # format 1 stored padded rows
     ids = list(row["input_ids"][:length])
     fields = "".join(f"  {k} {row[k]}" for k in ("seg_a_len", "nsp_label", "sop_label") if k in row)
     out = [f"--- row {index}  length {length}{fields}"]

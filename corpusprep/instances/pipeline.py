@@ -23,6 +23,7 @@ from corpusprep.atomic import sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.executors import make_executor
 from corpusprep.instances.arrow_io import id_dtype, instance_schema, write_datasets_metadata
+from corpusprep.instances.format import FORMAT_VERSION
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
@@ -122,7 +123,7 @@ def processor_options(cfg: ShardConfig, tok) -> dict:
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
                    samples: list) -> dict:
     return {
-        "zooprep_version": __version__,
+        "zooprep_version": __version__, "format_version": FORMAT_VERSION,
         "processor": cfg.processor, "seq_len": cfg.seq_len, "row_len": cfg.row_len,
         "tokenizer": tok.describe(), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
         "full_sentences": cfg.full_sentences, "static_masking": cfg.static_masking,

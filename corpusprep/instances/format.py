@@ -98,6 +98,9 @@ def read_meta(directory: str | Path) -> ShardMeta:
     if directory.is_dir():
         require_complete(directory, "shard")  # an unfinished or damaged zooprep directory is refused
     raw = read_meta_json(directory)
+    if raw.get("kind") == "encoded":  # `shard --encode-only` (instances/encoded.py)
+        raise InputError(str(path), "an encoded corpus (`shard --encode-only`), not fixed instances: read it through "
+                                    "a view (docs/views.md), or run `shard` without --encode-only")
     try:
         processor = raw["processor"]
         seq_len = int(raw["seq_len"])

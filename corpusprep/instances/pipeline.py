@@ -205,7 +205,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         if cfg.encode_only:  # documents stored once; views cut them at load time (instances/encoded.py)
             from corpusprep.instances import encoded
 
-            schema, unit_fn = encoded.encoded_schema(dtype), encoded.process_unit
+            schema = encoded.encoded_schema(dtype)
+            unit_fn = encoded.process_unit if unit_fn is process_unit else unit_fn
         else:
             schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
         units = plan_units(sources, proc.layout, int(cfg.unit_mb * (1 << 20)), failures)

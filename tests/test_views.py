@@ -65,7 +65,9 @@ def assert_same_rows(view: ViewReader, shard_dir: Path) -> None:
 def demo_encoded(tmp_path_factory) -> Path:
     """The demo corpus encoded once, with units small enough that several of them exist."""
     root = tmp_path_factory.mktemp("views-demo")
-    return shard(root / "enc", DEMO_CORPUS, encode_only=True, unit_mb=0.03, workers=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZOOPREP_MIN_MB_PER_WORKER", "0")  # two real worker processes, however small the input
+        return shard(root / "enc", DEMO_CORPUS, encode_only=True, unit_mb=0.03, workers=2)
 
 
 @pytest.mark.parametrize("seq_len", [128, 512])
@@ -80,8 +82,9 @@ def test_demo_view_equals_shard(demo_encoded, tmp_path, processor, full, seq_len
     assert view.index_path is not None and view.index_path.parent == tmp_path / "cache"
 
 
-def test_two_workers_plan_the_same_units(demo_encoded, tmp_path):
+def test_two_workers_plan_the_same_units(demo_encoded, tmp_path, monkeypatch):
     """Encoded with --workers 2 (fixture), sharded with --workers 2 and 1: one set of rows."""
+    monkeypatch.setenv("ZOOPREP_MIN_MB_PER_WORKER", "0")
     one = shard(tmp_path / "one", DEMO_CORPUS, unit_mb=0.03, processor="mlm", seq_len=128, full_sentences=True,
                 docs_buffer_size=7)
     two = shard(tmp_path / "two", DEMO_CORPUS, unit_mb=0.03, processor="mlm", seq_len=128, full_sentences=True,
@@ -134,8 +137,8 @@ def test_row_lengths_by_hand():
     assert row_lengths(ViewConfig("mlm", 4), docs, [4]).tolist() == [4, 1, 2, 4, 4, 3, 3]
     assert row_lengths(ViewConfig("lm", 4), docs, [4]).tolist() == [5, 2, 5, 5, 1, 3]
     assert row_lengths(ViewConfig("bilm", 4), docs, [4]).tolist() == [3, 4, 4, 1, 1]  # empty doc: no row
-    # full sentences, buffers of 3 documents, units [3, 1]: (5+2+11) -> 4,4,4,4,2 ; unit 2: 3
-    assert row_lengths(ViewConfig("mlm", 4, True, 3), docs, [3, 1]).tolist() == [4, 4, 4, 4, 2, 3]
+    # full sentences, buffers of 3 documents restarting at each unit; units [2, 2]: (5+2) | (11+3)
+    assert row_lengths(ViewConfig("mlm", 4, True, 3), docs, [2, 2]).tolist() == [4, 3, 4, 4, 4, 2]
     # one unit of 4: buffer (5+2+11) then buffer (3)
     assert row_lengths(ViewConfig("mlm", 4, True, 3), docs, [4]).tolist() == [4, 4, 4, 4, 2, 3]
     assert row_lengths(ViewConfig("mlm", 4, True, 100), docs, [4]).tolist() == [4, 4, 4, 4, 4, 1]

@@ -297,10 +297,13 @@ def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):
 
     tok = load_tokenizer(vocab=str(VOCAB), kind="bert")
     assert ds[0]["input_ids"] == tok.encode(lines[0]) and ds[-1]["input_ids"] == tok.encode(lines[-1])
-    refused = cli("export", str(out), "--out", str(tmp_path / "dataset.pt"))
-    assert refused.returncode == 2
-    assert refused.stderr.strip().count("\n") == 0 and refused.stderr.startswith("error: ")
-    assert "encoded corpus" in refused.stderr and not (tmp_path / "dataset.pt").exists()
+    for args in (["export", str(out), "--out", str(tmp_path / "dataset.pt")], ["inspect", str(out)]):
+        refused = cli(*args)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().count("\n") == 0 and refused.stderr.startswith("error: ")
+        assert "encoded corpus" in refused.stderr
+    assert not (tmp_path / "dataset.pt").exists()
+    assert cli("verify", str(out)).returncode == 0  # the complete state of any `shard` output holds
     for flags in (["--processor", "bert"], ["--static-masking"], ["--full-sentences"], ["--compat", "uer"]):
         bad = cli("shard", corpus, "--vocab", str(VOCAB), "--out", str(tmp_path / "x"), "--encode-only", *flags)
         assert bad.returncode == 2, (flags, bad.stderr)

@@ -131,14 +131,26 @@ class EncodedCorpus:
         np.cumsum(self.doc_lens, out=self.tok_start[1:])
         self._chunk_start = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum([len(v) for v in values], out=self._chunk_start[1:])
+        # documents never straddle record batches: a document's batch is its chunk
+        self.doc_chunk = np.repeat(np.arange(len(lens), dtype=np.int32), [len(n) for n in lens])
 
-    def tokens(self, positions: np.ndarray) -> np.ndarray:
-        """Token ids at global positions of the (unframed) document stream, as int64."""
-        out = np.empty(len(positions), dtype=np.int64)
-        chunk = np.searchsorted(self._chunk_start, positions, side="right") - 1
-        for c in np.unique(chunk):
-            sel = chunk == c
-            out[sel] = self._values[c][positions[sel] - self._chunk_start[c]]
+    def tokens(self, positions: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Token ids at positions of the (unframed) document stream, in documents ``docs`` (same shape).
+
+        A position outside its document's record batch (where a caller puts [CLS]/[SEP]/padding)
+        reads a clamped neighbour instead of failing; the caller overwrites it."""
+        chunk = self.doc_chunk[docs]
+        lo, hi = int(chunk.min(initial=0)), int(chunk.max(initial=0))
+        if lo == hi:  # the usual case: every position in one record batch
+            values = self._values[lo]
+            return values[np.clip(positions - self._chunk_start[lo], 0, max(len(values) - 1, 0))] \
+                if len(values) else np.zeros(positions.shape, np.int64)
+        out = np.zeros(positions.shape, dtype=np.int64)
+        for c in np.flatnonzero(np.bincount(chunk.reshape(-1) - lo)) + lo:
+            values = self._values[c]
+            if len(values):
+                sel = chunk == c
+                out[sel] = values[np.clip(positions[sel] - self._chunk_start[c], 0, len(values) - 1)]
         return out
 
 
@@ -262,23 +274,30 @@ class ViewReader:
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
             raise IndexError(f"row index out of range 0..{len(self) - 1}")
         starts, lengths = self.index[idx, 0], self.index[idx, 1]
-        width = self.row_len
+        b, width = idx.size, self.row_len
+        special = self.meta.special_ids
+        if not b:
+            return {"input_ids": np.zeros((0, width), np.int64), "length": np.zeros(0, np.int64)}
+        vpos = self._vpos
+        first = np.searchsorted(vpos, starts, side="right") - 1
+        last = np.searchsorted(vpos, starts + lengths - 1, side="right") - 1
+        # The document of every position: the row's first one plus the document starts passed so far
+        # (a running count per row: cheaper than searching every position).
+        crossed = last - first
+        row_of = np.repeat(np.arange(b), crossed)
+        doc_k = np.repeat(first + 1 - (np.cumsum(crossed) - crossed), crossed) + np.arange(row_of.size)
+        starts_at = np.bincount(row_of * width + vpos[doc_k] - starts[row_of], minlength=b * width)
+        doc = first[:, None] + np.cumsum(starts_at.reshape(b, width), axis=1)
+        pos = starts[:, None] + np.arange(width)[None, :]
         real = np.arange(width)[None, :] < lengths[:, None]
-        pos = (starts[:, None] + np.arange(width)[None, :])[real]  # positions in the framed stream
-        doc = np.searchsorted(self._vpos, pos, side="right") - 1
-        local = pos - self._vpos[doc]
-        ids = np.full((idx.size, width), self.meta.special_ids["pad"], dtype=np.int64)
+        # Dense over the whole (rows, width) block, masked once at the end: cheaper than selections.
         if FRAMED[self.view.processor]:
-            vals = np.empty(pos.size, dtype=np.int64)
-            cls = local == 0
-            sep = local == self.corpus.doc_lens[doc] + 1
-            inner = ~(cls | sep)
-            vals[cls] = self.meta.special_ids["cls"]
-            vals[sep] = self.meta.special_ids["sep"]
-            vals[inner] = self.corpus.tokens(self.corpus.tok_start[doc[inner]] + local[inner] - 1)
+            vals = self.corpus.tokens(pos - 2 * doc - 1, doc)  # framed -> stream: 2 specials per doc
+            last_of_doc = vpos[np.minimum(doc + 1, len(vpos) - 1)] - 1
+            vals = np.where(pos == vpos[doc], special["cls"], np.where(pos == last_of_doc, special["sep"], vals))
         else:
-            vals = self.corpus.tokens(self.corpus.tok_start[doc] + local)
-        ids[real] = vals
+            vals = self.corpus.tokens(pos, doc)
+        ids = np.where(real, vals, special["pad"])
         return {"input_ids": ids, "length": np.asarray(lengths, dtype=np.int64)}
 
 

@@ -308,3 +308,26 @@ def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):
         bad = cli("shard", corpus, "--vocab", str(VOCAB), "--out", str(tmp_path / "x"), "--encode-only", *flags)
         assert bad.returncode == 2, (flags, bad.stderr)
         assert bad.stderr.strip().count("\n") == 0 and "--encode-only" in bad.stderr, bad.stderr
+
+
+def test_odd_documents_at_tiny_lengths(tmp_path):
+    """Documents that tokenize to nothing, one-token documents, long ones, many small units: the cut
+    rule at widths of a few tokens, where nearly every row crosses a document border."""
+    import random
+
+    rng = random.Random(14)
+    alphabet = ["中", "文", "字", "a", "bc", "1", "\u200b", "🐱", "，", " "]
+    lines = ["".join(rng.choice(alphabet) for _ in range(rng.choice([1, 1, 2, 5, 30, 80]))) for _ in range(400)]
+    lines[:4] = ["\u200b", "中", "\u200b\u200b", "a"]
+    corpus = tmp_path / "odd.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    enc = shard(tmp_path / "enc", [corpus], encode_only=True, unit_mb=0.001)
+    units = encoded_units(enc)
+    assert len(units) > 5
+    lens = np.array([len(x) for x in __import__("datasets").load_from_disk(str(enc))["input_ids"]])
+    assert (lens == 0).any()  # some documents hold no token at all
+    for processor, full in CUTS:
+        for seq in (2, 5):
+            want = shard(tmp_path / f"{processor}{full}{seq}", [corpus], unit_mb=0.001, processor=processor,
+                         seq_len=seq, full_sentences=full, docs_buffer_size=3)
+            assert_same_rows(ViewReader(enc, ViewConfig(processor, seq, full, 3), cache_dir=None), want)

@@ -331,3 +331,18 @@ def test_odd_documents_at_tiny_lengths(tmp_path):
             want = shard(tmp_path / f"{processor}{full}{seq}", [corpus], unit_mb=0.001, processor=processor,
                          seq_len=seq, full_sentences=full, docs_buffer_size=3)
             assert_same_rows(ViewReader(enc, ViewConfig(processor, seq, full, 3), cache_dir=None), want)
+
+
+def test_two_stage_training_from_one_encoded_corpus(demo_encoded, tmp_path):
+    """The zoo's recipe shape: stage 1 at seq 128, stage 2 at 512 from stage 1's weights, one corpus."""
+    common = ["--size", "nano", "--threads", "1", "--workers", "0", "--log-every", "1"]
+    one = cli("pretrain-example", str(demo_encoded), "--view", "mlm:128", "--max-steps", "2", "--batch-size", "4",
+              "--save-weights", str(tmp_path / "stage1.pt"), *common)
+    assert one.returncode == 0, one.stderr
+    two = cli("pretrain-example", str(demo_encoded), "--view", "mlm:512:full", "--max-steps", "2", "--batch-size",
+              "2", "--init-from", str(tmp_path / "stage1.pt"), *common)
+    assert two.returncode == 0, two.stderr
+    starts = [json.loads(ln) for ln in (one.stdout + two.stdout).splitlines() if '"event": "start"' in ln]
+    assert [s["seq_len"] for s in starts] == [128, 512]
+    bad = cli("pretrain-example", str(demo_encoded), "--view", "mlm:x", "--max-steps", "1", *common)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "--view" in bad.stderr

@@ -69,6 +69,14 @@ class ViewConfig:
         return self
 
 
+def parse_view(text: str) -> ViewConfig:
+    """``PROCESSOR:SEQ_LEN[:full]`` (e.g. ``mlm:512:full``) as a validated ViewConfig."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit() or parts[2:] not in ([], ["full"]):
+        raise ZooprepError(f"--view {text!r}: expected PROCESSOR:SEQ_LEN or mlm:SEQ_LEN:full (e.g. mlm:128)")
+    return ViewConfig(parts[0], int(parts[1]), full_sentences=parts[2:] == ["full"]).validate()
+
+
 class EncodedCorpus:
     """The documents of an encoded directory as memory-mapped id arrays (one per Arrow record batch)."""
 

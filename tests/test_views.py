@@ -310,9 +310,12 @@ def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):
         assert bad.stderr.strip().count("\n") == 0 and "--encode-only" in bad.stderr, bad.stderr
 
 
-def test_odd_documents_at_tiny_lengths(tmp_path):
+@pytest.mark.parametrize("flush_docs", [encoded.FLUSH_DOCS, 7])
+def test_odd_documents_at_tiny_lengths(tmp_path, monkeypatch, flush_docs):
     """Documents that tokenize to nothing, one-token documents, long ones, many small units: the cut
-    rule at widths of a few tokens, where nearly every row crosses a document border."""
+    rule at widths of a few tokens, where nearly every row crosses a document border; with
+    ``flush_docs`` 7 every unit's part holds several record batches, which full-sentences rows span."""
+    monkeypatch.setattr(encoded, "FLUSH_DOCS", flush_docs)
     import random
 
     rng = random.Random(14)
@@ -324,6 +327,7 @@ def test_odd_documents_at_tiny_lengths(tmp_path):
     enc = shard(tmp_path / "enc", [corpus], encode_only=True, unit_mb=0.001)
     units = encoded_units(enc)
     assert len(units) > 5
+    assert (len(ViewReader(enc, ViewConfig("bilm", 2), cache_dir=None).corpus._values) > len(units)) == (flush_docs == 7)
     lens = np.array([len(x) for x in __import__("datasets").load_from_disk(str(enc))["input_ids"]])
     assert (lens == 0).any()  # some documents hold no token at all
     for processor, full in CUTS:

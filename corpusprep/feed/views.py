@@ -139,26 +139,22 @@ class EncodedCorpus:
         np.cumsum(self.doc_lens, out=self.tok_start[1:])
         self._chunk_start = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum([len(v) for v in values], out=self._chunk_start[1:])
-        # documents never straddle record batches: a document's batch is its chunk
-        self.doc_chunk = np.repeat(np.arange(len(lens), dtype=np.int32), [len(n) for n in lens])
 
-    def tokens(self, positions: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """Token ids at positions of the (unframed) document stream, in documents ``docs`` (same shape).
-
-        A position outside its document's record batch (where a caller puts [CLS]/[SEP]/padding)
-        reads a clamped neighbour instead of failing; the caller overwrites it."""
-        chunk = self.doc_chunk[docs]
-        lo, hi = int(chunk.min(initial=0)), int(chunk.max(initial=0))
-        if lo == hi:  # the usual case: every position in one record batch
-            values = self._values[lo]
-            return values[np.clip(positions - self._chunk_start[lo], 0, max(len(values) - 1, 0))] \
-                if len(values) else np.zeros(positions.shape, np.int64)
-        out = np.zeros(positions.shape, dtype=np.int64)
-        for c in np.flatnonzero(np.bincount(chunk.reshape(-1) - lo)) + lo:
-            values = self._values[c]
-            if len(values):
-                sel = chunk == c
-                out[sel] = values[np.clip(positions[sel] - self._chunk_start[c], 0, len(values) - 1)]
+    def runs(self, lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+        """Slices ``[lo, hi)`` of the (unframed) document stream, as views of the mapped files;
+        a slice that crosses record batches comes as several pieces."""
+        cs = self._chunk_start
+        c_lo = (np.searchsorted(cs, lo, side="right") - 1).tolist()
+        c_hi = (np.searchsorted(cs, hi - 1, side="right") - 1).tolist()
+        values, starts, out = self._values, cs.tolist(), []
+        for a, z, c, c2 in zip(lo.tolist(), hi.tolist(), c_lo, c_hi):
+            if z <= a:
+                continue
+            if c == c2:
+                out.append(values[c][a - starts[c]: z - starts[c]])
+                continue
+            for k in range(c, c2 + 1):  # full-sentences rows may span record batches
+                out.append(values[k][max(a, starts[k]) - starts[k]: min(z, starts[k + 1]) - starts[k]])
         return out
 
 
@@ -284,28 +280,35 @@ class ViewReader:
         starts, lengths = self.index[idx, 0], self.index[idx, 1]
         b, width = idx.size, self.row_len
         special = self.meta.special_ids
-        if not b:
-            return {"input_ids": np.zeros((0, width), np.int64), "length": np.zeros(0, np.int64)}
-        vpos = self._vpos
-        first = np.searchsorted(vpos, starts, side="right") - 1
-        last = np.searchsorted(vpos, starts + lengths - 1, side="right") - 1
-        # The document of every position: the row's first one plus the document starts passed so far
-        # (a running count per row: cheaper than searching every position).
-        crossed = last - first
-        row_of = np.repeat(np.arange(b), crossed)
-        doc_k = np.repeat(first + 1 - (np.cumsum(crossed) - crossed), crossed) + np.arange(row_of.size)
-        starts_at = np.bincount(row_of * width + vpos[doc_k] - starts[row_of], minlength=b * width)
-        doc = first[:, None] + np.cumsum(starts_at.reshape(b, width), axis=1)
-        pos = starts[:, None] + np.arange(width)[None, :]
+        ids = np.full((b, width), special["pad"], dtype=np.int64)
         real = np.arange(width)[None, :] < lengths[:, None]
-        # Dense over the whole (rows, width) block, masked once at the end: cheaper than selections.
-        if FRAMED[self.view.processor]:
-            vals = self.corpus.tokens(pos - 2 * doc - 1, doc)  # framed -> stream: 2 specials per doc
-            last_of_doc = vpos[np.minimum(doc + 1, len(vpos) - 1)] - 1
-            vals = np.where(pos == vpos[doc], special["cls"], np.where(pos == last_of_doc, special["sep"], vals))
-        else:
-            vals = self.corpus.tokens(pos, doc)
-        ids = np.where(real, vals, special["pad"])
+        if not b:
+            return {"input_ids": ids, "length": np.zeros(0, np.int64)}
+        ends = starts + lengths
+        if not FRAMED[self.view.processor]:  # a row is a slice of the document stream
+            ids[real] = np.concatenate(self.corpus.runs(starts, ends))
+            return {"input_ids": ids, "length": np.asarray(lengths, dtype=np.int64)}
+        # Framed: a row's tokens are still one slice of the stream, with [CLS]/[SEP] around each
+        # document's part; put the specials first, the slice into the remaining real positions.
+        vpos, doc_lens, tok_start = self._vpos, self.corpus.doc_lens, self.corpus.tok_start
+        first = np.searchsorted(vpos, starts, side="right") - 1
+        last = np.searchsorted(vpos, ends - 1, side="right") - 1
+        lo = tok_start[first] + np.clip(starts - vpos[first] - 1, 0, doc_lens[first])
+        hi = tok_start[last] + np.clip(ends - vpos[last] - 1, 0, doc_lens[last])
+        count = last - first + 1
+        row = np.repeat(np.arange(b), count)
+        doc = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(row.size)
+        is_special = np.zeros(b * width, dtype=bool)
+        flat = ids.reshape(-1)
+        for col, token in ((vpos[doc] - starts[row], special["cls"]), (vpos[doc + 1] - 1 - starts[row], special["sep"])):
+            keep = (col >= 0) & (col < lengths[row])
+            at = row[keep] * width + col[keep]
+            flat[at] = token
+            is_special[at] = True
+        inner = real & ~is_special.reshape(b, width)
+        runs = self.corpus.runs(lo, hi)
+        if runs:
+            ids[inner] = np.concatenate(runs)
         return {"input_ids": ids, "length": np.asarray(lengths, dtype=np.int64)}
 
 

@@ -73,9 +73,9 @@ def encode_unit(ctx, unit, writer: PartWriter, stats, tally: UnitTally) -> None:
         count_content(enc, stats, unk)
         stats.more.texts(tok, texts)
         pending.extend(enc)
-        if len(pending) >= FLUSH_DOCS:
-            writer.write(documents_batch(pending, np_dtype, ctx.schema))
-            pending = []
+        while len(pending) >= FLUSH_DOCS:  # record batches of FLUSH_DOCS documents
+            writer.write(documents_batch(pending[:FLUSH_DOCS], np_dtype, ctx.schema))
+            pending = pending[FLUSH_DOCS:]
     if pending:
         writer.write(documents_batch(pending, np_dtype, ctx.schema))
     stats.tokens = stats.content_tokens

@@ -7,6 +7,7 @@ the loader over a view keeps the exact-resume and rank-sharding guarantees of a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -350,3 +351,24 @@ def test_two_stage_training_from_one_encoded_corpus(demo_encoded, tmp_path):
     assert [s["seq_len"] for s in starts] == [128, 512]
     bad = cli("pretrain-example", str(demo_encoded), "--view", "mlm:x", "--max-steps", "1", *common)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "--view" in bad.stderr
+
+
+def test_a_copy_without_the_zooprep_marker(demo_encoded, tmp_path):
+    """A directory copied without .zooprep/ is read as plain data: its cache key follows the files
+    themselves, and a zooprep.json that disagrees with the files is refused in one line."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_encoded, copy, ignore=shutil.ignore_patterns(".zooprep"))
+    view = ViewConfig("lm", 128)
+    first = ViewReader(copy, view, cache_dir=tmp_path / "cache")
+    assert np.array_equal(all_rows(first)[1], all_rows(ViewReader(demo_encoded, view, cache_dir=None))[1])
+    assert ViewReader(copy, view, cache_dir=tmp_path / "cache").index_path == first.index_path
+    meta = json.loads((copy / "zooprep.json").read_text())
+    data = copy / meta["files"][0]["path"]
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))  # the file was replaced
+    assert ViewReader(copy, view, cache_dir=tmp_path / "cache").index_path != first.index_path
+    meta["encoded"]["unit_documents"][0] += 1
+    (copy / "zooprep.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="documents"):
+        ViewReader(copy, view, cache_dir=None)

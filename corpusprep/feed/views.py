@@ -127,9 +127,11 @@ class EncodedCorpus:
             except pa.ArrowInvalid as exc:
                 raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
             for b in batches:
-                if b.schema.names != ["input_ids"] or b.column(0).null_count:
-                    raise InputError(str(path), "not an encoded-corpus part (one input_ids list column)")
-                ids = b.column(0)
+                ids = b.column(0) if b.num_columns else None
+                if b.schema.names != ["input_ids"] or ids.null_count or not pa.types.is_list(ids.type) \
+                        or ids.type.value_type not in (pa.uint16(), pa.uint32()):
+                    raise InputError(str(path), "not an encoded-corpus part (one input_ids list<uint16|uint32> "
+                                                "column)")
                 offsets = np.frombuffer(ids.buffers()[1], dtype=np.int32)[ids.offset: ids.offset + len(ids) + 1]
                 lens.append(np.diff(offsets).astype(np.int64))
                 values.append(ids.values.to_numpy(zero_copy_only=True)[offsets[0]: offsets[-1]])
@@ -192,7 +194,7 @@ def build_index(view: ViewConfig, corpus: EncodedCorpus) -> np.ndarray:
     lengths = row_lengths(view, corpus.doc_lens, corpus.unit_documents)
     index = np.empty((len(lengths), 2), dtype=np.int64)
     index[:, 1] = lengths
-    index[0:, 0] = np.cumsum(lengths) - lengths
+    index[:, 0] = np.cumsum(lengths) - lengths
     return index
 
 

@@ -305,7 +305,8 @@ def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):
         assert "encoded corpus" in refused.stderr
     assert not (tmp_path / "dataset.pt").exists()
     assert cli("verify", str(out)).returncode == 0  # the complete state of any `shard` output holds
-    for flags in (["--processor", "bert"], ["--static-masking"], ["--full-sentences"], ["--compat", "uer"]):
+    for flags in (["--processor", "bert"], ["--static-masking"], ["--full-sentences"], ["--compat", "uer"],
+                  ["--docs-buffer-size", "5"], ["--whole-word"], ["--dup-factor", "2", "--static-masking"]):
         bad = cli("shard", corpus, "--vocab", str(VOCAB), "--out", str(tmp_path / "x"), "--encode-only", *flags)
         assert bad.returncode == 2, (flags, bad.stderr)
         assert bad.stderr.strip().count("\n") == 0 and "--encode-only" in bad.stderr, bad.stderr

@@ -125,9 +125,10 @@ class ShardConfig:
         for name in FIXED_ONLY:
             if getattr(self, name) != getattr(defaults, name):
                 raise ZooprepError(f"--{name.replace('_', '-')} needs fixed instances: drop --encode-only")
-        if self.full_sentences:
-            raise ZooprepError("--full-sentences is chosen when a view is read (corpusprep.feed.views), "
-                               "not with --encode-only")
+        for name in ("full_sentences", "docs_buffer_size"):
+            if getattr(self, name) != getattr(defaults, name):
+                raise ZooprepError(f"--{name.replace('_', '-')} is chosen when a view is read (docs/views.md), "
+                                   "not with --encode-only")
 
     def _check_manifest_ref(self) -> None:
         """A recorded recipe stage must exist; run on another corpus it is recorded as adapted."""

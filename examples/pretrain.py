@@ -80,6 +80,7 @@ class TrainConfig:
     save_weights: str | None = None  # model weights alone, for --init-from
     max_length: int = MAX_POSITIONS  # rows of the position table
     stop_at: int | None = None  # stop after this step (an interruption: the schedule still spans max_steps)
+    view: str | None = None  # PROCESSOR:SEQ_LEN[:full]: rows cut at load time from an encoded corpus
 
 
 class TinyTransformer(nn.Module):
@@ -301,6 +302,10 @@ def train(cfg: TrainConfig) -> dict:
 
         cols, vocab = char_rows_from_texts(demo_texts(), cfg.synthetic, cfg.seq_len)
         reader = InMemoryRows(cols, cfg.synthetic, cfg.seq_len, max(vocab, 21128))
+    elif cfg.view:
+        from corpusprep.feed.views import ViewReader, parse_view
+
+        reader = ViewReader(cfg.shard_dir, parse_view(cfg.view))
     from corpusprep.feed.masking import MaskingConfig
 
     masking = MaskingConfig(mode=cfg.masking) if cfg.masking else None
@@ -472,11 +477,14 @@ def parse_args(argv=None) -> TrainConfig:
                    help="CPU threads for torch (default: one per core; 1 is far faster on a busy machine)")
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step, as an interrupted run would (the schedule still spans --max-steps)")
+    p.add_argument("--view", default=None, metavar="PROCESSOR:SEQ_LEN[:full]",
+                   help="SHARD_DIR is an encoded corpus (shard --encode-only): train on its rows cut at load "
+                        "time, e.g. mlm:128 then mlm:512 (docs/views.md)")
     a = p.parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
                        a.synthetic, a.seq_len, a.masking, a.threads, a.init_from, a.save_weights, a.max_length,
-                       a.stop_at)
+                       a.stop_at, a.view)
 
 
 def main(argv=None) -> None:

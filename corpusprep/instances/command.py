@@ -50,6 +50,9 @@ def shard(
     manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),
     recipe_stage: Optional[str] = typer.Option(None, "--recipe-stage", help="Zoo recipe stage to record."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    encode_only: bool = typer.Option(False, "--encode-only", help="mlm/lm/bilm: store each document's ids once (an "
+                                                                  "encoded corpus); the loader cuts rows at any "
+                                                                  "seq len (docs/views.md)."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
 ) -> None:
@@ -64,7 +67,8 @@ def shard(
                       seed=seed, compat=compat, workers=workers, executor=executor, ray_address=ray_address, unit_mb=unit_mb,
                       docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
                       sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
-                      recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error)
+                      recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error,
+                      encode_only=encode_only)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)
     from corpusprep.readers.failures import FailureLog

@@ -39,6 +39,7 @@ class ShardConfig:
     overwrite: bool = False
     show_progress: bool | None = None
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
+    encode_only: bool = False  # store each document's ids once; views cut them at load time (encoded.py)
 
     @property
     def data_processor(self):
@@ -107,7 +108,24 @@ class ShardConfig:
         if not self.corpus:
             raise ZooprepError("give at least one CORPUS path")
         self._check_manifest_ref()
+        if self.encode_only:
+            self._check_encode_only()
         return self
+
+    def _check_encode_only(self) -> None:
+        from corpusprep.instances.encoded import FIXED_ONLY, VIEW_PROCESSORS
+
+        if self.processor not in VIEW_PROCESSORS:
+            raise ZooprepError(f"--encode-only serves --processor {', '.join(VIEW_PROCESSORS)} (rows cut from the "
+                               f"document stream); {self.processor} needs fixed instances: drop --encode-only")
+        defaults = ShardConfig(corpus=(), out=self.out)
+        for name in FIXED_ONLY:
+            if getattr(self, name) != getattr(defaults, name):
+                raise ZooprepError(f"--{name.replace('_', '-')} needs fixed instances: drop --encode-only")
+        for name in ("full_sentences", "docs_buffer_size"):
+            if getattr(self, name) != getattr(defaults, name):
+                raise ZooprepError(f"--{name.replace('_', '-')} is chosen when a view is read (docs/views.md), "
+                                   "not with --encode-only")
 
     def _check_manifest_ref(self) -> None:
         """A recorded recipe stage must exist; run on another corpus it is recorded as adapted."""
@@ -131,6 +149,8 @@ class ShardConfig:
 
     def options(self) -> dict:
         """The options that shape the output (recorded in zooprep.json, and in the resume plan)."""
+        if self.encode_only:  # the rest shapes views, chosen at load time
+            return {"encode_only": True, "unit_mb": self.unit_mb}
         keys = ("processor", "seq_len", "full_sentences", "static_masking", "dup_factor", "whole_word",
                 "span_masking", "span_geo_prob", "span_max_length", "short_seq_prob", "seed", "compat",
                 "unit_mb", "docs_buffer_size", "label_field", "tgt_seq_len", "sentence_selection")

@@ -108,6 +108,13 @@ def read_meta_json(directory: str | Path) -> dict:
         raise InputError(str(path), f"not valid JSON ({exc})") from None
 
 
+def refuse_encoded(raw: dict, path) -> None:
+    """Readers of fixed instances refuse an encoded corpus (`shard --encode-only`, instances/encoded.py)."""
+    if raw.get("kind") == "encoded":
+        raise InputError(str(path), "an encoded corpus (`shard --encode-only`), not fixed instances: read it through "
+                                    "a view (docs/views.md), or run `shard` without --encode-only")
+
+
 def read_meta(directory: str | Path) -> ShardMeta:
     """Parse DIR/zooprep.json; raise InputError naming the file when it is missing, incomplete or edited."""
     from corpusprep.instances.data_processors import get, names
@@ -118,6 +125,7 @@ def read_meta(directory: str | Path) -> ShardMeta:
     if directory.is_dir():
         require_complete(directory, "shard")  # an unfinished or damaged zooprep directory is refused
     raw = read_meta_json(directory)
+    refuse_encoded(raw, path)
     try:
         processor = raw["processor"]
         seq_len = int(raw["seq_len"])

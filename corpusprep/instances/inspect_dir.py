@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.format import read_meta_json
+from corpusprep.instances.format import read_meta_json, refuse_encoded
 from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
 
 ROLE_NAMES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]", "pad": "[PAD]", "unk": "[UNK]"}
@@ -50,7 +50,9 @@ def read_meta(out: Path) -> dict:
 
     if Path(out).is_dir():
         require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
-    return read_meta_json(out)
+    meta = read_meta_json(out)
+    refuse_encoded(meta, Path(out) / "zooprep.json")
+    return meta
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):

@@ -151,6 +151,10 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
     counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
+    if cfg.encode_only:
+        from corpusprep.instances.encoded import metadata
+
+        meta = metadata(meta, results)
     meta["failed_files"] = failed or []
     write_json(final / "zooprep.json", meta)
     od.commit(last=METADATA, plan=plan_digest(plan), summary={"instances": counts["instances"], "files": len(files)})
@@ -199,7 +203,13 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
 
             return run_compat(cfg, tok, sources, od)
         dtype = id_dtype(tok.vocab_size)
-        schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
+        if cfg.encode_only:  # documents stored once; views cut them at load time (instances/encoded.py)
+            from corpusprep.instances import encoded
+
+            schema = encoded.encoded_schema(dtype)
+            unit_fn = encoded.process_unit if unit_fn is process_unit else unit_fn
+        else:
+            schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
         units = plan_units(sources, proc.layout, int(cfg.unit_mb * (1 << 20)), failures)
         if not units:
             raise failures.nothing_read(cfg.corpus)

@@ -29,6 +29,7 @@ from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 from corpusprep.outdir import read_done, unit_identity, write_done
 from corpusprep.outdir.done import parquet_span
+from zh_tokenizers.batch_encode import Encoded, encode_flat
 
 ENCODE_BATCH_DOCS = 256
 LABEL_COLUMNS = frozenset({"nsp_label", "sop_label", "label"})  # counted for the label balance
@@ -124,7 +125,12 @@ class Emitter:
         self._maybe_flush(force=True)
 
 
-def count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
+def count_content(enc, stats: Stats, unk: int) -> None:
+    """Content tokens and [UNK]s of a batch (``Encoded`` or lists of ids)."""
+    if isinstance(enc, Encoded):
+        stats.content_tokens += len(enc.ids)
+        stats.unk += enc.count(unk)
+        return
     for ids in enc:
         stats.content_tokens += len(ids)
         stats.unk += ids.count(unk) if isinstance(ids, list) else int(np.count_nonzero(np.asarray(ids) == unk))
@@ -133,7 +139,8 @@ def count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
 def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tally: UnitTally,
               width: int, framed: bool = True) -> None:
     """One document per line, each cut into ``width`` pieces (mlm, lm, t5, bilm); with
-    ``--full-sentences`` framed documents are packed across borders within a docs buffer."""
+    ``--full-sentences`` framed documents are packed across borders within a docs buffer.
+    Batches stay flat numpy arrays from the tokenizer to the rows (``encode_flat``)."""
     cfg, tok, ids = ctx.cfg, ctx.tok, emit.ids
     dtype = emit.rows.np_dtype
     pack = pack_documents if framed else pack_plain
@@ -145,20 +152,22 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         block_no = 0
         docs = read_documents(unit, LINES, tally if first else UnitTally())
         for batch in batched(docs, ENCODE_BATCH_DOCS):
-            enc = tok.encode_batch([d.text for d in batch])
+            texts = [d.text for d in batch]
+            enc = encode_flat(tok, texts)
             if first:
                 stats.documents += len(batch)
                 count_content(enc, stats, ids.unk)
-                stats.more.texts(tok, [d.text for d in batch])
+                stats.more.texts(tok, texts)
             if packer is None:
                 emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
                 block_no += 1
                 continue
-            while enc:  # split the batch where UER's docs buffer would be flushed
-                take = min(len(enc), cfg.docs_buffer_size - in_buffer)
-                emit.block(*packer.add(enc[:take]), f"{key}:b{block_no}")
+            at = 0
+            while at < len(enc):  # split the batch where UER's docs buffer would be flushed
+                take = min(len(enc) - at, cfg.docs_buffer_size - in_buffer)
+                emit.block(*packer.add(enc.slice(at, at + take)), f"{key}:b{block_no}")
                 block_no += 1
-                enc, in_buffer = enc[take:], in_buffer + take
+                at, in_buffer = at + take, in_buffer + take
                 if in_buffer == cfg.docs_buffer_size:
                     emit.block(*packer.finish(), f"{key}:b{block_no}")
                     block_no += 1
@@ -168,19 +177,24 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
 
 
 def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally) -> Iterator[tuple[str, list]]:
-    """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER."""
+    """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER.
+    A batch's ids go from the tokenizer's flat array into one ``array`` in C, sliced per sentence."""
     tok, unk = ctx.tok, ctx.tok.special_ids["unk"]
-    typecode = "H" if ctx.schema.field("input_ids").type.value_type == pa.uint16() else "I"
+    uint16 = ctx.schema.field("input_ids").type.value_type == pa.uint16()
+    typecode, dtype = ("H", np.uint16) if uint16 else ("I", np.uint32)
     docs = read_documents(unit, SENTENCES, tally)
     for batch in batched(docs, ENCODE_BATCH_DOCS):
         flat = [s for d in batch for s in d.sentences]
-        enc = tok.encode_batch(flat)
+        enc = encode_flat(tok, flat)
         count_content(enc, stats, unk)
         stats.more.texts(tok, flat)
+        ids = array(typecode, enc.ids.astype(dtype).tobytes())
+        bounds = enc.offsets.tolist()
         at = 0
         for d in batch:
-            sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]
-            at += len(d.sentences)
+            n = len(d.sentences)
+            sentences = [ids[a:b] for a, b in zip(bounds[at:at + n], bounds[at + 1:at + n + 1]) if b > a]
+            at += n
             if sentences:
                 stats.documents += 1
                 stats.more.documents([len(sentences)])

@@ -24,7 +24,7 @@ from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, mask_instance
 from corpusprep.instances.processors import FullSentencePacker, pack_documents, pack_plain
-from corpusprep.instances.sources import LINES, SENTENCES, UnitTally, WorkUnit, read_documents
+from corpusprep.instances.sources import SENTENCES, UnitTally, WorkUnit, read_documents, read_texts
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 from corpusprep.outdir import read_done, unit_identity, write_done
@@ -150,12 +150,10 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
         in_buffer = 0
         block_no = 0
-        docs = read_documents(unit, LINES, tally if first else UnitTally())
-        for batch in batched(docs, ENCODE_BATCH_DOCS):
-            texts = [d.text for d in batch]
+        for texts in batched(read_texts(unit, tally if first else UnitTally()), ENCODE_BATCH_DOCS):
             enc = encode_flat(tok, texts)
             if first:
-                stats.documents += len(batch)
+                stats.documents += len(texts)
                 count_content(enc, stats, ids.unk)
                 stats.more.texts(tok, texts)
             if packer is None:

@@ -138,16 +138,19 @@ def shard_cpu(repo: Path, corpus: Path, out: Path, workers: int, repeat: int, en
 
 
 def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
-    """Cumulative CPU of shard's mlm stages, in-process: read, + tokenize (lists), + count + pack; and flat."""
+    """Cumulative CPU of shard's mlm stages, in-process, as ``line_rows`` runs them: read texts, + tokenize
+    (flat), + count content/[UNK] and the [UNK]-character tally, + pack rows (seq 512, uint16) and row stats."""
     try:
         import numpy as np
 
         from corpusprep.corpus_input import expand_corpus
-        from corpusprep.instances.build import ENCODE_BATCH_DOCS, _batched
+        from corpusprep.instances.build import ENCODE_BATCH_DOCS, batched
         from corpusprep.instances.masking import MaskIds
         from corpusprep.instances.processors import pack_documents
-        from corpusprep.instances.sources import UnitTally, plan_units, read_documents
+        from corpusprep.instances.sources import UnitTally, plan_units, read_texts
+        from corpusprep.instances.stats import InstanceStats
         from zh_tokenizers import load_tokenizer
+        from zh_tokenizers.batch_encode import encode_flat
     except ImportError as exc:  # shard's internals moved: skip this table
         print(f"stage profile skipped: {exc}", file=sys.stderr)
         return None
@@ -156,23 +159,28 @@ def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
     def run(stage: int) -> float:
         tok = load_tokenizer(vocab=VOCAB)
         ids = MaskIds.from_tokenizer(tok)
+        specials = (ids.cls, ids.sep, ids.pad)
         c = time.process_time()
         for unit in units:
-            for batch in _batched(read_documents(unit, "lines", UnitTally()), ENCODE_BATCH_DOCS):
-                texts = [d.text for d in batch]
-                if stage == 1:
-                    tok.encode_batch(texts)
-                elif stage == 2:
-                    enc = tok.encode_batch(texts)
-                    for e in enc:
-                        e.count(ids.unk)
-                    pack_documents(enc, 512, ids, np.uint16)
-                elif stage == 3:
-                    tok.encode_batch_flat(texts)
+            more = InstanceStats()
+            for texts in batched(read_texts(unit, UnitTally()), ENCODE_BATCH_DOCS):
+                if stage < 1:
+                    continue
+                enc = encode_flat(tok, texts)
+                if stage < 2:
+                    continue
+                enc.count(ids.unk)
+                more.texts(tok, texts)
+                if stage < 3:
+                    continue
+                rows, lengths = pack_documents(enc, 512, ids, np.uint16)
+                more.rows("mlm", lengths, rows, specials)
+            if stage >= 2:
+                more.as_dict()
         return time.process_time() - c
 
-    names = ["read documents (read, decode, split)", "+ encode_batch (lists)",
-             "+ count [UNK] + pack_documents (frame_flat, cut_groups)", "read + encode_batch_flat instead"]
+    names = ["read texts (read, decode, split, empty-line check)", "+ encode_batch_flat",
+             "+ count [UNK] + [UNK]-character tally", "+ pack rows (numpy scatter) + row stats"]
     return [(name, min(run(i) for _ in range(2))) for i, name in enumerate(names)]
 
 

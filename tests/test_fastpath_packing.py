@@ -22,18 +22,18 @@ def ref_pieces(stream: list[int], width: int) -> list[list[int]]:
     return [stream[i: i + width] for i in range(0, len(stream), width)]
 
 
-def ref_documents(docs, width, framed=True):
+def ref_documents(docs, width, framed=True, ids=IDS):
     out = []
     for d in docs:
-        out += ref_pieces([IDS.cls, *d, IDS.sep] if framed else list(d), width)
+        out += ref_pieces([ids.cls, *d, ids.sep] if framed else list(d), width)
     return out
 
 
-def ref_full_sentences(docs, width, buffer_size):
+def ref_full_sentences(docs, width, buffer_size, ids=IDS):
     """UER --full_sentences: framed documents concatenated per docs buffer, the buffer's tail padded."""
     out = []
     for a in range(0, len(docs), buffer_size):
-        out += ref_pieces([t for d in docs[a: a + buffer_size] for t in (IDS.cls, *d, IDS.sep)], width)
+        out += ref_pieces([t for d in docs[a: a + buffer_size] for t in (ids.cls, *d, ids.sep)], width)
     return out
 
 
@@ -113,3 +113,45 @@ def test_real_text_rows_equal_the_list_cut_for_every_tokenizer(google_vocab, clu
         for framed, pack in ((True, pack_documents), (False, pack_plain)):
             assert as_lists(*pack(enc, width, IDS, np.uint32), width, np.uint32) == ref_documents(lists, width, framed)
         assert full_sentence_rows(lists, width, 100, 64, np.uint32) == ref_full_sentences(lists, width, 100)
+
+
+# ---------------------------------------------------------------- whole `shard` runs -------------------
+
+def _shard_rows(tmp_path, corpus, vocab, name, **kw) -> list[list[int]]:
+    import json
+
+    import pyarrow as pa
+
+    from corpusprep.instances.config import ShardConfig
+    from corpusprep.instances.pipeline import run_shard
+
+    cfg = ShardConfig(corpus=(corpus,), out=tmp_path / name, vocab=vocab, show_progress=False, **kw)
+    out = run_shard(cfg).out
+    meta = json.loads((out / "zooprep.json").read_text())
+    table = pa.concat_tables(pa.ipc.open_stream(out / f["path"]).read_all() for f in meta["files"])
+    return [ids[:n] for ids, n in zip(table.column("input_ids").to_pylist(), table.column("length").to_pylist())]
+
+
+@pytest.mark.parametrize("processor,kw", [
+    ("mlm", {}), ("lm", {}), ("bilm", {}),
+    ("mlm", {"full_sentences": True, "docs_buffer_size": 7}),
+    ("mlm", {"full_sentences": True, "docs_buffer_size": 300}),  # buffers cross the 256-document batches
+])
+def test_shard_rows_equal_the_list_cut(tmp_path, corpora_dir, google_vocab, processor, kw):
+    """`shard` (one unit, so one docs-buffer sequence) gives exactly the reference rows of the documents it reads:
+    the shared CLUE sample with empty and blank lines and documents several rows long mixed in."""
+    src = corpora_dir / "cluecorpussmall" / "dbiir__UER-py" / "corpora" / "CLUECorpusSmall_sampled.txt"
+    lines = src.read_text(encoding="utf-8").splitlines()[:700]
+    lines[3:3] = ["", "   ", "中" * 200, "x", "[CLS] [UNK] é", "ab cd " * 60]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    width = {"lm": 33, "bilm": 32}.get(processor, 32)  # lm rows hold seq_len + 1
+    got = _shard_rows(tmp_path, corpus, google_vocab, "out", processor=processor, seq_len=32, workers=1, **kw)
+    tok = load_tokenizer(vocab=google_vocab)
+    docs = tok.encode_batch([t for t in lines if t.strip()])
+    ids = MaskIds.from_tokenizer(tok)
+    if kw.get("full_sentences"):
+        want = ref_full_sentences(docs, width, kw["docs_buffer_size"], ids)
+    else:
+        want = ref_documents(docs, width, processor != "bilm", ids)
+    assert len(got) > 700 and got == [[int(x) for x in r] for r in want]

@@ -126,12 +126,13 @@ def tree_cpu(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
     return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
-def shard_cpu(repo: Path, corpus: Path, out: Path, workers: int, repeat: int, env: dict | None = None) -> float:
+def shard_cpu(repo: Path, corpus: Path, out: Path, workers: int, repeat: int, env: dict | None = None,
+              extra: tuple[str, ...] = ()) -> float:
     best = float("inf")
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--vocab", str(VOCAB),
-               "--seq-len", "512", "--processor", "mlm", "--workers", str(workers)]
+               "--seq-len", "512", "--processor", "mlm", "--workers", str(workers), *extra]
         best = min(best, tree_cpu(cmd, repo, env))
     shutil.rmtree(out, ignore_errors=True)
     return best
@@ -253,6 +254,8 @@ def main() -> None:
                 "tiny": shard_cpu(repo, tiny, tmp / "o", 1, args.repeat),
                 "w1": shard_cpu(repo, corpus, tmp / "o", 1, args.repeat),
                 "w2": shard_cpu(repo, corpus, tmp / "o", 2, args.repeat, force_pool),
+                # --full-sentences: rows ~full, so the output (written, hashed, synced) is ~1/6 of the padded rows
+                "w1_full": shard_cpu(repo, corpus, tmp / "o", 1, args.repeat, extra=("--full-sentences",)),
             }
             if big != corpus and name == "after":  # (the big run only for the current tree: time)
                 shard[name]["big_w1"] = shard_cpu(repo, big, tmp / "o", 1, 1)
@@ -309,6 +312,10 @@ def main() -> None:
     row("`shard` MB per CPU-s (whole run)", lambda n: f"{mb / shard[n]['w1']:.1f}")
     row("`shard` MB per CPU-s (1 KB run's start-up removed)",
         lambda n: f"{mb / max(shard[n]['w1'] - shard[n]['tiny'], 1e-9):.1f}")
+    row(f"`shard --full-sentences` {mb:.0f} MB, 1 worker, CPU-s (little padding: ~1/6 of the bytes to write)",
+        lambda n: f"{shard[n]['w1_full']:.2f}")
+    row("`shard --full-sentences` MB per CPU-s (start-up removed)",
+        lambda n: f"{mb / max(shard[n]['w1_full'] - shard[n]['tiny'], 1e-9):.1f}")
     if big != corpus:
         row(f"`shard` {big_mb:.0f} MB, 1 worker, CPU-s", lambda n: f"{shard[n]['big_w1']:.2f}")
         row(f"`shard` {big_mb:.0f} MB, 2 workers (pool forced), total CPU-s", lambda n: f"{shard[n]['big_w2']:.2f}")

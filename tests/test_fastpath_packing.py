@@ -155,3 +155,37 @@ def test_shard_rows_equal_the_list_cut(tmp_path, corpora_dir, google_vocab, proc
     else:
         want = ref_documents(docs, width, processor != "bilm", ids)
     assert len(got) > 700 and got == [[int(x) for x in r] for r in want]
+
+
+@pytest.mark.parametrize("spm", [False, True])
+def test_sentence_documents_equal_the_tokenizer_lists(tmp_path, corpora_dir, google_vocab, clue_spm, spm):
+    """bert/albert/bart/gsg documents, sliced from one flat array, hold exactly the tokenizer's per-sentence ids
+    (sentences without tokens dropped, documents without any counted as empty)."""
+    from corpusprep.instances.build import Stats, UnitContext, tokenized_documents
+    from corpusprep.instances.config import ShardConfig
+    from corpusprep.instances.format import id_dtype, instance_schema
+    from corpusprep.instances.sources import SENTENCES, UnitTally, expand_corpus, plan_units
+
+    src = corpora_dir / "cluecorpussmall" / "dbiir__UER-py" / "corpora" / "CLUECorpusSmall_bert_sampled.txt"
+    lines = src.read_text(encoding="utf-8").splitlines()[:900]
+    lines[2:2] = ["", "\u200b", "", "中" * 40, " x "]  # a document of a single zero-width space: no tokens
+    corpus = tmp_path / "s.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tok = load_tokenizer(spm=str(clue_spm)) if spm else load_tokenizer(vocab=google_vocab)
+    kw = {"spm": clue_spm} if spm else {"vocab": google_vocab}
+    cfg = ShardConfig(corpus=(corpus,), out=tmp_path / "o", processor="bert", show_progress=False, **kw)
+    schema = instance_schema(["input_ids", "length"], id_dtype(tok.vocab_size), cfg.row_len)
+    (unit,) = plan_units(expand_corpus([corpus]), SENTENCES, 1 << 30)
+    tally = UnitTally()
+    got = [(key, [list(s) for s in sents])
+           for key, sents in tokenized_documents(UnitContext(cfg, tok, schema, str(tmp_path)), unit, Stats(), tally)]
+    docs, current = [], []
+    for line in lines + [""]:
+        if line.strip():
+            current.append(line)
+        elif current:
+            docs.append(current)
+            current = []
+    want = [[ids for ids in tok.encode_batch(d) if ids] for d in docs]
+    assert [s for _, s in got] == [w for w in want if w] and len(got) > 100
+    assert tally.empty == sum(1 for w in want if not w)

@@ -137,9 +137,15 @@ def _shard_rows(tmp_path, corpus, vocab, name, **kw) -> list[list[int]]:
     ("mlm", {"full_sentences": True, "docs_buffer_size": 7}),
     ("mlm", {"full_sentences": True, "docs_buffer_size": 300}),  # buffers cross the 256-document batches
 ])
-def test_shard_rows_equal_the_list_cut(tmp_path, corpora_dir, google_vocab, processor, kw):
+@pytest.mark.parametrize("groups,chars", [(16, 1 << 20), (3, 1 << 20), (16, 20000)])
+def test_shard_rows_equal_the_list_cut(tmp_path, monkeypatch, corpora_dir, google_vocab, processor, kw, groups, chars):
     """`shard` (one unit, so one docs-buffer sequence) gives exactly the reference rows of the documents it reads:
-    the shared CLUE sample with empty and blank lines and documents several rows long mixed in."""
+    the shared CLUE sample with empty and blank lines and documents several rows long mixed in; whatever number of
+    256-document blocks the tokenizer is given at once."""
+    from corpusprep.instances import build
+
+    monkeypatch.setattr(build, "ENCODE_GROUPS", groups)
+    monkeypatch.setattr(build, "ENCODE_CHARS", chars)
     src = corpora_dir / "cluecorpussmall" / "dbiir__UER-py" / "corpora" / "CLUECorpusSmall_sampled.txt"
     lines = src.read_text(encoding="utf-8").splitlines()[:700]
     lines[3:3] = ["", "   ", "中" * 200, "x", "[CLS] [UNK] é", "ab cd " * 60]

@@ -31,7 +31,8 @@ from corpusprep.outdir import read_done, unit_identity, write_done
 from corpusprep.outdir.done import parquet_span
 from zh_tokenizers.batch_encode import Encoded, encode_flat
 
-ENCODE_BATCH_DOCS = 256
+ENCODE_BATCH_DOCS = 256  # documents per block of rows (static masks are seeded per block: part of the output)
+ENCODE_GROUPS, ENCODE_CHARS = 16, 1 << 20  # line layouts tokenize up to 16 blocks or ~1M characters at once
 LABEL_COLUMNS = frozenset({"nsp_label", "sop_label", "label"})  # counted for the label balance
 FLUSH_ROWS = 4096
 
@@ -136,6 +137,29 @@ def count_content(enc, stats: Stats, unk: int) -> None:
         stats.unk += ids.count(unk) if isinstance(ids, list) else int(np.count_nonzero(np.asarray(ids) == unk))
 
 
+def encode_groups(texts: Iterable[str], tok) -> Iterator[tuple[list[str], Encoded, list[Encoded]]]:
+    """``ENCODE_BATCH_DOCS``-document groups, tokenized several at once (fewer, larger tokenizer calls: its cost per
+    call is fixed numpy work) up to ``ENCODE_GROUPS`` groups or ``ENCODE_CHARS`` characters; each group comes back as
+    its own ``Encoded``. Rows are built per group, so output bytes do not depend on the tokenizer batch."""
+    groups: list[list[str]] = []
+    chars = 0
+    for group in batched(texts, ENCODE_BATCH_DOCS):
+        groups.append(group)
+        chars += sum(map(len, group))
+        if len(groups) == ENCODE_GROUPS or chars >= ENCODE_CHARS:
+            yield _encode_groups(groups, tok)
+            groups, chars = [], 0
+    if groups:
+        yield _encode_groups(groups, tok)
+
+
+def _encode_groups(groups: list[list[str]], tok) -> tuple[list[str], Encoded, list[Encoded]]:
+    texts = [t for g in groups for t in g]
+    enc = encode_flat(tok, texts)
+    bounds = np.cumsum([0] + [len(g) for g in groups]).tolist()
+    return texts, enc, [enc.slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
 def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tally: UnitTally,
               width: int, framed: bool = True) -> None:
     """One document per line, each cut into ``width`` pieces (mlm, lm, t5, bilm); with
@@ -150,26 +174,26 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
         in_buffer = 0
         block_no = 0
-        for texts in batched(read_texts(unit, tally if first else UnitTally()), ENCODE_BATCH_DOCS):
-            enc = encode_flat(tok, texts)
+        for texts, whole, groups in encode_groups(read_texts(unit, tally if first else UnitTally()), tok):
             if first:
                 stats.documents += len(texts)
-                count_content(enc, stats, ids.unk)
+                count_content(whole, stats, ids.unk)
                 stats.more.texts(tok, texts)
-            if packer is None:
-                emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
-                block_no += 1
-                continue
-            at = 0
-            while at < len(enc):  # split the batch where UER's docs buffer would be flushed
-                take = min(len(enc) - at, cfg.docs_buffer_size - in_buffer)
-                emit.block(*packer.add(enc.slice(at, at + take)), f"{key}:b{block_no}")
-                block_no += 1
-                at, in_buffer = at + take, in_buffer + take
-                if in_buffer == cfg.docs_buffer_size:
-                    emit.block(*packer.finish(), f"{key}:b{block_no}")
+            for enc in groups:
+                if packer is None:
+                    emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
                     block_no += 1
-                    in_buffer = 0
+                    continue
+                at = 0
+                while at < len(enc):  # split the batch where UER's docs buffer would be flushed
+                    take = min(len(enc) - at, cfg.docs_buffer_size - in_buffer)
+                    emit.block(*packer.add(enc.slice(at, at + take)), f"{key}:b{block_no}")
+                    block_no += 1
+                    at, in_buffer = at + take, in_buffer + take
+                    if in_buffer == cfg.docs_buffer_size:
+                        emit.block(*packer.finish(), f"{key}:b{block_no}")
+                        block_no += 1
+                        in_buffer = 0
         if packer is not None and in_buffer:
             emit.block(*packer.finish(), f"{key}:b{block_no}")
 

@@ -145,13 +145,12 @@ def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
         import numpy as np
 
         from corpusprep.corpus_input import expand_corpus
-        from corpusprep.instances.build import ENCODE_BATCH_DOCS, batched
+        from corpusprep.instances.build import encode_groups
         from corpusprep.instances.masking import MaskIds
         from corpusprep.instances.processors import pack_documents
         from corpusprep.instances.sources import UnitTally, plan_units, read_texts
         from corpusprep.instances.stats import InstanceStats
         from zh_tokenizers import load_tokenizer
-        from zh_tokenizers.batch_encode import encode_flat
     except ImportError as exc:  # shard's internals moved: skip this table
         print(f"stage profile skipped: {exc}", file=sys.stderr)
         return None
@@ -164,23 +163,26 @@ def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
         c = time.process_time()
         for unit in units:
             more = InstanceStats()
-            for texts in batched(read_texts(unit, UnitTally()), ENCODE_BATCH_DOCS):
-                if stage < 1:
-                    continue
-                enc = encode_flat(tok, texts)
+            texts = read_texts(unit, UnitTally())
+            if stage < 1:
+                for _ in texts:
+                    pass
+                continue
+            for batch, whole, groups in encode_groups(texts, tok):  # tokenizer calls as line_rows makes them
                 if stage < 2:
                     continue
-                enc.count(ids.unk)
-                more.texts(tok, texts)
+                whole.count(ids.unk)
+                more.texts(tok, batch)
                 if stage < 3:
                     continue
-                rows, lengths = pack_documents(enc, 512, ids, np.uint16)
-                more.rows("mlm", lengths, rows, specials)
+                for enc in groups:
+                    rows, lengths = pack_documents(enc, 512, ids, np.uint16)
+                    more.rows("mlm", lengths, rows, specials)
             if stage >= 2:
                 more.as_dict()
         return time.process_time() - c
 
-    names = ["read texts (read, decode, split, empty-line check)", "+ encode_batch_flat",
+    names = ["read texts (read, decode, split, empty-line check)", "+ encode_batch_flat (up to 16 x 256 lines a call)",
              "+ count [UNK] + [UNK]-character tally", "+ pack rows (numpy scatter) + row stats"]
     return [(name, min(run(i) for _ in range(2))) for i, name in enumerate(names)]
 

@@ -126,27 +126,30 @@ def tree_cpu(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
     return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
-def shard_cpu(repo: Path, corpus: Path, out: Path, workers: int, repeat: int, env: dict | None = None) -> float:
+def shard_cpu(repo: Path, corpus: Path, out: Path, workers: int, repeat: int, env: dict | None = None,
+              extra: tuple[str, ...] = ()) -> float:
     best = float("inf")
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--vocab", str(VOCAB),
-               "--seq-len", "512", "--processor", "mlm", "--workers", str(workers)]
+               "--seq-len", "512", "--processor", "mlm", "--workers", str(workers), *extra]
         best = min(best, tree_cpu(cmd, repo, env))
     shutil.rmtree(out, ignore_errors=True)
     return best
 
 
 def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
-    """Cumulative CPU of shard's mlm stages, in-process: read, + tokenize (lists), + count + pack; and flat."""
+    """Cumulative CPU of shard's mlm stages, in-process, as ``line_rows`` runs them: read texts, + tokenize
+    (flat), + count content/[UNK] and the [UNK]-character tally, + pack rows (seq 512, uint16) and row stats."""
     try:
         import numpy as np
 
         from corpusprep.corpus_input import expand_corpus
-        from corpusprep.instances.build import ENCODE_BATCH_DOCS, _batched
+        from corpusprep.instances.build import encode_groups
         from corpusprep.instances.masking import MaskIds
         from corpusprep.instances.processors import pack_documents
-        from corpusprep.instances.sources import UnitTally, plan_units, read_documents
+        from corpusprep.instances.sources import UnitTally, plan_units, read_texts
+        from corpusprep.instances.stats import InstanceStats
         from zh_tokenizers import load_tokenizer
     except ImportError as exc:  # shard's internals moved: skip this table
         print(f"stage profile skipped: {exc}", file=sys.stderr)
@@ -156,23 +159,31 @@ def shard_stages(corpus: Path) -> list[tuple[str, float]] | None:
     def run(stage: int) -> float:
         tok = load_tokenizer(vocab=VOCAB)
         ids = MaskIds.from_tokenizer(tok)
+        specials = (ids.cls, ids.sep, ids.pad)
         c = time.process_time()
         for unit in units:
-            for batch in _batched(read_documents(unit, "lines", UnitTally()), ENCODE_BATCH_DOCS):
-                texts = [d.text for d in batch]
-                if stage == 1:
-                    tok.encode_batch(texts)
-                elif stage == 2:
-                    enc = tok.encode_batch(texts)
-                    for e in enc:
-                        e.count(ids.unk)
-                    pack_documents(enc, 512, ids, np.uint16)
-                elif stage == 3:
-                    tok.encode_batch_flat(texts)
+            more = InstanceStats()
+            texts = read_texts(unit, UnitTally())
+            if stage < 1:
+                for _ in texts:
+                    pass
+                continue
+            for batch, whole, groups in encode_groups(texts, tok):  # tokenizer calls as line_rows makes them
+                if stage < 2:
+                    continue
+                whole.count(ids.unk)
+                more.texts(tok, batch)
+                if stage < 3:
+                    continue
+                for enc in groups:
+                    rows, lengths = pack_documents(enc, 512, ids, np.uint16)
+                    more.rows("mlm", lengths, rows, specials)
+            if stage >= 2:
+                more.as_dict()
         return time.process_time() - c
 
-    names = ["read documents (read, decode, split)", "+ encode_batch (lists)",
-             "+ count [UNK] + pack_documents (frame_flat, cut_groups)", "read + encode_batch_flat instead"]
+    names = ["read texts (read, decode, split, empty-line check)", "+ encode_batch_flat (up to 16 x 256 lines a call)",
+             "+ count [UNK] + [UNK]-character tally", "+ pack rows (numpy scatter) + row stats"]
     return [(name, min(run(i) for _ in range(2))) for i, name in enumerate(names)]
 
 
@@ -245,6 +256,8 @@ def main() -> None:
                 "tiny": shard_cpu(repo, tiny, tmp / "o", 1, args.repeat),
                 "w1": shard_cpu(repo, corpus, tmp / "o", 1, args.repeat),
                 "w2": shard_cpu(repo, corpus, tmp / "o", 2, args.repeat, force_pool),
+                # --full-sentences: rows ~full, so the output (written, hashed, synced) is ~1/6 of the padded rows
+                "w1_full": shard_cpu(repo, corpus, tmp / "o", 1, args.repeat, extra=("--full-sentences",)),
             }
             if big != corpus and name == "after":  # (the big run only for the current tree: time)
                 shard[name]["big_w1"] = shard_cpu(repo, big, tmp / "o", 1, 1)
@@ -301,6 +314,10 @@ def main() -> None:
     row("`shard` MB per CPU-s (whole run)", lambda n: f"{mb / shard[n]['w1']:.1f}")
     row("`shard` MB per CPU-s (1 KB run's start-up removed)",
         lambda n: f"{mb / max(shard[n]['w1'] - shard[n]['tiny'], 1e-9):.1f}")
+    row(f"`shard --full-sentences` {mb:.0f} MB, 1 worker, CPU-s (little padding: ~1/6 of the bytes to write)",
+        lambda n: f"{shard[n]['w1_full']:.2f}")
+    row("`shard --full-sentences` MB per CPU-s (start-up removed)",
+        lambda n: f"{mb / max(shard[n]['w1_full'] - shard[n]['tiny'], 1e-9):.1f}")
     if big != corpus:
         row(f"`shard` {big_mb:.0f} MB, 1 worker, CPU-s", lambda n: f"{shard[n]['big_w1']:.2f}")
         row(f"`shard` {big_mb:.0f} MB, 2 workers (pool forced), total CPU-s", lambda n: f"{shard[n]['big_w2']:.2f}")

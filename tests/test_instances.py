@@ -8,8 +8,7 @@ import pytest
 
 from corpusprep.instances.masking import (MaskIds, MaskingConfig, apply_masking, mask_instance, span_index_sets,
                                           token_index_sets, word_index_sets)
-from corpusprep.instances.processors import (FullSentencePacker, albert_instances, bert_instances, cut_groups,
-                                             frame_flat, pack_documents)
+from corpusprep.instances.processors import FullSentencePacker, albert_instances, bert_instances, pack_documents
 from corpusprep.instances.wordstarts import word_starts_from_tokens
 
 IDS = MaskIds(pad=0, cls=2, sep=3, mask=4, vocab_size=50, unk=1)
@@ -68,11 +67,10 @@ def test_full_sentences_packs_across_documents_and_batches():
     assert packer.finish()[0].shape == (0, 4)
 
 
-def test_cut_groups_matches_python_slicing():
+def test_pack_documents_matches_python_slicing():
     rng = np.random.default_rng(0)
     docs = [list(rng.integers(5, 50, size=n)) for n in rng.integers(0, 40, size=50)]
-    flat, lens = frame_flat(docs, C, S)
-    rows, lengths = cut_groups(flat, lens, 7, P)
+    rows, lengths = pack_documents(docs, 7, IDS)
     expected = []
     for d in docs:
         framed = [C, *d, S]

@@ -114,19 +114,16 @@ class Encoded:
         flat = np.fromiter(chain.from_iterable(lists), dtype=np.int32, count=int(lens.sum()))
         return cls(flat, np.concatenate(([0], np.cumsum(lens))), [])
 
-    def framed(self, cls_id: int, sep_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """``[CLS] line [SEP]`` for every line as one int64 array, and the framed lengths (what packers use)."""
-        lens = np.diff(self.offsets) + 2
-        ends = np.cumsum(lens)
-        starts = ends - lens
-        out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-        inner = np.ones(len(out), dtype=bool)
-        inner[starts] = False
-        inner[ends - 1] = False
-        out[inner] = self.ids
-        out[starts] = cls_id
-        out[ends - 1] = sep_id
-        return out, lens
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def slice(self, start: int, stop: int) -> "Encoded":
+        """Lines ``start:stop`` (ids are a view, offsets rebased to 0)."""
+        a, b = int(self.offsets[start]), int(self.offsets[stop])
+        return Encoded(self.ids[a:b], self.offsets[start:stop + 1] - a, [])
+
+    def count(self, value: int) -> int:
+        return int(np.count_nonzero(self.ids == value))
 
     def lists(self, int_objects: np.ndarray | None = None) -> list[list[int]]:
         """Per-line lists; ``int_objects`` (``BatchTables.int_objects``) reuses one int object per id."""

@@ -24,13 +24,15 @@ from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, mask_instance
 from corpusprep.instances.processors import FullSentencePacker, pack_documents, pack_plain
-from corpusprep.instances.sources import LINES, SENTENCES, UnitTally, WorkUnit, read_documents
+from corpusprep.instances.sources import SENTENCES, UnitTally, WorkUnit, read_documents, read_texts
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
 from corpusprep.outdir import read_done, unit_identity, write_done
 from corpusprep.outdir.done import parquet_span
+from zh_tokenizers.batch_encode import Encoded, encode_flat
 
-ENCODE_BATCH_DOCS = 256
+ENCODE_BATCH_DOCS = 256  # documents per block of rows (static masks are seeded per block: part of the output)
+ENCODE_GROUPS, ENCODE_CHARS = 16, 1 << 20  # line layouts tokenize up to 16 blocks or ~1M characters at once
 LABEL_COLUMNS = frozenset({"nsp_label", "sop_label", "label"})  # counted for the label balance
 FLUSH_ROWS = 4096
 
@@ -124,16 +126,45 @@ class Emitter:
         self._maybe_flush(force=True)
 
 
-def count_content(enc: list[list[int]], stats: Stats, unk: int) -> None:
+def count_content(enc, stats: Stats, unk: int) -> None:
+    """Content tokens and [UNK]s of a batch (``Encoded`` or lists of ids)."""
+    if isinstance(enc, Encoded):
+        stats.content_tokens += len(enc.ids)
+        stats.unk += enc.count(unk)
+        return
     for ids in enc:
         stats.content_tokens += len(ids)
         stats.unk += ids.count(unk) if isinstance(ids, list) else int(np.count_nonzero(np.asarray(ids) == unk))
 
 
+def encode_groups(texts: Iterable[str], tok) -> Iterator[tuple[list[str], Encoded, list[Encoded]]]:
+    """``ENCODE_BATCH_DOCS``-document groups, tokenized several at once (fewer, larger tokenizer calls: its cost per
+    call is fixed numpy work) up to ``ENCODE_GROUPS`` groups or ``ENCODE_CHARS`` characters; each group comes back as
+    its own ``Encoded``. Rows are built per group, so output bytes do not depend on the tokenizer batch."""
+    groups: list[list[str]] = []
+    chars = 0
+    for group in batched(texts, ENCODE_BATCH_DOCS):
+        groups.append(group)
+        chars += sum(map(len, group))
+        if len(groups) == ENCODE_GROUPS or chars >= ENCODE_CHARS:
+            yield _encode_groups(groups, tok)
+            groups, chars = [], 0
+    if groups:
+        yield _encode_groups(groups, tok)
+
+
+def _encode_groups(groups: list[list[str]], tok) -> tuple[list[str], Encoded, list[Encoded]]:
+    texts = [t for g in groups for t in g]
+    enc = encode_flat(tok, texts)
+    bounds = np.cumsum([0] + [len(g) for g in groups]).tolist()
+    return texts, enc, [enc.slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
 def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tally: UnitTally,
               width: int, framed: bool = True) -> None:
     """One document per line, each cut into ``width`` pieces (mlm, lm, t5, bilm); with
-    ``--full-sentences`` framed documents are packed across borders within a docs buffer."""
+    ``--full-sentences`` framed documents are packed across borders within a docs buffer.
+    Batches stay flat numpy arrays from the tokenizer to the rows (``encode_flat``)."""
     cfg, tok, ids = ctx.cfg, ctx.tok, emit.ids
     dtype = emit.rows.np_dtype
     pack = pack_documents if framed else pack_plain
@@ -143,44 +174,49 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         packer = FullSentencePacker(width, ids, dtype) if cfg.full_sentences else None
         in_buffer = 0
         block_no = 0
-        docs = read_documents(unit, LINES, tally if first else UnitTally())
-        for batch in batched(docs, ENCODE_BATCH_DOCS):
-            enc = tok.encode_batch([d.text for d in batch])
+        for texts, whole, groups in encode_groups(read_texts(unit, tally if first else UnitTally()), tok):
             if first:
-                stats.documents += len(batch)
-                count_content(enc, stats, ids.unk)
-                stats.more.texts(tok, [d.text for d in batch])
-            if packer is None:
-                emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
-                block_no += 1
-                continue
-            while enc:  # split the batch where UER's docs buffer would be flushed
-                take = min(len(enc), cfg.docs_buffer_size - in_buffer)
-                emit.block(*packer.add(enc[:take]), f"{key}:b{block_no}")
-                block_no += 1
-                enc, in_buffer = enc[take:], in_buffer + take
-                if in_buffer == cfg.docs_buffer_size:
-                    emit.block(*packer.finish(), f"{key}:b{block_no}")
+                stats.documents += len(texts)
+                count_content(whole, stats, ids.unk)
+                stats.more.texts(tok, texts)
+            for enc in groups:
+                if packer is None:
+                    emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
                     block_no += 1
-                    in_buffer = 0
+                    continue
+                at = 0
+                while at < len(enc):  # split the batch where UER's docs buffer would be flushed
+                    take = min(len(enc) - at, cfg.docs_buffer_size - in_buffer)
+                    emit.block(*packer.add(enc.slice(at, at + take)), f"{key}:b{block_no}")
+                    block_no += 1
+                    at, in_buffer = at + take, in_buffer + take
+                    if in_buffer == cfg.docs_buffer_size:
+                        emit.block(*packer.finish(), f"{key}:b{block_no}")
+                        block_no += 1
+                        in_buffer = 0
         if packer is not None and in_buffer:
             emit.block(*packer.finish(), f"{key}:b{block_no}")
 
 
 def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally) -> Iterator[tuple[str, list]]:
-    """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER."""
+    """(key, sentences as id arrays) per document; sentences with no tokens dropped, like UER.
+    A batch's ids go from the tokenizer's flat array into one ``array`` in C, sliced per sentence."""
     tok, unk = ctx.tok, ctx.tok.special_ids["unk"]
-    typecode = "H" if ctx.schema.field("input_ids").type.value_type == pa.uint16() else "I"
+    uint16 = ctx.schema.field("input_ids").type.value_type == pa.uint16()
+    typecode, dtype = ("H", np.uint16) if uint16 else ("I", np.uint32)
     docs = read_documents(unit, SENTENCES, tally)
     for batch in batched(docs, ENCODE_BATCH_DOCS):
         flat = [s for d in batch for s in d.sentences]
-        enc = tok.encode_batch(flat)
+        enc = encode_flat(tok, flat)
         count_content(enc, stats, unk)
         stats.more.texts(tok, flat)
+        ids = array(typecode, enc.ids.astype(dtype).tobytes())
+        bounds = enc.offsets.tolist()
         at = 0
         for d in batch:
-            sentences = [array(typecode, e) for e in enc[at: at + len(d.sentences)] if len(e)]
-            at += len(d.sentences)
+            n = len(d.sentences)
+            sentences = [ids[a:b] for a, b in zip(bounds[at:at + n], bounds[at + 1:at + n + 1]) if b > a]
+            at += n
             if sentences:
                 stats.documents += 1
                 stats.more.documents([len(sentences)])

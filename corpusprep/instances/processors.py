@@ -1,73 +1,63 @@
 """Instance layouts of UER-py's mlm, lm, bert and albert processors, as pure functions.
 
-mlm/lm: documents framed ``[CLS] doc [SEP]`` and cut into ``width``-token pieces (numpy, vectorised);
+mlm/lm/bilm: documents (framed ``[CLS] doc [SEP]``) cut into ``width``-token pieces with numpy, from the
+tokenizer's flat id array;
 bert/albert: Google BERT's create_instances_from_document with a caller-given random source whose
 calls follow UER's order exactly (uer/utils/dataset.py), so a source seeded like UER reproduces UER.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 from typing import Callable, Sequence
 
 import numpy as np
 
+from zh_tokenizers.batch_encode import Encoded
+
 
 # ---------------------------------------------------------------- mlm / lm (framed, cut) -------------
+# Packers take a batch as ``Encoded`` (one flat id array + line offsets, zh_tokenizers.batch_encode) and write
+# every id straight to its place in the padded rows with one numpy scatter: no per-token Python objects.
+# Lists of id lists are accepted too (converted once).
 
-def frame_flat(docs: Sequence[Sequence[int]], cls_id: int, sep_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``[CLS] d [SEP]`` for every doc; returns (flat ids int64, framed lengths)."""
-    lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs)) + 2
-    total = int(lens.sum())
-    out = np.empty(total, dtype=np.int64)
-    ends = np.cumsum(lens)
-    starts = ends - lens
-    inner = np.ones(total, dtype=bool)
-    inner[starts] = False
-    inner[ends - 1] = False
-    out[inner] = np.fromiter(chain.from_iterable(docs), dtype=np.int64, count=total - 2 * len(docs))
-    out[starts] = cls_id
-    out[ends - 1] = sep_id
-    return out, lens
+def as_encoded(docs: Encoded | Sequence[Sequence[int]]) -> Encoded:
+    return docs if isinstance(docs, Encoded) else Encoded.from_lists(list(docs))
 
 
-def cut_groups(flat: np.ndarray, group_lens: np.ndarray, width: int, pad_id: int,
-               out_dtype=np.uint32) -> tuple[np.ndarray, np.ndarray]:
-    """Cut each group (consecutive slice of ``flat``) into ``width`` pieces, the last one shorter.
-
-    Returns (rows padded with ``pad_id``, true lengths). Empty groups give no rows.
-    """
-    group_lens = np.asarray(group_lens, dtype=np.int64)
-    n_rows = (group_lens + width - 1) // width
-    total_rows = int(n_rows.sum())
-    rows = np.full((total_rows, width), pad_id, dtype=out_dtype)
-    if total_rows == 0:
-        return rows, np.zeros(0, dtype=np.int32)
-    gstart = np.cumsum(group_lens) - group_lens
-    gend = gstart + group_lens
-    g = np.repeat(np.arange(len(group_lens)), n_rows)
-    k = np.arange(total_rows) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    rstart = gstart[g] + k * width
-    rlen = np.minimum(width, gend[g] - rstart)
-    full = rlen == width
-    if full.any():
-        rows[full] = flat[rstart[full, None] + np.arange(width)[None, :]]
-    for i in np.flatnonzero(~full):  # at most one short piece per group
-        rows[i, : rlen[i]] = flat[rstart[i]: rstart[i] + rlen[i]]
-    return rows, rlen.astype(np.int32)
+def _place(enc: Encoded, out: np.ndarray, starts: np.ndarray, frame: tuple[int, int] | None) -> None:
+    """Write line i of ``enc`` to ``out`` from ``starts[i]`` on, as ``[CLS] ids [SEP]`` when ``frame`` is given."""
+    lens = np.diff(enc.offsets)
+    first = starts + 1 if frame else starts
+    if len(enc.ids):
+        out[np.repeat(first - enc.offsets[:-1], lens) + np.arange(len(enc.ids))] = enc.ids
+    if frame:
+        out[starts] = frame[0]
+        out[first + lens] = frame[1]
 
 
-def pack_documents(docs: Sequence[Sequence[int]], width: int, ids, out_dtype=np.uint32):
-    """UER mlm (no full-sentences) and lm: every framed document cut on its own."""
-    flat, lens = frame_flat(docs, ids.cls, ids.sep)
-    return cut_groups(flat, lens, width, ids.pad, out_dtype)
+def _cut(enc: Encoded, width: int, pad_id: int, out_dtype, frame: tuple[int, int] | None):
+    """Every line (framed or not) cut on its own into ``width`` pieces, the last one shorter and padded;
+    an empty unframed line gives no row. Returns (rows, true lengths int32)."""
+    group = np.diff(enc.offsets) + (2 if frame else 0)
+    n_rows = (group + width - 1) // width
+    first_row = np.cumsum(n_rows) - n_rows
+    total_rows = int(first_row[-1] + n_rows[-1]) if len(n_rows) else 0
+    rows = np.full(total_rows * width, pad_id, dtype=out_dtype)
+    _place(enc, rows, first_row * width, frame)
+    lengths = np.full(total_rows, width, dtype=np.int32)
+    has = n_rows > 0
+    lengths[(first_row + n_rows - 1)[has]] = (group - (n_rows - 1) * width)[has]
+    return rows.reshape(total_rows, width), lengths
 
 
-def pack_plain(docs: Sequence[Sequence[int]], width: int, ids, out_dtype=np.uint32):
+def pack_documents(docs, width: int, ids, out_dtype=np.uint32):
+    """UER mlm (no full-sentences) and lm: every framed document ``[CLS] d [SEP]`` cut on its own."""
+    return _cut(as_encoded(docs), width, ids.pad, out_dtype, (ids.cls, ids.sep))
+
+
+def pack_plain(docs, width: int, ids, out_dtype=np.uint32):
     """UER bilm: every document's ids (no [CLS]/[SEP]) cut on its own; empty documents give no row."""
-    lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    flat = np.fromiter(chain.from_iterable(docs), dtype=np.int64, count=int(lens.sum()))
-    return cut_groups(flat, lens, width, ids.pad, out_dtype)
+    return _cut(as_encoded(docs), width, ids.pad, out_dtype, None)
 
 
 class FullSentencePacker:
@@ -79,18 +69,24 @@ class FullSentencePacker:
 
     def __init__(self, width: int, ids, out_dtype=np.uint32):
         self.width, self.ids, self.out_dtype = width, ids, out_dtype
-        self.carry = np.zeros(0, dtype=np.int64)
+        self.carry = np.zeros(0, dtype=out_dtype)
 
-    def add(self, docs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-        flat, _ = frame_flat(docs, self.ids.cls, self.ids.sep)
-        flat = np.concatenate([self.carry, flat])
-        n_full = len(flat) // self.width * self.width
-        self.carry = flat[n_full:]
-        return cut_groups(flat[:n_full], np.array([n_full]), self.width, self.ids.pad, self.out_dtype)
+    def add(self, docs) -> tuple[np.ndarray, np.ndarray]:
+        enc = as_encoded(docs)
+        framed = np.diff(enc.offsets) + 2
+        stream = np.empty(len(self.carry) + int(framed.sum()), dtype=self.out_dtype)
+        stream[: len(self.carry)] = self.carry
+        _place(enc, stream, len(self.carry) + np.cumsum(framed) - framed, (self.ids.cls, self.ids.sep))
+        n_rows = len(stream) // self.width
+        self.carry = stream[n_rows * self.width:].copy()
+        return (stream[: n_rows * self.width].reshape(n_rows, self.width),
+                np.full(n_rows, self.width, dtype=np.int32))
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        tail, self.carry = self.carry, np.zeros(0, dtype=np.int64)
-        return cut_groups(tail, np.array([len(tail)]), self.width, self.ids.pad, self.out_dtype)
+        tail, self.carry = self.carry, np.zeros(0, dtype=self.out_dtype)
+        rows = np.full((1 if len(tail) else 0, self.width), self.ids.pad, dtype=self.out_dtype)
+        rows[:1, : len(tail)] = tail
+        return rows, np.full(len(rows), len(tail), dtype=np.int32)
 
 
 # ---------------------------------------------------------------- bert / albert (sentence pairs) ----

@@ -43,32 +43,19 @@ def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int, failures=N
                        parquet_unit_bytes=unit_bytes, failures=failures, tab_rows=layout == "tab_lines")
 
 
-def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_splitter=None) -> Iterator[Document]:
-    """The unit's documents in order; reader rejects (undecodable, too long...) are counted and
-    sampled, empty documents counted and skipped, a file that stops being readable recorded."""
-    if sentence_splitter is None and unit.kind == PARQUET and layout == SENTENCES:
-        from corpusprep.sentences import split_sentences as sentence_splitter
+def read_texts(unit: WorkUnit, tally: UnitTally) -> Iterator[str]:
+    """The unit's non-empty record texts in order (what ``read_documents`` wraps); reader rejects
+    (undecodable, too long...) are counted and sampled, empty documents counted and skipped, a file
+    that stops being readable recorded. One-document-per-line packers use it directly (no per-document
+    object: they never need a document's key)."""
     records = UnitRecords(unit, fail_fast=tally.fail_fast, samples=_SAMPLES)
-    n = 0
     try:
         for record in records:
             text = record.text
-            if not text or not text.strip():
+            if not text or text.isspace():  # the same test as ``not text.strip()``, without a copy
                 tally.empty += 1
                 continue
-            key = f"{unit.file_index}:{unit.start}:{n}"
-            if layout == LINES:
-                doc = Document(key, text=text)
-            elif unit.kind == PARQUET:
-                sentences = sentence_splitter(text)
-                if not sentences:
-                    tally.empty += 1
-                    continue
-                doc = Document(key, sentences=sentences)
-            else:  # a blank-line document: its lines are the sentences
-                doc = Document(key, sentences=text.split("\n"))
-            n += 1
-            yield doc
+            yield text
     finally:
         tally.rejected += records.rejected_total
         for reason, n in records.rejected.items():
@@ -76,3 +63,25 @@ def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_split
         if records.samples:
             tally.samples = (tally.samples or []) + records.samples[: _SAMPLES - len(tally.samples or [])]
         tally.failed = tally.failed or records.failed
+
+
+def read_documents(unit: WorkUnit, layout: str, tally: UnitTally, sentence_splitter=None) -> Iterator[Document]:
+    """The unit's documents in order, keyed by their position (``read_texts`` counts what is skipped)."""
+    if sentence_splitter is None and unit.kind == PARQUET and layout == SENTENCES:
+        from corpusprep.sentences import split_sentences as sentence_splitter
+    n = 0
+    prefix = f"{unit.file_index}:{unit.start}:"
+    for text in read_texts(unit, tally):
+        key = f"{prefix}{n}"
+        if layout == LINES:
+            doc = Document(key, text=text)
+        elif unit.kind == PARQUET:
+            sentences = sentence_splitter(text)
+            if not sentences:
+                tally.empty += 1
+                continue
+            doc = Document(key, sentences=sentences)
+        else:  # a blank-line document: its lines are the sentences
+            doc = Document(key, sentences=text.split("\n"))
+        n += 1
+        yield doc

@@ -23,7 +23,7 @@ from corpusprep.atomic import sha256_file
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, mask_instance
-from corpusprep.instances.processors import FullSentencePacker, pack_documents, pack_plain
+from corpusprep.instances.processors import FullSentencePacker, cut_flat
 from corpusprep.instances.sources import SENTENCES, UnitTally, WorkUnit, read_documents, read_texts
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import word_starts
@@ -85,16 +85,23 @@ class Emitter:
         self.per_row = self.cfg.static_masking or self.cfg.whole_word
 
     def block(self, ids2d: np.ndarray, lengths: np.ndarray, rng_key: str) -> None:
-        """Rows from the line packers; ``rng_key`` + row number seeds each row's masking."""
+        """Padded rows from the line packers; ``rng_key`` + row number seeds each row's masking."""
+        self._rows_out(ids2d, lengths, rng_key, lambda: self.rows.add_block(ids2d, lengths))
+
+    def flat(self, values: np.ndarray, lengths: np.ndarray, rng_key: str) -> None:
+        """Rows given unpadded, back to back (``cut_flat``); otherwise as ``block``."""
+        self._rows_out(_FlatRows(values, lengths), lengths, rng_key, lambda: self.rows.add_flat(values, lengths))
+
+    def _rows_out(self, rows, lengths: np.ndarray, rng_key: str, add_all) -> None:
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
-        self.stats.more.rows(self.cfg.processor, lengths, ids2d, (self.ids.cls, self.ids.sep, self.ids.pad),
+        self.stats.more.rows(self.cfg.processor, lengths, rows, (self.ids.cls, self.ids.sep, self.ids.pad),
                              self.cfg.static_masking)
         if not self.per_row:
-            self.rows.add_block(ids2d, lengths)
+            add_all()
         else:
             for i in range(len(lengths)):
-                src = ids2d[i, : lengths[i]].tolist()
+                src = rows[i][: lengths[i]].tolist()
                 self._add(src, random.Random(f"{rng_key}:{i}"), {})
         self._maybe_flush()
 
@@ -124,6 +131,18 @@ class Emitter:
 
     def close(self) -> None:
         self._maybe_flush(force=True)
+
+
+class _FlatRows:
+    """Row i of rows stored back to back: ``rows[i]`` is its ids (what ``InstanceStats.rows`` and masking read)."""
+
+    def __init__(self, values: np.ndarray, lengths: np.ndarray):
+        self.values = values
+        self.ends = np.cumsum(lengths, dtype=np.int64)
+        self.starts = self.ends - lengths
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.values[self.starts[i]: self.ends[i]]
 
 
 def count_content(enc, stats: Stats, unk: int) -> None:
@@ -167,7 +186,6 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
     Batches stay flat numpy arrays from the tokenizer to the rows (``encode_flat``)."""
     cfg, tok, ids = ctx.cfg, ctx.tok, emit.ids
     dtype = emit.rows.np_dtype
-    pack = pack_documents if framed else pack_plain
     for dup in range(cfg.dup_factor):
         key = f"{cfg.seed}:{dup}:{unit.file_index}:{unit.start}"
         first = dup == 0
@@ -181,7 +199,7 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
                 stats.more.texts(tok, texts)
             for enc in groups:
                 if packer is None:
-                    emit.block(*pack(enc, width, ids, dtype), f"{key}:b{block_no}")
+                    emit.flat(*cut_flat(enc, width, ids, dtype, framed), f"{key}:b{block_no}")
                     block_no += 1
                     continue
                 at = 0

@@ -35,19 +35,36 @@ def _place(enc: Encoded, out: np.ndarray, starts: np.ndarray, frame: tuple[int, 
         out[first + lens] = frame[1]
 
 
+def _row_lengths(group: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each line of ``group`` tokens cut on its own into ``width`` pieces: (rows per line, every row's length)."""
+    n_rows = (group + width - 1) // width
+    first_row = np.cumsum(n_rows) - n_rows
+    total_rows = int(first_row[-1] + n_rows[-1]) if len(n_rows) else 0
+    lengths = np.full(total_rows, width, dtype=np.int32)
+    has = n_rows > 0
+    lengths[(first_row + n_rows - 1)[has]] = (group - (n_rows - 1) * width)[has]
+    return n_rows, lengths
+
+
 def _cut(enc: Encoded, width: int, pad_id: int, out_dtype, frame: tuple[int, int] | None):
     """Every line (framed or not) cut on its own into ``width`` pieces, the last one shorter and padded;
     an empty unframed line gives no row. Returns (rows, true lengths int32)."""
     group = np.diff(enc.offsets) + (2 if frame else 0)
-    n_rows = (group + width - 1) // width
-    first_row = np.cumsum(n_rows) - n_rows
-    total_rows = int(first_row[-1] + n_rows[-1]) if len(n_rows) else 0
-    rows = np.full(total_rows * width, pad_id, dtype=out_dtype)
-    _place(enc, rows, first_row * width, frame)
-    lengths = np.full(total_rows, width, dtype=np.int32)
-    has = n_rows > 0
-    lengths[(first_row + n_rows - 1)[has]] = (group - (n_rows - 1) * width)[has]
-    return rows.reshape(total_rows, width), lengths
+    n_rows, lengths = _row_lengths(group, width)
+    rows = np.full(len(lengths) * width, pad_id, dtype=out_dtype)
+    _place(enc, rows, (np.cumsum(n_rows) - n_rows) * width, frame)
+    return rows.reshape(len(lengths), width), lengths
+
+
+def cut_flat(docs, width: int, ids, out_dtype=np.uint32, framed: bool = True):
+    """The rows of ``pack_documents`` (``framed``) or ``pack_plain`` without padding: the rows' ids back
+    to back (the framed documents in order: cutting a line never moves a token) and each row's length."""
+    enc = as_encoded(docs)
+    frame = (ids.cls, ids.sep) if framed else None
+    group = np.diff(enc.offsets) + (2 if frame else 0)
+    values = np.empty(int(group.sum()), dtype=out_dtype)
+    _place(enc, values, np.cumsum(group) - group, frame)
+    return values, _row_lengths(group, width)[1]
 
 
 def pack_documents(docs, width: int, ids, out_dtype=np.uint32):

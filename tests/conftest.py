@@ -16,6 +16,13 @@ SHARED = Path(os.environ.get("ZOOPREP_SHARED", REPO.parent / "shared"))
 DEMO = REPO / "demo"
 SHARED_SKIP = "the shared reference material (../shared) is not laid beside this checkout"
 
+# The view index cache (corpusprep/feed/views.py) goes to a folder of this test session, not the
+# user's ~/.cache; CLI subprocesses inherit it.
+if "ZOOPREP_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["ZOOPREP_CACHE"] = tempfile.mkdtemp(prefix="zooprep-test-cache-")
+
 # ------------------------------------------------------------------------------- Hypothesis
 # Derandomised by default (CI and local runs give the same examples, so a red run reproduces);
 # HYPOTHESIS_PROFILE=long searches more examples with fresh randomness, locally.

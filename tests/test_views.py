@@ -373,3 +373,16 @@ def test_a_copy_without_the_zooprep_marker(demo_encoded, tmp_path):
     (copy / "zooprep.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match="documents"):
         ViewReader(copy, view, cache_dir=None)
+
+
+def test_saved_state_of_a_view_with_the_same_row_count_is_refused(demo_encoded, tmp_path):
+    """mlm at 128 and lm at 127 cut the same 128-token rows (same row count); the state names its source."""
+    mlm = view_loader(demo_encoded, ViewConfig("mlm", 128), cache_dir=tmp_path, batch_size=8)
+    batches(mlm, 2)
+    lm = view_loader(demo_encoded, ViewConfig("lm", 127), cache_dir=tmp_path, batch_size=8)
+    assert len(lm.stream.reader) == len(mlm.stream.reader)
+    with pytest.raises(ZooprepError, match="source"):
+        lm.load_state_dict(mlm.state_dict())
+    old = {k: v for k, v in mlm.state_dict().items() if k != "source"}  # saved before "source" existed
+    again = view_loader(demo_encoded, ViewConfig("mlm", 128), cache_dir=tmp_path, batch_size=8)
+    again.load_state_dict(old)

@@ -135,15 +135,28 @@ class PretrainStream(_TorchIterable):
             yield build(epoch, batch)
 
     # -- resume ------------------------------------------------------------------------------
+    def _source(self) -> dict:
+        """What rows the reader serves: a shard's processor and length, or a view's cut options."""
+        meta = self.reader.meta
+        source = {"processor": meta.processor, "seq_len": meta.seq_len}
+        view = getattr(self.reader, "view", None)
+        if view is not None:
+            source.update(full_sentences=bool(view.full_sentences), docs_buffer_size=int(view.docs_buffer_size))
+        return source
+
     def state_dict(self) -> dict:
         c = self.cfg
         return {"epoch": self._epoch, "batch": self._batch, "seed": c.seed, "rank": c.rank,
                 "world_size": c.world_size, "batch_size": c.batch_size, "rows": len(self.reader),
-                "shuffle": c.shuffle, "remainder": c.remainder, "drop_last_batch": c.drop_last_batch}
+                "shuffle": c.shuffle, "remainder": c.remainder, "drop_last_batch": c.drop_last_batch,
+                "source": self._source()}
 
     def load_state_dict(self, state: dict) -> None:
         mine = self.state_dict()
-        fixed = ("seed", "world_size", "batch_size", "rows", "shuffle", "remainder", "drop_last_batch")
+        # "source": two views (or a view and a shard) can have the same number of rows; states saved
+        # before it was recorded are compared without it.
+        fixed = ("seed", "world_size", "batch_size", "rows", "shuffle", "remainder", "drop_last_batch",
+                 *(("source",) if "source" in state else ()))
         diff = {k: (state.get(k), mine[k]) for k in fixed if state.get(k) != mine[k]}
         if diff:
             raise ZooprepError(f"{self.cfg.directory}: cannot resume, the saved loader state differs in "

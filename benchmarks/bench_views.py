@@ -151,8 +151,8 @@ def main() -> None:
         lines.append(f"| {label} | {t:.2f} | {b:,} |")
     lines += [
         "",
-        "Shard directories here are the fixed-row format of this branch (padding stored); the variable-row",
-        "format (branch ragged) shrinks them, but two lengths still mean two tokenizations and two copies.",
+        "Shard directories are format 2 (rows stored unpadded): two lengths are two tokenizations and two",
+        "copies of the tokens, the encoded corpus is one of each.",
         "",
         "## The view index (mlm, doc-chunk)",
         "",

@@ -224,7 +224,7 @@ def load_index(view: ViewConfig, corpus: EncodedCorpus, cache_dir: Path | None) 
             index = np.load(path, mmap_mode="r", allow_pickle=False)
             if _usable(index, total, view.row_len):
                 return index, path
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # EOFError: an empty (0-byte) file
             pass
         print(f"views: {path}: damaged cached index, rebuilt", file=sys.stderr)
     index = build_index(view, corpus)

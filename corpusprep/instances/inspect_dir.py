@@ -212,5 +212,9 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
         lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
     lines += legend_lines(meta, list(ds.column_names), opts, render is not None)
     for i in chosen:
-        lines += instance_lines(ds[i], i, render, opts)
+        row = ds[i]
+        if "length" in row and not 0 <= row["length"] <= len(row["input_ids"]):  # format 1: an edited length
+            raise InputError(str(out), f"row {i}: length {row['length']} outside 0..{len(row['input_ids'])} "
+                                       "(edited? see `zooprep verify`); rebuild the shard directory")
+        lines += instance_lines(row, i, render, opts)
     return "\n".join(lines)

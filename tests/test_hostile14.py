@@ -65,3 +65,18 @@ def test_an_empty_cached_index_is_rebuilt_not_a_traceback(encoded_dir, tmp_path)
     again = ViewReader(encoded_dir, view, cache_dir=tmp_path / "cache")
     assert np.array_equal(np.asarray(again.index), want)
     assert again.index_path.stat().st_size > 0  # rewritten whole
+
+
+@pytest.mark.parametrize("epoch,batch", [(0, -5), (-1, 0), ("x", 0)])
+def test_a_state_with_a_negative_or_bad_position_is_refused(encoded_dir, tmp_path, epoch, batch):
+    """A loader state edited to a negative epoch/batch raised a bare ValueError mid-iteration
+    ("expected non-negative integer"); now load_state_dict refuses it in one ZooprepError."""
+    from corpusprep.errors import ZooprepError
+    from corpusprep.feed.views import view_loader
+
+    def loader():
+        return view_loader(encoded_dir, ViewConfig("mlm", 16), batch_size=4, seed=1, epochs=1, cache_dir=tmp_path)
+
+    state = dict(loader().state_dict(), epoch=epoch, batch=batch)
+    with pytest.raises(ZooprepError, match="cannot resume, the saved loader state has epoch"):
+        loader().load_state_dict(state)

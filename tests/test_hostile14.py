@@ -80,3 +80,40 @@ def test_a_state_with_a_negative_or_bad_position_is_refused(encoded_dir, tmp_pat
     state = dict(loader().state_dict(), epoch=epoch, batch=batch)
     with pytest.raises(ZooprepError, match="cannot resume, the saved loader state has epoch"):
         loader().load_state_dict(state)
+
+
+def _edited(tmp_path, name, fmt, **fields) -> Path:
+    import json
+
+    d = write_shard(tmp_path / name, synthetic_rows(10, "lm", seq_len=8), "lm", format_version=fmt)
+    meta = json.loads((d / "zooprep.json").read_text())
+    meta.update(fields)
+    (d / "zooprep.json").write_text(json.dumps(meta))
+    return d
+
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_inspect_checks_zooprep_json_as_the_loader_does(tmp_path, fmt):
+    """`inspect` printed rows of a directory whose zooprep.json the loader and export refuse
+    (format_version 0, a processor whose row_len disagrees): now the same one-line error."""
+    for name, fields, why in [("fv0", {"format_version": 0}, "format_version 0 is not one"),
+                              ("proc", {"processor": "bilm"}, "row_len 9 does not match seq_len 8")]:
+        d = _edited(tmp_path, f"{name}{fmt}", fmt, **fields)
+        for args in (["inspect", d, "-n", "1"], ["export", d, "--to", "hf", "--out", tmp_path / f"{name}{fmt}.hf"]):
+            one_error_line(cli(*args), f"{d / 'zooprep.json'}: {why}")
+
+
+def test_a_zooprep_json_that_is_not_an_object_is_one_error_line(tmp_path, encoded_dir):
+    """zooprep.json holding a JSON list gave an AttributeError traceback in inspect, export, the shard
+    loader and views (`verify` already said so in one line)."""
+    d = write_shard(tmp_path / "list", synthetic_rows(10, "mlm", seq_len=8), "mlm")
+    (d / "zooprep.json").write_text("[]")
+    for args in (["inspect", d], ["export", d, "--to", "uer", "--out", tmp_path / "x.pt"]):
+        one_error_line(cli(*args), f"{d / 'zooprep.json'}: expected a JSON object")
+    from corpusprep.errors import InputError
+    from corpusprep.feed.shards import ShardReader
+
+    with pytest.raises(InputError, match="expected a JSON object"):
+        ShardReader(d)
+    with pytest.raises(InputError, match="expected a JSON object"):
+        ViewReader(d, ViewConfig("mlm", 8), cache_dir=None)

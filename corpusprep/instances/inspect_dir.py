@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.format import read_meta_json, refuse_encoded
+from corpusprep.instances.format import read_meta as checked_meta
 from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
 
 ROLE_NAMES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]", "pad": "[PAD]", "unk": "[UNK]"}
@@ -46,13 +46,8 @@ class InspectOptions:
 
 
 def read_meta(out: Path) -> dict:
-    from corpusprep.outdir import require_complete
-
-    if Path(out).is_dir():
-        require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
-    meta = read_meta_json(out)
-    refuse_encoded(meta, Path(out) / "zooprep.json")
-    return meta
+    """zooprep.json, checked as the loader and export check it (complete, not encoded, fields agree)."""
+    return checked_meta(out).raw
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):

@@ -117,3 +117,13 @@ def test_a_zooprep_json_that_is_not_an_object_is_one_error_line(tmp_path, encode
         ShardReader(d)
     with pytest.raises(InputError, match="expected a JSON object"):
         ViewReader(d, ViewConfig("mlm", 8), cache_dir=None)
+
+
+@pytest.mark.parametrize("size", [2**63 - 1, 2**63, 2.5, True, "7"])
+def test_view_docs_buffer_size_takes_shards_bounds(encoded_dir, size):
+    """docs_buffer_size past int64, a float, a bool or a string gave IndexError/OverflowError/TypeError
+    tracebacks (or, for True, silently a buffer of 1); now the ZooprepError `shard` gives."""
+    from corpusprep.errors import ZooprepError
+
+    with pytest.raises(ZooprepError, match="docs_buffer_size must be"):
+        ViewReader(encoded_dir, ViewConfig("mlm", 16, True, size), cache_dir=None)

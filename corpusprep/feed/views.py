@@ -64,8 +64,7 @@ class ViewConfig:
         opt.integer("seq_len", self.seq_len, get(self.processor).min_seq_len, opt.MAX_SEQ_LEN)
         if self.full_sentences and self.processor != "mlm":
             raise ZooprepError("full_sentences applies to processor mlm only")
-        if self.docs_buffer_size < 1:
-            raise ZooprepError("docs_buffer_size must be at least 1")
+        opt.integer("docs_buffer_size", self.docs_buffer_size, 1, opt.MAX_DOCS_BUFFER)  # shard's bounds
         return self
 
 

@@ -127,3 +127,37 @@ def test_view_docs_buffer_size_takes_shards_bounds(encoded_dir, size):
 
     with pytest.raises(ZooprepError, match="docs_buffer_size must be"):
         ViewReader(encoded_dir, ViewConfig("mlm", 16, True, size), cache_dir=None)
+
+
+def _copy_without_marker(src: Path, dst: Path) -> Path:
+    """`cp enc/* dst/`: the visible files only (no .zooprep), as a user copies a dataset."""
+    import shutil
+
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copy2(f, dst / f.name)
+    return dst
+
+
+def test_the_cache_never_serves_rows_other_than_the_current_unit_documents(encoded_dir, tmp_path):
+    """The index key ignored encoded.unit_documents: after an edit of them (same total), the cache
+    served the old full-sentences rows while cache_dir=None cut new ones. Negative counts were taken."""
+    import json
+
+    from corpusprep.errors import InputError
+
+    d = _copy_without_marker(encoded_dir, tmp_path / "copy")
+    meta = json.loads((d / "zooprep.json").read_text())
+    total = sum(meta["encoded"]["unit_documents"])
+    view = ViewConfig("mlm", 16, True, 3)
+    ViewReader(d, view, cache_dir=tmp_path / "cache")  # caches the index for the recorded units
+    meta["encoded"]["unit_documents"] = [1, total - 1]
+    (d / "zooprep.json").write_text(json.dumps(meta))
+    cached = ViewReader(d, view, cache_dir=tmp_path / "cache")
+    fresh = ViewReader(d, view, cache_dir=None)
+    assert np.array_equal(np.asarray(cached.index), np.asarray(fresh.index))
+    meta["encoded"]["unit_documents"] = [total + 5, -5]
+    (d / "zooprep.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="negative count"):
+        ViewReader(d, view, cache_dir=None)

@@ -93,6 +93,8 @@ class EncodedCorpus:
             self.special_ids = {k: int(v) for k, v in self.raw["special_ids"].items() if v is not None}
             self.vocab_size = int(self.raw["tokenizer"]["vocab_size"])
             self.unit_documents = [int(n) for n in self.raw["encoded"]["unit_documents"]]
+            if any(n < 0 for n in self.unit_documents):
+                raise ValueError("encoded.unit_documents holds a negative count")
             self.files = [f["path"] for f in self.raw["files"]]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(str(self.path), f"missing or bad field {exc}") from None
@@ -198,7 +200,10 @@ def build_index(view: ViewConfig, corpus: EncodedCorpus) -> np.ndarray:
 
 
 def _cache_key(view: ViewConfig, corpus: EncodedCorpus) -> str:
-    basis = {"version": INDEX_VERSION, "corpus": corpus.identity, "view": asdict(view)}
+    # unit_documents shape the full-sentences cut: in the key, so the cache never serves rows other
+    # than those computed from the zooprep.json read now (a marker-less copy's identity omits it)
+    basis = {"version": INDEX_VERSION, "corpus": corpus.identity, "view": asdict(view),
+             "units": corpus.unit_documents}
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
 
 

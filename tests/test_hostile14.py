@@ -161,3 +161,26 @@ def test_the_cache_never_serves_rows_other_than_the_current_unit_documents(encod
     (d / "zooprep.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match="negative count"):
         ViewReader(d, view, cache_dir=None)
+
+
+def _cut_inside_last_batch(d: Path) -> None:
+    part = sorted(d.glob("*.arrow"))[0]
+    data = part.read_bytes()
+    part.write_bytes(data[:-50])  # inside the last record batch's body (the end marker is 8 bytes)
+
+
+def test_a_part_cut_inside_a_record_batch_is_one_error(tmp_path, encoded_dir):
+    """A part truncated inside a record batch (a marker-less copy, so no size check first) raised a
+    bare OSError from pyarrow in the shard loader and in views; now InputError naming the part."""
+    from corpusprep.errors import InputError
+    from corpusprep.feed.shards import ShardReader
+
+    for fmt in (1, 2):
+        d = write_shard(tmp_path / f"v{fmt}", synthetic_rows(30, "mlm", seq_len=8), "mlm", format_version=fmt)
+        _cut_inside_last_batch(d)
+        with pytest.raises(InputError, match="not an Arrow stream file"):
+            ShardReader(d)
+    d = _copy_without_marker(encoded_dir, tmp_path / "enc_copy")
+    _cut_inside_last_batch(d)
+    with pytest.raises(InputError, match="not an Arrow stream file"):
+        ViewReader(d, ViewConfig("mlm", 16), cache_dir=None)

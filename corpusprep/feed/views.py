@@ -125,7 +125,7 @@ class EncodedCorpus:
                 raise InputError(str(path), "listed in zooprep.json but missing")
             try:
                 batches = list(pa.ipc.open_stream(pa.memory_map(str(path), "r")))
-            except pa.ArrowInvalid as exc:
+            except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
                 raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
             for b in batches:
                 ids = b.column(0) if b.num_columns else None

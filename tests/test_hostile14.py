@@ -184,3 +184,12 @@ def test_a_part_cut_inside_a_record_batch_is_one_error(tmp_path, encoded_dir):
     _cut_inside_last_batch(d)
     with pytest.raises(InputError, match="not an Arrow stream file"):
         ViewReader(d, ViewConfig("mlm", 16), cache_dir=None)
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_view_full_sentences_must_be_a_bool(encoded_dir, flag):
+    """ViewConfig("mlm", 16, "no") silently cut --full-sentences rows ("no" is truthy)."""
+    from corpusprep.errors import ZooprepError
+
+    with pytest.raises(ZooprepError, match="full_sentences must be True or False"):
+        ViewReader(encoded_dir, ViewConfig("mlm", 16, flag), cache_dir=None)

@@ -62,6 +62,8 @@ class ViewConfig:
             raise ZooprepError(f"a view cuts rows for processor {', '.join(VIEW_PROCESSORS)}, not {self.processor!r} "
                                "(that one needs fixed instances: run `shard` without --encode-only)")
         opt.integer("seq_len", self.seq_len, get(self.processor).min_seq_len, opt.MAX_SEQ_LEN)
+        if not isinstance(self.full_sentences, (bool, np.bool_)):  # "no" would silently mean True
+            raise ZooprepError(f"full_sentences must be True or False, not {self.full_sentences!r}")
         if self.full_sentences and self.processor != "mlm":
             raise ZooprepError("full_sentences applies to processor mlm only")
         opt.integer("docs_buffer_size", self.docs_buffer_size, 1, opt.MAX_DOCS_BUFFER)  # shard's bounds

@@ -36,8 +36,8 @@ def encoded_dir(tmp_path) -> Path:
     if not VOCAB.exists():
         pytest.skip(f"{VOCAB} is absent: {SHARED_SKIP}")
     corpus = tmp_path / "c.txt"
-    corpus.write_text("".join(f"第{i}篇文档，内容是一些中文字符和 words {i}。\n" * (1 + i % 3) + "\n" for i in range(40)),
-                      encoding="utf-8")
+    docs = (f"第{i}篇文档，内容是一些中文字符和 words {i}。\n" * (1 + i % 3) for i in range(40))
+    corpus.write_text("\n".join(docs), encoding="utf-8")
     cfg = ShardConfig(corpus=(corpus,), out=tmp_path / "enc", vocab=VOCAB, encode_only=True, workers=1,
                       show_progress=False)
     return run_shard(cfg).out

@@ -106,7 +106,7 @@ class ShardReader:
             try:
                 reader = pa.ipc.open_stream(pa.memory_map(str(path), "r"))
                 batches = list(reader)
-            except pa.ArrowInvalid as exc:
+            except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
                 raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
             chunks.extend(_chunk_from_batch(b, self.meta.row_len, str(path)) for b in batches if len(b))
         self._chunks = chunks

@@ -161,7 +161,14 @@ class PretrainStream(_TorchIterable):
         if diff:
             raise ZooprepError(f"{self.cfg.directory}: cannot resume, the saved loader state differs in "
                                + ", ".join(f"{k} (saved {a}, now {b})" for k, (a, b) in diff.items()))
-        self._epoch, self._batch = int(state["epoch"]), int(state["batch"])
+        try:
+            epoch, batch = int(state["epoch"]), int(state["batch"])
+        except (KeyError, TypeError, ValueError):
+            epoch = batch = -1
+        if epoch < 0 or batch < 0:  # an edited or foreign state: the order has no negative positions
+            raise ZooprepError(f"{self.cfg.directory}: cannot resume, the saved loader state has epoch "
+                               f"{state.get('epoch')!r}, batch {state.get('batch')!r} (need integers >= 0)")
+        self._epoch, self._batch = epoch, batch
 
     def advanced(self, n: int) -> tuple[int, int]:
         per = self.order.batches_per_epoch

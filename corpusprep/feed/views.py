@@ -62,10 +62,11 @@ class ViewConfig:
             raise ZooprepError(f"a view cuts rows for processor {', '.join(VIEW_PROCESSORS)}, not {self.processor!r} "
                                "(that one needs fixed instances: run `shard` without --encode-only)")
         opt.integer("seq_len", self.seq_len, get(self.processor).min_seq_len, opt.MAX_SEQ_LEN)
+        if not isinstance(self.full_sentences, (bool, np.bool_)):  # "no" would silently mean True
+            raise ZooprepError(f"full_sentences must be True or False, not {self.full_sentences!r}")
         if self.full_sentences and self.processor != "mlm":
             raise ZooprepError("full_sentences applies to processor mlm only")
-        if self.docs_buffer_size < 1:
-            raise ZooprepError("docs_buffer_size must be at least 1")
+        opt.integer("docs_buffer_size", self.docs_buffer_size, 1, opt.MAX_DOCS_BUFFER)  # shard's bounds
         return self
 
 
@@ -94,6 +95,8 @@ class EncodedCorpus:
             self.special_ids = {k: int(v) for k, v in self.raw["special_ids"].items() if v is not None}
             self.vocab_size = int(self.raw["tokenizer"]["vocab_size"])
             self.unit_documents = [int(n) for n in self.raw["encoded"]["unit_documents"]]
+            if any(n < 0 for n in self.unit_documents):
+                raise ValueError("encoded.unit_documents holds a negative count")
             self.files = [f["path"] for f in self.raw["files"]]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(str(self.path), f"missing or bad field {exc}") from None
@@ -124,7 +127,7 @@ class EncodedCorpus:
                 raise InputError(str(path), "listed in zooprep.json but missing")
             try:
                 batches = list(pa.ipc.open_stream(pa.memory_map(str(path), "r")))
-            except pa.ArrowInvalid as exc:
+            except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
                 raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
             for b in batches:
                 ids = b.column(0) if b.num_columns else None
@@ -199,7 +202,10 @@ def build_index(view: ViewConfig, corpus: EncodedCorpus) -> np.ndarray:
 
 
 def _cache_key(view: ViewConfig, corpus: EncodedCorpus) -> str:
-    basis = {"version": INDEX_VERSION, "corpus": corpus.identity, "view": asdict(view)}
+    # unit_documents shape the full-sentences cut: in the key, so the cache never serves rows other
+    # than those computed from the zooprep.json read now (a marker-less copy's identity omits it)
+    basis = {"version": INDEX_VERSION, "corpus": corpus.identity, "view": asdict(view),
+             "units": corpus.unit_documents}
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -224,7 +230,7 @@ def load_index(view: ViewConfig, corpus: EncodedCorpus, cache_dir: Path | None) 
             index = np.load(path, mmap_mode="r", allow_pickle=False)
             if _usable(index, total, view.row_len):
                 return index, path
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # EOFError: an empty (0-byte) file
             pass
         print(f"views: {path}: damaged cached index, rebuilt", file=sys.stderr)
     index = build_index(view, corpus)

@@ -103,9 +103,12 @@ def read_meta_json(directory: str | Path) -> dict:
     if not path.is_file():
         raise InputError(str(path), "missing: not a `zooprep shard` output directory")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(str(path), f"not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise InputError(str(path), f"expected a JSON object at top level, not {type(raw).__name__}")
+    return raw
 
 
 def refuse_encoded(raw: dict, path) -> None:

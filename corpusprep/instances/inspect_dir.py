@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.format import read_meta_json, refuse_encoded
+from corpusprep.instances.format import read_meta as checked_meta
 from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
 
 ROLE_NAMES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]", "pad": "[PAD]", "unk": "[UNK]"}
@@ -46,13 +46,8 @@ class InspectOptions:
 
 
 def read_meta(out: Path) -> dict:
-    from corpusprep.outdir import require_complete
-
-    if Path(out).is_dir():
-        require_complete(out, "shard")  # an unfinished or damaged zooprep directory is refused
-    meta = read_meta_json(out)
-    refuse_encoded(meta, Path(out) / "zooprep.json")
-    return meta
+    """zooprep.json, checked as the loader and export check it (complete, not encoded, fields agree)."""
+    return checked_meta(out).raw
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):
@@ -212,5 +207,9 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
         lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
     lines += legend_lines(meta, list(ds.column_names), opts, render is not None)
     for i in chosen:
-        lines += instance_lines(ds[i], i, render, opts)
+        row = ds[i]
+        if "length" in row and not 0 <= row["length"] <= len(row["input_ids"]):  # format 1: an edited length
+            raise InputError(str(out), f"row {i}: length {row['length']} outside 0..{len(row['input_ids'])} "
+                                       "(edited? see `zooprep verify`); rebuild the shard directory")
+        lines += instance_lines(row, i, render, opts)
     return "\n".join(lines)

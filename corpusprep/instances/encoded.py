@@ -10,14 +10,13 @@ instances (export, inspect, the shard loader) refuse the directory (format.read_
 from __future__ import annotations
 
 import json
-from itertools import chain
 
 import numpy as np
 import pyarrow as pa
 
 from corpusprep.atomic import sha256_file
-from corpusprep.instances.arrow_io import PartWriter
-from corpusprep.instances.sources import LINES, UnitTally, read_documents
+from corpusprep.instances.arrow_io import PartWriter, _numpy_array
+from corpusprep.instances.sources import UnitTally, read_texts
 
 KIND = "encoded"
 VIEW_PROCESSORS = ("mlm", "lm", "bilm")  # objectives whose rows are cuts of the document stream
@@ -41,43 +40,45 @@ def encoded_schema(dtype: str) -> pa.Schema:
                      metadata={"huggingface": json.dumps({"info": {"features": feats}})})
 
 
-def _buffer_array(values: np.ndarray) -> pa.Array:
-    """Zero-copy Arrow view of a 1-D numpy array (``pa.array`` would import pandas in every worker)."""
-    values = np.ascontiguousarray(values)
-    typ = {np.dtype(np.uint16): pa.uint16(), np.dtype(np.uint32): pa.uint32(), np.dtype(np.int32): pa.int32()}
-    return pa.Array.from_buffers(typ[values.dtype], len(values), [None, pa.py_buffer(values)])
-
-
-def documents_batch(enc: list, np_dtype, schema: pa.Schema) -> pa.RecordBatch:
-    """Encoded documents (lists or arrays of ids) -> one record batch of variable-length rows."""
-    lens = np.fromiter((len(d) for d in enc), dtype=np.int64, count=len(enc))
-    offsets = np.zeros(len(enc) + 1, dtype=np.int32)
-    np.cumsum(lens, out=offsets[1:])
-    values = np.fromiter(chain.from_iterable(enc), dtype=np_dtype, count=int(lens.sum()))
-    ids = pa.ListArray.from_arrays(_buffer_array(offsets), _buffer_array(values), type=schema.field(0).type)
-    return pa.RecordBatch.from_arrays([ids], schema=schema)
+def documents_batch(ids: np.ndarray, lengths: np.ndarray, np_dtype, schema: pa.Schema) -> pa.RecordBatch:
+    """Documents given as their ids back to back and each one's length -> one record batch of
+    variable-length rows."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    values = _numpy_array(np.asarray(ids, dtype=np_dtype))
+    return pa.RecordBatch.from_arrays([pa.ListArray.from_arrays(_numpy_array(offsets), values,
+                                                                type=schema.field(0).type)], schema=schema)
 
 
 def encode_unit(ctx, unit, writer: PartWriter, stats, tally: UnitTally) -> None:
-    """The unit's documents as `shard` reads and tokenizes them for the line processors (line_rows)."""
-    from corpusprep.instances.build import ENCODE_BATCH_DOCS, batched, count_content
+    """The unit's documents as `shard` reads and tokenizes them for the line processors (build.line_rows:
+    the same texts, the same flat tokenizer path), in record batches of ``FLUSH_DOCS`` documents."""
+    from corpusprep.instances.build import count_content, encode_groups
 
     tok, unk = ctx.tok, ctx.tok.special_ids["unk"]
     np_dtype = np.uint16 if ctx.schema.field(0).type.value_type == pa.uint16() else np.uint32
-    pending: list = []
-    for batch in batched(read_documents(unit, LINES, tally), ENCODE_BATCH_DOCS):
-        texts = [d.text for d in batch]
-        enc = tok.encode_batch(texts)
-        stats.documents += len(enc)
-        stats.instances += len(enc)
-        count_content(enc, stats, unk)
+    ids_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    pending = 0
+    for texts, whole, _ in encode_groups(read_texts(unit, tally), tok):
+        stats.documents += len(texts)
+        stats.instances += len(texts)
+        count_content(whole, stats, unk)
         stats.more.texts(tok, texts)
-        pending.extend(enc)
-        while len(pending) >= FLUSH_DOCS:  # record batches of FLUSH_DOCS documents
-            writer.write(documents_batch(pending[:FLUSH_DOCS], np_dtype, ctx.schema))
-            pending = pending[FLUSH_DOCS:]
+        ids_parts.append(whole.ids)
+        len_parts.append(np.diff(whole.offsets))
+        pending += len(texts)
+        if pending < FLUSH_DOCS:
+            continue
+        ids, lengths = np.concatenate(ids_parts), np.concatenate(len_parts)
+        at = tokens = 0
+        while pending - at >= FLUSH_DOCS:
+            n = int(lengths[at: at + FLUSH_DOCS].sum())
+            writer.write(documents_batch(ids[tokens: tokens + n], lengths[at: at + FLUSH_DOCS], np_dtype, ctx.schema))
+            at, tokens = at + FLUSH_DOCS, tokens + n
+        ids_parts, len_parts, pending = [ids[tokens:]], [lengths[at:]], pending - at
     if pending:
-        writer.write(documents_batch(pending, np_dtype, ctx.schema))
+        writer.write(documents_batch(np.concatenate(ids_parts), np.concatenate(len_parts), np_dtype, ctx.schema))
     stats.tokens = stats.content_tokens
 
 

@@ -179,17 +179,20 @@ def groups(view: ViewConfig, unit_documents: list[int]) -> tuple[np.ndarray, np.
     return first, end
 
 
+def framed_starts(view: ViewConfig, doc_lens: np.ndarray) -> np.ndarray:
+    """Where every document starts in the (virtually) framed stream, and its total length last."""
+    vpos = np.zeros(len(doc_lens) + 1, dtype=np.int64)
+    np.cumsum(doc_lens + (2 if FRAMED[view.processor] else 0), out=vpos[1:])
+    return vpos
+
+
 def row_lengths(view: ViewConfig, doc_lens: np.ndarray, unit_documents: list[int]) -> np.ndarray:
-    """Every row's length, in `shard`'s order (processors.cut_groups over the groups above)."""
-    width = view.row_len
-    framed_lens = doc_lens + (2 if FRAMED[view.processor] else 0)
-    vpos = np.zeros(len(framed_lens) + 1, dtype=np.int64)
-    np.cumsum(framed_lens, out=vpos[1:])
+    """Every row's length, in `shard`'s order: each group above cut by `shard`'s rule (processors.cut_lengths)."""
+    from corpusprep.instances.processors import cut_lengths
+
+    vpos = framed_starts(view, doc_lens)
     first, end = groups(view, unit_documents)
-    glen = vpos[end] - vpos[first]
-    n_rows = (glen + width - 1) // width
-    k = np.arange(int(n_rows.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    return np.minimum(width, np.repeat(glen, n_rows) - k * width).astype(np.int64)
+    return cut_lengths(vpos[end] - vpos[first], view.row_len)[1].astype(np.int64)
 
 
 def build_index(view: ViewConfig, corpus: EncodedCorpus) -> np.ndarray:
@@ -221,7 +224,7 @@ def _usable(index: np.ndarray, total: int, width: int) -> bool:
 
 def load_index(view: ViewConfig, corpus: EncodedCorpus, cache_dir: Path | None) -> tuple[np.ndarray, Path | None]:
     """The view's index from the cache (memory-mapped), else computed and, where possible, cached."""
-    total = int(corpus.tok_start[-1] + (2 * len(corpus.doc_lens) if FRAMED[view.processor] else 0))
+    total = int(framed_starts(view, corpus.doc_lens)[-1])
     if cache_dir is None:
         return build_index(view, corpus), None
     path = Path(cache_dir) / f"{_cache_key(view, corpus)}.npy"
@@ -263,9 +266,7 @@ class ViewReader:
         self.meta = ShardMeta(view.processor, view.seq_len, view.row_len, ids, self.corpus.vocab_size, False, False,
                               tuple(self.corpus.files), {**self.corpus.raw, "view": asdict(view)})
         self.index, self.index_path = load_index(view, self.corpus, self.cache_dir)
-        framed_lens = self.corpus.doc_lens + (2 if FRAMED[view.processor] else 0)
-        self._vpos = np.zeros(len(framed_lens) + 1, dtype=np.int64)
-        np.cumsum(framed_lens, out=self._vpos[1:])
+        self._vpos = framed_starts(view, self.corpus.doc_lens)
 
     def __getstate__(self):
         return {"directory": self.directory, "view": self.view, "cache_dir": self.cache_dir or None}

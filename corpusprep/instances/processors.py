@@ -35,8 +35,8 @@ def _place(enc: Encoded, out: np.ndarray, starts: np.ndarray, frame: tuple[int, 
         out[first + lens] = frame[1]
 
 
-def _row_lengths(group: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each line of ``group`` tokens cut on its own into ``width`` pieces: (rows per line, every row's length)."""
+def cut_lengths(group: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group of ``group`` tokens cut on its own into ``width`` pieces: (rows per line, every row's length)."""
     n_rows = (group + width - 1) // width
     first_row = np.cumsum(n_rows) - n_rows
     total_rows = int(first_row[-1] + n_rows[-1]) if len(n_rows) else 0
@@ -50,7 +50,7 @@ def _cut(enc: Encoded, width: int, pad_id: int, out_dtype, frame: tuple[int, int
     """Every line (framed or not) cut on its own into ``width`` pieces, the last one shorter and padded;
     an empty unframed line gives no row. Returns (rows, true lengths int32)."""
     group = np.diff(enc.offsets) + (2 if frame else 0)
-    n_rows, lengths = _row_lengths(group, width)
+    n_rows, lengths = cut_lengths(group, width)
     rows = np.full(len(lengths) * width, pad_id, dtype=out_dtype)
     _place(enc, rows, (np.cumsum(n_rows) - n_rows) * width, frame)
     return rows.reshape(len(lengths), width), lengths
@@ -64,7 +64,7 @@ def cut_flat(docs, width: int, ids, out_dtype=np.uint32, framed: bool = True):
     group = np.diff(enc.offsets) + (2 if frame else 0)
     values = np.empty(int(group.sum()), dtype=out_dtype)
     _place(enc, values, np.cumsum(group) - group, frame)
-    return values, _row_lengths(group, width)[1]
+    return values, cut_lengths(group, width)[1]
 
 
 def pack_documents(docs, width: int, ids, out_dtype=np.uint32):

@@ -15,16 +15,9 @@ from corpusprep.instances.pipeline import run_shard
 from corpusprep.instances.stats import InstanceStats, hints, merge_stats
 from zh_tokenizers import load_tokenizer
 
+from test_shard import tiny_vocab  # noqa: F401  (the tiny vocab fixture, defined once)
+
 REPO = Path(__file__).resolve().parent.parent
-CHARS = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸。"
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-@pytest.fixture()
-def tiny_vocab(tmp_path) -> Path:
-    p = tmp_path / "vocab.txt"
-    p.write_text("\n".join(SPECIAL + list(CHARS)) + "\n", encoding="utf-8")
-    return p
 
 
 def run(tmp_path, text: str, vocab: Path, name: str = "out", **kw):

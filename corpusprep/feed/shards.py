@@ -46,12 +46,25 @@ class _Chunk:
         return len(self.lengths)
 
 
-def _list_view(arr) -> _Ragged:
+def list_view(arr) -> _Ragged:
+    """A list column's offsets and values as numpy views of the mapped buffers (values in their own type)."""
     if arr.null_count:
         raise ValueError("null list entries")
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
     values = arr.values.to_numpy(zero_copy_only=True) if len(arr.values) else np.zeros(0, np.int32)
     return _Ragged(offsets, values)
+
+
+def mapped_batches(path: Path) -> list:
+    """The record batches of a part file listed in zooprep.json, memory-mapped; InputError naming it."""
+    import pyarrow as pa
+
+    if not path.is_file():
+        raise InputError(str(path), "listed in zooprep.json but missing")
+    try:
+        return list(pa.ipc.open_stream(pa.memory_map(str(path), "r")))
+    except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
+        raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
 
 
 def _chunk_from_batch(batch, row_len: int, source: str) -> _Chunk:
@@ -72,14 +85,14 @@ def _chunk_from_batch(batch, row_len: int, source: str) -> _Chunk:
     elif pa.types.is_list(ids.type):  # format 2: real tokens only, the offsets give each row's length
         if ids.null_count:
             raise InputError(source, "input_ids holds null rows")
-        view = _list_view(ids)
+        view = list_view(ids)
         values, starts, lengths = view.values, view.offsets[:-1], np.diff(view.offsets)
     else:
         raise InputError(source, f"input_ids has type {ids.type}, not a list of ids (rebuild the shard directory)")
     if len(lengths) and (int(lengths.min()) < 0 or int(lengths.max()) > row_len):
         raise InputError(source, f"a row holds more than row_len {row_len} ids (or a negative length)")
     scalars = {c: batch.column(names.index(c)).to_numpy(zero_copy_only=True) for c in SCALAR_COLUMNS if c in names}
-    ragged = {c: _list_view(batch.column(names.index(c))) for c in RAGGED_COLUMNS if c in names}
+    ragged = {c: list_view(batch.column(names.index(c))) for c in RAGGED_COLUMNS if c in names}
     return _Chunk(values, starts, lengths, scalars, ragged)
 
 
@@ -96,19 +109,10 @@ class ShardReader:
         self._open()
 
     def _open(self) -> None:
-        import pyarrow as pa
-
         chunks: list[_Chunk] = []
         for name in self.meta.files:
             path = self.directory / name
-            if not path.is_file():
-                raise InputError(str(path), "listed in zooprep.json but missing")
-            try:
-                reader = pa.ipc.open_stream(pa.memory_map(str(path), "r"))
-                batches = list(reader)
-            except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
-                raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
-            chunks.extend(_chunk_from_batch(b, self.meta.row_len, str(path)) for b in batches if len(b))
+            chunks.extend(_chunk_from_batch(b, self.meta.row_len, str(path)) for b in mapped_batches(path) if len(b))
         self._chunks = chunks
         sizes = np.array([len(c) for c in chunks], dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

@@ -120,24 +120,20 @@ class EncodedCorpus:
     def _open(self) -> None:
         import pyarrow as pa
 
+        from corpusprep.feed.shards import list_view, mapped_batches
+
         values, lens = [], []
         for name in self.files:
             path = self.directory / name
-            if not path.is_file():
-                raise InputError(str(path), "listed in zooprep.json but missing")
-            try:
-                batches = list(pa.ipc.open_stream(pa.memory_map(str(path), "r")))
-            except (pa.ArrowInvalid, OSError) as exc:  # OSError: a part cut inside a record batch
-                raise InputError(str(path), f"not an Arrow stream file ({exc})") from None
-            for b in batches:
+            for b in mapped_batches(path):
                 ids = b.column(0) if b.num_columns else None
                 if b.schema.names != ["input_ids"] or ids.null_count or not pa.types.is_list(ids.type) \
                         or ids.type.value_type not in (pa.uint16(), pa.uint32()):
                     raise InputError(str(path), "not an encoded-corpus part (one input_ids list<uint16|uint32> "
                                                 "column)")
-                offsets = np.frombuffer(ids.buffers()[1], dtype=np.int32)[ids.offset: ids.offset + len(ids) + 1]
-                lens.append(np.diff(offsets).astype(np.int64))
-                values.append(ids.values.to_numpy(zero_copy_only=True)[offsets[0]: offsets[-1]])
+                view = list_view(ids)
+                lens.append(np.diff(view.offsets).astype(np.int64))
+                values.append(view.values[view.offsets[0]: view.offsets[-1]])
         self._values = values
         self.doc_lens = np.concatenate(lens) if lens else np.zeros(0, np.int64)
         self.tok_start = np.zeros(len(self.doc_lens) + 1, dtype=np.int64)

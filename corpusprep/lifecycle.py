@@ -131,12 +131,19 @@ def _exists(pid: int) -> bool:
     return True
 
 
-def _parent_of(pid: int) -> int | None:
+def _stat(pid) -> tuple[int, int] | None:
+    """(parent pid, start time in clock ticks) from /proc/PID/stat, None if it cannot be read."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            return int(fh.read().rsplit(b")", 1)[1].split()[1])  # field 4; the name may hold spaces
+            fields = fh.read().rsplit(b")", 1)[1].split()  # the name may hold spaces
+        return int(fields[1]), int(fields[19])  # fields 4 (ppid) and 22 (starttime)
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _parent_of(pid: int) -> int | None:
+    stat = _stat(pid)
+    return None if stat is None else stat[0]
 
 
 def _started_by(run_pid: int, parent: int) -> bool:
@@ -194,17 +201,8 @@ def marked_processes(key: str, value: str) -> list[int]:
 
 def _proc_table() -> dict[int, tuple[int, int]]:
     """pid -> (parent pid, start time in clock ticks) of every process (Linux /proc)."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()  # the name may hold spaces
-            table[int(name)] = (int(fields[1]), int(fields[19]))  # fields 4 (ppid) and 22 (starttime)
-        except (OSError, ValueError, IndexError):
-            continue
-    return table
+    stats = {int(name): _stat(name) for name in os.listdir("/proc") if name.isdigit()}
+    return {pid: stat for pid, stat in stats.items() if stat is not None}
 
 
 def descendants(root: int, table: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:

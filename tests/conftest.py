@@ -74,6 +74,36 @@ def demo_dir() -> Path:
     return _need(DEMO)
 
 
+# ------------------------------------------------------------------------------- object storage
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto) on 127.0.0.1 for the whole session, stopped at the end.
+    Tests that use it get the standard AWS environment (AWS_ENDPOINT_URL, keys) via ``s3_env``."""
+    try:
+        import moto.server  # noqa: F401
+        import s3fs  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"the S3 test server needs the test extra (moto[server], s3fs): {exc}")
+    from s3_server import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch):
+    """The S3 server's AWS environment in this process (and every CLI subprocess it starts), and a
+    fresh bucket: yields (server, bucket)."""
+    for k, v in s3_server.env.items():
+        monkeypatch.setenv(k, v)
+    from corpusprep import storage
+
+    storage.configure(None)  # drop cached filesystems built under another environment
+    yield s3_server, s3_server.new_bucket()
+    storage.configure(None)
+
+
 # ------------------------------------------------------------------------------- real shards
 def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """`python cli.py ARGS` from the repo root; the test fails with the command's stderr if it fails."""

@@ -90,11 +90,14 @@ def _rebuild(factory, path, kind, options):
     # A pool worker unpickles the tokenizer with every task: keep one per process and vocab file, so
     # its tables and word cache are built once per worker, not once per work unit.
     kw = {k: v for k, v in options.items() if k in ("uer_compat", "do_lower_case")}
+    from corpusprep import storage
+
     try:
-        st = os.stat(path)
+        # a URL's local copy is verified by storage.local_copy when the factory reads it
+        stamp = (0, 0) if storage.is_url(path) else (os.stat(path).st_size, os.stat(path).st_mtime_ns)
     except OSError:
         return factory(vocab=path, kind=kind, **kw)  # let the factory name the missing file
-    key = (path, st.st_size, st.st_mtime_ns, kind, tuple(sorted(kw.items())))
+    key = (path, *stamp, kind, tuple(sorted(kw.items())))
     tok = _REBUILT.get(key)
     if tok is None:
         tok = _REBUILT[key] = factory(vocab=path, kind=kind, **kw)

@@ -63,6 +63,8 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
     log = fail_fast(failures)
     out: list[CorpusFile] = []
     for raw in paths:
+        if str(raw)[:7].lower() == "file://":
+            raw = storage.absolute(str(raw))  # a local path in URL form
         if storage.is_url(raw):
             out.extend(_expand_url(str(raw), log))
             continue

@@ -66,6 +66,8 @@ def input_key(path: str) -> str:
 
 
 def _expand_one(item: str, log: FailureLog, skip_docs: bool) -> list[str]:
+    if item[:7].lower() == "file://":
+        item = storage.absolute(item)  # a local path in URL form
     if storage.is_url(item):
         return _expand_url(item, log, skip_docs)
     if os.path.isdir(item):

@@ -268,3 +268,32 @@ def test_done_marker_identities(s3_env, tmp_path):
     storage.write_bytes(url, b"abXdef\n")
     why: list = []
     assert read_done(marker, {"k": 1}, why) is None and "changed" in why[0]
+
+
+def test_a_unit_of_a_big_object_is_read_by_ranged_gets(s3_env, monkeypatch):
+    """A worker's unit of a remote file fetches about its own byte range, never the whole object."""
+    import s3fs.core
+
+    from corpusprep import storage
+    from corpusprep.corpus_input import CorpusFile, plan_units
+    from corpusprep.readers import rawio as read_rawio
+    from corpusprep.readers import read_unit_guarded
+
+    server, bucket = s3_env
+    line = "这是一行用来测试按字节范围读取的中文文本。\n".encode()
+    data = line * (4_000_000 // len(line))
+    url = f"s3://{bucket}/big.txt"
+    storage.write_bytes(url, data)
+    monkeypatch.setattr(read_rawio, "URL_BLOCK", 128 << 10)
+    units = plan_units([CorpusFile(url, "text", len(data))], 512 << 10)
+    assert len(units) >= 7
+    fetched: list[tuple[int, int]] = []
+    real = s3fs.core.S3File._fetch_range
+    monkeypatch.setattr(s3fs.core.S3File, "_fetch_range",
+                        lambda self, start, end: fetched.append((start, end)) or real(self, start, end))
+    unit = units[4]
+    texts = [r.text for r in read_unit_guarded(unit)]
+    assert texts and all(t == line.decode().strip() for t in texts)
+    assert min(a for a, _ in fetched) >= unit.start - 1
+    # the unit (512 KiB), the 1 MiB scan for its first line start and the read-ahead; of 4 MB
+    assert sum(b - a for a, b in fetched) <= (unit.end - unit.start) + (1 << 20) + 2 * (128 << 10)

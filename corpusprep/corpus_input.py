@@ -87,6 +87,8 @@ def _expand_url(url: str, log: FailureLog) -> list[CorpusFile]:
     """``expand_corpus`` of one URL: an object, a prefix (the directory rule) or a glob."""
     from corpusprep.outdir import require_complete_input, require_recorded
 
+    if not storage.split_credentials(url)[1]:
+        url = storage.absolute(url)  # S3://b//k -> s3://b/k (credentials stay where they are)
     require_complete_input(url)
     try:
         is_dir = storage.isdir(url)

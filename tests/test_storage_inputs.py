@@ -297,3 +297,39 @@ def test_a_unit_of_a_big_object_is_read_by_ranged_gets(s3_env, monkeypatch):
     assert min(a for a, _ in fetched) >= unit.start - 1
     # the unit (512 KiB), the 1 MiB scan for its first line start and the read-ahead; of 4 MB
     assert sum(b - a for a, b in fetched) <= (unit.end - unit.start) + (1 << 20) + 2 * (128 << 10)
+
+
+def test_clean_resumes_from_finished_units_of_remote_inputs(s3_env, tmp_path, monkeypatch, capsys):
+    """A killed `clean` on s3:// inputs reuses its finished units (identity: ETag + sha256 of the
+    range); an object rewritten with other bytes of the same size has its units redone."""
+    from corpusprep import storage
+    from corpusprep.cleaning import pipeline
+    from corpusprep.cleaning.config import CleanConfig
+
+    server, bucket = s3_env
+    text = DOCS.read_bytes()[:40_000]
+    for name in ("a.txt", "b.txt"):
+        storage.write_bytes(f"s3://{bucket}/c/{name}", text if name == "a.txt" else text[::-1].decode(
+            "utf-8", "ignore").encode())
+    cfg = CleanConfig(inputs=(f"s3://{bucket}/c",), out=str(tmp_path / "out"), fmt="text", unit_bytes=8 << 10,
+                      workers=1, progress=False)
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
+    with pytest.raises(RuntimeError, match="injected stop"):
+        pipeline.run_clean(cfg)
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
+    calls: list[int] = []
+    real = pipeline.process_package
+    monkeypatch.setattr(pipeline, "process_package", lambda p, config: calls.append(p.index) or real(p, config))
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
+    with pytest.raises(RuntimeError, match="injected stop"):
+        pipeline.run_clean(cfg)
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
+    assert calls and 0 not in calls and 1 not in calls  # the two finished packages were reused
+    b = storage.read_bytes(f"s3://{bucket}/c/b.txt")
+    storage.write_bytes(f"s3://{bucket}/c/b.txt", b[:-2] + b"X\n")  # same size, other bytes
+    calls.clear()
+    capsys.readouterr()
+    pipeline.run_clean(cfg)
+    err = capsys.readouterr().err
+    assert calls and f"s3://{bucket}/c/b.txt: input changed" in err
+    assert all(storage.display(f"s3://{bucket}/c/a.txt") not in line for line in err.splitlines() if "changed" in line)

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusprep.atomic import sha256_file
+from corpusprep.histogram import Histogram
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, mask_instance
@@ -68,10 +69,23 @@ class Stats:
     def __init__(self):
         self.documents = self.instances = self.tokens = self.content_tokens = self.unk = 0
         self.more = InstanceStats()  # labels, rows without a target, [UNK] characters
+        # length distributions (zooprep.json counts.lengths): documents as read, rows as written
+        self.doc_chars, self.doc_tokens, self.row_tokens = Histogram(), Histogram(), Histogram()
+        self.one_rows = array("q")  # lengths of rows built one at a time, binned in as_dict
+
+    def read(self, texts: list[str], doc_tokens) -> None:
+        """Documents read (first pass only; one per line): characters and content tokens of each."""
+        self.doc_chars.add(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        self.doc_tokens.add(doc_tokens)
 
     def as_dict(self) -> dict:
+        self.row_tokens.add(np.frombuffer(self.one_rows, dtype=np.int64))
+        self.one_rows = array("q")
         return dict(documents=self.documents, instances=self.instances, tokens=self.tokens,
-                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict())
+                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict(),
+                    lengths={"chars_per_document": self.doc_chars.as_dict(),
+                             "tokens_per_document": self.doc_tokens.as_dict(),
+                             "tokens_per_row": self.row_tokens.as_dict()})
 
 
 class Emitter:
@@ -95,6 +109,7 @@ class Emitter:
     def _rows_out(self, rows, lengths: np.ndarray, rng_key: str, add_all) -> None:
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
+        self.stats.row_tokens.add(lengths)
         self.stats.more.rows(self.cfg.processor, lengths, rows, (self.ids.cls, self.ids.sep, self.ids.pad),
                              self.cfg.static_masking)
         if not self.per_row:
@@ -109,6 +124,7 @@ class Emitter:
         """One instance with its processor columns; ``rng`` draws its static masks."""
         self.stats.instances += 1
         self.stats.tokens += len(src)
+        self.stats.one_rows.append(len(src))
         for col in LABEL_COLUMNS.intersection(extra):
             self.stats.more.label(col, extra[col])
         self._add(src, rng, extra)
@@ -195,6 +211,7 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         for texts, whole, groups in encode_groups(read_texts(unit, tally if first else UnitTally()), tok):
             if first:
                 stats.documents += len(texts)
+                stats.read(texts, np.diff(whole.offsets))
                 count_content(whole, stats, ids.unk)
                 stats.more.texts(tok, texts)
             for enc in groups:
@@ -230,6 +247,7 @@ def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: U
         stats.more.texts(tok, flat)
         ids = array(typecode, enc.ids.astype(dtype).tobytes())
         bounds = enc.offsets.tolist()
+        kept_chars, kept_tokens = [], []
         at = 0
         for d in batch:
             n = len(d.sentences)
@@ -238,9 +256,13 @@ def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: U
             if sentences:
                 stats.documents += 1
                 stats.more.documents([len(sentences)])
+                kept_chars.append(sum(map(len, d.sentences)))
+                kept_tokens.append(sum(map(len, sentences)))
                 yield d.key, sentences
             else:
                 tally.empty += 1
+        stats.doc_chars.add(kept_chars)
+        stats.doc_tokens.add(kept_tokens)
 
 
 def document_buffers(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally, make, emit: Emitter) -> None:

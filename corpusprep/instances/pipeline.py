@@ -27,6 +27,7 @@ from corpusprep.instances.format import FORMAT_VERSION
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
+from corpusprep.histogram import merge
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
@@ -62,6 +63,7 @@ def source_identity(sources: list[CorpusFile]) -> list[list]:
     return [[s.path, s.size, os.stat(s.path).st_mtime_ns] for s in sources]
 
 
+LENGTHS = ("chars_per_document", "tokens_per_document", "tokens_per_row")  # histograms in counts.lengths
 METADATA = ["dataset_info.json", "state.json", "zooprep.json"]  # swapped in last, after the data files
 
 
@@ -111,6 +113,8 @@ def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_s
         "empty_documents": sum(r.get("empty_documents", 0) for r in results),
     }
     counts.update(merge_stats(r["stats"].get("more") for r in results))
+    counts["lengths"] = {name: merge(r["stats"].get("lengths", {}).get(name) for r in results)
+                         for name in LENGTHS}
     counts["hints"] = hints(counts, processor, full_sentences)
     return counts
 

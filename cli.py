@@ -11,6 +11,7 @@ from corpusprep.lifecycle import Interrupted, stop_on_signals
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
+from corpusprep.report.command import report
 from corpusprep.pretrain_example_command import CONTEXT as PRETRAIN_CONTEXT, pretrain_example
 from corpusprep.verify_command import verify
 from manifests.command import zoo_app
@@ -33,6 +34,7 @@ app.command("shard")(shard)
 app.command("inspect")(inspect)
 app.command("export")(export)
 app.command("verify")(verify)
+app.command("report")(report)
 app.command("pretrain-example", context_settings=PRETRAIN_CONTEXT, add_help_option=False)(pretrain_example)
 app.add_typer(zoo_app, name="zoo")
 

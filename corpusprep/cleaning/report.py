@@ -132,6 +132,22 @@ def family_counts(files: dict) -> dict[str, dict]:
     return {name: {**c, "dropped": dict(sorted(c["dropped"].items()))} for name, c in sorted(out.items())}
 
 
+ONE_DOC_CHARS = 2000  # a file read as one document at least this long earns a hint
+HINT_FILES = 5
+
+
+def clean_hints(files: dict) -> list[str]:
+    """Advice the per-file numbers call for (report.json ``hints``; `report` shows them)."""
+    one = [(p, c) for p, c in files.items() if c["kept"] == 1 and c["chars_out"] >= ONE_DOC_CHARS]
+    out = []
+    if one:
+        names = ", ".join(f"{p} ({c['chars_out']} chars)" for p, c in one[:HINT_FILES])
+        more = f" and {len(one) - HINT_FILES} more" if len(one) > HINT_FILES else ""
+        out.append(f"{len(one)} file(s) became one long document each: {names}{more}; lines without "
+                   "blank-line separators (lyrics, chapters) are one text: check --format / the layout")
+    return out
+
+
 def assemble_report(config, totals: dict, files: dict, shard_results: list[dict], rejects: dict[str, int],
                     units: list, packages: list, workers, timings: dict, failed: list[dict] | None = None) -> dict:
     """The report.json object (docs/FORMATS.md section 5)."""
@@ -156,6 +172,7 @@ def assemble_report(config, totals: dict, files: dict, shard_results: list[dict]
         "packages": len(packages),
         "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
         "by_family": family_counts(files),
+        "hints": clean_hints(files),
         "lengths": {"chars_per_document": merge(r.get("chars_per_document") for r in shard_results)},
         "options": config.output_options(),
         "workers": workers,

@@ -1,0 +1,83 @@
+"""CPU cost of the statistics `clean` and `shard` gather while they run (issue 21): the same command
+from two checkouts (BASE without, HEAD with), alternated, each run in its own subprocess.
+
+    python benchmarks/bench_stats.py --base /path/to/old/checkout [--mb 8] [--repeat 3]
+
+Reports CPU-seconds (user + sys of the child, os.wait4), the fastest of ``--repeat`` runs, and the
+ratio HEAD / BASE. Writes benchmarks/results/stats.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("ZOOPREP_SHARED", REPO.parent / "shared"))
+VOCAB = SHARED / "reference" / "vocab" / "google_zh_vocab.txt"
+SAMPLE = SHARED / "corpora/cluecorpussmall/dbiir__UER-py/corpora/CLUECorpusSmall_sampled.txt"
+
+
+def cpu_of(cmd: list[str], cwd: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}: {proc.stderr.read().decode()[-2000:]}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", required=True, help="checkout without the statistics (e.g. a git worktree of the parent commit)")
+    ap.add_argument("--mb", type=float, default=8.0)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "stats.md"))
+    args = ap.parse_args()
+    if not SAMPLE.exists() or not VOCAB.exists():
+        raise SystemExit(f"needs {SAMPLE} and {VOCAB} (../shared)")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_stats_"))
+    try:
+        lines = [ln for ln in SAMPLE.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        corpus = tmp / "corpus.txt"
+        size, parts = 0, []
+        while size < args.mb * (1 << 20):
+            for ln in lines:
+                parts.append(ln)
+                size += len(ln.encode()) + 1
+        corpus.write_text("\n".join(parts) + "\n", encoding="utf-8")
+        py = sys.executable
+        steps = {
+            "clean": lambda out: [py, "cli.py", "clean", str(corpus), "--out", out, "-j", "1", "--no-progress"],
+            "shard mlm 512": lambda out: [py, "cli.py", "shard", str(corpus), "--out", out, "--seq-len", "512",
+                                          "--processor", "mlm", "--vocab", str(VOCAB), "--workers", "1"],
+            "shard bert 128": lambda out: [py, "cli.py", "shard", str(corpus), "--out", out, "--seq-len", "128",
+                                           "--processor", "bert", "--vocab", str(VOCAB), "--workers", "1"],
+        }
+        rows = []
+        for name, make in steps.items():
+            best = {"base": float("inf"), "head": float("inf")}
+            for r in range(args.repeat):
+                for label, root in (("base", Path(args.base)), ("head", REPO)):
+                    out = tmp / f"out-{label}-{r}"
+                    best[label] = min(best[label], cpu_of(make(str(out)), root))
+                    shutil.rmtree(out, ignore_errors=True)
+            rows.append((name, best["base"], best["head"]))
+            print(f"{name}: base {best['base']:.2f} CPU-s, head {best['head']:.2f} CPU-s, "
+                  f"ratio {best['head'] / best['base']:.3f}", flush=True)
+        table = ["| step | base CPU-s | with statistics CPU-s | ratio |", "|---|---|---|---|"]
+        table += [f"| {n} ({args.mb:g} MB) | {b:.2f} | {h:.2f} | {h / b:.3f} |" for n, b, h in rows]
+        Path(args.out).write_text("# statistics gathered while running: CPU cost\n\n"
+                                  "`python benchmarks/bench_stats.py --base <checkout of the parent commit>` "
+                                  f"(fastest of {args.repeat}, 1 worker, CPU-seconds of the child process)\n\n"
+                                  + "\n".join(table) + "\n", encoding="utf-8")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -175,6 +175,7 @@ def assemble_report(config, totals: dict, files: dict, shard_results: list[dict]
         "hints": clean_hints(files),
         "lengths": {"chars_per_document": merge(r.get("chars_per_document") for r in shard_results)},
         "options": config.output_options(),
+        "license": config.license,
         "workers": workers,
         "executor": config.executor,
         "timings": {k: round(v, 3) for k, v in timings.items()},

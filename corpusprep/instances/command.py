@@ -55,6 +55,8 @@ def shard(
                                                                   "seq len (docs/views.md)."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
+    license: Optional[str] = typer.Option(None, "--license", help="License for the dataset card (README.md) and "
+                                                                  "dataset_info.json [default: unknown]."),
 ) -> None:
     """Pack a corpus into Arrow pretraining instances (any UER-py data processor) for `datasets` and PyTorch."""
     from corpusprep.instances.pipeline import run_shard
@@ -68,7 +70,7 @@ def shard(
                       docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
                       sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error,
-                      encode_only=encode_only)
+                      encode_only=encode_only, license=license)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)
     from corpusprep.readers.failures import FailureLog

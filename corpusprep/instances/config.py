@@ -40,6 +40,7 @@ class ShardConfig:
     show_progress: bool | None = None
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
     encode_only: bool = False  # store each document's ids once; views cut them at load time (encoded.py)
+    license: str | None = None  # dataset card / dataset_info.json license (None: "unknown")
 
     @property
     def data_processor(self):

@@ -151,7 +151,6 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
         (work / "parts" / r["part"]).rename(final / name)
         files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
     fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
-    write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint)
     counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
@@ -161,8 +160,19 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
         meta = metadata(meta, results)
     meta["failed_files"] = failed or []
     write_json(final / "zooprep.json", meta)
+    write_card(final, schema, files, fingerprint, meta, cfg)
     od.commit(last=METADATA, plan=plan_digest(plan), summary={"instances": counts["instances"], "files": len(files)})
     return meta
+
+
+def write_card(final: Path, schema, files: list[dict], fingerprint: str, meta: dict, cfg: ShardConfig) -> None:
+    """dataset_info.json (with description, license, citation) and the dataset card README.md."""
+    from corpusprep import card
+
+    info = {"description": card.dataset_description(meta), "license": cfg.license or card.UNKNOWN_LICENSE,
+            "citation": card.UER_CITATION}
+    write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint, info)
+    card.write_text(final / card.CARD, card.shard_card(meta, cfg.license, cfg.corpus))
 
 
 def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
@@ -218,6 +228,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         if not units:
             raise failures.nothing_read(cfg.corpus)
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
+        if cfg.license is not None:  # shapes the card only; absent, plans of earlier runs still match
+            plan["license"] = cfg.license
         build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
         if done is not None:

@@ -119,7 +119,10 @@ def shard_card(meta: dict, license_: str | None, corpus) -> str:
     for name, counts in (c.get("labels") or {}).items():
         lines.append(f"- {name}: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
     if meta.get("splits"):
-        lines.append("- splits: " + ", ".join(f"{k} {v.get('documents', 0)} documents" for k, v in meta["splits"].items()))
+        v = meta["splits"]["validation"]["counts"]
+        lines.append(f"- splits: train {c.get('documents', 0)} documents / {c.get('instances', 0)} instances, "
+                     f"validation {v.get('documents', 0)} documents / {v.get('instances', 0)} instances "
+                     "(whole documents held out by seed; `datasets.load_from_disk` gives a DatasetDict)")
     for h in c.get("hints", []):
         lines.append(f"- hint: {h}")
     lines += ["", f"License: {license_ or UNKNOWN_LICENSE} (as given to `--license`; the sources' own terms apply).",

@@ -44,6 +44,7 @@ class UnitContext:
     tok: object
     schema: pa.Schema
     parts_dir: str
+    holdout: object = None  # holdout.Holdout: build one split of a --validation-* run
 
     @property
     def processor(self):
@@ -293,7 +294,7 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     """Build the unit's Arrow part and its done-marker; return the marker's result."""
     part, marker = part_paths(ctx.parts_dir, unit.index)
     inputs = unit_inputs(unit)  # identity of the bytes about to be read
-    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail")
+    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail", holdout=ctx.holdout)
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
         rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)

@@ -55,6 +55,10 @@ def shard(
                                                                   "seq len (docs/views.md)."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
+    validation_share: float = typer.Option(0.0, "--validation-share", help="Hold out about this share of whole "
+                                                                          "documents (by seeded hash) as a validation split."),
+    validation_docs: int = typer.Option(0, "--validation-docs", help="Hold out this many whole documents (the "
+                                                                    "smallest seeded hashes) as a validation split."),
     license: Optional[str] = typer.Option(None, "--license", help="License for the dataset card (README.md) and "
                                                                   "dataset_info.json [default: unknown]."),
 ) -> None:
@@ -70,7 +74,8 @@ def shard(
                       docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
                       sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error,
-                      encode_only=encode_only, license=license)
+                      encode_only=encode_only, license=license,
+                      validation_share=validation_share, validation_docs=validation_docs)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)
     from corpusprep.readers.failures import FailureLog

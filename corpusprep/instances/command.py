@@ -87,7 +87,8 @@ def shard(
 
 
 def inspect(
-    out: Path = typer.Argument(..., help="A `shard` output directory."),
+    out: Path = typer.Argument(..., help="A `shard`, `clean` or `shard --encode-only` output directory, or an "
+                                         "`export` file."),
     n: int = typer.Option(3, "-n", "--n", help="Rows to show, from --start on."),
     start: int = typer.Option(0, "--start", help="First row to show (0-based, as ds[N])."),
     random: int = typer.Option(0, "--random", help="Show this many rows drawn at random (from --start on) instead."),
@@ -96,9 +97,15 @@ def inspect(
     pieces: bool = typer.Option(False, "--pieces", help="Also list each row's vocabulary pieces."),
     vocab: Optional[Path] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
     spm: Optional[Path] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
+    split: Optional[str] = typer.Option(None, "--split", help="train | validation (a --validation-* shard, or a "
+                                                              "clean output's split) [default: train]."),
+    view: Optional[str] = typer.Option(None, "--view", help="Encoded corpus: rows of this view, e.g. mlm:512 or "
+                                                            "mlm:128:full (default: its documents)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Clean output: the sampled rejects of this reason."),
 ) -> None:
-    """Summarize a shard directory and decode chosen rows back to text (with a legend of every field)."""
+    """Summarize any zooprep output (shard, clean, encoded corpus, export file) and show chosen rows as text."""
     from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir
 
-    opts = InspectOptions(n=n, start=start, random=random, seed=seed, ids=ids, pieces=pieces, vocab=vocab, spm=spm)
+    opts = InspectOptions(n=n, start=start, random=random, seed=seed, ids=ids, pieces=pieces, vocab=vocab, spm=spm,
+                          split=split, view=view, reason=reason)
     typer.echo(inspect_dir(out, opts=opts))

@@ -275,3 +275,37 @@ def test_report_in_headless_chromium(outputs, tmp_path):
     assert done.returncode == 0 and not _console(done.stderr)
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
+
+
+# ------------------------------------------------------------------ inspect every output ---------------
+def test_inspect_clean_encoded_and_export(outputs, tmp_path):
+    from corpusprep.feed.export import ExportConfig, export
+    from corpusprep.instances.config import ShardConfig
+    from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir
+    import pyarrow.parquet as pq
+
+    clean = outputs["clean"]
+    text = inspect_dir(clean, opts=InspectOptions(n=2))
+    first = pq.read_table(sorted(clean.glob("train-*.parquet"))[0]).slice(0, 2).to_pylist()
+    assert f"kept {outputs['report']['kept']}" in text and "--- record 1" in text
+    assert first[1]["text"][:40].replace("\n", "⏎") in text and first[1]["source"] in text
+    rejects = inspect_dir(clean, opts=InspectOptions(n=5, reason="low_chinese_share"))
+    assert "<U+0007>" in rejects and "<U+202E>" in rejects and "\x07" not in rejects  # shown, not obeyed
+    with pytest.raises(Exception, match="no sampled rejects"):
+        inspect_dir(clean, opts=InspectOptions(reason="nope"))
+    # encoded corpus: documents decoded, and the rows of a view
+    from corpusprep.instances.pipeline import run_shard
+
+    enc = tmp_path / "enc"
+    run_shard(ShardConfig(corpus=(DEMO_DOCS,), out=enc, vocab=outputs["vocab"], encode_only=True, workers=1,
+                          show_progress=False))
+    docs = inspect_dir(enc, opts=InspectOptions(n=1))
+    line = next(ln for ln in DEMO_DOCS.read_text(encoding="utf-8").splitlines() if ln.strip())
+    assert "--- document 0" in docs and line[:20] in docs.replace(" ", "")
+    rows = inspect_dir(enc, opts=InspectOptions(n=2, view="mlm:32"))
+    assert "--- row 1" in rows and "[CLS]" in rows
+    # an export file: its card and first rows
+    out = tmp_path / "x.parquet"
+    export(ExportConfig(directory=outputs["shard"], out=out, to="hf"))
+    shown = inspect_dir(out, opts=InspectOptions(n=1))
+    assert f"{outputs['meta']['counts']['instances']} instances" in shown and "--- row 0" in shown and "[CLS]" in shown

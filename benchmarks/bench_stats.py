@@ -44,11 +44,13 @@ def main() -> None:
     try:
         lines = [ln for ln in SAMPLE.read_text(encoding="utf-8").splitlines() if ln.strip()]
         corpus = tmp / "corpus.txt"
-        size, parts = 0, []
+        size, parts, rep = 0, [], 0
         while size < args.mb * (1 << 20):
-            for ln in lines:
+            for ln in lines:  # repeats made unique (a suffix) so that `clean` keeps them: a realistic kept count
+                ln = ln if not rep else f"{ln}（{rep}）"
                 parts.append(ln)
                 size += len(ln.encode()) + 1
+            rep += 1
         corpus.write_text("\n".join(parts) + "\n", encoding="utf-8")
         py = sys.executable
         steps = {

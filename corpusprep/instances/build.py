@@ -138,6 +138,7 @@ class Emitter:
         if self.mask_now:
             src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            self.stats.more.masked_tokens += len(positions)
             if self.cfg.processor == "mlm":
                 self.stats.more.masked(len(positions))
         self.rows.add(src, **extra)

@@ -35,6 +35,7 @@ class InstanceStats:
         self.rows_without_target = 0
         self.short_rows = 0
         self.single_sentence_documents = 0
+        self.masked_tokens = 0  # positions masked at shard time (--static-masking); 0 with dynamic masking
         self._codes = np.zeros(0, dtype=np.int64)  # occurrences per code point
         self._tok = None
 
@@ -100,7 +101,7 @@ class InstanceStats:
     def as_dict(self) -> dict:
         return {"labels": {k: dict(v) for k, v in self.labels.items()},
                 "rows_without_target": self.rows_without_target, "short_rows": self.short_rows,
-                "single_sentence_documents": self.single_sentence_documents,
+                "single_sentence_documents": self.single_sentence_documents, "masked_tokens": self.masked_tokens,
                 "unk_chars": self._unk_chars().most_common(UNIT_UNK_CHARS)}
 
 
@@ -112,7 +113,7 @@ def merge_stats(parts: Iterable[dict | None]) -> dict:
     """Units' ``as_dict`` results added up (units that recorded none are skipped)."""
     labels: dict[str, Counter] = {}
     unk: Counter = Counter()
-    out = {"rows_without_target": 0, "short_rows": 0, "single_sentence_documents": 0}
+    out = {"rows_without_target": 0, "short_rows": 0, "single_sentence_documents": 0, "masked_tokens": 0}
     for part in parts:
         if not part:
             continue

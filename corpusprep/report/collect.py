@@ -162,6 +162,10 @@ def shard_section(path: Path, m: dict) -> dict:
         s["figures"].append(["padding share", f"{c.get('padding_share', 0):.2%}"])
         if c.get("instances"):
             s["figures"].append(["documents per row", f"{c.get('documents', 0) / c['instances']:.3f}"])
+    val = ((m.get("splits") or {}).get("validation") or {}).get("counts")
+    if val:  # a --validation-* shard: the figures above are the train split's
+        s["figures"] += [["validation documents", val.get("documents", 0)],
+                         ["validation instances", val.get("instances", 0)]]
     s["figures"] += [["rejected lines", c.get("rejected_lines", 0)], ["empty documents", c.get("empty_documents", 0)],
                      ["tokenizer", f"{tok.get('kind', '?')} {Path(str(tok.get('path', ''))).name}"],
                      ["vocab size", tok.get("vocab_size", "?")]]
@@ -182,6 +186,10 @@ def shard_section(path: Path, m: dict) -> dict:
     if c.get("rejected_reasons"):
         s["tables"].append({"title": "rejected lines per reason", "columns": ["reason", "lines"],
                             "rows": [[k, v] for k, v in c["rejected_reasons"].items()]})
+    if not encoded:
+        static = m.get("static_masking")
+        s["figures"].append(["masked share", f"{c.get('masked_tokens', 0) / c['tokens']:.2%}" if static and c.get("tokens")
+                             else "dynamic (the loader masks each batch)"])
     extra = [[k, c[k]] for k in ("single_sentence_documents", "rows_without_target", "short_rows") if k in c]
     if extra:
         s["figures"] += extra

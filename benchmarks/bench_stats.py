@@ -99,7 +99,13 @@ def main() -> None:
         print(f"profile: statistics {spent:.3f} s of {total:.3f} s ({spent / total:.1%})", flush=True)
         table = ["| step | base CPU-s | with statistics CPU-s | ratio |", "|---|---|---|---|"]
         table += [f"| {n} ({args.mb:g} MB) | {b:.2f} | {h:.2f} | {h / b:.3f} |" for n, b, h in rows]
+        import datetime as dt
+        import platform
+
+        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         Path(args.out).write_text("# statistics gathered while running: CPU cost\n\n"
+                                  f"Date: {when}; machine: {platform.node()} ({os.cpu_count()} CPUs, load average "
+                                  f"{os.getloadavg()[0]:.1f} at the end)\n\n"
                                   "`python benchmarks/bench_stats.py --base <checkout of the parent commit>` "
                                   f"(fastest of {args.repeat}, 1 worker, CPU-seconds of the child process)\n\n"
                                   + "\n".join(table) + "\n\n"

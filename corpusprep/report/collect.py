@@ -190,7 +190,9 @@ def shard_section(path: Path, m: dict) -> dict:
         static = m.get("static_masking")
         s["figures"].append(["masked share", f"{c.get('masked_tokens', 0) / c['tokens']:.2%}" if static and c.get("tokens")
                              else "dynamic (the loader masks each batch)"])
-    extra = [[k, c[k]] for k in ("single_sentence_documents", "rows_without_target", "short_rows") if k in c]
+    shown = {"bert": ("single_sentence_documents",), "albert": ("single_sentence_documents",),
+             "mlm": ("rows_without_target", "short_rows"), "lm": ("rows_without_target", "short_rows")}
+    extra = [[k, c[k]] for k in shown.get(m.get("processor"), ()) if k in c]  # as the shard summary shows them
     if extra:
         s["figures"] += extra
     s["hints"] = list(c.get("hints", []))

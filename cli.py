@@ -11,6 +11,7 @@ from corpusprep.lifecycle import Interrupted, stop_on_signals
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
+from corpusprep.report.command import report
 from corpusprep.storage import scrub
 from corpusprep.storage_options import with_storage_options
 from corpusprep.pretrain_example_command import CONTEXT as PRETRAIN_CONTEXT, pretrain_example
@@ -36,6 +37,7 @@ app.command("shard")(with_storage_options(shard))
 app.command("inspect")(with_storage_options(inspect))
 app.command("export")(with_storage_options(export))
 app.command("verify")(with_storage_options(verify))
+app.command("report")(report)
 app.command("pretrain-example", context_settings=PRETRAIN_CONTEXT, add_help_option=False)(pretrain_example)
 app.add_typer(zoo_app, name="zoo")
 

@@ -27,8 +27,8 @@ CLEAN_META = "report.json"
 SHARD_META = "zooprep.json"
 # Files each kind of output legitimately holds besides the checksummed ones.
 _ALLOWED = {
-    "clean": {CLEAN_META},
-    "shard": {SHARD_META, "dataset_info.json", "state.json"},
+    "clean": {CLEAN_META, "README.md"},
+    "shard": {SHARD_META, "dataset_info.json", "state.json", "README.md"},
 }
 _ALLOWED_DIRS = {"clean": ("rejects/",), "shard": ()}
 # zooprep's own files, present in every finished output directory (checked through complete.json).

@@ -50,7 +50,8 @@ def _cfg(tmp_path: Path, inputs, name="out", **kw) -> CleanConfig:
 
 
 def _shard_hashes(out: Path) -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in sorted(out.iterdir()) if p.is_file() and p.name != "report.json"}
+    return {p.name: sha256_file(p) for p in sorted(out.iterdir())
+            if p.is_file() and p.name not in ("report.json", "README.md")}  # data files, not metadata
 
 
 def _assert_identity(report: dict) -> None:

@@ -298,7 +298,9 @@ def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):
 
     tok = load_tokenizer(vocab=str(VOCAB), kind="bert")
     assert ds[0]["input_ids"] == tok.encode(lines[0]) and ds[-1]["input_ids"] == tok.encode(lines[-1])
-    for args in (["export", str(out), "--out", str(tmp_path / "dataset.pt")], ["inspect", str(out)]):
+    shown = cli("inspect", str(out), "-n", "1")  # inspect opens an encoded corpus (issue 21): documents decoded
+    assert shown.returncode == 0 and "--- document 0" in shown.stdout, shown.stderr
+    for args in (["export", str(out), "--out", str(tmp_path / "dataset.pt")],):
         refused = cli(*args)
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip().count("\n") == 0 and refused.stderr.startswith("error: ")

@@ -48,6 +48,8 @@ def clean(
     on_error: str = typer.Option("continue", "--on-error", help="A file that cannot be read: continue (list it, "
                                                                 "exit 3) | fail (stop, exit 2) | skip (list it, exit 0)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
+    license: Optional[str] = typer.Option(None, "--license", help="License for the dataset card README.md "
+                                                                  "[default: unknown]."),
     list_ops: bool = typer.Option(False, "--list-ops", help="List the cleaning ops and per-family defaults, then exit."),
 ) -> None:
     """Clean, deduplicate and shard corpora into Parquet or UER text, with a report that adds up."""
@@ -70,6 +72,7 @@ def clean(
         min_chars=min_chars, max_chars=max_chars, min_chinese_share=min_chinese_share,
         max_char_run_share=max_char_run_share, max_repeated_line_share=max_repeated_lines,
         rejects_sample=rejects_sample, unit_bytes=unit_bytes_of(unit_mb), progress=progress, on_error=on_error,
+        license=license,
     )
     from corpusprep.cleaning.pipeline import run_clean
 

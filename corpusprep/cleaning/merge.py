@@ -16,6 +16,7 @@ from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.layouts import open_shard_writer, shard_name
 from corpusprep.cleaning.spill import load_index, package_dir, put_npy, read_group
 from corpusprep.cleaning.unit import SAMPLE_CHARS, group_of
+from corpusprep.histogram import Histogram
 from corpusprep.outdir import read_done, write_done
 from corpusprep.outdir.layout import STAGE
 from corpusprep.outdir.layout import work as work_path
@@ -85,6 +86,8 @@ def _duplicate_mask(task: MergeTask, work: Path, group: int, indexes: dict) -> t
 
 def merge_shard(task: MergeTask) -> dict:
     """Write one final shard file; return (and save as a marker) its counts and checksum."""
+    import pyarrow.compute as pc
+
     cfg = task.config
     work = work_path(cfg.out)
     out = work / STAGE
@@ -97,6 +100,7 @@ def merge_shard(task: MergeTask) -> dict:
     lost_bytes: dict[str, int] = {}
     samples: dict[str, list] = {}
     writer = open_shard_writer(out / name, cfg.layout, cfg.row_group_rows)
+    lengths = Histogram()  # characters per kept document (report.json ``lengths``)
     row = 0
     try:
         for u in task.packages:
@@ -108,6 +112,7 @@ def merge_shard(task: MergeTask) -> dict:
                     gone = d | nd
                     _account(batch, u, d, nd, gone, dropped, lost_chars, lost_bytes, samples, cfg.rejects_sample)
                     batch = batch.filter(~gone)
+                lengths.add(pc.utf8_length(batch.column("text")).to_numpy(zero_copy_only=False))
                 writer.write(batch)
         sha = writer.close()
     except BaseException:
@@ -115,7 +120,7 @@ def merge_shard(task: MergeTask) -> dict:
         raise
     result = {"name": name, "split": task.split, "shard": task.shard, "records": writer.rows, "sha256": sha,
               "fingerprint": cfg.fingerprint(), "dropped": dropped, "lost_chars": lost_chars,
-              "lost_bytes": lost_bytes, "samples": samples}
+              "lost_bytes": lost_bytes, "samples": samples, "chars_per_document": lengths.as_dict()}
     write_done(marker_path(work, name), merge_key(result["fingerprint"], task.depends), [], {out / name: sha}, result)
     return result
 

@@ -152,6 +152,9 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
     report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
                              getattr(executor, "workers", config.workers), timings, failures.as_list())
     write_json(od.stage / "report.json", report)
+    from corpusprep import card
+
+    card.write_text(od.stage / card.CARD, card.clean_card(report, config.license))
     od.commit(last=["report.json"], plan=fingerprint,
               summary={"read": report["read"], "kept": report["kept"], "shards": len(shard_results)})
     return report

@@ -120,10 +120,39 @@ def input_accounting(files: dict, failed: list[dict]) -> dict:
             "bytes_failed": sum(f.get("bytes") or 0 for f in failed)}
 
 
+def family_counts(files: dict) -> dict[str, dict]:
+    """Per corpus family (mixed folders): the per-file counts added up (``files`` carries each file's family)."""
+    out: dict[str, dict] = {}
+    for counts in files.values():
+        f = out.setdefault(counts.get("family") or "unknown", {**_empty(), "files": 0})
+        f["files"] += 1
+        for field in _FIELDS:
+            f[field] += counts[field]
+        _add_dropped(f["dropped"], counts["dropped"])
+    return {name: {**c, "dropped": dict(sorted(c["dropped"].items()))} for name, c in sorted(out.items())}
+
+
+ONE_DOC_CHARS = 2000  # a file read as one document at least this long earns a hint
+HINT_FILES = 5
+
+
+def clean_hints(files: dict) -> list[str]:
+    """Advice the per-file numbers call for (report.json ``hints``; `report` shows them)."""
+    one = [(p, c) for p, c in files.items() if c["kept"] == 1 and c["chars_out"] >= ONE_DOC_CHARS]
+    out = []
+    if one:
+        names = ", ".join(f"{p} ({c['chars_out']} chars)" for p, c in one[:HINT_FILES])
+        more = f" and {len(one) - HINT_FILES} more" if len(one) > HINT_FILES else ""
+        out.append(f"{len(one)} file(s) became one long document each: {names}{more}; lines without "
+                   "blank-line separators (lyrics, chapters) are one text: check --format / the layout")
+    return out
+
+
 def assemble_report(config, totals: dict, files: dict, shard_results: list[dict], rejects: dict[str, int],
                     units: list, packages: list, workers, timings: dict, failed: list[dict] | None = None) -> dict:
     """The report.json object (docs/FORMATS.md section 5)."""
     from corpusprep import __version__
+    from corpusprep.histogram import merge
 
     failed = failed or []
     plans = file_plans(units)
@@ -142,7 +171,11 @@ def assemble_report(config, totals: dict, files: dict, shard_results: list[dict]
         "units": len(units),
         "packages": len(packages),
         "families": {f: list(config.ops_for(f)) for f in sorted({u.family for u in units})},
+        "by_family": family_counts(files),
+        "hints": clean_hints(files),
+        "lengths": {"chars_per_document": merge(r.get("chars_per_document") for r in shard_results)},
         "options": config.output_options(),
+        "license": config.license,
         "workers": workers,
         "executor": config.executor,
         "timings": {k: round(v, 3) for k, v in timings.items()},

@@ -38,6 +38,7 @@ class ExportConfig:
     out: Path
     to: str = "uer"
     processor: str | None = None  # default: the shard's own processor
+    split: str | None = None  # a --validation-* shard's split (default: train)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def uer_instances(raw: dict, processor: str, meta) -> Iterator[tuple]:
 
 
 def export_uer(cfg: ExportConfig) -> ExportResult:
-    reader = ShardReader(cfg.directory)
+    reader = ShardReader(cfg.directory, cfg.split)
     processor = resolve_processor(reader.meta.processor, cfg.processor)
     count = 0
     with atomic_open(cfg.out, "wb") as fh:
@@ -149,7 +150,7 @@ def _empty_batch(reader: ShardReader) -> dict:
 def export_hf(cfg: ExportConfig) -> ExportResult:
     import pyarrow.parquet as pq
 
-    reader = ShardReader(cfg.directory)
+    reader = ShardReader(cfg.directory, cfg.split)
     processor = resolve_processor(reader.meta.processor, cfg.processor)
     count = 0
     with atomic_path(cfg.out) as tmp:
@@ -182,5 +183,6 @@ def export(cfg: ExportConfig) -> ExportResult:
     outputs.check()
     result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
     outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
+                        **({"split": cfg.split} if cfg.split else {}),
                         "instances": result.instances})
     return result

@@ -103,9 +103,10 @@ class ShardReader:
     Picklable: a DataLoader worker re-opens the maps from the directory path.
     """
 
-    def __init__(self, directory: str | Path):
+    def __init__(self, directory: str | Path, split: str | None = None):
         self.directory = Path(directory)
-        self.meta = read_meta(self.directory)
+        self.split = split
+        self.meta = read_meta(self.directory, split)
         self._open()
 
     def _open(self) -> None:
@@ -118,10 +119,10 @@ class ShardReader:
         self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def __getstate__(self):
-        return {"directory": self.directory}
+        return {"directory": self.directory, "split": self.split}
 
     def __setstate__(self, state):
-        self.__init__(state["directory"])
+        self.__init__(state["directory"], state.get("split"))
 
     def __len__(self) -> int:
         return int(self._starts[-1])

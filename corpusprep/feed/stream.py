@@ -30,8 +30,8 @@ from torch.utils.data import Dataset as _TorchDataset, IterableDataset as _Torch
 class ShardDataset(_TorchDataset):
     """Map-style view: ``ds[i]`` is one row as numpy values; ``ds.__getitems__(idx)`` a raw batch."""
 
-    def __init__(self, directory: str | Path):
-        self.reader = ShardReader(directory)
+    def __init__(self, directory: str | Path, split: str | None = None):
+        self.reader = ShardReader(directory, split)
         self.meta = self.reader.meta
 
     def __len__(self) -> int:
@@ -71,6 +71,7 @@ class StreamConfig:
     start_epoch: int = 0
     start_batch: int = 0
     with_index: bool = False  # add an "index" tensor (global row ids) to every batch
+    split: str | None = None  # a --validation-* shard's split (default: train)
 
 
 class PretrainStream(_TorchIterable):
@@ -79,7 +80,7 @@ class PretrainStream(_TorchIterable):
     def __init__(self, cfg: StreamConfig, reader=None):
         self.cfg = cfg
         # ``reader``: anything with ShardReader's meta / __len__ / take (tests, in-memory rows)
-        self.reader = reader if reader is not None else ShardReader(cfg.directory)
+        self.reader = reader if reader is not None else ShardReader(cfg.directory, cfg.split)
         self.meta = self.reader.meta
         if len(self.reader) == 0:
             raise ZooprepError(f"{cfg.directory}: the shard directory holds no rows")

@@ -129,11 +129,13 @@ class PartWriter:
         self._out.commit()
 
 
-def write_datasets_metadata(out_dir: Path, schema: pa.Schema, filenames: list[str], fingerprint: str) -> None:
-    """dataset_info.json + state.json exactly as ``save_to_disk`` lays them out (datasets 2.x-5.x)."""
+def write_datasets_metadata(out_dir: Path, schema: pa.Schema, filenames: list[str], fingerprint: str,
+                            info: dict | None = None) -> None:
+    """dataset_info.json + state.json exactly as ``save_to_disk`` lays them out (datasets 2.x-5.x);
+    ``info`` fills citation / description / homepage / license."""
     features = json.loads(schema.metadata[b"huggingface"])["info"]["features"]
-    write_json(out_dir / "dataset_info.json",
-               {"citation": "", "description": "", "features": features, "homepage": "", "license": ""})
+    text = {"citation": "", "description": "", "homepage": "", "license": "", **(info or {})}
+    write_json(out_dir / "dataset_info.json", {**text, "features": features})
     write_json(out_dir / "state.json", {
         "_data_files": [{"filename": f} for f in filenames],
         "_fingerprint": fingerprint,

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusprep.atomic import sha256_file
+from corpusprep.histogram import Histogram
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, mask_instance
@@ -43,6 +44,7 @@ class UnitContext:
     tok: object
     schema: pa.Schema
     parts_dir: str
+    holdout: object = None  # holdout.Holdout: build one split of a --validation-* run
 
     @property
     def processor(self):
@@ -68,10 +70,23 @@ class Stats:
     def __init__(self):
         self.documents = self.instances = self.tokens = self.content_tokens = self.unk = 0
         self.more = InstanceStats()  # labels, rows without a target, [UNK] characters
+        # length distributions (zooprep.json counts.lengths): documents as read, rows as written
+        self.doc_chars, self.doc_tokens, self.row_tokens = Histogram(), Histogram(), Histogram()
+        self.one_rows = array("q")  # lengths of rows built one at a time, binned in as_dict
+
+    def read(self, texts: list[str], doc_tokens) -> None:
+        """Documents read (first pass only; one per line): characters and content tokens of each."""
+        self.doc_chars.add(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        self.doc_tokens.add(doc_tokens)
 
     def as_dict(self) -> dict:
+        self.row_tokens.add(np.frombuffer(self.one_rows, dtype=np.int64))
+        self.one_rows = array("q")
         return dict(documents=self.documents, instances=self.instances, tokens=self.tokens,
-                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict())
+                    content_tokens=self.content_tokens, unk=self.unk, more=self.more.as_dict(),
+                    lengths={"chars_per_document": self.doc_chars.as_dict(),
+                             "tokens_per_document": self.doc_tokens.as_dict(),
+                             "tokens_per_row": self.row_tokens.as_dict()})
 
 
 class Emitter:
@@ -95,6 +110,7 @@ class Emitter:
     def _rows_out(self, rows, lengths: np.ndarray, rng_key: str, add_all) -> None:
         self.stats.instances += len(lengths)
         self.stats.tokens += int(lengths.sum())
+        self.stats.row_tokens.add(lengths)
         self.stats.more.rows(self.cfg.processor, lengths, rows, (self.ids.cls, self.ids.sep, self.ids.pad),
                              self.cfg.static_masking)
         if not self.per_row:
@@ -109,6 +125,7 @@ class Emitter:
         """One instance with its processor columns; ``rng`` draws its static masks."""
         self.stats.instances += 1
         self.stats.tokens += len(src)
+        self.stats.one_rows.append(len(src))
         for col in LABEL_COLUMNS.intersection(extra):
             self.stats.more.label(col, extra[col])
         self._add(src, rng, extra)
@@ -121,6 +138,7 @@ class Emitter:
         if self.mask_now:
             src, positions, labels = mask_instance(src, rng, self.ids, self.spec, ws)
             extra["masked_positions"], extra["masked_labels"] = positions, labels
+            self.stats.more.masked_tokens += len(positions)
             if self.cfg.processor == "mlm":
                 self.stats.more.masked(len(positions))
         self.rows.add(src, **extra)
@@ -195,6 +213,7 @@ def line_rows(ctx: UnitContext, unit: WorkUnit, emit: Emitter, stats: Stats, tal
         for texts, whole, groups in encode_groups(read_texts(unit, tally if first else UnitTally()), tok):
             if first:
                 stats.documents += len(texts)
+                stats.read(texts, np.diff(whole.offsets))
                 count_content(whole, stats, ids.unk)
                 stats.more.texts(tok, texts)
             for enc in groups:
@@ -230,6 +249,7 @@ def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: U
         stats.more.texts(tok, flat)
         ids = array(typecode, enc.ids.astype(dtype).tobytes())
         bounds = enc.offsets.tolist()
+        kept_chars, kept_tokens = [], []
         at = 0
         for d in batch:
             n = len(d.sentences)
@@ -238,9 +258,13 @@ def tokenized_documents(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: U
             if sentences:
                 stats.documents += 1
                 stats.more.documents([len(sentences)])
+                kept_chars.append(sum(map(len, d.sentences)))
+                kept_tokens.append(sum(map(len, sentences)))
                 yield d.key, sentences
             else:
                 tally.empty += 1
+        stats.doc_chars.add(kept_chars)
+        stats.doc_tokens.add(kept_tokens)
 
 
 def document_buffers(ctx: UnitContext, unit: WorkUnit, stats: Stats, tally: UnitTally, make, emit: Emitter) -> None:
@@ -271,7 +295,7 @@ def process_unit(ctx: UnitContext, unit: WorkUnit) -> dict:
     """Build the unit's Arrow part and its done-marker; return the marker's result."""
     part, marker = part_paths(ctx.parts_dir, unit.index)
     inputs = unit_inputs(unit)  # identity of the bytes about to be read
-    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail")
+    stats, tally = Stats(), UnitTally(fail_fast=ctx.cfg.on_error == "fail", holdout=ctx.holdout)
     pad = ctx.tok.special_ids["pad"]
     with PartWriter(part, ctx.schema) as writer:
         rows = RowBuffer(ctx.schema, ctx.cfg.row_len, pad)

@@ -55,6 +55,12 @@ def shard(
                                                                   "seq len (docs/views.md)."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
+    validation_share: float = typer.Option(0.0, "--validation-share", help="Hold out about this share of whole "
+                                                                          "documents (by seeded hash) as a validation split."),
+    validation_docs: int = typer.Option(0, "--validation-docs", help="Hold out this many whole documents (the "
+                                                                    "smallest seeded hashes) as a validation split."),
+    license: Optional[str] = typer.Option(None, "--license", help="License for the dataset card (README.md) and "
+                                                                  "dataset_info.json [default: unknown]."),
 ) -> None:
     """Pack a corpus into Arrow pretraining instances (any UER-py data processor) for `datasets` and PyTorch."""
     from corpusprep.instances.pipeline import run_shard
@@ -68,7 +74,8 @@ def shard(
                       docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
                       sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error,
-                      encode_only=encode_only)
+                      encode_only=encode_only, license=license,
+                      validation_share=validation_share, validation_docs=validation_docs)
     result = run_shard(cfg)
     typer.echo(format_report(result), err=True)
     from corpusprep.readers.failures import FailureLog
@@ -80,7 +87,8 @@ def shard(
 
 
 def inspect(
-    out: Path = typer.Argument(..., help="A `shard` output directory."),
+    out: Path = typer.Argument(..., help="A `shard`, `clean` or `shard --encode-only` output directory, or an "
+                                         "`export` file."),
     n: int = typer.Option(3, "-n", "--n", help="Rows to show, from --start on."),
     start: int = typer.Option(0, "--start", help="First row to show (0-based, as ds[N])."),
     random: int = typer.Option(0, "--random", help="Show this many rows drawn at random (from --start on) instead."),
@@ -89,9 +97,15 @@ def inspect(
     pieces: bool = typer.Option(False, "--pieces", help="Also list each row's vocabulary pieces."),
     vocab: Optional[str] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
     spm: Optional[str] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
+    split: Optional[str] = typer.Option(None, "--split", help="train | validation (a --validation-* shard, or a "
+                                                              "clean output's split) [default: train]."),
+    view: Optional[str] = typer.Option(None, "--view", help="Encoded corpus: rows of this view, e.g. mlm:512 or "
+                                                            "mlm:128:full (default: its documents)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Clean output: the sampled rejects of this reason."),
 ) -> None:
-    """Summarize a shard directory and decode chosen rows back to text (with a legend of every field)."""
+    """Summarize any zooprep output (shard, clean, encoded corpus, export file) and show chosen rows as text."""
     from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir
 
-    opts = InspectOptions(n=n, start=start, random=random, seed=seed, ids=ids, pieces=pieces, vocab=vocab, spm=spm)
+    opts = InspectOptions(n=n, start=start, random=random, seed=seed, ids=ids, pieces=pieces, vocab=vocab, spm=spm,
+                          split=split, view=view, reason=reason)
     typer.echo(inspect_dir(out, opts=opts))

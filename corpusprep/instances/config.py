@@ -40,6 +40,9 @@ class ShardConfig:
     show_progress: bool | None = None
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
     encode_only: bool = False  # store each document's ids once; views cut them at load time (encoded.py)
+    license: str | None = None  # dataset card / dataset_info.json license (None: "unknown")
+    validation_share: float = 0.0  # whole documents held out for a validation split (instances/holdout.py)
+    validation_docs: int = 0
 
     @property
     def data_processor(self):
@@ -110,7 +113,24 @@ class ShardConfig:
         self._check_manifest_ref()
         if self.encode_only:
             self._check_encode_only()
+        self._check_validation()
         return self
+
+    @property
+    def split(self) -> bool:
+        """A validation split is asked for (DatasetDict layout with train/ and validation/)."""
+        return self.validation_share > 0 or self.validation_docs > 0
+
+    def _check_validation(self) -> None:
+        from corpusprep import options as opt
+
+        opt.number("--validation-share", self.validation_share, 0.0, 1.0, hi_open=True)
+        opt.integer("--validation-docs", self.validation_docs, 0, 2**62)
+        if self.validation_share > 0 and self.validation_docs > 0:
+            raise ZooprepError("choose one of --validation-share and --validation-docs")
+        if self.split and (self.encode_only or self.uer_compat):
+            raise ZooprepError("--validation-share/--validation-docs do not apply with "
+                               f"{'--encode-only' if self.encode_only else '--compat uer'} (not implemented)")
 
     def _check_encode_only(self) -> None:
         from corpusprep.instances.encoded import FIXED_ONLY, VIEW_PROCESSORS
@@ -155,4 +175,8 @@ class ShardConfig:
                 "span_masking", "span_geo_prob", "span_max_length", "short_seq_prob", "seed", "compat",
                 "unit_mb", "docs_buffer_size", "label_field", "tgt_seq_len", "sentence_selection")
         d = asdict(self)
-        return {k: d[k] for k in keys}
+        out = {k: d[k] for k in keys}
+        for k in ("validation_share", "validation_docs"):  # only when asked: earlier plans still match
+            if d[k]:
+                out[k] = d[k]
+        return out

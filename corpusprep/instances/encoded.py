@@ -63,6 +63,7 @@ def encode_unit(ctx, unit, writer: PartWriter, stats, tally: UnitTally) -> None:
     for texts, whole, _ in encode_groups(read_texts(unit, tally), tok):
         stats.documents += len(texts)
         stats.instances += len(texts)
+        stats.read(texts, np.diff(whole.offsets))
         count_content(whole, stats, unk)
         stats.more.texts(tok, texts)
         ids_parts.append(whole.ids)

@@ -118,8 +118,21 @@ def refuse_encoded(raw: dict, path) -> None:
                                     "a view (docs/views.md), or run `shard` without --encode-only")
 
 
-def read_meta(directory: str | Path) -> ShardMeta:
-    """Parse DIR/zooprep.json; raise InputError naming the file when it is missing, incomplete or edited."""
+def split_files(raw: dict, split: str | None, path) -> list | None:
+    """The data files of ``split`` (None: the default, train), from zooprep.json ``files`` / ``splits``."""
+    if split in (None, "train"):
+        return raw.get("files")
+    entry = (raw.get("splits") or {}).get(split)
+    if not isinstance(entry, dict):
+        have = ["train", *[k for k in (raw.get("splits") or {}) if k != "holdout"]]
+        raise InputError(str(path), f"no split {split!r} (splits: {', '.join(have)}); "
+                                    "`shard --validation-share F` writes a validation split")
+    return entry.get("files")
+
+
+def read_meta(directory: str | Path, split: str | None = None) -> ShardMeta:
+    """Parse DIR/zooprep.json; raise InputError naming the file when it is missing, incomplete or edited.
+    ``split``: the files of that split (a --validation-* shard; default train)."""
     from corpusprep.instances.data_processors import get, names
     from corpusprep.outdir import require_complete
 
@@ -137,7 +150,7 @@ def read_meta(directory: str | Path) -> ShardMeta:
         expected_row = get(processor).row_len(seq_len)
         row_len = int(raw.get("row_len", expected_row))
         special_ids = {k: int(v) for k, v in raw["special_ids"].items() if v is not None}
-        files = [f["path"] if isinstance(f, dict) else str(f) for f in raw.get("files") or []]
+        files = [f["path"] if isinstance(f, dict) else str(f) for f in split_files(raw, split, path) or []]
         version = int(raw.get("format_version", 1))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an edited file: any type anywhere
         raise InputError(str(path), f"missing or bad field {exc}") from None

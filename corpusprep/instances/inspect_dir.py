@@ -30,6 +30,9 @@ class InspectOptions:
     pieces: bool = False
     vocab: Path | None = None
     spm: Path | None = None
+    split: str | None = None  # a --validation-* shard or a clean output: train (default) | validation
+    view: str | None = None  # encoded corpus: show rows of this view (mlm:512) instead of documents
+    reason: str | None = None  # clean output: show the sampled rejects of this reason
 
     def validate(self) -> None:
         for name in ("n", "start", "random"):
@@ -183,6 +186,30 @@ def instance_lines(row: dict, index: int, render: Renderer | None, opts: Inspect
     return out
 
 
+def _other_output(out: Path, opts: InspectOptions) -> str | None:
+    """A clean output, an encoded corpus or an export file (corpusprep.inspect_outputs); None for a shard."""
+    from corpusprep import inspect_outputs as other
+
+    if out.is_file() and out.with_name(out.name + ".card.json").is_file():
+        return other.inspect_export(out, opts)
+    if out.is_dir() and (out / "report.json").is_file() and not (out / "zooprep.json").exists():
+        return other.inspect_clean(out, opts)
+    if out.is_dir() and (out / "zooprep.json").is_file():
+        from corpusprep.instances.format import read_meta_json
+
+        raw = read_meta_json(out)
+        if raw.get("kind") == "encoded":
+            from corpusprep.outdir import require_complete
+
+            require_complete(out, "shard")
+            return other.inspect_encoded(out, raw, opts)
+    if opts.view:
+        raise ZooprepError("--view applies to an encoded corpus (`shard --encode-only`)")
+    if opts.reason is not None:
+        raise ZooprepError("--reason applies to a `clean` output directory")
+    return None
+
+
 def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | None = None,
                 opts: InspectOptions | None = None) -> str:
     """The report `inspect` prints: the summary, a legend, then the chosen rows."""
@@ -190,7 +217,10 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
 
     opts = opts or InspectOptions(n=n, vocab=vocab, spm=spm)
     opts.validate()
-    meta = read_meta(out)
+    other = _other_output(Path(out), opts)
+    if other is not None:
+        return other
+    meta = checked_meta(out, opts.split).raw
     for f in meta.get("files") or []:  # name the damaged file instead of a pyarrow traceback
         path = Path(out) / (f["path"] if isinstance(f, dict) else str(f))
         if path.is_file() and path.stat().st_size == 0:
@@ -199,6 +229,9 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
         ds = datasets.load_from_disk(str(out))
     except Exception as exc:  # pyarrow / datasets raise several types for damaged files
         raise InputError(str(out), f"cannot load the shard files ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if isinstance(ds, datasets.DatasetDict):  # a --validation-* shard: one split at a time
+        ds = ds[opts.split or "train"]
+        meta = {**meta, "counts": (meta.get("splits") or {}).get(opts.split, {}).get("counts", meta.get("counts"))}
     lines = summary_lines(meta, len(ds))
     chosen = opts.rows(len(ds), Path(out))
     if not chosen:

@@ -27,6 +27,7 @@ from corpusprep.instances.format import FORMAT_VERSION
 from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
+from corpusprep.histogram import merge
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
@@ -70,6 +71,7 @@ def _object_tag(url: str) -> str:
     return f"{i['etag']}/{i['version']}"
 
 
+LENGTHS = ("chars_per_document", "tokens_per_document", "tokens_per_row")  # histograms in counts.lengths
 METADATA = ["dataset_info.json", "state.json", "zooprep.json"]  # swapped in last, after the data files
 
 
@@ -119,6 +121,8 @@ def _summarize(results: list[dict], row_len: int, processor: str = "mlm", full_s
         "empty_documents": sum(r.get("empty_documents", 0) for r in results),
     }
     counts.update(merge_stats(r["stats"].get("more") for r in results))
+    counts["lengths"] = {name: merge(r["stats"].get("lengths", {}).get(name) for r in results)
+                         for name in LENGTHS}
     counts["hints"] = hints(counts, processor, full_sentences)
     return counts
 
@@ -155,7 +159,6 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
         (work / "parts" / r["part"]).rename(final / name)
         files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
     fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
-    write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint)
     counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)
     samples = [s for r in results for s in r.get("reject_samples", [])]
     meta = build_metadata(cfg, tok, dtype, sources, counts, files, samples)
@@ -165,8 +168,24 @@ def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: st
         meta = metadata(meta, results)
     meta["failed_files"] = failed or []
     write_json(final / "zooprep.json", meta)
+    write_card(final, schema, files, fingerprint, meta, cfg)
     od.commit(last=METADATA, plan=plan_digest(plan), summary={"instances": counts["instances"], "files": len(files)})
     return meta
+
+
+def dataset_info(meta: dict, cfg: ShardConfig) -> dict:
+    from corpusprep import card
+
+    return {"description": card.dataset_description(meta), "license": cfg.license or card.UNKNOWN_LICENSE,
+            "citation": card.UER_CITATION}
+
+
+def write_card(final: Path, schema, files: list[dict], fingerprint: str, meta: dict, cfg: ShardConfig) -> None:
+    """dataset_info.json (with description, license, citation) and the dataset card README.md."""
+    from corpusprep import card
+
+    write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint, dataset_info(meta, cfg))
+    card.write_text(final / card.CARD, card.shard_card(meta, cfg.license, cfg.corpus))
 
 
 def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
@@ -222,12 +241,20 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         if not units:
             raise failures.nothing_read(cfg.corpus)
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
+        if cfg.license is not None:  # shapes the card only; absent, plans of earlier runs still match
+            plan["license"] = cfg.license
         build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
         if done is not None:
             return done
         work = od.open_work(plan)
         (work / "parts").mkdir(exist_ok=True)
+        if cfg.split:
+            from corpusprep.instances.splits import run_split
+
+            meta, resumed, built = run_split(cfg, tok, schema, dtype, units, work, od, unit_fn, sources, build_id,
+                                             failures)
+            return ShardResult(cfg.out, meta, resumed, built)
         results = _finished_results(units, work / "parts")
         resumed = len(results)
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work

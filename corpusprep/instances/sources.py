@@ -35,6 +35,7 @@ class UnitTally:
     samples: list | None = None
     failed: dict | None = None  # the unit's file stopped being readable (FailedFile.as_dict)
     fail_fast: bool = False  # --on-error fail: raise instead of recording the failure
+    holdout: object = None  # a holdout.Holdout: read only the documents of one split
 
 
 def plan_units(files: list[CorpusFile], layout: str, unit_bytes: int, failures=None) -> list[WorkUnit]:
@@ -49,11 +50,14 @@ def read_texts(unit: WorkUnit, tally: UnitTally) -> Iterator[str]:
     that stops being readable recorded. One-document-per-line packers use it directly (no per-document
     object: they never need a document's key)."""
     records = UnitRecords(unit, fail_fast=tally.fail_fast, samples=_SAMPLES)
+    holdout = tally.holdout
     try:
         for record in records:
             text = record.text
             if not text or text.isspace():  # the same test as ``not text.strip()``, without a copy
                 tally.empty += 1
+                continue
+            if holdout is not None and not holdout.keeps(text):
                 continue
             yield text
     finally:

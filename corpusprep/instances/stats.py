@@ -17,6 +17,7 @@ UNIT_UNK_CHARS = 500  # distinct [UNK] characters a unit keeps (its most frequen
 PADDING_HINT_ABOVE = 0.5
 LABEL_HINT_ABOVE = 0.6  # share of the most frequent pair label that earns a hint
 SHORT_ROW = 2  # rows of at most this many tokens are counted as short
+T2S_HINT_ABOVE = 0.3  # share of the top [UNK] occurrences that are traditional characters
 WORD_LEVEL_KINDS = ("space", "spm-space")  # [UNK] is a whole word there, not a character
 
 # What each label value means, for the summary.
@@ -34,6 +35,7 @@ class InstanceStats:
         self.rows_without_target = 0
         self.short_rows = 0
         self.single_sentence_documents = 0
+        self.masked_tokens = 0  # positions masked at shard time (--static-masking); 0 with dynamic masking
         self._codes = np.zeros(0, dtype=np.int64)  # occurrences per code point
         self._tok = None
 
@@ -99,7 +101,7 @@ class InstanceStats:
     def as_dict(self) -> dict:
         return {"labels": {k: dict(v) for k, v in self.labels.items()},
                 "rows_without_target": self.rows_without_target, "short_rows": self.short_rows,
-                "single_sentence_documents": self.single_sentence_documents,
+                "single_sentence_documents": self.single_sentence_documents, "masked_tokens": self.masked_tokens,
                 "unk_chars": self._unk_chars().most_common(UNIT_UNK_CHARS)}
 
 
@@ -111,7 +113,7 @@ def merge_stats(parts: Iterable[dict | None]) -> dict:
     """Units' ``as_dict`` results added up (units that recorded none are skipped)."""
     labels: dict[str, Counter] = {}
     unk: Counter = Counter()
-    out = {"rows_without_target": 0, "short_rows": 0, "single_sentence_documents": 0}
+    out = {"rows_without_target": 0, "short_rows": 0, "single_sentence_documents": 0, "masked_tokens": 0}
     for part in parts:
         if not part:
             continue
@@ -147,10 +149,34 @@ def hints(counts: dict, processor: str, full_sentences: bool) -> list[str]:
                 why = (f": {counts['single_sentence_documents']} document(s) have one sentence and always get "
                        "a random B (drop short documents before `shard`, or train mlm / albert)")
             out.append(f"{name} is {value} in {top:.1%} of instances{why}")
+    if processor in ("cls", "cls_mlm") and len(counts.get("labels", {}).get("label", {})) == 1:
+        (value,) = counts["labels"]["label"]
+        out.append(f"every instance has label {value}: a classifier learns nothing from one class (check "
+                   "--label-field and the label column)")
+    if counts.get("documents") == 1 and counts.get("tokens", 0) > 0:
+        out.append("the whole corpus is one document: its lines were read as one text (lyrics or chapters "
+                   "without blank-line separators?); check the input layout or `clean --format`")
+    traditional = traditional_share(counts.get("unk_chars", []))
+    if traditional > T2S_HINT_ABOVE:
+        out.append(f"{traditional:.0%} of the top [UNK] characters are traditional Chinese: `clean --t2s` "
+                   "converts them to simplified ones the vocab knows")
     if counts.get("rows_without_target"):
         out.append(f"{counts['rows_without_target']} row(s) have nothing to predict (kept, as UER-py keeps them; "
                    "they add no loss)")
     return out
+
+
+def traditional_share(unk_chars: list) -> float:
+    """Share of the listed [UNK] occurrences whose character OpenCC t2s changes (a traditional character)."""
+    total = sum(int(n) for _, n in unk_chars)
+    if not total:
+        return 0.0
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover - opencc is a declared dependency
+        return 0.0
+    t2s = opencc.OpenCC("t2s").convert
+    return sum(int(n) for ch, n in unk_chars if t2s(ch) != ch) / total
 
 
 def summary_lines(counts: dict, processor: str, indent: str = "  ", width: int = 15) -> list[str]:

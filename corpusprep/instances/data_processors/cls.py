@@ -32,13 +32,17 @@ def build_labelled(ctx, unit, emit, stats, tally, sep_single: bool) -> None:
         enc = tok.encode_batch([t for _, _, texts in batch for t in texts])
         count_content(enc, stats, emit.ids.unk)
         stats.documents += len(batch)
+        stats.doc_chars.add([sum(map(len, texts)) for _, _, texts in batch])
+        doc_tokens = []
         at = 0
         for key, label, texts in batch:
             a = list(enc[at])
             b = list(enc[at + 1]) if len(texts) == 2 else None
+            doc_tokens.append(len(a) + (len(b) if b is not None else 0))
             at += len(texts)
             src, seg_a = cls_instance(a, b, cfg.seq_len, emit.ids, sep_single)
             emit.one(src, random.Random(f"{cfg.seed}:0:{key}"), seg_a_len=seg_a, label=label)
+        stats.doc_tokens.add(doc_tokens)
 
 
 def compat_labelled(job, sep_single: bool) -> None:

@@ -27,6 +27,8 @@ def build(ctx, unit, emit, stats, tally) -> None:
             else:
                 reject(tally, unit, key, "fields", f"{len(fields)} tab-separated fields, expected source<TAB>target")
         enc = tok.encode_batch([t for _, fields in good for t in fields])
+        batch_fields = [fields for _, fields in good]
+        doc_chars, doc_tokens = [], []
         count_content(enc, stats, ids.unk)
         for j, (key, _) in enumerate(good):
             src = [ids.cls] + list(enc[2 * j]) + [ids.sep]
@@ -34,7 +36,11 @@ def build(ctx, unit, emit, stats, tally) -> None:
                 reject(tally, unit, key, "source_too_long", f"framed source of {len(src)} tokens >= --seq-len")
                 continue
             stats.documents += 1
+            doc_chars.append(sum(map(len, batch_fields[j])))
+            doc_tokens.append(len(enc[2 * j]) + len(enc[2 * j + 1]))
             emit.one((src + list(enc[2 * j + 1]) + [ids.sep])[: cfg.seq_len + 1], random.Random(0), seg_a_len=len(src))
+        stats.doc_chars.add(doc_chars)
+        stats.doc_tokens.add(doc_tokens)
 
 
 def compat(job) -> None:

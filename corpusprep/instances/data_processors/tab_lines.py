@@ -52,6 +52,8 @@ def parquet_labelled(unit: WorkUnit, tally: UnitTally, label_field: str) -> Iter
             if not text or not text.strip():
                 tally.empty += 1
                 continue
+            if tally.holdout is not None and not tally.holdout.keeps(text):
+                continue
             try:
                 value = json.loads(meta).get(label_field) if meta else None
             except (ValueError, AttributeError):

@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpusprep.atomic import atomic_open
 from corpusprep.executors import make_executor
 from corpusprep.outdir import FileOutputs
 from corpusprep.progress import progress
@@ -48,19 +47,25 @@ def report_path(cfg: BuildVocabConfig) -> Path:
 
 
 def run_build_vocab(cfg: BuildVocabConfig) -> str:
-    """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
+    """Returns a one-line summary; writes ``cfg.out`` and the JSON report (its card) as one unit."""
+    from corpusprep.readers.failures import FailureLog
+
+    cfg.validate()
+    started = time.time()
+    failures = FailureLog(cfg.on_error)
+    with FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare],
+                     options=["--out"]) as outputs:
+        return _build(cfg, outputs, failures, started)
+
+
+def _build(cfg: BuildVocabConfig, outputs: FileOutputs, failures, started: float) -> str:
     from corpusprep.corpus_input import expand_corpus
     from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
     from zh_tokenizers.vocab_count import count_unit, plan_units
     from zh_tokenizers.vocab_file import read_vocab
     from zh_tokenizers.vocab_report import coverage_report
 
-    from corpusprep.readers.failures import FailureLog
-
-    cfg.validate()
-    started = time.time()
-    failures = FailureLog(cfg.on_error)
-    outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare])
+    outputs.option = "--report" if cfg.report else "--out"
     outputs.check()  # before the long count: never an input, never a file zooprep did not write
     files = expand_corpus(cfg.corpus, failures)
     outputs.inputs += [f.path for f in files]
@@ -89,7 +94,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         tokens = list(base.id_to_token) + lines[len(base.lines):]
     else:
         lines = tokens = new_vocab(stats, rules)
-    with atomic_open(cfg.out) as fh:
+    with outputs.open(cfg.out) as fh:
         fh.write("".join(t + "\n" for t in lines))
 
     rep = {
@@ -107,7 +112,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
                   + [coverage_report(counts, stats, v.id_to_token, v.path) for v in compares],
         "seconds": round(time.time() - started, 3),
     }
-    outputs.write_card(rep)  # the report is the card: written last, names the vocab with its sha256
+    outputs.commit(rep)  # the report is the card: written last, names the vocab with its sha256
     own = rep["vocabs"][0]
     summary = (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
                f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from corpusprep.atomic import atomic_open
 from corpusprep.outdir import FileOutputs
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
@@ -270,7 +269,7 @@ def _file_digests(files, stats: _Stats, chunk_bytes: int) -> list[dict]:
 
 
 def _write_vocab(path: Path, proto) -> None:
-    with atomic_open(path) as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         for p in proto.pieces:
             fh.write(f"{p.piece}\t{p.score:g}\n")  # sentencepiece's own .vocab layout
 
@@ -287,12 +286,16 @@ def spm_outputs(cfg: SpmTrainConfig, files: list) -> FileOutputs:
 
 
 def train_spm(cfg: SpmTrainConfig) -> dict:
-    """Train, write P.model / P.vocab / P.card.json atomically; return the card."""
+    """Train, write P.model / P.vocab / P.card.json as one unit (all new or all old); return the card."""
+    cfg.validate()
+    with spm_outputs(cfg, []) as outputs:
+        return _train(cfg, outputs)
+
+
+def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
     import sentencepiece as spm
 
-    cfg.validate()
     t_start = time.perf_counter()
-    outputs = spm_outputs(cfg, [])
     outputs.check()  # before training: never an input, never a file zooprep did not write
     stats = _Stats(failures=FailureLog(cfg.on_error))
     files = expand_corpus(list(cfg.corpus), stats.failures)
@@ -357,10 +360,10 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         "model": {"path": str(model_path), "sha256": hashlib.sha256(model_bytes).hexdigest(),
                   "pieces": len(proto.pieces)},
     }
-    _write_vocab(vocab_path, proto)
-    with atomic_open(model_path, "wb") as fh:
+    _write_vocab(outputs.stage(vocab_path), proto)
+    with outputs.open(model_path, "wb") as fh:
         fh.write(model_bytes)
-    return outputs.write_card(card)  # last: a card naming both files with their sha256 means the set is complete
+    return outputs.commit(card)  # the card last: naming both files with their sha256 means the set is complete
 
 
 def finish(card: dict, cfg: SpmTrainConfig) -> None:

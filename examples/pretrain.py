@@ -236,7 +236,7 @@ def claim_outputs(cfg: TrainConfig) -> dict:
 
     named = [(p, o) for p, o in ((cfg.log_file, "--log-file"), (cfg.save_state, "--save-state"),
                                  (cfg.save_weights, "--save-weights")) if p is not None]
-    refuse_shared_paths([*named, *((card_beside(p), f"{o} (its card)") for p, o in named if p)])
+    refuse_shared_paths([*named, *((card_beside(p, o), f"{o} (its card)") for p, o in named)])
     if int(os.environ.get("RANK", "0")) != 0:
         return {}
     inputs = [None if cfg.synthetic else cfg.shard_dir, cfg.init_from, cfg.resume]

@@ -38,9 +38,11 @@ def _real(path) -> str:
     return os.path.realpath(os.path.abspath(os.fspath(path)))
 
 
-def card_beside(path) -> Path:
+def card_beside(path, option: str = "--out") -> Path:
     """The card of a single-file output: ``PATH.card.json``."""
     path = Path(path)
+    if path.name in ("", ".", "..") or str(path).endswith(os.sep):
+        raise ZooprepError(f"{option} must name a file, not {str(path)!r}")
     return path.with_name(path.name + ".card.json")
 
 
@@ -108,7 +110,14 @@ class FileOutputs:
                     raise ZooprepError(f"{path}: {option} lies inside the `zooprep {owner['command']}` output "
                                        f"{folder}; choose a path outside it")
         self._lock()
-        self._recover()
+        try:
+            self._recover()
+            self._check_owned()
+        except BaseException:
+            self._release()
+            raise
+
+    def _check_owned(self) -> None:
         recorded = self._recorded()
         if (self.card.exists() or self.card.is_symlink()) and recorded is None:
             raise ZooprepError(f"{self.card}: exists and is not a `zooprep {self.command}` card; move it away or "
@@ -250,8 +259,13 @@ class FileOutputs:
         order = [*self.outputs, self.card]  # the card last: it says the set is complete
         self._write_record({"state": "ready", "files": [{"path": str(p), "staged": str(self._staged[p]),
                                                          "sha256": sums[p]} for p in order]})
-        for p in order:
-            os.replace(self._staged[p], p)
+        try:
+            for p in order:
+                os.replace(self._staged[p], p)
+        except BaseException:  # past the record the set only rolls forward: the next run finishes it
+            self._staged.clear()
+            self._release(remove=False)
+            raise
         with contextlib.suppress(OSError):
             fd = os.open(self.card.parent, os.O_RDONLY)
             try:
@@ -282,4 +296,4 @@ class FileOutputs:
 
 def single_output(command: str, path, inputs: Iterable = (), option: str = "--out") -> FileOutputs:
     """A one-file output with its card ``PATH.card.json`` (reports, logs, configs, pages, checkpoints)."""
-    return FileOutputs(command, [Path(path)], card_beside(path), inputs, option)
+    return FileOutputs(command, [Path(path)], card_beside(path, option), inputs, option)

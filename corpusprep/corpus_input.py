@@ -22,6 +22,7 @@ a document. Parquet units are runs of whole row groups.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Iterator
 
 from corpusprep.errors import InputError
 from corpusprep.readers.failures import FailureLog, fail_fast
-from corpusprep.readers.inputs import expand_inputs, walk
+from corpusprep.readers.inputs import DIR_PATTERNS, expand_inputs, walk
 from corpusprep.readers.parquet import check_text_column
 from corpusprep.readers.rawio import detect_encoding, first_line_numbers, newlines_before, read_sample
 from corpusprep.readers.units import WorkUnit
@@ -41,7 +42,6 @@ __all__ = ["TEXT", "PARQUET", "BYTES", "LINE", "BLANK_LINE", "CorpusFile", "Unit
 TEXT, PARQUET = "text", "parquet"
 BYTES, LINE, BLANK_LINE = "bytes", "line", "blank_line"  # text_cut
 _MIN_TABLE_LINES = 3
-DIR_PATTERNS = ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt")  # first that matches wins
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
 
     log = fail_fast(failures)
     out: list[CorpusFile] = []
+    seen: set[str] = set()  # the same file named twice (a.txt ./a.txt /abs/a.txt, a symlink) is read once
     for raw in paths:
         p = Path(raw)
         require_complete_input(p)  # an unfinished zooprep output is refused, never read as data
@@ -71,8 +72,25 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
         else:
             found = [Path(f) for f in expand_inputs([str(p)], log)]
         for f in found:
-            out.append(CorpusFile(str(f), PARQUET if f.suffix == ".parquet" else TEXT, f.stat().st_size))
+            key = os.path.realpath(f)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(CorpusFile(str(f), PARQUET if _is_parquet(f) else TEXT, f.stat().st_size))
     return out
+
+
+def _is_parquet(path: Path) -> bool:
+    """A Parquet table by name or by its first bytes (whatever it is called)."""
+    from corpusprep.readers.sniff import PARQUET_MAGIC
+
+    if path.suffix == ".parquet":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    except OSError:
+        return False
 
 
 def corpus_dir_files(folder: Path, log: FailureLog | None = None) -> list[Path]:
@@ -127,9 +145,10 @@ def _renumber(u: WorkUnit, index: int) -> WorkUnit:
 
 def _check_plain_text(path: str, tab_rows: bool = False) -> None:
     """UTF-8 text with one document (or sentence) per line; tables and legacy encodings go to `clean`."""
-    from corpusprep.readers.sniff import sniff_layout
+    from corpusprep.readers.sniff import input_kind, sniff_layout
     from corpusprep.readers.units import compression_of
 
+    input_kind(path, read_sample(path, compression_of(path)))  # archives, Arrow, ...: one line, never text
     if compression_of(path):
         raise InputError(path, "compressed file: corpus commands read plain UTF-8 text or Parquet; "
                                "run `zooprep clean` on it first")

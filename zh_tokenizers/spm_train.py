@@ -299,6 +299,9 @@ def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
     outputs.check()  # before training: never an input, never a file zooprep did not write
     stats = _Stats(failures=FailureLog(cfg.on_error))
     files = expand_corpus(list(cfg.corpus), stats.failures)
+    from corpusprep.outdir.complete import check_versions, input_versions
+
+    versions = input_versions(f.path for f in files)  # zooprep outputs read: compared again before the commit
     outputs.inputs += [f.path for f in files]
     outputs.check()
     kw = trainer_kwargs(cfg)
@@ -363,6 +366,7 @@ def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
     _write_vocab(outputs.stage(vocab_path), proto)
     with outputs.open(model_path, "wb") as fh:
         fh.write(model_bytes)
+    check_versions(versions)
     return outputs.commit(card)  # the card last: naming both files with their sha256 means the set is complete
 
 

@@ -28,7 +28,9 @@ from corpusprep.instances.build import UnitContext, load_marker, process_unit
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
 from corpusprep.instances.stats import hints, merge_stats
+from corpusprep.errors import ZooprepError
 from corpusprep.outdir import OutputDir
+from corpusprep.outdir.complete import check_versions, input_versions
 from corpusprep.progress import progress
 from corpusprep.readers.failures import FailureLog
 
@@ -185,6 +187,20 @@ def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, d
     return len(pending)
 
 
+def refuse_empty(cfg: ShardConfig, results: list[dict], failures) -> None:
+    """0 rows is not a shard: one line saying why (every line rejected, every file failed), exit 2."""
+    if sum(r["rows"] for r in results):
+        return
+    if failures.failed and all(r.get("failed") or not r.get("stats", {}).get("documents") for r in results):
+        raise failures.nothing_read(cfg.corpus)
+    reasons = _add_up(r.get("rejected_reasons") or {} for r in results)
+    why = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    docs = sum(r.get("stats", {}).get("documents", 0) for r in results)
+    raise ZooprepError(f"{', '.join(map(str, cfg.corpus))}: 0 instances for --processor {cfg.processor} from {docs} "
+                       f"documents" + (f"; rejected lines: {why}" if why else "")
+                       + "; check that the corpus has the layout this processor reads (docs/shard.md)")
+
+
 def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
     cfg.validate()
@@ -197,6 +213,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
     failures = FailureLog(cfg.on_error)
     sources = expand_corpus(cfg.corpus, failures)
+    versions = input_versions(s.path for s in sources)  # zooprep outputs read: compared again before the commit
     with open_out(cfg, sources) as od:
         if cfg.uer_compat:
             from corpusprep.instances.compat_uer import run_compat
@@ -229,6 +246,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])
+            refuse_empty(cfg, [results[u.index] for u in units], failures)
+            check_versions(versions)
             meta = assemble(work, od, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result(),
                             build_id, failures.as_list())
         finally:

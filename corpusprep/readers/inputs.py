@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 
 from corpusprep.errors import InputError
@@ -114,6 +115,7 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
                 nbytes=0)
 
     visited: set[str] = set()
+    from corpusprep.outdir.layout import META_DIR
     # symbolic links to folders are followed (a corpus assembled from links is common); a folder
     # reached twice (a link loop, or two links to one folder) is walked once
     for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
@@ -122,14 +124,66 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
             dirs[:] = []
             continue
         visited.add(real)
+        if META_DIR in dirs:  # a zooprep output: its corpus files only (never rejects/, reports, parts)
+            dirs[:] = []
+            try:
+                found.extend(output_data_files(root))
+            except InputError as exc:
+                log.add(exc.path, exc.message, nbytes=0)
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
             if not _skipped(name, skip_docs):
                 path = os.path.join(root, name)
                 if _usable(path, log):
                     found.append(path)
+    check_sets(found, folder, log)
     # sort on path components so "a/b" < "a-b/c" does not depend on the separator's code point
     return sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
+
+
+_SET_MEMBER = re.compile(r"^(?P<stem>.*)-(?P<i>\d{5})-of-(?P<n>\d{5})(?P<ext>\..*)?$")
+
+
+def check_sets(files: list[str], folder: str, log: FailureLog) -> None:
+    """A folder (with its sub-folders) holding only some members of a ``NAME-00000-of-00004.EXT`` set is named in the log
+    (a warning and exit 3, or an error under ``--on-error fail``): never read as if it were whole."""
+    sets: dict[tuple, set[int]] = {}
+    for f in files:
+        m = _SET_MEMBER.match(os.path.basename(f))
+        if m:
+            sets.setdefault((m["stem"], int(m["n"]), m["ext"] or ""), set()).add(int(m["i"]))
+    for (stem, n, ext), have in sorted(sets.items()):
+        missing = sorted(set(range(n)) - have)
+        if missing:
+            name = os.path.join(folder, f"{stem}-{missing[0]:05d}-of-{n:05d}{ext}")
+            log.add(name, f"missing from its set: the folder holds only {len(have)} of the {n} files "
+                          f"{stem}-NNNNN-of-{n:05d}{ext}", nbytes=0)
+
+
+# The corpus files of a folder, first pattern that matches: the training shards of a `clean` output
+# (never its validation shards), else any Parquet, else the training shards of a `--layout uer` folder,
+# else any text.
+DIR_PATTERNS = ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt")
+
+
+def output_data_files(root: str) -> list[str]:
+    """The corpus files a complete zooprep output directory records (DIR_PATTERNS); an unfinished
+    output, or one holding no corpus text (a shard's Arrow parts), is an InputError."""
+    from pathlib import PurePosixPath
+
+    from corpusprep.outdir.complete import require_complete
+
+    done = require_complete(root)
+    if done is None:
+        return []
+    names = sorted(done["files"])
+    for pattern in DIR_PATTERNS:
+        found = [n for n in names if PurePosixPath(n).match(pattern)]
+        if found:
+            return [os.path.join(root, *n.split("/")) for n in found]
+    raise InputError(root, f"a `zooprep {done.get('command')}` output holds no corpus text (.parquet or .txt "
+                           "files); give the corpus it was made from")
 
 
 def _skipped(name: str, skip_docs: bool) -> bool:

@@ -24,6 +24,10 @@ _SKIP_PREFIXES = ("README", "LICENSE", "LICENCE", "COPYING")
 _SKIP_SUFFIXES = (".md", ".py", ".sh")
 
 
+class ZooprepOutputRefused(InputError):
+    """A zooprep output directory among the inputs that cannot be read (unfinished, no corpus text): stops the run."""
+
+
 def shown(path: str) -> str:
     """A path as it can be printed and written to UTF-8 reports (undecodable name bytes escaped)."""
     try:
@@ -47,6 +51,8 @@ def expand_inputs(inputs: list[str], failures: FailureLog | None = None, *, skip
     for item in map(str, inputs):
         try:
             found = _expand_one(item, log, skip_docs)
+        except ZooprepOutputRefused:
+            raise
         except InputError as exc:
             log.add(exc.path, exc.message, exc.line)
             continue
@@ -128,8 +134,8 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
             dirs[:] = []
             try:
                 found.extend(output_data_files(root))
-            except InputError as exc:
-                log.add(exc.path, exc.message, nbytes=0)
+            except InputError as exc:  # never read around an unfinished or foreign zooprep output
+                raise ZooprepOutputRefused(exc.path, exc.message) from None
             continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
@@ -178,6 +184,14 @@ def output_data_files(root: str) -> list[str]:
     if done is None:
         return []
     names = sorted(done["files"])
+    for base, dirs, files in os.walk(root):  # a corpus file put there by hand is not that command's output
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            rel = os.path.relpath(os.path.join(base, name), root).replace(os.sep, "/")
+            if rel not in done["files"] and any(PurePosixPath(rel).match(p) for p in DIR_PATTERNS):
+                raise InputError(os.path.join(base, name), f"not part of the `zooprep {done.get('command')}` output "
+                                                           f"{root} (not in its complete state); move it out of that "
+                                                           "directory")
     for pattern in DIR_PATTERNS:
         found = [n for n in names if PurePosixPath(n).match(pattern)]
         if found:

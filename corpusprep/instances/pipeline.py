@@ -122,12 +122,20 @@ def processor_options(cfg: ShardConfig, tok) -> dict:
     return proc.options(cfg, tok) if proc.options else {}
 
 
+def _described(tok) -> dict:
+    """The tokenizer's record, with the absolute path of its file (found again from any folder)."""
+    desc = dict(tok.describe())
+    if desc.get("path"):
+        desc["abs_path"] = os.path.abspath(str(desc["path"]))
+    return desc
+
+
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
                    samples: list) -> dict:
     return {
         "zooprep_version": __version__, "format_version": FORMAT_VERSION,
         "processor": cfg.processor, "seq_len": cfg.seq_len, "row_len": cfg.row_len,
-        "tokenizer": tok.describe(), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
+        "tokenizer": _described(tok), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
         "full_sentences": cfg.full_sentences, "static_masking": cfg.static_masking,
         "dup_factor": cfg.dup_factor, "whole_word": cfg.whole_word,
         "sources": sources, "counts": counts, "files": files,

@@ -202,15 +202,32 @@ def _text_spans(path: str, size: int, unit_bytes: int, cut: str) -> list[tuple[i
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a] or [(0, 0)]
 
 
+_SCAN = 1 << 20  # a line is scanned in pieces this big: a 1 GB line is never held
+
+
+def _skip_line(fh) -> tuple[bool, bool]:
+    """Read to the end of the current line in bounded pieces: (read anything, the line was blank)."""
+    got, blank = False, True
+    while True:
+        piece = fh.readline(_SCAN)
+        if not piece:
+            return got, blank
+        got = True
+        if blank and piece.decode("utf-8", "replace").strip():
+            blank = False
+        if piece.endswith(b"\n"):
+            return got, blank
+
+
 def _next_cut(fh, offset: int, cut: str) -> int:
     """First line start (LINE) or first start after a blank line (BLANK_LINE) at or after ``offset``."""
     fh.seek(offset - 1)
-    fh.readline()  # finish the line holding byte offset-1: we are now at a line start >= offset
+    _skip_line(fh)  # finish the line holding byte offset-1: we are now at a line start >= offset
     if cut == LINE:
         return fh.tell()
     while True:
-        line = fh.readline()
-        if not line or not line.decode("utf-8", "replace").strip():
+        got, blank = _skip_line(fh)
+        if not got or blank:
             return fh.tell()
 
 

@@ -110,6 +110,9 @@ def run_clean(config: CleanConfig) -> dict:
         raise failures.nothing_read(config.inputs)
     for folder in sorted({os.path.dirname(u.path) for u in units}):
         require_complete_input(folder)  # ... nor one found inside an INPUT folder
+    from corpusprep import options as opt
+
+    opt.num_shards(config.num_shards, sum(unit_bytes(u) for u in units))
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     versions = input_versions(u.path for u in units)  # zooprep outputs read: compared again before the commit

@@ -51,7 +51,8 @@ SPM_DEFAULT_MAX_SENTENCE_LENGTH = 4192
 SPM_DEFAULT_THREADS = 16
 SEGMENT_BATCH = 2000
 # Fields zooprep sets itself: never taken from --spm-option.
-RESERVED_OPTIONS = {"input", "model_prefix", "sentence_iterator", "model_writer", "pretokenization_delimiter"}
+RESERVED_OPTIONS = {"input", "model_prefix", "sentence_iterator", "model_writer", "pretokenization_delimiter",
+                    "num_threads", "minloglevel"}  # the last two: --threads and --verbose
 
 
 @dataclass(frozen=True)
@@ -329,9 +330,11 @@ def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
             spm.SentencePieceTrainer.train(
                 sentence_iterator=_counting(itertools.chain([first], stream), stats), model_writer=writer,
                 num_threads=threads, minloglevel=0 if cfg.verbose else 2, **passed)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise_if_interrupted()  # a Ctrl-C / SIGTERM while the trainer was reading sentences
-            msg = str(exc).split("] ", 1)[-1].strip()
+            if isinstance(exc, ValueError) and "INVALID_ARGUMENT" not in str(exc):
+                raise
+            msg = str(exc).split("] ", 1)[-1].strip()  # e.g. a --spm-option value of the wrong type
             raise ZooprepError(f"sentencepiece could not train on {', '.join(map(str, cfg.corpus))}: {msg}") from None
         train_s = time.perf_counter() - t_train  # when streaming, this includes reading
     proto = load_model_proto(writer.getvalue())

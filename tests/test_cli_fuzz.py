@@ -24,7 +24,8 @@ PRETRAIN = [["--batch-size", "0"], ["--batch-size", "-1"], ["--lr", "nan"], ["--
             ["--log-every", "0"], ["--max-length", "100000000"], ["--model", "t5"], ["--warmup", "2"],
             ["--max-steps", "-1"], ["--seq-len", "0"], ["--weight-decay", "inf"], ["--workers", "-1"],
             ["--stop-at", "-3"], ["--view", "bogus"], ["--masking", "span", "--max-steps", "1"],
-            ["--init-from", "/bin/ls"], ["--resume", "/bin/ls"], ["--log-file", ""], ["--save-weights", "/"]]
+            ["--init-from", "/bin/ls"], ["--resume", "/bin/ls"], ["--log-file", ""], ["--save-weights", "/"],
+            ["--device", "cuda"], ["--size", "huge"], ["--synthetic", "mlm", "--seq-len", "100000000"]]
 
 
 class _Hang(Exception):
@@ -37,7 +38,7 @@ def _invoke(args: list[str], stdin: str = "今天天气很好\n") -> tuple[int, 
 
     err, out = io.StringIO(), io.StringIO()
     old = sys.argv, sys.stdin
-    sys.argv, sys.stdin = ["zooprep", *args], io.StringIO(stdin)
+    sys.argv, sys.stdin = ["zooprep", *args], io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
 
     def hang(*_):
         raise _Hang(" ".join(args))
@@ -99,7 +100,6 @@ def _bases(d: Path, n: int) -> dict[tuple[str, ...], list[str]]:
 
 
 def _options() -> dict[tuple[str, ...], list[tuple[str, bool]]]:
-    import click
     import typer.main
 
     import cli
@@ -112,7 +112,7 @@ def _options() -> dict[tuple[str, ...], list[tuple[str, bool]]]:
                 walk(sub, (*path, name))
             return
         found[path] = [(p.opts[0], bool(getattr(p, "is_flag", False))) for p in cmd.params
-                       if isinstance(p, click.Option) and p.opts[0] not in NOT_FUZZED]
+                       if p.param_type_name == "option" and p.opts[0] not in NOT_FUZZED]
 
     walk(typer.main.get_command(cli.app), ())
     return found

@@ -97,7 +97,8 @@ class FileOutputs:
 
         Takes the unit's lock and finishes (or discards) what a killed run left first.
         """
-        refuse_shared_paths([*zip(self.outputs, self.options), (self.card, f"{self.option} (its card)")])
+        card_label = self.option if self.option not in self.options else f"{self.option} (its card)"
+        refuse_shared_paths([*zip(self.outputs, self.options), (self.card, card_label)])
         for path, option in [*zip(self.outputs, self.options), (self.card, self.option)]:
             if str(path) in ("", "."):
                 raise ZooprepError(f"{option} must name a file, not {str(path)!r}")

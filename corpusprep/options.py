@@ -61,8 +61,10 @@ def num_shards(value: int, input_bytes: int, option: str = "--num-shards") -> in
 
 def out_path(value, option: str = "--out") -> str:
     """A non-empty output path."""
+    from pathlib import Path
+
     text = "" if value is None else str(value)
-    if not text.strip() or text == ".":
+    if not text.strip() or text == "." or Path(text).name in ("", ".", ".."):
         raise ZooprepError(f"{option} must name a file or directory, not {text!r}")
     return text
 

@@ -177,7 +177,9 @@ def export_hf(cfg: ExportConfig, target: Path | None = None) -> ExportResult:
 
 
 def card_path(out: Path) -> Path:
-    return Path(out).with_name(Path(out).name + ".card.json")
+    from corpusprep.outdir.fileout import card_beside
+
+    return card_beside(out, "--out")
 
 
 def export(cfg: ExportConfig) -> ExportResult:

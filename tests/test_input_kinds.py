@@ -205,3 +205,56 @@ def test_a_file_truncated_while_read_is_a_failure(tmp_path):
     assert isinstance(items[-1], Failure) and "changed while it was read" in items[-1].reason
     whole = list(read_unit_guarded(unit))
     assert not any(isinstance(i, Failure) for i in whole)
+
+
+# -- defects 14-15: bounded memory whatever the line length, options that cannot work refused ----------------
+def test_many_tiny_inputs_give_few_data_files(tmp_path, vocab):
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(60):
+        (d / f"f{i:03d}.txt").write_text(_text(3), encoding="utf-8")
+    res = run_shard(ShardConfig(corpus=(d,), out=tmp_path / "s", vocab=vocab, seq_len=16, workers=1,
+                                show_progress=False))
+    assert res.meta["counts"]["documents"] == 180
+    assert len(list((tmp_path / "s").glob("data-*.arrow"))) == 1 and len(res.meta["files"]) == 1
+    from corpusprep.verify import verify_dir
+
+    assert verify_dir(tmp_path / "s").ok
+    import datasets
+
+    assert len(datasets.load_from_disk(str(tmp_path / "s"))) == sum(f["rows"] for f in res.meta["files"])
+
+
+def test_planning_a_long_line_never_holds_it(tmp_path):
+    import tracemalloc
+
+    from corpusprep.corpus_input import LINE, _text_spans
+
+    src = tmp_path / "long.txt"
+    with open(src, "w", encoding="utf-8") as fh:
+        fh.write("短句。\n" * 10 + "很" * (8 << 20) + "\n" + "短句。\n" * 10)
+    tracemalloc.start()
+    spans = _text_spans(str(src), src.stat().st_size, 1 << 20, LINE)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert spans[0][0] == 0 and spans[-1][1] == src.stat().st_size
+    assert peak < 8 << 20  # the 24 MB line was scanned in 1 MB pieces
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(unit_mb=1e-9), "--unit-mb must be in"),
+    (dict(span_masking=True, span_max_length=100000), "--span-max-length must be in"),
+])
+def test_pathological_shard_options_are_refused_with_their_bound(tmp_path, vocab, kw, message):
+    src = tmp_path / "a.txt"
+    src.write_text(_text(), encoding="utf-8")
+    with pytest.raises(ZooprepError, match=message):
+        run_shard(ShardConfig(corpus=(src,), out=tmp_path / "s", vocab=vocab, seq_len=16, workers=1,
+                              show_progress=False, **kw))
+
+
+def test_num_shards_beyond_the_input_is_refused(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text(_text(), encoding="utf-8")
+    with pytest.raises(ZooprepError, match="--num-shards must be in"):
+        _clean([src], tmp_path / "c", num_shards=100000)

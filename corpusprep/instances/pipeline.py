@@ -146,16 +146,59 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
     }
 
 
+SMALL_PART_BYTES = 8 << 20  # parts smaller than this are joined (in unit order) into data files of about this size
+
+
+def part_groups(sizes: list[int], target: int = SMALL_PART_BYTES) -> list[list[int]]:
+    """Consecutive parts joined while the file stays under ``target`` bytes (a big part stays alone)."""
+    groups: list[list[int]] = []
+    acc = 0
+    for i, size in enumerate(sizes):
+        if groups and acc + size <= target:
+            groups[-1].append(i)
+            acc += size
+        else:
+            groups.append([i])
+            acc = size
+    return groups
+
+
+def concat_parts(parts: list[Path], dest: Path, schema) -> str:
+    """Write the record batches of ``parts`` (Arrow streams) one after the other into ``dest``; its sha256."""
+    import pyarrow as pa
+
+    from corpusprep.atomic import atomic_path
+
+    with atomic_path(dest, fsync=False) as tmp:
+        with pa.OSFile(str(tmp), "wb") as sink:
+            writer = None
+            for part in parts:
+                with pa.OSFile(str(part), "rb") as src:
+                    reader = pa.ipc.open_stream(src)
+                    writer = writer or pa.ipc.new_stream(sink, reader.schema)  # the parts' own schema
+                    for batch in reader:
+                        writer.write_batch(batch)
+            if writer is not None:
+                writer.close()
+    return sha256_file(dest)
+
+
 def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict],
              sources: list[dict], plan: dict, failed: list[dict] | None = None) -> dict:
     """Move parts in unit order into the stage, write dataset_info/state/zooprep.json, swap into OUT."""
     final = od.stage
     keep = [r for r in results if r["rows"] > 0] or results[:1]
+    groups = part_groups([(work / "parts" / r["part"]).stat().st_size for r in keep])
     files = []
-    for i, r in enumerate(keep):
-        name = f"data-{i:05d}-of-{len(keep):05d}.arrow"
-        (work / "parts" / r["part"]).rename(final / name)
-        files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
+    for i, group in enumerate(groups):
+        name = f"data-{i:05d}-of-{len(groups):05d}.arrow"
+        parts = [keep[k] for k in group]
+        if len(parts) == 1:
+            (work / "parts" / parts[0]["part"]).rename(final / name)
+            sha = parts[0]["sha256"]
+        else:  # many small inputs: one data file for a run of small parts, not one file each
+            sha = concat_parts([work / "parts" / r["part"] for r in parts], final / name, schema)
+        files.append({"path": name, "sha256": sha, "rows": sum(r["rows"] for r in parts)})
     fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
     write_datasets_metadata(final, schema, [f["path"] for f in files], fingerprint)
     counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)

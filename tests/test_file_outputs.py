@@ -204,3 +204,16 @@ def test_build_spm_failure_at_the_card_keeps_model_vocab_and_card_together(tmp_p
     assert _files(tmp_path) == old
     card = train_spm(SpmTrainConfig(corpus=(str(corpus),), out_prefix=str(tmp_path / "sp"), vocab_size=360, workers=1))
     assert card["model"]["pieces"] == 360
+
+
+def test_pretrain_refuses_ids_outside_the_vocabulary_in_one_line(tmp_path):
+    """A damaged part with ids >= vocab_size was an IndexError deep in the embedding."""
+    from corpusprep.feed.testing import synthetic_rows, write_shard
+    from corpusprep.pretrain_example_command import load_trainer
+
+    pretrain = load_trainer()
+    cols = synthetic_rows(16, "mlm", seq_len=16, vocab_size=21128, seed=1)
+    shard = write_shard(tmp_path / "bad", cols, "mlm", seq_len=16, vocab_size=1000)  # ids up to 21127, vocab 1000
+    with pytest.raises(ZooprepError, match="outside the vocabulary of 1000"):
+        pretrain.train(pretrain.parse_args([str(shard), "--size", "nano", "--device", "cpu", "--workers", "0",
+                                            "--threads", "1", "--max-steps", "2", "--batch-size", "4"]))

@@ -147,10 +147,14 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
 
 
 SMALL_PART_BYTES = 8 << 20  # parts smaller than this are joined (in unit order) into data files of about this size
+JOIN_ABOVE_PARTS = 256  # up to this many parts each stays one data file (the per-file cost is small then)
 
 
 def part_groups(sizes: list[int], target: int = SMALL_PART_BYTES) -> list[list[int]]:
-    """Consecutive parts joined while the file stays under ``target`` bytes (a big part stays alone)."""
+    """One data file per part, or, for a run of more than JOIN_ABOVE_PARTS parts (thousands of tiny
+    inputs), consecutive parts joined while the file stays under ``target`` bytes (a big part alone)."""
+    if len(sizes) <= JOIN_ABOVE_PARTS:
+        return [[i] for i in range(len(sizes))]
     groups: list[list[int]] = []
     acc = 0
     for i, size in enumerate(sizes):

@@ -22,6 +22,7 @@ a document. Parquet units are runs of whole row groups.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,7 @@ from typing import Iterator
 from corpusprep import storage
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.readers.failures import FailureLog, fail_fast
-from corpusprep.readers.inputs import expand_inputs, walk
+from corpusprep.readers.inputs import DIR_PATTERNS, expand_inputs, walk
 from corpusprep.readers.parquet import check_text_column
 from corpusprep.readers.rawio import (detect_encoding, first_line_numbers, input_size, newlines_before, open_input,
                                       read_sample)
@@ -43,7 +44,6 @@ __all__ = ["TEXT", "PARQUET", "BYTES", "LINE", "BLANK_LINE", "CorpusFile", "Unit
 TEXT, PARQUET = "text", "parquet"
 BYTES, LINE, BLANK_LINE = "bytes", "line", "blank_line"  # text_cut
 _MIN_TABLE_LINES = 3
-DIR_PATTERNS = ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt")  # first that matches wins
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
 
     log = fail_fast(failures)
     out: list[CorpusFile] = []
+    seen: set[str] = set()  # the same file named twice (a.txt ./a.txt /abs/a.txt, a symlink) is read once
     for raw in paths:
         if str(raw)[:7].lower() == "file://":
             raw = storage.absolute(str(raw))  # a local path in URL form
@@ -79,8 +80,25 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
         else:
             found = [Path(f) for f in expand_inputs([str(p)], log)]
         for f in found:
-            out.append(CorpusFile(str(f), PARQUET if f.suffix == ".parquet" else TEXT, f.stat().st_size))
+            key = os.path.realpath(f)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(CorpusFile(str(f), PARQUET if _is_parquet(f) else TEXT, f.stat().st_size))
     return out
+
+
+def _is_parquet(path: Path) -> bool:
+    """A Parquet table by name or by its first bytes (whatever it is called)."""
+    from corpusprep.readers.sniff import PARQUET_MAGIC
+
+    if path.suffix == ".parquet":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    except OSError:
+        return False
 
 
 def _expand_url(url: str, log: FailureLog) -> list[CorpusFile]:
@@ -175,9 +193,10 @@ def _renumber(u: WorkUnit, index: int) -> WorkUnit:
 
 def _check_plain_text(path: str, tab_rows: bool = False) -> None:
     """UTF-8 text with one document (or sentence) per line; tables and legacy encodings go to `clean`."""
-    from corpusprep.readers.sniff import sniff_layout
+    from corpusprep.readers.sniff import input_kind, sniff_layout
     from corpusprep.readers.units import compression_of
 
+    input_kind(path, read_sample(path, compression_of(path)))  # archives, Arrow, ...: one line, never text
     if compression_of(path):
         raise InputError(path, "compressed file: corpus commands read plain UTF-8 text or Parquet; "
                                "run `zooprep clean` on it first")
@@ -231,15 +250,32 @@ def _text_spans(path: str, size: int, unit_bytes: int, cut: str) -> list[tuple[i
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a] or [(0, 0)]
 
 
+_SCAN = 1 << 20  # a line is scanned in pieces this big: a 1 GB line is never held
+
+
+def _skip_line(fh) -> tuple[bool, bool]:
+    """Read to the end of the current line in bounded pieces: (read anything, the line was blank)."""
+    got, blank = False, True
+    while True:
+        piece = fh.readline(_SCAN)
+        if not piece:
+            return got, blank
+        got = True
+        if blank and piece.decode("utf-8", "replace").strip():
+            blank = False
+        if piece.endswith(b"\n"):
+            return got, blank
+
+
 def _next_cut(fh, offset: int, cut: str) -> int:
     """First line start (LINE) or first start after a blank line (BLANK_LINE) at or after ``offset``."""
     fh.seek(offset - 1)
-    fh.readline()  # finish the line holding byte offset-1: we are now at a line start >= offset
+    _skip_line(fh)  # finish the line holding byte offset-1: we are now at a line start >= offset
     if cut == LINE:
         return fh.tell()
     while True:
-        line = fh.readline()
-        if not line or not line.decode("utf-8", "replace").strip():
+        got, blank = _skip_line(fh)
+        if not got or blank:
             return fh.tell()
 
 

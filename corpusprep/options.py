@@ -14,6 +14,9 @@ MAX_WORKERS = 4096
 MAX_UNIT_MB = 1 << 20
 MAX_DUP_FACTOR = 1000  # each pass rereads and rewrites the corpus: more is a typo, not a recipe (UER's zoo uses 1-10)
 MAX_DOCS_BUFFER = 1 << 24  # documents held in memory at once
+MIN_UNIT_MB = 1 / 1024  # 1 KiB: smaller work units only multiply per-unit costs (a run of millions of units)
+MAX_SPAN_LENGTH = 1024  # no row of any zoo model is longer; the span sampler's cost grows with the bound
+MIN_SHARD_BYTES = 4096  # --num-shards beyond input bytes / this (and beyond 64) only makes empty files
 
 
 def number(option: str, value, lo: float | None = None, hi: float | None = None, *,
@@ -47,14 +50,21 @@ def workers(value: int | None, option: str = "--workers") -> int | None:
 
 def unit_bytes_of(unit_mb, option: str = "--unit-mb") -> int:
     """``--unit-mb`` (> 0, finite) in bytes, at least 1."""
-    mb = number(option, unit_mb, 0, MAX_UNIT_MB, lo_open=True)
+    mb = number(option, unit_mb, MIN_UNIT_MB, MAX_UNIT_MB)
     return max(1, int(mb * (1 << 20)))
+
+
+def num_shards(value: int, input_bytes: int, option: str = "--num-shards") -> int:
+    """Output shards: at most max(64, input bytes / MIN_SHARD_BYTES), so most hold something."""
+    return integer(option, value, 1, max(64, input_bytes // MIN_SHARD_BYTES))
 
 
 def out_path(value, option: str = "--out") -> str:
     """A non-empty output path."""
+    from pathlib import Path
+
     text = "" if value is None else str(value)
-    if not text.strip() or text == ".":
+    if not text.strip() or text == "." or Path(text).name in ("", ".", ".."):
         raise ZooprepError(f"{option} must name a file or directory, not {text!r}")
     return text
 

@@ -90,6 +90,9 @@ class RayExecutor:
                     if "existing cluster" not in str(exc):
                         raise
             ray.init(address=address, **common)  # a cluster: it has its own size and import paths
+        except ValueError as exc:  # "Invalid address format: bad addr"
+            raise ZooprepError(f"--ray-address {address!r}: {str(exc).splitlines()[0] if str(exc) else exc}; "
+                               "use auto, HOST:PORT or ray://HOST:10001") from None
         except ConnectionError as exc:
             raise ZooprepError(
                 f"cannot reach the Ray cluster at {address or os.environ.get('RAY_ADDRESS')!r}: {exc}. If the "

@@ -21,8 +21,10 @@ from such weights, as UER's ``--pretrained_model_path``. The position table alwa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -201,29 +203,53 @@ def model_card(cfg: TrainConfig, kind: str, vocab: int) -> dict:
 
 def save_weights(model: nn.Module, path: str, card: dict) -> None:
     """The model's weights alone (no optimizer moments: a third of --save-state), for --init-from."""
-    tmp = f"{path}.tmp"
-    torch.save({"format": WEIGHTS_FORMAT, "model": model.state_dict(), "card": card}, tmp)
-    os.replace(tmp, path)  # a killed save never leaves a truncated file under the final name
+    torch.save({"format": WEIGHTS_FORMAT, "model": model.state_dict(), "card": card}, path)
 
 
-def check_checkpoint_target(path: str, option: str, shard_dir: str | None) -> None:
-    """Before training: --save-state / --save-weights may replace only a checkpoint of ours, never a
-    user's file, a directory or anything inside the shard directory (an input)."""
-    from corpusprep.outdir.ownership import check_outside_inputs
+def check_options(cfg: TrainConfig) -> None:
+    """Options that cannot work are refused before anything starts, with their bound (one line)."""
+    from corpusprep import options as opt
 
-    if shard_dir:
-        check_outside_inputs(path, [shard_dir], option)
-    if os.path.isdir(path):
-        raise ZooprepError(f"{path}: {option} is a directory")
-    if not os.path.lexists(path):
-        return
+    opt.integer("--batch-size", cfg.batch_size, 1, 1 << 20)
+    opt.integer("--max-steps", cfg.max_steps, 0, 1 << 40)
+    opt.integer("--log-every", cfg.log_every, 1)
+    opt.integer("--workers", cfg.workers, 0, opt.MAX_WORKERS)
+    opt.integer("--max-length", cfg.max_length, 1, 1 << 16)  # rows of a position table, not a corpus size
+    opt.integer("--seq-len", cfg.seq_len, 2, 1 << 16)
+    if cfg.threads is not None:
+        opt.integer("--threads", cfg.threads, 1, 4096)
+    if cfg.stop_at is not None:
+        opt.integer("--stop-at", cfg.stop_at, 0)
+    if cfg.lr is not None:
+        opt.number("--lr", cfg.lr, 0, 10, lo_open=True)
+    opt.number("--warmup", cfg.warmup, 0, 1)
+    opt.number("--weight-decay", cfg.weight_decay, 0, 10)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ZooprepError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+
+
+def claim_outputs(cfg: TrainConfig) -> dict:
+    """Before training: each of --log-file / --save-state / --save-weights becomes a zooprep file output
+    (corpusprep.outdir.fileout): never an input, never a file zooprep did not write, never inside a
+    zooprep output directory, never one path for two of them. Only rank 0 writes them."""
+    from corpusprep.outdir.fileout import card_beside, refuse_shared_paths, single_output
+
+    named = [(p, o) for p, o in ((cfg.log_file, "--log-file"), (cfg.save_state, "--save-state"),
+                                 (cfg.save_weights, "--save-weights")) if p is not None]
+    refuse_shared_paths([*named, *((card_beside(p, o), f"{o} (its card)") for p, o in named)])
+    if int(os.environ.get("RANK", "0")) != 0:
+        return {}
+    inputs = [None if cfg.synthetic else cfg.shard_dir, cfg.init_from, cfg.resume]
+    units = {}
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - any file torch cannot read is not ours to replace
-        ckpt = None
-    if os.path.islink(path) or not (isinstance(ckpt, dict) and isinstance(ckpt.get("model"), dict)):
-        raise ZooprepError(f"{path}: exists and is not a pretrain-example checkpoint; move it away or choose "
-                           f"another {option}")
+        for path, option in named:
+            units[option] = single_output("pretrain-example", path, inputs, option)
+            units[option].check()
+    except BaseException:
+        for unit in units.values():
+            unit.abort()
+        raise
+    return units
 
 
 def _describe(card: dict | None) -> str:
@@ -285,13 +311,20 @@ def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 def train(cfg: TrainConfig) -> dict:
     if cfg.init_from and cfg.resume:
         raise ZooprepError("--init-from starts a new run from weights, --resume continues a run: pass one")
-    for path, option in ((cfg.save_state, "--save-state"), (cfg.save_weights, "--save-weights")):
-        if path:
-            check_checkpoint_target(path, option, None if cfg.synthetic else cfg.shard_dir)
-    if cfg.log_file and not cfg.synthetic:  # the log appends: never to a file of the shard (an input)
-        from corpusprep.outdir.ownership import check_outside_inputs
+    check_options(cfg)
+    outputs = claim_outputs(cfg)
+    try:
+        return _train(cfg, outputs)
+    finally:
+        log = outputs.get("--log-file")
+        if log is not None and log.is_staged(Path(cfg.log_file)):
+            with contextlib.suppress(OSError, ZooprepError):  # the log of a failed run is kept: it says why
+                log.commit({"shard_dir": cfg.shard_dir, "failed": True})
+        for unit in outputs.values():
+            unit.abort()  # what a failed run staged; nothing after a commit
 
-        check_outside_inputs(cfg.log_file, [cfg.shard_dir], "--log-file")
+
+def _train(cfg: TrainConfig, outputs: dict) -> dict:
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -316,6 +349,9 @@ def train(cfg: TrainConfig) -> dict:
     if meta.processor not in MODEL_FOR:
         raise ZooprepError(f"examples/pretrain.py trains {', '.join(MODEL_FOR)} shards, not {meta.processor}")
     kind = cfg.model if cfg.model != "auto" else MODEL_FOR[meta.processor]
+    if (kind == "t5") != (meta.processor == "t5"):
+        raise ZooprepError(f"--model {kind} cannot train a {meta.processor} shard (t5 needs a t5 shard, a t5 shard "
+                           "needs --model t5 or auto)")
     layers, hidden, heads, ff = SIZES[cfg.size]
     vocab = meta.vocab_size or 21128
     num_labels = label_count(loader.stream.reader) if meta.processor in ("cls", "cls_mlm") else 0
@@ -361,7 +397,12 @@ def train(cfg: TrainConfig) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    log = open(cfg.log_file, "a", encoding="utf-8") if cfg.log_file and rank == 0 else None
+    log = None
+    if "--log-file" in outputs:  # the staged log continues the previous log of ours, if any
+        staged = outputs["--log-file"].stage(Path(cfg.log_file))
+        if os.path.isfile(cfg.log_file):
+            shutil.copyfile(cfg.log_file, staged)
+        log = open(staged, "a", encoding="utf-8")
 
     def emit(rec: dict) -> None:
         if rank != 0:
@@ -386,6 +427,12 @@ def train(cfg: TrainConfig) -> dict:
     stop = min(cfg.max_steps, cfg.stop_at or cfg.max_steps)
     while step < stop:  # check before fetching: a fetched batch counts as consumed
         batch = next(batches)
+        ids = batch["input_ids"]
+        top, low = (int(ids.max()), int(ids.min())) if ids.numel() else (-1, 0)
+        if top >= vocab or low < 0:
+            top = top if top >= vocab else low
+            raise ZooprepError(f"{cfg.shard_dir}: token id {top} outside the vocabulary of {vocab} (a damaged part? "
+                               f"see `zooprep verify {cfg.shard_dir}`)")
         # Counted on the CPU copy: no device sync in the step.
         n_tokens = int(batch["attention_mask"].sum())
         has_targets = bool((batch["labels"] != -100).any())
@@ -429,16 +476,18 @@ def train(cfg: TrainConfig) -> dict:
                         "step": step, "loader": loader_states, "config": asdict(cfg), "card": card,
                         "rng": {"torch": torch.get_rng_state(),
                                 "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}},
-                       f"{cfg.save_state}.tmp")
-            os.replace(f"{cfg.save_state}.tmp", cfg.save_state)  # a killed save leaves the old state whole
+                       outputs["--save-state"].stage(Path(cfg.save_state)))
+            outputs["--save-state"].commit({"shard_dir": cfg.shard_dir, "step": step, "card": card})
     if cfg.save_weights and rank == 0:
-        save_weights(model, cfg.save_weights, card)
+        save_weights(model, outputs["--save-weights"].stage(Path(cfg.save_weights)), card)
+        outputs["--save-weights"].commit({"shard_dir": cfg.shard_dir, "step": step, "card": card})
     summary = {"event": "done", "steps": step, "first_loss": losses_seen[0] if losses_seen else None,
                "last_loss": losses_seen[-1] if losses_seen else None, "elapsed_s": round(elapsed, 2),
                "mean_samples_per_s": round(total_samples / elapsed, 1) if elapsed else None}
     emit(summary)
     if log:
         log.close()
+        outputs["--log-file"].commit({"shard_dir": cfg.shard_dir, "steps": step})
     if world > 1:
         torch.distributed.destroy_process_group()
     return summary

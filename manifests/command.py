@@ -196,12 +196,16 @@ def config(
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
 ) -> None:
     """Write the model's config JSON."""
-    from corpusprep.atomic import write_json
+    from corpusprep.atomic import json_bytes
+    from corpusprep.outdir.fileout import single_output
     from manifests.configs import model_config
 
     cfg = model_config(_catalog(), model, fmt)
-    if out:
-        write_json(out, cfg)
+    if out is not None:
+        with single_output("zoo config", out) as outputs:
+            with outputs.open(out, "wb") as fh:
+                fh.write(json_bytes(cfg))
+            outputs.commit({"model": model, "format": fmt})
         typer.echo(f"wrote {out}", err=True)
     else:
         _emit(cfg)
@@ -214,8 +218,8 @@ def render(
     check: Optional[Path] = typer.Option(None, "--check", help="Compare the whole rendered zh page with this page (e.g. Modelzoo.zh.md); exit 1 on any difference."),
 ) -> None:
     """Regenerate the zoo page (zh) or its tables (en) from the catalog."""
-    from corpusprep.atomic import atomic_open
     from corpusprep.errors import InputError
+    from corpusprep.outdir.fileout import single_output
     from manifests.render import compare_pages, render_tables
 
     cat = _catalog()
@@ -224,6 +228,10 @@ def render(
             page = check.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(check, "file not found") from None
+        except IsADirectoryError:
+            raise InputError(check, "is a directory; --check takes the page file") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(check, f"not a UTF-8 text page (byte {exc.start})") from None
         diffs = compare_pages(page, render_tables(cat, "zh"))
         for d in diffs:
             typer.echo(d)
@@ -234,9 +242,11 @@ def render(
             raise typer.Exit(1)
         return
     text = render_tables(cat, lang)
-    if out:
-        with atomic_open(out) as fh:
-            fh.write(text)
+    if out is not None:
+        with single_output("zoo render", out) as outputs:
+            with outputs.open(out) as fh:
+                fh.write(text)
+            outputs.commit({"lang": lang})
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text, nl=False)

@@ -112,17 +112,26 @@ class Plan:
                            "shell": s.shell(), "notes": s.notes} for s in self.steps]}
 
     def text(self) -> str:
-        out = [f"# {self.model}: recipe {self.recipe} ({self.format} syntax)"]
+        out = [comment(f"{self.model}: recipe {self.recipe} ({self.format} syntax)")]
         if self.unknown:
             out.append("# NOT RUNNABLE AS IS: the sources do not state these values; set them first:")
-            out += [f"#   {u.var}: {u.fill}" for u in self.unknown]
-        out += [f"# {n}" for n in self.notes]
+            out += [comment(f"  {u.var}: {u.fill}") for u in self.unknown]
+        out += [comment(n) for n in self.notes]
         for s in self.steps:
             out.append("")
-            out.append(f"# [{'stage ' + str(s.stage) if s.stage else 'final'}] {s.title}")
-            out += [f"#   {n}" for n in s.notes]
+            out.append(comment(f"[{'stage ' + str(s.stage) if s.stage else 'final'}] {s.title}"))
+            out += [comment(f"  {n}") for n in s.notes]
             out.append(s.shell())
         return "\n".join(out) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def comment(text: str) -> str:
+    """One ``#`` comment line whatever ``text`` holds: a newline (or any control character) in a user
+    value is shown escaped, so it can never end the comment and start a command."""
+    return "# " + _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 @dataclass(frozen=True)

@@ -123,11 +123,11 @@ def test_without_the_tokenizer_rows_show_ids_and_the_legend_says_so(shards, tmp_
     moved = tmp_path / "moved"
     shutil.copytree(shards["vocab"], moved)
     vocab = shards["vocab"].parent / "vocab.txt"  # the recorded tokenizer file is gone (zooprep.json stays intact)
-    vocab.rename(tmp_path / "vocab.txt")
+    vocab.rename(tmp_path / "elsewhere.txt")  # (a vocab.txt beside the shard would be found by its sha256)
     try:
         text = inspect_dir(moved, opts=InspectOptions(n=1))
     finally:
-        (tmp_path / "vocab.txt").rename(vocab)
+        (tmp_path / "elsewhere.txt").rename(vocab)
     assert "tokenizer files not found" in text and "  ids             token ids" in text
     assert line(text, "ids ") and not line(text, "text ")
 

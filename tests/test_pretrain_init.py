@@ -142,7 +142,7 @@ def test_save_paths_never_replace_a_user_file_or_an_input(tmp_path, pretrain, sh
     meta = shards[32] / "zooprep.json"
     before = meta.read_bytes()
     for option in ("--save-weights", "--save-state"):
-        for target, message in ((user, "not a pretrain-example checkpoint"), (meta, "lies inside the input")):
+        for target, message in ((user, "not written by `zooprep pretrain-example`"), (meta, "lies inside the input")):
             with pytest.raises(ZooprepError, match=message):
                 pretrain.train(pretrain.parse_args([str(shards[32]), *FAST, "--max-steps", "1", "--batch-size", "4",
                                                     option, str(target)]))

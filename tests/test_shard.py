@@ -350,8 +350,10 @@ def test_compat_uer_bert_drops_the_last_document_like_uer(tmp_path, tiny_vocab):
     assert res.meta["counts"]["documents"] == 2
     seen = {t for r in rows(res.out) for t in unpadded(r)}
     assert vid("九") not in seen and vid("一") in seen
+    other = tmp_path / "c2.txt"  # (the same file named twice is now read once: two files are needed)
+    other.write_bytes(corpus.read_bytes())
     with pytest.raises(ZooprepError, match="exactly one plain-text"):
-        run_shard(cfg_for(tmp_path, [corpus, corpus], tiny_vocab, compat="uer", out=tmp_path / "x"))
+        run_shard(cfg_for(tmp_path, [corpus, other], tiny_vocab, compat="uer", out=tmp_path / "x"))
 
 
 @pytest.mark.parametrize("option, kw", [

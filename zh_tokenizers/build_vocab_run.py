@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpusprep.atomic import atomic_open
 from corpusprep.executors import make_executor
 from corpusprep.outdir import FileOutputs
 from corpusprep.progress import progress
@@ -36,8 +35,10 @@ class BuildVocabConfig:
         opt.integer("--min-freq", self.min_freq, 1)
         if self.coverage is not None:
             opt.number("--coverage", self.coverage, 0, 1, lo_open=True)
-        if self.max_size is not None:
-            opt.integer("--max-size", self.max_size, 1)
+        if self.max_size is not None:  # the header ([PAD], [unused*], [UNK] ...) plus at least one token
+            from zh_tokenizers.vocab_build import HEADER
+
+            opt.integer("--max-size", self.max_size, len(HEADER) + 1)
         opt.integer("--min-word-freq", self.min_word_freq, 1)
         opt.workers(self.workers)
         check_on_error(self.on_error)
@@ -48,21 +49,31 @@ def report_path(cfg: BuildVocabConfig) -> Path:
 
 
 def run_build_vocab(cfg: BuildVocabConfig) -> str:
-    """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
-    from corpusprep.corpus_input import expand_corpus
-    from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
-    from zh_tokenizers.vocab_count import count_unit, plan_units
-    from zh_tokenizers.vocab_file import read_vocab
-    from zh_tokenizers.vocab_report import coverage_report
-
+    """Returns a one-line summary; writes ``cfg.out`` and the JSON report (its card) as one unit."""
     from corpusprep.readers.failures import FailureLog
 
     cfg.validate()
     started = time.time()
     failures = FailureLog(cfg.on_error)
-    outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare])
+    with FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare],
+                     options=["--out"]) as outputs:
+        return _build(cfg, outputs, failures, started)
+
+
+def _build(cfg: BuildVocabConfig, outputs: FileOutputs, failures, started: float) -> str:
+    from corpusprep.corpus_input import expand_corpus
+    from corpusprep.errors import ZooprepError
+    from zh_tokenizers.vocab_build import HEADER, VocabRules, char_stats, extend_vocab, new_vocab
+    from zh_tokenizers.vocab_count import count_unit, plan_units
+    from zh_tokenizers.vocab_file import read_vocab
+    from zh_tokenizers.vocab_report import coverage_report
+
+    outputs.option = "--report" if cfg.report else "--out"
     outputs.check()  # before the long count: never an input, never a file zooprep did not write
     files = expand_corpus(cfg.corpus, failures)
+    from corpusprep.outdir.complete import check_versions, input_versions
+
+    versions = input_versions(f.path for f in files)  # zooprep outputs read: compared again before the commit
     outputs.inputs += [f.path for f in files]
     outputs.check()
     units = plan_units(files, failures=failures)
@@ -81,6 +92,14 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
             if seen["failed"]:
                 failures.add_record(seen["failed"])
             advance(1)
+    if not counts:  # success means a vocab of the corpus: nothing read is an error, not "coverage 1.0"
+        if failures.failed:
+            raise failures.nothing_read(cfg.corpus)
+        raise ZooprepError(f"{', '.join(map(str, cfg.corpus))}: no text to count ({texts} lines, "
+                           f"{sum(rejected.values())} rejected); nothing to build a vocab from")
+    if base is not None and cfg.max_size is not None and cfg.max_size < len(base.lines):
+        raise ZooprepError(f"--max-size {cfg.max_size} is below the {len(base.lines)} entries of --extend "
+                           f"{cfg.extend}; it must be at least {len(base.lines)}")
     rules = VocabRules(min_freq=cfg.min_freq, max_size=cfg.max_size, coverage=cfg.coverage,
                        min_word_freq=cfg.min_word_freq)
     stats = char_stats(counts)
@@ -89,7 +108,13 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         tokens = list(base.id_to_token) + lines[len(base.lines):]
     else:
         lines = tokens = new_vocab(stats, rules)
-    with atomic_open(cfg.out) as fh:
+    if base is None and not stats.chars:
+        raise ZooprepError(f"{', '.join(map(str, cfg.corpus))}: no character to put in the vocab "
+                           f"({stats.total_chars} characters counted)")
+    if base is None and len(tokens) <= len(HEADER):
+        raise ZooprepError(f"no character is seen --min-freq {cfg.min_freq} times: the vocab would hold only "
+                           "its special tokens")
+    with outputs.open(cfg.out) as fh:
         fh.write("".join(t + "\n" for t in lines))
 
     rep = {
@@ -107,7 +132,8 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
                   + [coverage_report(counts, stats, v.id_to_token, v.path) for v in compares],
         "seconds": round(time.time() - started, 3),
     }
-    outputs.write_card(rep)  # the report is the card: written last, names the vocab with its sha256
+    check_versions(versions)
+    outputs.commit(rep)  # the report is the card: written last, names the vocab with its sha256
     own = rep["vocabs"][0]
     summary = (f"wrote {cfg.out} ({len(tokens)} tokens); char coverage {own['char_coverage']:.6f}, "
                f"[UNK] rate {own['unk_rate']:.6f}; report {report_path(cfg)}")

@@ -196,7 +196,12 @@ def scan_unit(task: tuple[WorkUnit, SentenceOptions]) -> UnitResult:
     undecodable = records.rejected.get("undecodable", 0)
     counts.lines += records.rejected_total  # rejected lines are lines too
     counts.invalid_utf8 += undecodable
-    counts.rejected += records.rejected_total - undecodable
+    # lines the reader skipped for their length (never held in memory) are reported as too long, like
+    # the ones longer than max_sentence_length: one count for every line left out for its length
+    long_lines = records.rejected.get("line_too_long", 0) + records.rejected.get("document_too_long", 0)
+    counts.too_long += long_lines
+    counts.skipped_too_long += long_lines
+    counts.rejected += records.rejected_total - undecodable - long_lines
     if records.failed:
         return UnitResult(unit, counts, "", keep, bottom.items(), records.failed)
     digest = sha256_file(unit.path) if unit.kind == PARQUET else range_sha256(unit.path, unit.start, unit.end)

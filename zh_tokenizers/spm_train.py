@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from corpusprep.atomic import atomic_open
 from corpusprep.outdir import FileOutputs
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
@@ -52,7 +51,8 @@ SPM_DEFAULT_MAX_SENTENCE_LENGTH = 4192
 SPM_DEFAULT_THREADS = 16
 SEGMENT_BATCH = 2000
 # Fields zooprep sets itself: never taken from --spm-option.
-RESERVED_OPTIONS = {"input", "model_prefix", "sentence_iterator", "model_writer", "pretokenization_delimiter"}
+RESERVED_OPTIONS = {"input", "model_prefix", "sentence_iterator", "model_writer", "pretokenization_delimiter",
+                    "num_threads", "minloglevel"}  # the last two: --threads and --verbose
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def _file_digests(files, stats: _Stats, chunk_bytes: int) -> list[dict]:
 
 
 def _write_vocab(path: Path, proto) -> None:
-    with atomic_open(path) as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         for p in proto.pieces:
             fh.write(f"{p.piece}\t{p.score:g}\n")  # sentencepiece's own .vocab layout
 
@@ -287,15 +287,22 @@ def spm_outputs(cfg: SpmTrainConfig, files: list) -> FileOutputs:
 
 
 def train_spm(cfg: SpmTrainConfig) -> dict:
-    """Train, write P.model / P.vocab / P.card.json atomically; return the card."""
+    """Train, write P.model / P.vocab / P.card.json as one unit (all new or all old); return the card."""
+    cfg.validate()
+    with spm_outputs(cfg, []) as outputs:
+        return _train(cfg, outputs)
+
+
+def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
     import sentencepiece as spm
 
-    cfg.validate()
     t_start = time.perf_counter()
-    outputs = spm_outputs(cfg, [])
     outputs.check()  # before training: never an input, never a file zooprep did not write
     stats = _Stats(failures=FailureLog(cfg.on_error))
     files = expand_corpus(list(cfg.corpus), stats.failures)
+    from corpusprep.outdir.complete import check_versions, input_versions
+
+    versions = input_versions(f.path for f in files)  # zooprep outputs read: compared again before the commit
     outputs.inputs += [f.path for f in files]
     outputs.check()
     kw = trainer_kwargs(cfg)
@@ -323,9 +330,11 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
             spm.SentencePieceTrainer.train(
                 sentence_iterator=_counting(itertools.chain([first], stream), stats), model_writer=writer,
                 num_threads=threads, minloglevel=0 if cfg.verbose else 2, **passed)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise_if_interrupted()  # a Ctrl-C / SIGTERM while the trainer was reading sentences
-            msg = str(exc).split("] ", 1)[-1].strip()
+            if isinstance(exc, ValueError) and "INVALID_ARGUMENT" not in str(exc):
+                raise
+            msg = str(exc).split("] ", 1)[-1].strip()  # e.g. a --spm-option value of the wrong type
             raise ZooprepError(f"sentencepiece could not train on {', '.join(map(str, cfg.corpus))}: {msg}") from None
         train_s = time.perf_counter() - t_train  # when streaming, this includes reading
     proto = load_model_proto(writer.getvalue())
@@ -357,10 +366,11 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         "model": {"path": str(model_path), "sha256": hashlib.sha256(model_bytes).hexdigest(),
                   "pieces": len(proto.pieces)},
     }
-    _write_vocab(vocab_path, proto)
-    with atomic_open(model_path, "wb") as fh:
+    _write_vocab(outputs.stage(vocab_path), proto)
+    with outputs.open(model_path, "wb") as fh:
         fh.write(model_bytes)
-    return outputs.write_card(card)  # last: a card naming both files with their sha256 means the set is complete
+    check_versions(versions)
+    return outputs.commit(card)  # the card last: naming both files with their sha256 means the set is complete
 
 
 def finish(card: dict, cfg: SpmTrainConfig) -> None:

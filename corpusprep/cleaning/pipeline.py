@@ -28,6 +28,7 @@ from corpusprep.cleaning.unit import make_packages, package_key, process_package
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.outdir import OutputDir, require_complete_input
+from corpusprep.outdir.complete import check_versions, input_versions
 from corpusprep.progress import progress
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
@@ -110,15 +111,19 @@ def run_clean(config: CleanConfig) -> dict:
         raise failures.nothing_read(config.inputs)
     for folder in sorted({os.path.dirname(u.path) for u in units}):
         require_complete_input(folder)  # ... nor one found inside an INPUT folder
+    from corpusprep import options as opt
+
+    opt.num_shards(config.num_shards, sum(unit_bytes(u) for u in units))
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
+    versions = input_versions(u.path for u in units)  # zooprep outputs read: compared again before the commit
     with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
         work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
-        return _run(config, od, work, units, fingerprint, pack_bytes, t0, failures)
+        return _run(config, od, work, units, fingerprint, pack_bytes, t0, failures, versions)
 
 
 def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str, pack_bytes: int, t0: float,
-         failures) -> dict:
+         failures, versions: dict | None = None) -> dict:
     timings = {"plan_s": time.perf_counter() - t0}
     packages = make_packages(units, pack_bytes)
     executor = make_executor(config.executor, config.workers, config.ray_address)
@@ -151,6 +156,11 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
     timings["total_s"] = time.perf_counter() - t0
     report = assemble_report(config, totals, files, shard_results, rejects, units, packages,
                              getattr(executor, "workers", config.workers), timings, failures.as_list())
+    if report["read"] == 0:  # success means something was read: say why nothing was
+        if failures.failed:
+            raise failures.nothing_read(config.inputs)
+        raise ZooprepError(f"{', '.join(map(str, config.inputs))}: nothing to clean: the inputs hold no documents")
+    check_versions(versions or {})
     write_json(od.stage / "report.json", report)
     from corpusprep import card
 

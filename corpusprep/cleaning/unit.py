@@ -301,7 +301,7 @@ def package_inputs(package: Package) -> list[dict]:
     """Content identity (size, mtime_ns, sha256 of the bytes read) of every input range of a package."""
     ranges = []
     for u in package.units:
-        if u.compression is not None:  # a compressed file is read whole, whatever the range says
+        if u.compression is not None or u.kind == "parquet":  # read whole (Parquet ranges are row groups)
             ranges.append((u.path, 0, None))
         else:
             ranges.append((u.path, u.start, u.end))
@@ -313,5 +313,7 @@ def package_inputs(package: Package) -> list[dict]:
 
 def unit_bytes(unit) -> int:
     """Input bytes a unit covers (its byte range, or the whole file on disk)."""
+    if unit.kind == "parquet":  # start/end count row groups
+        return input_size(unit.path) if unit.start == 0 else 0
     end = unit.end if unit.end is not None else input_size(unit.path)
     return max(0, end - unit.start)

@@ -14,6 +14,7 @@ when that card shows zooprep wrote it.
 """
 from __future__ import annotations
 
+import contextlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,17 +70,19 @@ def uer_instances(raw: dict, processor: str, meta) -> Iterator[tuple]:
     return get(processor).uer_tuples(raw, meta)
 
 
-def export_uer(cfg: ExportConfig) -> ExportResult:
+def export_uer(cfg: ExportConfig, target: Path | None = None) -> ExportResult:
+    """Write the UER dataset to ``target`` (a staged path of ``export``), else atomically to ``cfg.out``."""
     reader = ShardReader(cfg.directory, cfg.split)
     processor = resolve_processor(reader.meta.processor, cfg.processor)
     count = 0
-    with atomic_open(cfg.out, "wb") as fh:
+    with (open(target, "wb") if target is not None else atomic_open(cfg.out, "wb")) as fh:
         for raw in _chunks(reader):
             # One independent pickle per instance, as UER's pickle.dump loop writes them.
             fh.write(b"".join(pickle.dumps(inst, PICKLE_PROTOCOL)
                               for inst in uer_instances(raw, processor, reader.meta)))
             count += len(raw["length"])
-    return ExportResult(Path(cfg.out), count, Path(cfg.out).stat().st_size, processor)
+    written = Path(target if target is not None else cfg.out)
+    return ExportResult(Path(cfg.out), count, written.stat().st_size, processor)
 
 
 class _DataOnlyUnpickler(pickle.Unpickler):
@@ -147,13 +150,14 @@ def _empty_batch(reader: ShardReader) -> dict:
     return raw
 
 
-def export_hf(cfg: ExportConfig) -> ExportResult:
+def export_hf(cfg: ExportConfig, target: Path | None = None) -> ExportResult:
+    """Write the Parquet file to ``target`` (a staged path of ``export``), else atomically to ``cfg.out``."""
     import pyarrow.parquet as pq
 
     reader = ShardReader(cfg.directory, cfg.split)
     processor = resolve_processor(reader.meta.processor, cfg.processor)
     count = 0
-    with atomic_path(cfg.out) as tmp:
+    with (contextlib.nullcontext(target) if target is not None else atomic_path(cfg.out)) as tmp:
         writer = None
         try:
             for raw in _chunks(reader):
@@ -169,20 +173,24 @@ def export_hf(cfg: ExportConfig) -> ExportResult:
         finally:
             if writer is not None:
                 writer.close()
-    return ExportResult(Path(cfg.out), count, Path(cfg.out).stat().st_size, processor)
+    written = Path(target if target is not None else cfg.out)
+    return ExportResult(Path(cfg.out), count, written.stat().st_size, processor)
 
 
 def card_path(out: Path) -> Path:
-    return Path(out).with_name(Path(out).name + ".card.json")
+    from corpusprep.outdir.fileout import card_beside
+
+    return card_beside(out, "--out")
 
 
 def export(cfg: ExportConfig) -> ExportResult:
     if cfg.to not in TARGETS:
         raise ZooprepError(f"--to {cfg.to!r} is not one of {', '.join(TARGETS)}")
-    outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory])
-    outputs.check()
-    result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
-    outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
+    with FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory]) as outputs:
+        outputs.check()
+        target = outputs.stage(Path(cfg.out))
+        result = export_uer(cfg, target) if cfg.to == "uer" else export_hf(cfg, target)
+        outputs.commit({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
                         **({"split": cfg.split} if cfg.split else {}),
                         "instances": result.instances})
     return result

@@ -98,7 +98,7 @@ class ShardConfig:
         if self.whole_word and self.span_masking:
             raise ZooprepError("choose one of --whole-word and --span-masking")
         opt.number("--span-geo-prob", self.span_geo_prob, 0.0, 1.0, lo_open=True)
-        opt.integer("--span-max-length", self.span_max_length, 1, opt.MAX_SEQ_LEN)
+        opt.integer("--span-max-length", self.span_max_length, 1, opt.MAX_SPAN_LENGTH)
         opt.number("--short-seq-prob", self.short_seq_prob, 0.0, 1.0)
         if self.full_sentences and self.processor not in ("mlm", "t5"):
             raise ZooprepError("--full-sentences applies to --processor mlm and t5 only")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
@@ -53,20 +54,67 @@ def read_meta(out: Path) -> dict:
     return checked_meta(out).raw
 
 
-def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):
-    """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable."""
+def recorded_sha256(desc: dict) -> str | None:
+    """The sha256 of the tokenizer file a shard was built with (vocab or sentencepiece model)."""
+    sha = desc.get("vocab_sha256") or desc.get("model_sha256")
+    return str(sha).lower() if sha else None
+
+
+def find_tokenizer_file(meta: dict, shard_dir: Path | None = None) -> str | None:
+    """The recorded tokenizer file, found by content: its absolute path, its path relative to the shard
+    directory or to the folder holding it, or its name beside the shard; only a file whose sha256 is
+    the recorded one (never a different vocabulary that happens to sit at the same relative path)."""
+    from corpusprep.atomic import sha256_file
+
+    desc = meta.get("tokenizer", {}) or {}
+    path, sha = desc.get("path"), recorded_sha256(desc)
+    if not path:
+        return None
+    from corpusprep import storage
+
+    if storage.is_url(path):  # a tokenizer recorded by URL: there, if it still exists
+        return path if storage.exists(path) else None
+    names = [desc.get("abs_path"), path] if os.path.isabs(str(path)) else [desc.get("abs_path")]
+    if shard_dir is not None:
+        shard_dir = Path(shard_dir)
+        names += [shard_dir / path, shard_dir.parent / path, shard_dir / Path(path).name,
+                  shard_dir.parent / Path(path).name]
+    if sha is None:
+        names.append(path)  # a shard from before the checksum was recorded: as it was given
+    for name in names:
+        if name and Path(name).is_file():
+            try:
+                if sha is None or sha256_file(name) == sha:
+                    return str(name)
+            except OSError:
+                continue
+    return None
+
+
+def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None,
+                        shard_dir: Path | None = None):
+    """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable.
+
+    A tokenizer given by name must be the one the shard was built with (same sha256)."""
     from zh_tokenizers import load_tokenizer
 
     if vocab is not None and spm is not None:
         raise ZooprepError("give at most one of --vocab or --spm")
+    desc = meta.get("tokenizer", {}) or {}
     if vocab is not None or spm is not None:  # asked for by name: a bad file is the user's error to hear
-        return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
-    desc = meta.get("tokenizer", {})
-    try:
-        kind, path, opts = desc.get("kind"), desc.get("path"), desc.get("options", {})
-        from corpusprep import storage
+        given = spm if spm is not None else vocab
+        sha = recorded_sha256(desc)
+        if sha is not None and Path(given).is_file():
+            from corpusprep.atomic import sha256_file
 
-        if not path or not (storage.exists(path) if storage.is_url(path) else Path(path).exists()):
+            if sha256_file(given) != sha:
+                raise ZooprepError(f"{given}: not the tokenizer this shard was built with (sha256 differs from "
+                                   f"the recorded {desc.get('path')}); decoding with it would show other text")
+        return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
+    try:
+        kind, opts = desc.get("kind"), desc.get("options", {})
+        path = find_tokenizer_file(meta, shard_dir)
+        if path is None:
             return None
         if str(path).endswith(".model"):
             return load_tokenizer(spm=path)
@@ -236,7 +284,7 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     chosen = opts.rows(len(ds), Path(out))
     if not chosen:
         return "\n".join(lines)
-    tok = tokenizer_from_meta(meta, opts.vocab, opts.spm)
+    tok = tokenizer_from_meta(meta, opts.vocab, opts.spm, Path(out))
     render = Renderer(tok, meta.get("special_ids") or tok.special_ids) if tok is not None else None
     if render is None:
         lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")

@@ -29,7 +29,9 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
 from corpusprep.histogram import merge
 from corpusprep.instances.stats import hints, merge_stats
+from corpusprep.errors import ZooprepError
 from corpusprep.outdir import OutputDir
+from corpusprep.outdir.complete import check_versions, input_versions
 from corpusprep.progress import progress
 from corpusprep.readers.failures import FailureLog
 
@@ -132,12 +134,20 @@ def processor_options(cfg: ShardConfig, tok) -> dict:
     return proc.options(cfg, tok) if proc.options else {}
 
 
+def _described(tok) -> dict:
+    """The tokenizer's record, with the absolute path of its file (found again from any folder)."""
+    desc = dict(tok.describe())
+    if desc.get("path"):
+        desc["abs_path"] = os.path.abspath(str(desc["path"]))
+    return desc
+
+
 def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], counts: dict, files: list[dict],
                    samples: list) -> dict:
     return {
         "zooprep_version": __version__, "format_version": FORMAT_VERSION,
         "processor": cfg.processor, "seq_len": cfg.seq_len, "row_len": cfg.row_len,
-        "tokenizer": tok.describe(), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
+        "tokenizer": _described(tok), "special_ids": dict(tok.special_ids), "dtype": dtype, "seed": cfg.seed,
         "full_sentences": cfg.full_sentences, "static_masking": cfg.static_masking,
         "dup_factor": cfg.dup_factor, "whole_word": cfg.whole_word,
         "sources": sources, "counts": counts, "files": files,
@@ -148,16 +158,63 @@ def build_metadata(cfg: ShardConfig, tok, dtype: str, sources: list[dict], count
     }
 
 
+SMALL_PART_BYTES = 8 << 20  # parts smaller than this are joined (in unit order) into data files of about this size
+JOIN_ABOVE_PARTS = 256  # up to this many parts each stays one data file (the per-file cost is small then)
+
+
+def part_groups(sizes: list[int], target: int = SMALL_PART_BYTES) -> list[list[int]]:
+    """One data file per part, or, for a run of more than JOIN_ABOVE_PARTS parts (thousands of tiny
+    inputs), consecutive parts joined while the file stays under ``target`` bytes (a big part alone)."""
+    if len(sizes) <= JOIN_ABOVE_PARTS:
+        return [[i] for i in range(len(sizes))]
+    groups: list[list[int]] = []
+    acc = 0
+    for i, size in enumerate(sizes):
+        if groups and acc + size <= target:
+            groups[-1].append(i)
+            acc += size
+        else:
+            groups.append([i])
+            acc = size
+    return groups
+
+
+def concat_parts(parts: list[Path], dest: Path, schema) -> str:
+    """Write the record batches of ``parts`` (Arrow streams) one after the other into ``dest``; its sha256."""
+    import pyarrow as pa
+
+    from corpusprep.atomic import atomic_path
+
+    with atomic_path(dest, fsync=False) as tmp:
+        with pa.OSFile(str(tmp), "wb") as sink:
+            writer = None
+            for part in parts:
+                with pa.OSFile(str(part), "rb") as src:
+                    reader = pa.ipc.open_stream(src)
+                    writer = writer or pa.ipc.new_stream(sink, reader.schema)  # the parts' own schema
+                    for batch in reader:
+                        writer.write_batch(batch)
+            if writer is not None:
+                writer.close()
+    return sha256_file(dest)
+
+
 def assemble(work: Path, od: OutputDir, cfg: ShardConfig, tok, schema, dtype: str, results: list[dict],
              sources: list[dict], plan: dict, failed: list[dict] | None = None) -> dict:
     """Move parts in unit order into the stage, write dataset_info/state/zooprep.json, swap into OUT."""
     final = od.stage
     keep = [r for r in results if r["rows"] > 0] or results[:1]
+    groups = part_groups([(work / "parts" / r["part"]).stat().st_size for r in keep])
     files = []
-    for i, r in enumerate(keep):
-        name = f"data-{i:05d}-of-{len(keep):05d}.arrow"
-        (work / "parts" / r["part"]).rename(final / name)
-        files.append({"path": name, "sha256": r["sha256"], "rows": r["rows"]})
+    for i, group in enumerate(groups):
+        name = f"data-{i:05d}-of-{len(groups):05d}.arrow"
+        parts = [keep[k] for k in group]
+        if len(parts) == 1:
+            (work / "parts" / parts[0]["part"]).rename(final / name)
+            sha = parts[0]["sha256"]
+        else:  # many small inputs: one data file for a run of small parts, not one file each
+            sha = concat_parts([work / "parts" / r["part"] for r in parts], final / name, schema)
+        files.append({"path": name, "sha256": sha, "rows": sum(r["rows"] for r in parts)})
     fingerprint = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:16]
     counts = _summarize(results, cfg.row_len, cfg.processor, cfg.full_sentences)
     samples = [s for r in results for s in r.get("reject_samples", [])]
@@ -212,6 +269,20 @@ def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, d
     return len(pending)
 
 
+def refuse_empty(cfg: ShardConfig, results: list[dict], failures) -> None:
+    """0 rows is not a shard: one line saying why (every line rejected, every file failed), exit 2."""
+    if sum(r["rows"] for r in results):
+        return
+    if failures.failed and all(r.get("failed") or not r.get("stats", {}).get("documents") for r in results):
+        raise failures.nothing_read(cfg.corpus)
+    reasons = _add_up(r.get("rejected_reasons") or {} for r in results)
+    why = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    docs = sum(r.get("stats", {}).get("documents", 0) for r in results)
+    raise ZooprepError(f"{', '.join(map(str, cfg.corpus))}: 0 instances for --processor {cfg.processor} from {docs} "
+                       f"documents" + (f"; rejected lines: {why}" if why else "")
+                       + "; check that the corpus has the layout this processor reads (docs/shard.md)")
+
+
 def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     """Build the output directory ``cfg.out``; ``tok`` overrides the tokenizer the options name."""
     cfg.validate()
@@ -224,6 +295,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
     failures = FailureLog(cfg.on_error)
     sources = expand_corpus(cfg.corpus, failures)
+    versions = input_versions(s.path for s in sources)  # zooprep outputs read: compared again before the commit
     with open_out(cfg, sources) as od:
         if cfg.uer_compat:
             from corpusprep.instances.compat_uer import run_compat
@@ -264,6 +336,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])
+            refuse_empty(cfg, [results[u.index] for u in units], failures)
+            check_versions(versions)
             meta = assemble(work, od, cfg, tok, schema, dtype, [results[u.index] for u in units], source_info.result(),
                             build_id, failures.as_list())
         finally:

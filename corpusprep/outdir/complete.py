@@ -302,3 +302,24 @@ def _require_recorded_url(f: str) -> None:
                                     f"{layout.META_DIR}/{COMPLETE}); move it out of that prefix")
             return
         folder = storage.parent(folder)
+def input_versions(files) -> dict[str, str | None]:
+    """The complete.json checksum of every zooprep output directory that holds one of ``files``: taken
+    before reading, compared by ``check_versions`` after (a rerun replacing the input meanwhile)."""
+    versions: dict[str, str | None] = {}
+    for f in files:
+        for folder in Path(f).parents:
+            if layout.meta(folder).is_dir():
+                if str(folder) not in versions:
+                    done = read_complete(folder)
+                    versions[str(folder)] = done.get("checksum") if done else None
+                break
+    return versions
+
+
+def check_versions(versions: dict[str, str | None]) -> None:
+    """Fail when an input output directory was rewritten while this run read it (a mix of two runs)."""
+    for folder, checksum in versions.items():
+        done = read_complete(folder)
+        if (done.get("checksum") if done else None) != checksum:
+            raise InputError(folder, "was rewritten by another zooprep run while this run read it (the data "
+                                     "read may mix the two); rerun when it has finished")

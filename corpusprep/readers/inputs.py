@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 
 from corpusprep import storage
@@ -22,6 +23,10 @@ _SKIP_NAMES = {".DS_Store", "Thumbs.db"}
 # folder leaves those out rather than cleaning them as text. A file named explicitly is still read.
 _SKIP_PREFIXES = ("README", "LICENSE", "LICENCE", "COPYING")
 _SKIP_SUFFIXES = (".md", ".py", ".sh")
+
+
+class ZooprepOutputRefused(InputError):
+    """A zooprep output directory among the inputs that cannot be read (unfinished, no corpus text): stops the run."""
 
 
 def shown(path: str) -> str:
@@ -49,6 +54,8 @@ def expand_inputs(inputs: list[str], failures: FailureLog | None = None, *, skip
     for item in map(str, inputs):
         try:
             found = _expand_one(item, log, skip_docs)
+        except ZooprepOutputRefused:
+            raise
         except InputError as exc:
             log.add(exc.path, exc.message, exc.line)
             continue
@@ -170,6 +177,7 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
                 nbytes=0)
 
     visited: set[str] = set()
+    from corpusprep.outdir.layout import META_DIR
     # symbolic links to folders are followed (a corpus assembled from links is common); a folder
     # reached twice (a link loop, or two links to one folder) is walked once
     for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
@@ -178,14 +186,74 @@ def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
             dirs[:] = []
             continue
         visited.add(real)
+        if META_DIR in dirs:  # a zooprep output: its corpus files only (never rejects/, reports, parts)
+            dirs[:] = []
+            try:
+                found.extend(output_data_files(root))
+            except InputError as exc:  # never read around an unfinished or foreign zooprep output
+                raise ZooprepOutputRefused(exc.path, exc.message) from None
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
             if not _skipped(name, skip_docs):
                 path = os.path.join(root, name)
                 if _usable(path, log):
                     found.append(path)
+    check_sets(found, folder, log)
     # sort on path components so "a/b" < "a-b/c" does not depend on the separator's code point
     return sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
+
+
+_SET_MEMBER = re.compile(r"^(?P<stem>.*)-(?P<i>\d{5})-of-(?P<n>\d{5})(?P<ext>\..*)?$")
+
+
+def check_sets(files: list[str], folder: str, log: FailureLog) -> None:
+    """A folder (with its sub-folders) holding only some members of a ``NAME-00000-of-00004.EXT`` set is named in the log
+    (a warning and exit 3, or an error under ``--on-error fail``): never read as if it were whole."""
+    sets: dict[tuple, set[int]] = {}
+    for f in files:
+        m = _SET_MEMBER.match(os.path.basename(f))
+        if m:
+            sets.setdefault((m["stem"], int(m["n"]), m["ext"] or ""), set()).add(int(m["i"]))
+    for (stem, n, ext), have in sorted(sets.items()):
+        missing = sorted(set(range(n)) - have)
+        if missing:
+            name = os.path.join(folder, f"{stem}-{missing[0]:05d}-of-{n:05d}{ext}")
+            log.add(name, f"missing from its set: the folder holds only {len(have)} of the {n} files "
+                          f"{stem}-NNNNN-of-{n:05d}{ext}", nbytes=0)
+
+
+# The corpus files of a folder, first pattern that matches: the training shards of a `clean` output
+# (never its validation shards), else any Parquet, else the training shards of a `--layout uer` folder,
+# else any text.
+DIR_PATTERNS = ("train-*.parquet", "*.parquet", "train-*.txt", "*.txt")
+
+
+def output_data_files(root: str) -> list[str]:
+    """The corpus files a complete zooprep output directory records (DIR_PATTERNS); an unfinished
+    output, or one holding no corpus text (a shard's Arrow parts), is an InputError."""
+    from pathlib import PurePosixPath
+
+    from corpusprep.outdir.complete import require_complete
+
+    done = require_complete(root)
+    if done is None:
+        return []
+    names = sorted(done["files"])
+    for base, dirs, files in os.walk(root):  # a corpus file put there by hand is not that command's output
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            rel = os.path.relpath(os.path.join(base, name), root).replace(os.sep, "/")
+            if rel not in done["files"] and any(PurePosixPath(rel).match(p) for p in DIR_PATTERNS):
+                raise InputError(os.path.join(base, name), f"not part of the `zooprep {done.get('command')}` output "
+                                                           f"{root} (not in its complete state); move it out of that "
+                                                           "directory")
+    for pattern in DIR_PATTERNS:
+        found = [n for n in names if PurePosixPath(n).match(pattern)]
+        if found:
+            return [os.path.join(root, *n.split("/")) for n in found]
+    raise InputError(root, f"a `zooprep {done.get('command')}` output holds no corpus text (.parquet or .txt "
+                           "files); give the corpus it was made from")
 
 
 def _skipped(name: str, skip_docs: bool) -> bool:

@@ -7,7 +7,8 @@ import sys
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.readers.schemas import has_text_column
 from corpusprep.readers.tables import plan_csv, resolve_index
-from corpusprep.readers.sniff import couplet_partner, family_of, sample_text, sniff_layout
+from corpusprep.readers.parquet import check_text_column
+from corpusprep.readers.sniff import couplet_partner, family_of, input_kind, sample_text, sniff_layout
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit, compression_of, inner_name
 from corpusprep.readers.failures import FailureLog, fail_fast
 from corpusprep.readers.inputs import expand_inputs, input_key
@@ -48,6 +49,9 @@ def plan_units(inputs: list[str], fmt: str = "auto", encoding: str | None = None
 
 def _plan_file(path: str, fmt: str, encoding: str | None, text_field: str | None, unit_bytes: int,
                max_line_bytes: int, taken: set[str]) -> list[WorkUnit]:
+    if input_kind(path, read_sample(path, compression_of(path))) == "parquet":  # a table: its text column
+        meta = check_text_column(path)
+        return [WorkUnit(0, path, "text", "", 0, meta.num_row_groups, None, (("layout", "parquet"),))]
     enc, text = sample_text(path, encoding)
     family = fmt if fmt != "auto" else family_of(path, text)
     layout = layout_for(family, path, text)

@@ -394,9 +394,12 @@ def detect_encoding(sample: bytes, path: str, forced: str | None = None) -> str:
         import codecs
 
         try:
-            name = codecs.lookup(forced).name
-        except LookupError:
+            info = codecs.lookup(forced)
+        except (LookupError, TypeError, ValueError):
             raise InputError(path, f"unknown encoding {forced!r}") from None
+        if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib...: transforms, not charsets
+            raise InputError(path, f"--encoding {forced!r} is not a text encoding (e.g. utf-8, gb18030, big5)")
+        name = info.name
         if name == "utf-8" and sample.startswith(b"\xef\xbb\xbf"):
             return "utf-8-sig"
         return "gb18030" if name in ("gbk", "gb2312", "gb18030") else name

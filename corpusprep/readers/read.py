@@ -45,6 +45,7 @@ def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
     from corpusprep.readers.failures import describe
 
     line = None
+    before = _stat(unit.path)
     try:
         for item in read_unit(unit):
             line = item.line
@@ -52,6 +53,31 @@ def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
     except (InputError, OSError, RecursionError, MemoryError, UnicodeError, ValueError) as exc:
         reason, at = describe(exc)
         yield Failure(unit.path, reason, at if at is not None else line)
+        return
+    changed = changed_while_read(unit, before, _stat(unit.path))
+    if changed:
+        yield Failure(unit.path, changed, None)
+
+
+def _stat(path: str):
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def changed_while_read(unit: WorkUnit, before, after) -> str | None:
+    """Why what a unit read cannot be trusted: the file was cut short of the planned range, or
+    replaced, truncated or appended to while it was read (a mix of two versions)."""
+    if before is None or after is None:
+        return "file vanished while it was read; rerun when it is complete"
+    if (before.st_size, before.st_mtime_ns, before.st_ino) != (after.st_size, after.st_mtime_ns, after.st_ino):
+        return (f"file changed while it was read ({before.st_size} -> {after.st_size} bytes); "
+                "rerun when nothing writes to it")
+    if unit.kind == "text" and unit.compression is None and unit.end is not None and after.st_size < unit.end:
+        return (f"file is shorter than when the run was planned ({after.st_size} bytes, range ends at {unit.end}); "
+                "rerun")
+    return None
 
 
 _NIUTRANS_ROOTS = ("古文原文", "双语数据")

@@ -11,6 +11,37 @@ from corpusprep.readers.units import FAMILIES, compression_of, inner_name
 
 _WEIBO_HINTS = ("weibo", "smp2020", "ewect", "ncov")
 
+# Files that are not text, told by their first bytes (of the decompressed stream for .gz & co.).
+_MAGIC = ((b"PK\x03\x04", "a zip archive"), (b"PK\x05\x06", "a zip archive"), (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+          (b"Rar!\x1a\x07", "a rar archive"), (b"ARROW1", "an Arrow file"), (b"\x1f\x8b", "gzip data"),
+          (b"BZh", "bzip2 data"), (b"\xfd7zXZ\x00", "xz data"), (b"\x28\xb5\x2f\xfd", "zstd data"),
+          (b"SQLite format 3\x00", "an SQLite database"), (b"%PDF-", "a PDF document"))
+PARQUET_MAGIC = b"PAR1"
+
+
+def input_kind(path: str, raw: bytes) -> str:
+    """``parquet`` (a table: read its text column) or ``text``; any other kind of file is an InputError.
+
+    The one place that decides what an input file is, for ``clean`` and the corpus commands alike:
+    archives are refused in one line (zooprep reads their extracted members), never read as text."""
+    name = inner_name(path).lower()
+    if raw.startswith(PARQUET_MAGIC) or (name.endswith(".parquet") and compression_of(path) is None):
+        return "parquet"
+    if len(raw) > 262 and raw[257:262] == b"ustar":
+        what = "a tar archive" + (" (compressed)" if compression_of(path) else "")
+        raise InputError(path, f"{what}: extract it (tar -xf) and give the folder; zooprep reads text files, "
+                               "not archive members")
+    if raw.startswith(b"\xff\xff\xff\xff") and name.endswith((".arrow", ".feather")) or name.endswith(".arrow"):
+        raise InputError(path, "an Arrow file (a `zooprep shard` part?): not a corpus; give the text it was made "
+                               "from, or Parquet with a 'text' column")
+    for magic, what in _MAGIC:
+        if raw.startswith(magic) and not (compression_of(path) and what.endswith(" data")):
+            hint = ("extract it and give the folder" if "archive" in what else
+                    "name it with its compression's extension (.gz, .bz2, .xz, .zst)" if what.endswith(" data")
+                    else "give the text it holds")
+            raise InputError(path, f"{what}, not text: {hint}")
+    return "text"
+
 
 def sample_text(path: str, encoding: str | None = None) -> tuple[str, str]:
     """(encoding, decoded sample with CRLF normalised; a line cut by the sample end is dropped)."""

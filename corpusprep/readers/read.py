@@ -59,10 +59,18 @@ def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
         yield Failure(unit.path, changed, None)
 
 
-def _stat(path: str):
+def _stat(path: str) -> tuple | None:
+    """(size, version stamps) of an input now: mtime_ns and inode of a file, ETag and version of an object."""
+    from corpusprep import storage
+    from corpusprep.errors import ZooprepError
+
     try:
-        return os.stat(path)
-    except OSError:
+        if storage.is_url(path):
+            i = storage.info(path)
+            return i["size"], i["etag"], i["version"]
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns, st.st_ino
+    except (OSError, ZooprepError):
         return None
 
 
@@ -71,11 +79,11 @@ def changed_while_read(unit: WorkUnit, before, after) -> str | None:
     replaced, truncated or appended to while it was read (a mix of two versions)."""
     if before is None or after is None:
         return "file vanished while it was read; rerun when it is complete"
-    if (before.st_size, before.st_mtime_ns, before.st_ino) != (after.st_size, after.st_mtime_ns, after.st_ino):
-        return (f"file changed while it was read ({before.st_size} -> {after.st_size} bytes); "
+    if before != after:
+        return (f"file changed while it was read ({before[0]} -> {after[0]} bytes); "
                 "rerun when nothing writes to it")
-    if unit.kind == "text" and unit.compression is None and unit.end is not None and after.st_size < unit.end:
-        return (f"file is shorter than when the run was planned ({after.st_size} bytes, range ends at {unit.end}); "
+    if unit.kind == "text" and unit.compression is None and unit.end is not None and after[0] < unit.end:
+        return (f"file is shorter than when the run was planned ({after[0]} bytes, range ends at {unit.end}); "
                 "rerun")
     return None
 

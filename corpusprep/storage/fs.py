@@ -11,6 +11,7 @@ files, fsspec configuration).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import threading
@@ -146,9 +147,11 @@ def open_read(target, block_size: int = 8 << 20) -> IO[bytes]:
         return open(target, "rb")
     fs, path = filesystem(target)
     try:
-        return fs.open(path, "rb", block_size=block_size, cache_type="readahead")
+        fh = fs.open(path, "rb", block_size=block_size, cache_type="readahead")
     except Exception as exc:  # noqa: BLE001 - every client error becomes one clear line
         raise _wrap(target, exc) from None
+    # fsspec's files lack io's full interface (readline(size), peek): give them the same as open()
+    return io.BufferedReader(fh, buffer_size=1 << 16)
 
 
 def read_bytes(target, start: int = 0, end: int | None = None) -> bytes:

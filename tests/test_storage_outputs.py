@@ -89,7 +89,9 @@ def built(s3, tmp_path_factory):
     run("clean", CORPUS, "--out", str(loc / "clean"), "--no-progress", "--workers", "1", "--num-shards", "2")
     run("clean", CORPUS, "--out", f"{s3u}/clean", "--no-progress", "--workers", "1", "--num-shards", "2")
     run("build-vocab", CORPUS, "--out", str(loc / "vocab.txt"))
-    run("build-vocab", CORPUS, "--out", f"{s3u}/v/vocab.txt")
+    key, secret = server.key, server.secret  # credentials inside the URL: used, never recorded or printed
+    printed = run("build-vocab", CORPUS, "--out", f"s3://{key}:{secret}@{bucket}/v/vocab.txt")
+    assert secret not in printed and f"s3://{bucket}/v/vocab.txt" in printed
     run("build-spm", CORPUS, "--out-prefix", str(loc / "spm"), "--vocab-size", "800")
     run("build-spm", CORPUS, "--out-prefix", f"{s3u}/sp/spm", "--vocab-size", "800")
     vocab = str(loc / "vocab.txt")
@@ -149,6 +151,11 @@ def test_readers_open_a_remote_shard_through_the_verified_cache(built):
     remote_view = run("inspect", url, "-n", "1")
     local_view = run("inspect", str(loc / "shard"), "-n", "1")
     assert "[CLS]" in remote_view and remote_view.split("\n", 1)[1] == local_view.split("\n", 1)[1]
+    from corpusprep.feed.stream import FeedLoader, StreamConfig
+
+    first = next(iter(FeedLoader(StreamConfig(url, batch_size=4, epochs=1, seed=3))))
+    assert np.array_equal(first["input_ids"], next(iter(FeedLoader(StreamConfig(str(loc / "shard"), batch_size=4,
+                                                                                 epochs=1, seed=3))))["input_ids"])
     ds = datasets.load_from_disk(url, storage_options=server.storage_options)
     assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
 
@@ -230,6 +237,12 @@ def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3, capsys
         assert r.returncode == 2 and "in use by another zooprep run" in r.stderr
         assert f"pid {os.getpid()} on {socket.gethostname()}, `zooprep clean`" in r.stderr
     assert "lock.json" not in objects(server, bucket, "lease/.zooprep/")  # released at the end
+    with pytest.MonkeyPatch.context() as mp:  # the heartbeat renews a short lease while the run lasts
+        mp.setenv("ZOOPREP_LEASE_S", "1.5")
+        with OutputDir.open(url, "clean", rerun=True):
+            time.sleep(2.5)
+            lease = json.loads(objects(server, bucket, "lease/.zooprep/")["lock.json"])
+            assert lease["pid"] == os.getpid() and lease["expires"] > time.time()
     stale = {"pid": 1, "host": "node-gone", "command": "clean", "run_id": "x", "started": "then",
              "expires": time.time() - 5, "lease_s": 1}
     server.client().put_object(Bucket=bucket, Key="lease/.zooprep/lock.json", Body=json.dumps(stale).encode())

@@ -217,12 +217,12 @@ def pull_work(url: str, work_dir, rels: Iterable[str] | None = None) -> list[Pat
 class RemoteOutputDir:
     """OutputDir's interface (root = the local mirror, work, stage, open_work, commit, close) for a URL."""
 
-    def __init__(self, target: str, command: str, local):
+    def __init__(self, target: str, command: str, run_id: str):
         self.target = target.rstrip("/")  # as given (may carry credentials): for access only
         self.url = storage.display(storage.absolute(target))  # recorded and printed
         self.command = command
-        self.local = local  # the mirror's OutputDir
-        self.run_id = local.run_id
+        self.local = None  # the mirror's OutputDir (opened once the lease is held)
+        self.run_id = run_id
         self.rolled_forward: dict | None = None
         self._lease_etag: str | None = None
         self._lost: str | None = None
@@ -249,7 +249,7 @@ class RemoteOutputDir:
     @classmethod
     def open(cls, target, command: str, inputs: Iterable = (), *, overwrite: bool = False, rerun: bool = False,
              overwrite_option: str | None = "--overwrite") -> "RemoteOutputDir":
-        from corpusprep.outdir.ownership import OutputDir
+        from corpusprep.outdir.ownership import OutputDir, new_run_id
 
         target = str(target)
         clean = storage.absolute(target)
@@ -262,12 +262,13 @@ class RemoteOutputDir:
                                    f"{storage.display(i)}; zooprep never writes over an input")
         hint = f" (or pass {overwrite_option} to replace it)" if overwrite_option else ""
         cls._refuse_foreign(target)
-        mirror = mirror_dir(target)
-        mirror.mkdir(parents=True, exist_ok=True)
-        local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
-        od = cls(target, command, local)
+        od = cls(target, command, new_run_id())
         try:
-            od._acquire()
+            od._acquire()  # the lease first: a second writer is told who holds the URL
+            mirror = mirror_dir(target)
+            mirror.mkdir(parents=True, exist_ok=True)
+            od.local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
+            od.local.run_id = od.run_id
             owner = _read_json(_meta(od.target, layout.OWNER))
             if owner is None or not isinstance(owner.get("command"), str):
                 cls._refuse_foreign(target)
@@ -365,9 +366,10 @@ class RemoteOutputDir:
             except ZooprepError:
                 pass
             self._lease_etag = None
-        self.local.close()
-        if self._published:
-            shutil.rmtree(self.local.root, ignore_errors=True)  # the URL holds it now
+        if self.local is not None:
+            self.local.close()
+            if self._published and not failed:
+                shutil.rmtree(self.local.root, ignore_errors=True)  # the URL holds it now
 
     def __enter__(self) -> "RemoteOutputDir":
         return self
@@ -445,7 +447,6 @@ class RemoteOutputDir:
         if (pending or {}).get("run_id") == mine.get("run_id") or (pending is None and there is None):
             if all((self.root / rel).is_file() for rel in mine["files"]):
                 self._publish(mine)
-                self._published = False  # this run goes on in the mirror
                 return mine
         return None
 

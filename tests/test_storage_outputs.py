@@ -128,7 +128,7 @@ def test_every_writing_command_gives_the_local_bytes_on_s3(built):
     assert not any(".pending" in k or "/.zooprep/work/" in k or "lock.json" in k for k in objects(server, bucket))
 
 
-def test_readers_open_a_remote_shard_through_the_verified_cache(built):
+def test_readers_open_a_remote_shard_through_the_verified_cache(built, capsys):
     import datasets
     import numpy as np
 
@@ -156,6 +156,16 @@ def test_readers_open_a_remote_shard_through_the_verified_cache(built):
     first = next(iter(FeedLoader(StreamConfig(url, batch_size=4, epochs=1, seed=3))))
     assert np.array_equal(first["input_ids"], next(iter(FeedLoader(StreamConfig(str(loc / "shard"), batch_size=4,
                                                                                  epochs=1, seed=3))))["input_ids"])
+    from corpusprep.pretrain_example_command import load_trainer
+
+    trainer = load_trainer()
+    losses = []
+    for where in (url, str(loc / "shard")):
+        capsys.readouterr()
+        trainer.train(trainer.parse_args([where, "--max-steps", "2", "--batch-size", "4", "--size", "nano", "--device",
+                                          "cpu", "--workers", "0", "--log-every", "1", "--seed", "1", "--threads", "1"]))
+        losses.append([json.loads(x)["loss"] for x in capsys.readouterr().out.splitlines() if '"loss"' in x])
+    assert len(losses[0]) == 2 and losses[0] == losses[1]
     ds = datasets.load_from_disk(url, storage_options=server.storage_options)
     assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
 

@@ -291,9 +291,13 @@ def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_pat
     remote._test_hook.n = 0
     run(*args(f"s3://{bucket}/k-{command}-count"))
     monkeypatch.delenv("ZOOPREP_TEST_WRITE_LOG")
-    total = len(log.read_text().split())
+    writes = log.read_text().splitlines()
+    total = len(writes)
+    committed = next(i for i, w in enumerate(writes, 1) if w.endswith("create complete.json"))
     reference = data_files(local_files(loc / command))
-    for n, point in enumerate(sorted(random.Random(f"19b-{command}").sample(range(2, total + 1), 2))):
+    # one seeded point anywhere, one just after the commit point (the clean-up writes)
+    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1]
+    for n, point in enumerate(points):
         prefix = f"k-{command}-{n}/"
         r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
         assert r.returncode == -9, (point, total, r.stderr[-2000:])

@@ -85,9 +85,9 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _test_hook() -> None:
+def _test_hook(what: str = "") -> None:
     """Tests kill the process at the N-th remote write: ZOOPREP_TEST_KILL_AT_WRITE=N (and log each
-    write to ZOOPREP_TEST_WRITE_LOG to count them)."""
+    write, "N verb name", to ZOOPREP_TEST_WRITE_LOG to count them)."""
     log = os.environ.get("ZOOPREP_TEST_WRITE_LOG")
     at = os.environ.get("ZOOPREP_TEST_KILL_AT_WRITE")
     if not (log or at):
@@ -95,7 +95,7 @@ def _test_hook() -> None:
     _test_hook.n = getattr(_test_hook, "n", 0) + 1
     if log:
         with open(log, "a") as fh:
-            fh.write(f"{_test_hook.n}\n")
+            fh.write(f"{_test_hook.n} {what}\n")
     if at and _test_hook.n == int(at):
         import signal
 
@@ -144,19 +144,19 @@ def listing(base: str) -> dict[str, dict]:
 
 
 def _put(local: Path, target: str) -> str | None:
-    _test_hook()
+    _test_hook("put " + storage.name(target))
     storage.put_file(str(local), target)
     i = _head(target)
     return i["etag"] if i else None
 
 
 def _write(target: str, obj: dict) -> None:
-    _test_hook()
+    _test_hook("write " + storage.name(target))
     storage.write_bytes(target, json_bytes(obj))
 
 
 def _delete(target: str, etag: str | None = None) -> bool:
-    _test_hook()
+    _test_hook("delete " + storage.name(target))
     return storage.delete(target, etag)
 
 
@@ -272,6 +272,7 @@ class RemoteOutputDir:
             owner = _read_json(_meta(od.target, layout.OWNER))
             if owner is None or not isinstance(owner.get("command"), str):
                 cls._refuse_foreign(target)
+                _test_hook("create owner.json")
                 storage.create_exclusive(_meta(od.target, layout.OWNER), json_bytes(od._owner()))
             elif owner["command"] != command:
                 if not overwrite:
@@ -312,7 +313,7 @@ class RemoteOutputDir:
 
     def _acquire(self) -> None:
         lock = _meta(self.target, LOCK)
-        _test_hook()
+        _test_hook("create lock.json")
         if not storage.create_exclusive(lock, self._lease()):
             cur = _head(lock)
             holder = _read_json(lock)
@@ -442,8 +443,12 @@ class RemoteOutputDir:
             return None
         pending = _read_json(_meta(self.target, PUBLISHING))
         there = read_remote_complete(self.target)
-        if there is not None and there.get("run_id") == mine.get("run_id"):
-            return None
+        if there is not None and there.get("run_id") == mine.get("run_id"):  # killed after the commit point
+            if pending is not None:
+                _delete(_meta(self.target, PUBLISHING))
+            self._drop_remote_work()
+            self._published = True
+            return mine
         if (pending or {}).get("run_id") == mine.get("run_id") or (pending is None and there is None):
             if all((self.root / rel).is_file() for rel in mine["files"]):
                 self._publish(mine)
@@ -481,7 +486,7 @@ class RemoteOutputDir:
                 _delete(storage.join(base, rel), rec["etag"])
         _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(new.items()))})
         self._check_lease()
-        _test_hook()
+        _test_hook("create complete.json")
         if not storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done)):
             _delete(_meta(base, layout.COMPLETE))
             storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done))
@@ -688,8 +693,10 @@ class RemoteFiles:
         for t in [*self.outputs, self.card]:
             a = storage.absolute(t)
             for i in self.inputs:
-                if storage.is_url(i) and (storage.absolute(i) == a or storage.inside(storage.absolute(i), a)):
-                    raise ZooprepError(f"{storage.display(a)}: {self.option} is the input {storage.display(i)}; "
+                i = storage.absolute(i) if storage.is_url(i) else None
+                if i and (i == a or storage.inside(a, i) or storage.inside(i, a)):
+                    raise ZooprepError(f"{storage.display(a)}: {self.option} is, contains or lies inside the input "
+                                       f"{storage.display(i)}; "
                                        "zooprep never writes over an input")
             folder = storage.parent(a)
             while storage.inside(folder, storage.protocol(a) + "://") and folder.count("/") >= 2:
@@ -733,11 +740,11 @@ class RemoteFiles:
         """Upload the outputs the command wrote locally, the card last; returns the card as uploaded."""
         card = self.fix(json.loads(self.local(self.card).read_text(encoding="utf-8")))
         data = json_bytes(card)
-        _test_hook()
+        _test_hook("write " + storage.name(self.card + self.PENDING))
         storage.write_bytes(self.card + self.PENDING, data)
         for t in self.outputs:
             _put(self.local(t), t)
-        _test_hook()
+        _test_hook("write " + storage.name(self.card))
         storage.write_bytes(self.card, data)
         _delete(self.card + self.PENDING)
         shutil.rmtree(self.folder, ignore_errors=True)

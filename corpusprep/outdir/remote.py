@@ -228,7 +228,9 @@ class RemoteOutputDir:
         self._lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pushed: dict[str, tuple] = {}
+        self._pushed: dict[str, tuple] = {}  # work file -> (size, mtime_ns) the URL has
+        self._sync = threading.Lock()  # one push of the work area at a time; commit waits for it
+        self._committing = False
         self._published = False
         self.lease_s = float(os.environ.get("ZOOPREP_LEASE_S", "120"))
         self.push_s = float(os.environ.get("ZOOPREP_WORK_PUSH_S", "30"))
@@ -384,12 +386,20 @@ class RemoteOutputDir:
         return push_work(self.target, self.work, local_paths)
 
     def pull_work(self, rel_paths: Iterable[str] | None = None) -> list[Path]:
-        return pull_work(self.target, self.work, rel_paths)
+        got = pull_work(self.target, self.work, rel_paths)
+        for p in got:  # already on the URL: the heartbeat does not push them back
+            st = p.stat()
+            self._pushed[p.relative_to(self.work).as_posix()] = (st.st_size, st.st_mtime_ns)
+        return got
 
     def sync_work(self) -> list[str]:
         """Push the work files created or changed since the last push (the stage excluded)."""
-        if not self.work.is_dir():
-            return []
+        with self._sync:
+            if self._committing or self.local is None or not self.work.is_dir():
+                return []
+            return self._sync_work()
+
+    def _sync_work(self) -> list[str]:
         changed = []
         for dirpath, dirs, names in os.walk(self.work):
             if Path(dirpath) == self.work:
@@ -404,10 +414,13 @@ class RemoteOutputDir:
                 if not is_tmp_name(n) and self._pushed.get(rel) != (st.st_size, st.st_mtime_ns):
                     changed.append((p, rel, (st.st_size, st.st_mtime_ns)))
         # done-markers last: a marker never arrives before the files it names
-        changed.sort(key=lambda c: c[1].endswith(".done.json"))
+        changed.sort(key=lambda c: c[1].endswith("done.json"))
         for p, rel, sig in changed:
-            if self.push_work([p]):
-                self._pushed[rel] = sig
+            try:
+                if self.push_work([p]):
+                    self._pushed[rel] = sig
+            except ZooprepError:  # vanished meanwhile (replaced by a newer file): the next push has it
+                continue
         return [c[1] for c in changed]
 
     def open_work(self, plan: dict) -> Path:
@@ -432,6 +445,8 @@ class RemoteOutputDir:
     # -- commit and publish ----------------------------------------------------------------------
     def commit(self, last: Iterable[str] = (), plan: str | None = None, summary: dict | None = None) -> dict:
         self._check_lease()
+        with self._sync:  # no push of the work area from here on (it is about to be removed)
+            self._committing = True
         done = self.local.commit(last, plan, summary)
         self._publish(done)
         return done

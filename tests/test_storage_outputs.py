@@ -260,6 +260,22 @@ def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3, capsys
         pass
     assert "took over the stale lease of pid 1 on node-gone" in capsys.readouterr().err
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    from corpusprep.errors import ZooprepError
+
+    def claim(_):  # two writers starting at the same moment: the conditional create lets one through
+        try:
+            return OutputDir.open(f"s3://{bucket}/race", "shard")
+        except ZooprepError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(claim, range(2)))
+    winners = [g for g in got if not isinstance(g, str)]
+    assert len(winners) == 1 and "in use by another zooprep run" in next(g for g in got if isinstance(g, str))
+    winners[0].close()
+
 
 def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3):
     server, bucket = s3

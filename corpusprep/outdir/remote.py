@@ -233,6 +233,7 @@ class RemoteOutputDir:
         self._committing = False
         self._published = False
         self.lease_s = float(os.environ.get("ZOOPREP_LEASE_S", "120"))
+        self._started = _now()
         self.push_s = float(os.environ.get("ZOOPREP_WORK_PUSH_S", "30"))
 
     @property
@@ -310,16 +311,26 @@ class RemoteOutputDir:
     # -- the lease -------------------------------------------------------------------------------
     def _lease(self) -> bytes:
         return json_bytes({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                           "run_id": self.run_id, "started": _now(), "expires": time.time() + self.lease_s,
+                           "run_id": self.run_id, "started": self._started, "expires": time.time() + self.lease_s,
                            "lease_s": self.lease_s})
 
     def _acquire(self) -> None:
         lock = _meta(self.target, LOCK)
         _test_hook("create lock.json")
-        if not storage.create_exclusive(lock, self._lease()):
+        cur = None
+        for _ in range(3):  # the holder may release between our create and our look at it
+            if storage.create_exclusive(lock, self._lease()):
+                cur = None
+                break
             cur = _head(lock)
+            if cur is not None:
+                break
+        else:
+            raise ZooprepError(f"{self.url}: could not take the lease {layout.META_DIR}/{LOCK} (it keeps "
+                               "appearing and vanishing); rerun")
+        if cur is not None:
             holder = _read_json(lock)
-            if cur is None or not _stale(holder):
+            if not _stale(holder):
                 raise ZooprepError(f"{self.url}: in use by another zooprep run ({_holder(holder)}); wait for it to "
                                    "end or stop it, then rerun")
             if not storage.replace_if_match(lock, self._lease(), cur["etag"]):
@@ -774,9 +785,9 @@ class RemoteFiles:
             if self.local(self.card).is_file():
                 self.publish()
             raise
-        except InputsFailed:  # exit 3: the outputs stand, the exit code tells
+        except InputsFailed as exc:  # exit 3: the outputs stand, the exit code tells
             if self.local(self.card).is_file():
                 self.publish()
-            raise
+            raise InputsFailed(exc.count, self.fix_text(exc.where)) from None
         self.publish()
         return result

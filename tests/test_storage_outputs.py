@@ -205,7 +205,7 @@ def _stage(od, files: dict[str, bytes]) -> None:
         p.write_bytes(data)
 
 
-def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3):
+def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3, tmp_path):
     from corpusprep.errors import ZooprepError
     from corpusprep.outdir import OutputDir
 
@@ -227,6 +227,14 @@ def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refu
         od.commit(last=["zooprep.json"])
     got = objects(server, bucket, "own/")
     assert got["notes.md"] == b"mine" and got["a.arrow"] == b"two" and "old.arrow" not in got
+    log = tmp_path / "writes"
+    with pytest.MonkeyPatch.context() as mp:  # the same bytes again: nothing is uploaded twice
+        mp.setenv("ZOOPREP_TEST_WRITE_LOG", str(log))
+        with OutputDir.open(url, "shard", overwrite=True) as od:
+            _stage(od, {"a.arrow": b"two", "zooprep.json": b"{}"})
+            od.commit(last=["zooprep.json"])
+    writes = [w.split(" ", 1)[1] for w in log.read_text().splitlines()]
+    assert "create complete.json" in writes and not {"put a.arrow", "put zooprep.json"} & set(writes)
     with OutputDir.open(url, "shard", overwrite=True) as od:  # a staged name that is a user's object
         _stage(od, {"notes.md": b"zooprep's", "zooprep.json": b"{}"})
         with pytest.raises(ZooprepError, match="notes.md: exists and was not written by zooprep"):

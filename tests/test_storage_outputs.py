@@ -205,11 +205,11 @@ def _stage(od, files: dict[str, bytes]) -> None:
         p.write_bytes(data)
 
 
-def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3, tmp_path):
+def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3_env, tmp_path):
     from corpusprep.errors import ZooprepError
     from corpusprep.outdir import OutputDir
 
-    server, bucket = s3
+    server, bucket = s3_env
     c = server.client()
     url = f"s3://{bucket}/own"
     c.put_object(Bucket=bucket, Key="foreign/x.txt", Body=b"user's")
@@ -242,13 +242,13 @@ def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refu
     assert objects(server, bucket, "own/")["notes.md"] == b"mine"
 
 
-def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3, capsys):
+def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3_env, capsys):
     import socket
     import time
 
     from corpusprep.outdir import OutputDir
 
-    server, bucket = s3
+    server, bucket = s3_env
     url = f"s3://{bucket}/lease"
     with OutputDir.open(url, "clean", rerun=True):
         r = cli("clean", CORPUS, "--out", url, "--no-progress", "--workers", "1", ok=False)
@@ -285,8 +285,8 @@ def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3, capsys
     winners[0].close()
 
 
-def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3):
-    server, bucket = s3
+def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3_env):
+    server, bucket = s3_env
     server.client().put_object(Bucket=bucket, Key="files/vocab.txt", Body=b"a user's vocab\n")
     from corpusprep.errors import ZooprepError
 
@@ -334,13 +334,13 @@ def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_pat
         assert not any(k.startswith(".zooprep/work/") or k.endswith(("publishing.json", "lock.json")) for k in final)
 
 
-def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3, tmp_path, monkeypatch):
+def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3_env, tmp_path, monkeypatch):
     """A failed run pushes its work area to URL/.zooprep/work; a rerun with another $ZOOPREP_CACHE
     (no mirror) pulls it and redoes no finished package."""
     from corpusprep.cleaning import pipeline
     from corpusprep.cleaning.config import CleanConfig
 
-    server, bucket = s3
+    server, bucket = s3_env
     url = f"s3://{bucket}/moved"
     cfg = CleanConfig(inputs=(CORPUS,), out=url, fmt="text", num_shards=2, unit_bytes=20_000, workers=1,
                       progress=False)

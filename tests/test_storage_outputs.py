@@ -364,3 +364,26 @@ def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3_env, tm
     monkeypatch.setattr(pipeline, "process_package", real)
     pipeline.run_clean(CleanConfig(**{**cfg.__dict__, "out": reference}))
     assert data_files(objects(server, bucket, "moved/")) == data_files(objects(server, bucket, "moved-ref/"))
+
+
+def test_any_fsspec_url_goes_through_the_same_protocol():
+    """memory:// (no ETags, no conditional writes on the server side): the same publish, journal and
+    verify; the lock falls back to compare-then-write."""
+    import uuid
+
+    from corpusprep.outdir import OutputDir
+    from corpusprep.outdir.remote import cached_output
+    from corpusprep.verify import verify_dir
+
+    url = f"memory://zp-{uuid.uuid4().hex[:8]}/out"
+    for data in (b"one", b"two"):
+        with OutputDir.open(url, "shard", overwrite=True) as od:
+            _stage(od, {"a.arrow": data, f"{data.decode()}.arrow": data, "zooprep.json": b"{}"})
+            od.commit(last=["zooprep.json"])
+    from corpusprep import storage
+
+    names = sorted(storage.name(p) for p in storage.list_files(url))
+    assert names == ["a.arrow", "complete.json", "owner.json", "two.arrow", "written.json", "zooprep.json"]
+    r = verify_dir(url)
+    assert r.checked == 3 and not (r.missing or r.altered or r.unexpected), r.lines()
+    assert (cached_output(url, None) / "a.arrow").read_bytes() == b"two"

@@ -225,6 +225,7 @@ class RemoteOutputDir:
         self.run_id = run_id
         self.rolled_forward: dict | None = None
         self._lease_etag: str | None = None
+        self._held = False
         self._lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -338,7 +339,8 @@ class RemoteOutputDir:
                                    f"({_holder(_read_json(lock))}); wait for it to end, then rerun")
             print(f"zooprep: {self.url}: took over the stale lease of {_holder(holder)}", file=sys.stderr)
         i = _head(lock)
-        self._lease_etag = i["etag"] if i else None
+        self._lease_etag = i["etag"] if i else None  # None on stores without ETags (memory://, local fsspec)
+        self._held = True
         self._thread = threading.Thread(target=self._heartbeat, name="zooprep-lease", daemon=True)
         self._thread.start()
 
@@ -347,7 +349,7 @@ class RemoteOutputDir:
         last_push = time.monotonic()
         while not self._stop.wait(min(self.lease_s / 3, self.push_s)):
             try:
-                if self._lease_etag is not None:
+                if self._held:
                     if not storage.replace_if_match(lock, self._lease(), self._lease_etag):
                         self._lost = f"lost the lease on {self.url} to {_holder(_read_json(lock))}"
                         return
@@ -374,12 +376,16 @@ class RemoteOutputDir:
                 self.sync_work()
             except ZooprepError:
                 pass
-        if self._lease_etag is not None and not self._lost:
+        if self._held and not self._lost:
+            lock = _meta(self.target, LOCK)
             try:
-                _delete(_meta(self.target, LOCK), self._lease_etag)
+                if self._lease_etag is not None:
+                    _delete(lock, self._lease_etag)
+                elif (_read_json(lock) or {}).get("run_id") == self.run_id:  # no ETags: compare, then delete
+                    _delete(lock)
             except ZooprepError:
                 pass
-            self._lease_etag = None
+            self._held, self._lease_etag = False, None
         if self.local is not None:
             self.local.close()
             if self._published and not failed:
@@ -510,6 +516,8 @@ class RemoteOutputDir:
                 continue
             if rec.get("etag") and present[rel]["etag"] == rec["etag"]:
                 _delete(storage.join(base, rel), rec["etag"])
+            elif not rec.get("etag") and storage.sha256(storage.join(base, rel)) == rec.get("sha256"):
+                _delete(storage.join(base, rel))  # a store without ETags: only while the bytes are ours
         _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(new.items()))})
         self._check_lease()
         _test_hook("create complete.json")
@@ -665,15 +673,16 @@ def _metadata_problems(target: str, done: dict) -> list[str]:
         try:
             kind, meta = v.detect_kind(root)
         except InputError as exc:
-            return [str(exc)]
+            return [str(exc).replace(str(root), storage.display(target))]
         try:
             obj = v._load_json(meta)
+            tables = v.expected_files(meta, obj, kind)
         except InputError as exc:
-            return [str(exc)]
+            return [str(exc).replace(str(root), storage.display(target))]
         problems = (v.report_type_problems(obj) or v.accounting_problems(obj)) if kind == "clean" \
             else v.shard_state_problems(root, obj)
         recorded = {rel: str(f.get("sha256", "")).lower() for rel, f in done["files"].items()}
-        for e in v.expected_files(meta, obj, kind):
+        for e in tables:
             if e.path not in recorded:
                 problems.append(f"{meta.name} lists {e.path}, which {layout.META_DIR}/{layout.COMPLETE} does not record")
             elif recorded[e.path] != e.sha256:

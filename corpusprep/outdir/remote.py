@@ -445,11 +445,15 @@ class RemoteOutputDir:
         plan_file = self.work / "plan.json"
         remote_plan = _read_json(storage.join(self.target, layout.META_DIR, layout.WORK, "plan.json"))
         wanted = json.loads(json.dumps(plan, sort_keys=True))
-        if not plan_file.exists() and remote_plan == wanted:
-            self.pull_work()
-        elif remote_plan is not None and remote_plan != wanted:
-            self._drop_remote_work()
+        try:
+            local_plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            local_plan = None
+        if remote_plan is not None and remote_plan != wanted:
+            self._drop_remote_work()  # another plan's units: never reused
         work = self.local.open_work(plan)
+        if local_plan != wanted and remote_plan == wanted:  # this machine has none: the URL's finished units
+            self.pull_work()
         if remote_plan != wanted:
             self.push_work([plan_file])
         return work

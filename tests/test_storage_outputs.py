@@ -98,7 +98,9 @@ def built(s3, tmp_path_factory):
     for name, extra in (("shard", []), ("enc", ["--encode-only"]), ("uer", ["--compat", "uer"])):
         src = CORPUS if name == "uer" else str(loc / "clean")
         run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", str(loc / name))
-        run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", f"{s3u}/{name}")  # local -> remote
+        there = f"s3://{key}:{secret}@{bucket}/{name}" if name == "enc" else f"{s3u}/{name}"
+        printed = run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", there)  # local -> remote
+        assert secret not in printed and f"{s3u}/{name}" in printed
     run("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
     run("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
     run("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote

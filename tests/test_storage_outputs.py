@@ -168,6 +168,13 @@ def test_readers_open_a_remote_shard_through_the_verified_cache(built, capsys):
                                           "cpu", "--workers", "0", "--log-every", "1", "--seed", "1", "--threads", "1"]))
         losses.append([json.loads(x)["loss"] for x in capsys.readouterr().out.splitlines() if '"loss"' in x])
     assert len(losses[0]) == 2 and losses[0] == losses[1]
+    from corpusprep.errors import InputError
+    from corpusprep.outdir import require_complete_input, require_recorded
+
+    require_complete_input(url)  # for 19a's readers: a finished remote output is good input
+    require_recorded([f"{url}/{p.name}" for p in (loc / "shard").glob("data-*.arrow")])
+    with pytest.raises(InputError, match="not part of the `zooprep shard` output"):
+        require_recorded([f"{url}/extra.txt"])
     ds = datasets.load_from_disk(url, storage_options=server.storage_options)
     assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
 

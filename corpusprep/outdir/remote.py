@@ -573,6 +573,38 @@ def require_remote_complete(target: str, command: str | None = None) -> dict | N
     return done
 
 
+def require_remote_complete_input(target: str) -> None:
+    """``require_complete_input`` for a URL: the prefix, or the folder of an object, must not be an
+    unfinished zooprep output."""
+    target = str(target).rstrip("/")
+    for folder in (target, storage.parent(target)):
+        if _read_json(_meta(folder, layout.OWNER)) is not None:
+            require_remote_complete(folder)
+            return
+
+
+def require_remote_recorded(files: Iterable[str]) -> None:
+    """``require_recorded`` for URLs: an object inside a remote zooprep output must be one it lists."""
+    checked: dict[str, dict | None] = {}
+    for f in files:
+        f = storage.absolute(str(f))
+        folder = storage.parent(f)
+        while True:  # up to the bucket
+            if folder not in checked:
+                checked[folder] = require_remote_complete(folder)
+            done = checked[folder]
+            if done is not None:
+                rel = f[len(folder) + 1:]
+                if rel not in done["files"]:
+                    raise InputError(storage.display(f), f"not part of the `zooprep {done.get('command')}` output "
+                                                         f"{storage.display(folder)} (not in {layout.META_DIR}/"
+                                                         f"{layout.COMPLETE}); move it out of that prefix")
+                break
+            if storage.parent(folder) == folder:
+                break
+            folder = storage.parent(folder)
+
+
 def _download_checked(src: str, dst: Path, sha: str | None) -> None:
     """``src`` to ``dst`` through a temporary name, renamed only when its sha256 is ``sha``."""
     tmp = tmp_name(dst)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_DOCS, REPO
+from test_scale_kill import kill_hook  # noqa: F401 - the fixture: kill at the N-th unit result
+from test_scale_kill import run_cli as kill_run
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -306,18 +308,18 @@ def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3_env):
 
 # ---------------------------------------------------------------- kill -9 and resume
 @pytest.mark.parametrize("command", ["clean", "shard"])
-def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_path, monkeypatch, command):
+def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, kill_hook, tmp_path, monkeypatch, command):
     """The parent is SIGKILLed at its N-th write to the object store (lease, owner, work pushes,
     every publish step); N is drawn by a seeded RNG from the writes of an uninterrupted run."""
     from corpusprep.outdir import remote
 
     server, bucket, loc = built
 
-    def args(out):
+    def args(out, workers="1"):
         if command == "clean":
-            return ["clean", CORPUS, "--out", out, "--no-progress", "--workers", "1", "--num-shards", "2"]
+            return ["clean", CORPUS, "--out", out, "--no-progress", "--workers", workers, "--num-shards", "2"]
         return ["shard", str(loc / "clean"), "--vocab", str(loc / "vocab.txt"), "--seq-len", "64", "--unit-mb", "0.02",
-                "--workers", "1", "--out", out]
+                "--workers", workers, "--out", out]
 
     log = tmp_path / "writes"
     monkeypatch.setenv("ZOOPREP_TEST_WRITE_LOG", str(log))
@@ -328,11 +330,15 @@ def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_pat
     total = len(writes)
     committed = next(i for i, w in enumerate(writes, 1) if w.endswith("create complete.json"))
     reference = data_files(local_files(loc / command))
-    # one seeded point anywhere, one just after the commit point (the clean-up writes)
-    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1]
+    # a seeded write anywhere up to the commit point, the write just after it (the clean-up), and the
+    # first unit result while units run (test_scale_kill's hook: no remote write happens there)
+    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1, "unit:1"]
     for n, point in enumerate(points):
         prefix = f"k-{command}-{n}/"
-        r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
+        if point == "unit:1":
+            r, _ = kill_run(kill_hook, args(f"s3://{bucket}/{prefix}", "2"), kill_at=point)  # units need a pool
+        else:
+            r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
         assert r.returncode == -9, (point, total, r.stderr[-2000:])
         after = objects(server, bucket, prefix)
         if ".zooprep/complete.json" in after:  # killed after the commit point: it must be the whole output

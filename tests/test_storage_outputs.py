@@ -106,6 +106,7 @@ def built(s3, tmp_path_factory):
     run("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
     run("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
     run("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote
+    assert not list(REPO.glob("s3:*")) and not list(Path.cwd().glob("s3:*")), "a URL was used as a local path"
     return server, bucket, loc
 
 

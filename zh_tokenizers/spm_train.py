@@ -289,6 +289,18 @@ def spm_outputs(cfg: SpmTrainConfig, files: list) -> FileOutputs:
 def train_spm(cfg: SpmTrainConfig) -> dict:
     """Train, write P.model / P.vocab / P.card.json as one unit (all new or all old); return the card."""
     cfg.validate()
+    from corpusprep.storage import is_url
+
+    if is_url(cfg.out_prefix):  # trained and written locally, uploaded, card last
+        from dataclasses import replace
+
+        from corpusprep.outdir.remote import RemoteFiles
+
+        p = cfg.out_prefix
+        rf = RemoteFiles("build-spm", [p + ".model", p + ".vocab"], p + ".card.json", cfg.corpus, "--out-prefix")
+        rf.check()
+        local = replace(cfg, out_prefix=str(rf.local(p)))
+        return rf.fix(rf.run(lambda: train_spm(local)))
     with spm_outputs(cfg, []) as outputs:
         return _train(cfg, outputs)
 
@@ -378,7 +390,9 @@ def finish(card: dict, cfg: SpmTrainConfig) -> None:
     log = FailureLog(cfg.on_error)
     for entry in card["corpus"]["failed_files"]:
         log.add_record(entry)
-    log.finish(str(Path(cfg.out_prefix).with_name(Path(cfg.out_prefix).name + ".card.json")))
+    from corpusprep.storage import display
+
+    log.finish(display(f"{cfg.out_prefix}.card.json"))
 
 
 def _preseg_card(cfg: SpmTrainConfig, stats: _Stats) -> dict:

@@ -183,14 +183,27 @@ def card_path(out: Path) -> Path:
     return card_beside(out, "--out")
 
 
-def export(cfg: ExportConfig) -> ExportResult:
+def export(cfg: ExportConfig, _shown: str | None = None) -> ExportResult:
     if cfg.to not in TARGETS:
         raise ZooprepError(f"--to {cfg.to!r} is not one of {', '.join(TARGETS)}")
+    from dataclasses import replace
+
+    from corpusprep.outdir.remote import RemoteFiles, readable
+    from corpusprep.storage import display, is_url
+
+    shown = _shown or display(str(cfg.directory))  # what the card records: never a cache path or a secret
+    if is_url(str(cfg.out)):  # written locally, uploaded, card last
+        rf = RemoteFiles("export", [str(cfg.out)], f"{cfg.out}.card.json", [str(cfg.directory)])
+        rf.check()
+        result = rf.run(lambda: export(replace(cfg, out=rf.local(str(cfg.out))), shown))
+        return replace(result, path=display(str(cfg.out)))
+    if is_url(str(cfg.directory)):  # read through the verified local cache
+        return export(replace(cfg, directory=readable(str(cfg.directory), "shard")), shown)
     with FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory]) as outputs:
         outputs.check()
         target = outputs.stage(Path(cfg.out))
         result = export_uer(cfg, target) if cfg.to == "uer" else export_hf(cfg, target)
-        outputs.commit({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
+        outputs.commit({"directory": shown, "to": cfg.to, "processor": result.processor,
                         **({"split": cfg.split} if cfg.split else {}),
                         "instances": result.instances})
     return result

@@ -189,19 +189,36 @@ def recipe(
         typer.echo(plan.text(), nl=False)
 
 
+def _file_outputs(command: str, out: Path, overwrite: bool):
+    """The rerun rule for a file `zoo` writes (corpusprep.outdir): OUT + OUT.card.json, the catalog as input."""
+    from corpusprep.outdir import FileOutputs
+    from corpusprep.outdir.rerun import cli_options
+    from manifests.catalog import DATA_DIR
+
+    outputs = FileOutputs(command, [out], out.with_name(out.name + ".card.json"), [DATA_DIR], overwrite=overwrite,
+                          options=cli_options())
+    outputs.check()
+    return outputs
+
+
 @zoo_app.command("config")
 def config(
     model: str = typer.Argument(..., help="Model id."),
     fmt: str = typer.Option("uer", "--format", help="uer (UER-py/TencentPretrain --config_path) or hf (config.json)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically, with OUT.card.json) instead of stdout."),
+    layers: Optional[int] = typer.Option(None, "--layers", help="A miniature: this many layers (same architecture otherwise)."),
+    hidden: Optional[int] = typer.Option(None, "--hidden", help="A miniature: this hidden size (heads of 32 dims, feed-forward 4x)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished OUT written with other options."),
 ) -> None:
-    """Write the model's config JSON."""
+    """Write the model's config JSON (or a small one of the same architecture: --layers/--hidden)."""
     from corpusprep.atomic import write_json
     from manifests.configs import model_config
 
-    cfg = model_config(_catalog(), model, fmt)
+    cfg = model_config(_catalog(), model, fmt, layers=layers, hidden=hidden)
     if out:
+        outputs = _file_outputs("zoo config", out, overwrite)
         write_json(out, cfg)
+        outputs.write_card({"model": model, "format": fmt, "layers": layers, "hidden": hidden})
         typer.echo(f"wrote {out}", err=True)
     else:
         _emit(cfg)
@@ -212,6 +229,7 @@ def render(
     lang: str = typer.Option("zh", "--lang", help="zh (the zoo page itself) or en (its tables, descriptions from the catalog)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
     check: Optional[Path] = typer.Option(None, "--check", help="Compare the whole rendered zh page with this page (e.g. Modelzoo.zh.md); exit 1 on any difference."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished OUT written with other options."),
 ) -> None:
     """Regenerate the zoo page (zh) or its tables (en) from the catalog."""
     from corpusprep.atomic import atomic_open
@@ -235,8 +253,10 @@ def render(
         return
     text = render_tables(cat, lang)
     if out:
+        outputs = _file_outputs("zoo render", out, overwrite)
         with atomic_open(out) as fh:
             fh.write(text)
+        outputs.write_card({"lang": lang})
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(text, nl=False)

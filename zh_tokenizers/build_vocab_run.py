@@ -9,6 +9,7 @@ from pathlib import Path
 from corpusprep.atomic import atomic_open
 from corpusprep.executors import make_executor
 from corpusprep.outdir import FileOutputs
+from corpusprep.outdir.rerun import cli_options
 from corpusprep.progress import progress
 
 
@@ -27,6 +28,7 @@ class BuildVocabConfig:
     executor: str = "local"  # local | ray
     ray_address: str | None = None
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
+    overwrite: bool = False  # replace a finished vocab made with other options or inputs (outdir.rerun)
 
     def validate(self) -> None:
         from corpusprep import options as opt
@@ -60,7 +62,8 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     cfg.validate()
     started = time.time()
     failures = FailureLog(cfg.on_error)
-    outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare])
+    outputs = FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare],
+                          overwrite=cfg.overwrite, options=cli_options(cfg))
     outputs.check()  # before the long count: never an input, never a file zooprep did not write
     files = expand_corpus(cfg.corpus, failures)
     outputs.inputs += [f.path for f in files]

@@ -49,6 +49,7 @@ def clean(
                                                                 "exit 3) | fail (stop, exit 2) | skip (list it, exit 0)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
     list_ops: bool = typer.Option(False, "--list-ops", help="List the cleaning ops and per-family defaults, then exit."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished output made with other options or inputs."),
 ) -> None:
     """Clean, deduplicate and shard corpora into Parquet or UER text, with a report that adds up."""
     if list_ops:
@@ -70,6 +71,7 @@ def clean(
         min_chars=min_chars, max_chars=max_chars, min_chinese_share=min_chinese_share,
         max_char_run_share=max_char_run_share, max_repeated_line_share=max_repeated_lines,
         rejects_sample=rejects_sample, unit_bytes=unit_bytes_of(unit_mb), progress=progress, on_error=on_error,
+        overwrite=overwrite,
     )
     from corpusprep.cleaning.pipeline import run_clean
 

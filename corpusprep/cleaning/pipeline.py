@@ -27,6 +27,7 @@ from corpusprep.cleaning.unit import make_packages, package_key, process_package
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.outdir import OutputDir, require_complete_input
+from corpusprep.outdir.rerun import cli_options
 from corpusprep.progress import progress
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
@@ -111,7 +112,8 @@ def run_clean(config: CleanConfig) -> dict:
         require_complete_input(folder)  # ... nor one found inside an INPUT folder
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
-    with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
+    with OutputDir.open(config.out, "clean", _input_paths(config, units), overwrite=config.overwrite,
+                        options=cli_options(config)) as od:
         work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
         return _run(config, od, work, units, fingerprint, pack_bytes, t0, failures)
 

@@ -38,6 +38,7 @@ class ExportConfig:
     out: Path
     to: str = "uer"
     processor: str | None = None  # default: the shard's own processor
+    overwrite: bool = False  # replace a finished export made with other options or inputs (outdir.rerun)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,10 @@ def card_path(out: Path) -> Path:
 def export(cfg: ExportConfig) -> ExportResult:
     if cfg.to not in TARGETS:
         raise ZooprepError(f"--to {cfg.to!r} is not one of {', '.join(TARGETS)}")
-    outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory])
+    from corpusprep.outdir.rerun import cli_options
+
+    outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory], overwrite=cfg.overwrite,
+                          options=cli_options(cfg))
     outputs.check()
     result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
     outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,

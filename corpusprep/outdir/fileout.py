@@ -16,6 +16,7 @@ from typing import Iterable
 
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.errors import ZooprepError
+from corpusprep.outdir import rerun
 from corpusprep.outdir.ownership import check_outside_inputs, read_owner
 
 OUTPUTS_KEY = "zooprep_outputs"
@@ -27,19 +28,23 @@ def _key(path: Path, card: Path) -> str:
 
 class FileOutputs:
     def __init__(self, command: str, outputs: Iterable[Path], card: Path, inputs: Iterable = (),
-                 option: str = "--out"):
+                 option: str = "--out", *, overwrite: bool = False, options: dict | None = None):
+        """``options`` (flag -> value, ``rerun.cli_options``) turns on the rerun rule (``outdir.rerun``)."""
         self.command, self.card, self.option = command, Path(card), option
         self.outputs = [Path(p) for p in outputs]
         self.inputs = [i for i in inputs if i is not None]
+        self.overwrite, self.options = overwrite, options
+        self.rerun_record: dict | None = None
 
-    def _recorded(self) -> dict[str, str] | None:
+    def _card(self) -> dict | None:
         try:
             obj = json.loads(self.card.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(obj, dict) or obj.get("zooprep_command") != self.command:
-            return None
-        rec = obj.get(OUTPUTS_KEY)
+        return obj if isinstance(obj, dict) and obj.get("zooprep_command") == self.command else None
+
+    def _recorded(self) -> dict[str, str] | None:
+        rec = (self._card() or {}).get(OUTPUTS_KEY)
         return rec if isinstance(rec, dict) else None
 
     def check(self) -> None:
@@ -67,9 +72,17 @@ class FileOutputs:
             if path.is_symlink() or sha256_file(path) != sha:
                 raise ZooprepError(f"{path}: changed since `zooprep {self.command}` wrote it; move it away or "
                                    f"choose another {self.option}")
+        if self.options is None:
+            return
+        self.rerun_record = rerun.record(self.options, self.inputs)
+        if recorded is not None and all(p.exists() for p in self.outputs):  # the card's set is finished
+            rerun.decide(self.outputs[0], self.command, self._card().get(rerun.RERUN_KEY), self.rerun_record,
+                         self.overwrite, self.option)
 
     def write_card(self, card: dict) -> dict:
         """Write the card last, with the checksum of every output (call after they are in place)."""
+        if self.rerun_record is not None:
+            card = {**card, rerun.RERUN_KEY: self.rerun_record}
         card = {**card, "zooprep_command": self.command,
                 OUTPUTS_KEY: {_key(p, self.card): sha256_file(p) for p in self.outputs}}
         write_json(self.card, card)

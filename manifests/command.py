@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -160,18 +160,35 @@ def recipe(
     corpus: Optional[str] = typer.Option(None, "--corpus", help="Your own corpus (file or folder): zooprep commands for it, recorded as an adapted recipe stage."),
     vocab: Optional[str] = typer.Option(None, "--vocab", help="With --corpus: your vocab file instead of the model's."),
     spm: Optional[str] = typer.Option(None, "--spm", help="With --corpus: your sentencepiece model instead of the model's."),
-    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused."),
+    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused or a value remains to fill in."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help="Fill in an unknown value: NAME=VALUE (the printed variable name, e.g. LEARNING_RATE=1e-4); repeatable."),
+    values: Optional[Path] = typer.Option(None, "--values", help="Fill in unknown values from a YAML mapping NAME: value (--set wins)."),
+    smoke: bool = typer.Option(False, "--smoke", help="A runnable miniature of the recipe on a sample of --corpus: tiny config, one process, a few steps."),
+    device: str = typer.Option("cpu", "--device", help="With --smoke: cpu (no --gpu_ranks) or gpu (--gpu_ranks 0)."),
+    layers: int = typer.Option(2, "--layers", help="With --smoke: layers of the tiny model."),
+    hidden: int = typer.Option(64, "--hidden", help="With --smoke: hidden size of the tiny model."),
+    steps: int = typer.Option(3, "--steps", help="With --smoke: training steps per stage (a loss is printed at each)."),
+    lines: int = typer.Option(400, "--lines", help="With --smoke: lines of --corpus in the sample."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The complete command sequence per stage: data preparation, pretraining, conversion to HF."""
+    from corpusprep.errors import ZooprepError
     from manifests.recipe_commands import OwnData, build_plan
+    from manifests.recipe_values import fill, read_values
 
     own = OwnData(corpus, vocab, spm) if corpus else None
     if own is None and (vocab or spm):
-        from corpusprep.errors import ZooprepError
-
         raise ZooprepError("--vocab/--spm go with --corpus (your own data)")
-    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    if smoke:
+        from manifests.smoke import SmokeOptions, smoke_plan
+
+        if min(layers, hidden, steps, lines) < 1:
+            raise ZooprepError("--layers, --hidden, --steps and --lines must be at least 1")
+        plan = smoke_plan(_catalog(), model, fmt, corpus, vocab, spm, work_dir=work_dir, vocab_dir=vocab_dir,
+                          opts=SmokeOptions(device, layers, hidden, steps, 4, lines))
+    else:
+        plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    plan = fill(plan, read_values(sets, values))
     if check:
         from manifests.recipe_check import check_plan
 
@@ -180,7 +197,7 @@ def recipe(
             _emit(report.as_dict())
         else:
             typer.echo(report.text(), nl=False)
-        if not report.ok:
+        if not report.ok or not plan.runnable:
             raise typer.Exit(1)
         return
     if as_json:

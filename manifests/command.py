@@ -1,4 +1,4 @@
-"""`python cli.py zoo ...`: query the model-zoo catalog. Commands parse options and delegate."""
+"""`zooprep zoo ...`: query the model-zoo catalog. Commands parse options and delegate."""
 from __future__ import annotations
 
 import json
@@ -32,8 +32,9 @@ def list_models(
     page_only: bool = typer.Option(False, "--page-only", help="Same as --on-page."),
     fmt: str = typer.Option("text", "--format", help="text, json, csv or md."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    wide: bool = typer.Option(False, "--wide", help="Text: every column (datasets, tokenizer, hf_id, download), wider than 100 characters."),
 ) -> None:
-    """List the catalog's models (with their Hugging Face id), filtered; text, JSON, CSV or markdown."""
+    """List the catalog's models, filtered; text (100 columns; --wide: all), JSON, CSV or markdown."""
     from manifests.catalog import CatalogError
     from manifests.views import LIST_FORMATS, ListQuery, list_text, model_summary, select_models
 
@@ -47,7 +48,7 @@ def list_models(
     if fmt == "json":
         _emit([model_summary(cat, m) for m in models])
     else:
-        typer.echo(list_text(cat, models, fmt), nl=False)
+        typer.echo(list_text(cat, models, fmt, wide=wide), nl=False)
 
 
 @zoo_app.command("tokenizers")

@@ -79,7 +79,7 @@ def smoke_plan(cat: Catalog, model_id: str, fmt: str, corpus: str, vocab: str | 
     config = f"{work}/config.json"
     steps: list[Step] = [
         ShellStep(0, f"a sample of your corpus: its first {opts.lines} lines",
-                  ["mkdir", "-p", work, "&&", "head", "-n", str(opts.lines), corpus, ">", sample], tool="shell"),
+                  ["mkdir", "-p", f"{work}/models", "&&", "head", "-n", str(opts.lines), corpus, ">", sample], tool="shell"),
         Step(0, f"a tiny config of the same architecture ({opts.layers} layers, hidden {opts.hidden})",
              [ZOOPREP, "zoo", "config", model_id, "--format", "uer", "--layers", str(opts.layers), "--hidden",
               str(opts.hidden), "--out", config], tool="zooprep"),

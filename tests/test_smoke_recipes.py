@@ -18,7 +18,7 @@ import pytest
 
 from manifests.catalog import load_catalog
 from manifests.recipe_check import check_plan
-from manifests.recipe_commands import FORMATS, Unknown, build_plan
+from manifests.recipe_commands import FORMATS, OwnData, Unknown, build_plan
 from manifests.recipe_values import fill
 from manifests.smoke import ShellStep, SmokeOptions, smoke_plan
 
@@ -76,11 +76,12 @@ def test_smoke_recipe_runs_in_real_uer(cat, model, layout, fmt, tmp_path):
     if not (UER / "pretrain.py").is_file():
         pytest.skip(f"{UER} is absent: the real UER-py code (../shared/reference/trainers) is not laid beside this checkout")
     tok = cat.tokenizer(cat.model(model).tokenizer)
-    plan = smoke_plan(cat, model, fmt, str(_corpus(layout, tmp_path)), vocab=str(VOCABS / tok.file),
+    corpus = str(_corpus(layout, tmp_path))
+    plan = smoke_plan(cat, model, fmt, corpus, vocab=str(VOCABS / tok.file),
                       work_dir=str(tmp_path / "work"), opts=SmokeOptions(steps=3, lines=200))
     assert plan.runnable, [u.var for u in plan.unknown]
     assert not [s.problems for s in check_plan(plan).steps if s.problems]
-    full = build_plan(cat, model, fmt)
+    full = build_plan(cat, model, fmt, own=OwnData(corpus, str(VOCABS / tok.file)))  # the recipe on this corpus
     # the same recipe: the same scripts in the same order, the same processors and targets per stage
     assert [s.script for s in plan.steps if s.tool != "shell" and s.argv[1] != "zoo"] == [s.script for s in full.steps]
     for mini, orig in zip([s for s in plan.steps if s.script == "pretrain.py"],
@@ -150,7 +151,7 @@ def test_cli_set_values_and_check(tmp_path):
     assert "--gpu_ranks 0 1" in res.stdout and "--learning_rate 2e-5" in res.stdout
     assert "PRETRAINED_MODEL" in res.stdout.split("\n\n")[0]  # the header says which remain
     res = zoo("bert-jdbinary-cls", "--format", "uer", "--values", str(values), "--set", "LEARNING_RATE=2e-5",
-              "--set", "PRETRAINED_MODEL=models/start.bin", "--check")
+              "--set", "PRETRAINED_MODEL=models/start.bin", "--set", "CORPUS_PATH=jd_binary.tsv", "--check")
     assert res.returncode == 0, res.stdout + res.stderr
     res = zoo("bert-jdbinary-cls", "--set", "NO_SUCH=1")
     assert res.returncode == 2 and "NO_SUCH: not a value to fill in" in res.stderr
@@ -159,7 +160,7 @@ def test_cli_set_values_and_check(tmp_path):
 
 
 def test_labelled_data_keeps_every_row(cat):
-    own = build_plan(cat, "bert-jdbinary-cls", "zooprep", own=__import__("manifests.recipe_commands").recipe_commands.OwnData("mine.tsv"))
+    own = build_plan(cat, "bert-jdbinary-cls", "zooprep", own=OwnData("mine.tsv"))
     assert [s.script for s in own.steps][:2] == ["shard", "export"]  # no clean: label<TAB>text straight to shard
     assert own.steps[0].argv[2] == "mine.tsv"
     catalog = build_plan(cat, "bert-jdbinary-cls", "zooprep")

@@ -31,13 +31,9 @@ def test_pretrain_example_help_is_typer_style_with_size_presets():
     out = res.stdout
     assert "Usage: zooprep pretrain-example [OPTIONS] SHARD_DIR" in out
     assert "─ Options ─" in out and "─ Arguments ─" in out and "Size presets" in out
-    sys.path.insert(0, str(REPO / "examples"))
-    try:
-        from corpusprep.pretrain_example_command import load_trainer
+    from corpusprep.pretrain_example_command import load_trainer
 
-        trainer = load_trainer()
-    finally:
-        sys.path.pop(0)
+    trainer = load_trainer()
     for name, (layers, hidden, heads, ff) in trainer.SIZES.items():  # every preset, with its shape
         assert re.search(rf"{name}\s+{layers}\s+{hidden}\s+{heads}\s+{ff}\b", out), name
     for action in trainer.build_parser()._actions:  # every option of the trainer's own parser

@@ -12,6 +12,7 @@ recipe (it is built by ``build_plan`` on your corpus), with:
 """
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -71,6 +72,8 @@ def smoke_plan(cat: Catalog, model_id: str, fmt: str, corpus: str, vocab: str | 
         raise CatalogError(f"--device {opts.device!r}: choose from {', '.join(DEVICES)}")
     if corpus is None:
         raise CatalogError("--smoke runs on a sample of your corpus: give --corpus FILE (one text file)")
+    if os.path.isdir(corpus):
+        raise CatalogError(f"{corpus}: --smoke samples the first lines of one text file; give one file of the folder")
     work = f"{work_dir.rstrip('/')}/smoke-{model_id}"
     sample = f"{work}/sample.txt"
     plan = build_plan(cat, model_id, fmt, vocab_dir=vocab_dir, work_dir=work, own=OwnData(sample, vocab, spm))

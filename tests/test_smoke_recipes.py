@@ -168,3 +168,23 @@ def test_labelled_data_keeps_every_row(cat):
     assert clean.script == "clean" and "--disable" in clean.argv
     disabled = clean.argv[clean.argv.index("--disable") + 1].split(",")
     assert {"min_length", "exact_dup", "chinese_share"} <= set(disabled)
+
+
+def test_smoke_needs_one_corpus_file_and_keeps_the_recipe_shape(cat, tmp_path):
+    from manifests.catalog import CatalogError
+
+    with pytest.raises(CatalogError, match="give --corpus FILE"):
+        smoke_plan(cat, "gpt2-poem", "uer", None)
+    with pytest.raises(CatalogError, match="one text file"):
+        smoke_plan(cat, "gpt2-poem", "uer", str(tmp_path))
+    gpu = smoke_plan(cat, "roberta-char-L2-H128", "uer", "c.txt", opts=SmokeOptions(device="gpu"))
+    cpu = smoke_plan(cat, "roberta-char-L2-H128", "uer", "c.txt")
+    for plan, ranks in ((gpu, ["0"]), (cpu, None)):
+        for step in (s for s in plan.steps if s.script == "pretrain.py"):
+            argv = [str(a) for a in step.argv]
+            assert argv[argv.index("--world_size") + 1] == "1"
+            got = argv[argv.index("--gpu_ranks") + 1:argv.index("--gpu_ranks") + 2] if "--gpu_ranks" in argv else None
+            assert got == ranks
+    stage2 = [s for s in cpu.steps if s.script == "pretrain.py"][1]
+    init = str(stage2.argv[stage2.argv.index("--pretrained_model_path") + 1])
+    assert init.endswith("_seq128_model.bin-3") and "smoke-roberta-char-L2-H128/models/" in init  # stage 1's smoke weights

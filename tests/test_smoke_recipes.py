@@ -5,6 +5,7 @@ this checkout's cli.py, every `python3 SCRIPT` with the unmodified UER-py copy i
 ../shared/reference/trainers/UER-py at commit 5743050, see its SOURCES.md; read in place, never
 copied), each on a CPU in a few seconds: a 2-layer hidden-64 model, 3 steps per stage. Every
 pretraining stage must print a loss at each step and the conversion must write its weights file.
+One miniature also runs in the unmodified TencentPretrain copy beside it (commit ed79843).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from manifests.smoke import ShellStep, SmokeOptions, smoke_plan
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ZOOPREP_SHARED", REPO.parent / "shared"))
 UER = SHARED / "reference" / "trainers" / "UER-py"
+TRAINERS = {"uer": UER, "zooprep": UER, "tencentpretrain": SHARED / "reference" / "trainers" / "TencentPretrain"}
 VOCABS = SHARED / "reference" / "vocab"
 DOCS = REPO / "demo" / "cluecorpussmall" / "clue_sampled.txt"  # one document per line
 SENTENCES = REPO / "demo" / "cluecorpussmall" / "clue_bert_sampled.txt"  # sentences, blank line between documents
@@ -37,6 +39,7 @@ SMOKE = [
     ("gpt2-poem", "docs", "uer"),
     ("albert-base-cluecorpussmall-uer", "sentences", "uer"),
     ("bert-jdbinary-cls", "labelled", "zooprep"),
+    ("gpt2-poem", "docs", "tencentpretrain"),  # the same miniature in TencentPretrain's scripts
 ]
 
 
@@ -56,7 +59,7 @@ def _corpus(kind: str, tmp: Path) -> Path:
     return path
 
 
-def _run(step, cwd: Path) -> subprocess.CompletedProcess:
+def _run(step, cwd: Path, trainer: Path = UER) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(REPO),  # nothing written into shared/
                OMP_NUM_THREADS="1")  # tiny models: threads only contend on a shared CI machine
     if isinstance(step, ShellStep):
@@ -65,16 +68,18 @@ def _run(step, cwd: Path) -> subprocess.CompletedProcess:
         cmd = [sys.executable, str(REPO / "cli.py"), *map(str, step.argv[1:])]
     else:
         assert step.argv[0] == "python3", step.argv
-        cmd = [sys.executable, str(UER / step.argv[1]), *map(str, step.argv[2:])]
-        cwd = UER  # as UER's README runs them (it reads models/special_tokens_map.json); every path is absolute
+        cmd = [sys.executable, str(trainer / step.argv[1]), *map(str, step.argv[2:])]
+        cwd = trainer  # as UER's README runs them (it reads models/special_tokens_map.json); every path is absolute
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model,layout,fmt", SMOKE, ids=[m for m, _, _ in SMOKE])
+@pytest.mark.parametrize("model,layout,fmt", SMOKE, ids=[f"{m}-{f}" for m, _, f in SMOKE])
 def test_smoke_recipe_runs_in_real_uer(cat, model, layout, fmt, tmp_path):
-    if not (UER / "pretrain.py").is_file():
-        pytest.skip(f"{UER} is absent: the real UER-py code (../shared/reference/trainers) is not laid beside this checkout")
+    trainer = TRAINERS[fmt]
+    if not (trainer / "pretrain.py").is_file():
+        pytest.skip(f"{trainer} is absent: the real trainer code (../shared/reference/trainers) is not laid beside "
+                    "this checkout")
     tok = cat.tokenizer(cat.model(model).tokenizer)
     corpus = str(_corpus(layout, tmp_path))
     plan = smoke_plan(cat, model, fmt, corpus, vocab=str(VOCABS / tok.file),
@@ -96,7 +101,7 @@ def test_smoke_recipe_runs_in_real_uer(cat, model, layout, fmt, tmp_path):
 
     for step in plan.steps:
         t0 = time.perf_counter()
-        res = _run(step, tmp_path)
+        res = _run(step, tmp_path, trainer)
         print(f"{time.perf_counter() - t0:6.1f}s  {step.title}")
         assert res.returncode == 0, f"{step.title}: {step.shell()}\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
         if step.script == "pretrain.py":

@@ -216,6 +216,7 @@ def _file_outputs(command: str, out: Path, overwrite: bool):
     outputs = FileOutputs(command, [out], out.with_name(out.name + ".card.json"), [DATA_DIR], overwrite=overwrite,
                           options=cli_options())
     outputs.check()
+    outputs.begin()
     return outputs
 
 

@@ -32,28 +32,28 @@ class Case:
     argv: list  # with {w} for the work folder
     out: str  # the file or folder the rule guards, under {w}
     changed: tuple  # a changed option: (flag, value...)
-    kill: str | None = None  # a kill point of test_scale_kill's hook, for the resume check
+    kill: str | None = None  # a kill point of test_scale_kill's hook (its N-th unit result or os.replace)
 
 
 CASES = [
     Case("clean", ["clean", CORPUS, "--format", "text", "--out", "{w}/clean", "-j", "1"], "clean",
          ("--num-shards", "2"), kill="event:2"),
     Case("build-vocab", ["build-vocab", CORPUS, "--out", "{w}/vocab.txt", "--workers", "1"], "vocab.txt",
-         ("--min-freq", "2"), kill="event:1"),
+         ("--min-freq", "2"), kill="event:3"),  # after the vocab, before its card
     Case("build-spm", ["build-spm", CORPUS, "--out-prefix", "{w}/spm", "--vocab-size", "800"], "spm.model",
-         ("--vocab-size", "900"), kill="event:1"),
+         ("--vocab-size", "900"), kill="event:3"),
     Case("shard", ["shard", CORPUS, "--out", "{w}/shard", "--vocab", "{w}/base_vocab.txt", "--seq-len", "64",
                    "--workers", "1"], "shard", ("--seq-len", "32"), kill="event:2"),
     Case("shard --encode-only", ["shard", CORPUS, "--out", "{w}/enc", "--vocab", "{w}/base_vocab.txt",
                                  "--encode-only", "--workers", "1"], "enc", ("--seed", "3"), kill="event:2"),
     Case("shard --compat uer", ["shard", CORPUS, "--out", "{w}/compat", "--vocab", "{w}/base_vocab.txt",
                                 "--seq-len", "64", "--compat", "uer", "--workers", "1"], "compat",
-         ("--workers", "2")),  # --processes_num: here the worker count changes the bytes
+         ("--workers", "2"), kill="event:2"),  # --processes_num: here the worker count changes the bytes
     Case("export", ["export", "{w}/base_shard", "--to", "uer", "--out", "{w}/dataset.pt"], "dataset.pt",
-         ("--to", "hf")),
+         ("--to", "hf"), kill="event:3"),  # pending card, dataset.pt, [killed] card
     Case("zoo config", ["zoo", "config", "gpt2-cluecorpussmall", "--layers", "2", "--hidden", "64",
-                        "--out", "{w}/config.json"], "config.json", ("--layers", "3")),
-    Case("zoo render", ["zoo", "render", "--out", "{w}/page.md"], "page.md", ("--lang", "en")),
+                        "--out", "{w}/config.json"], "config.json", ("--layers", "3"), kill="event:3"),
+    Case("zoo render", ["zoo", "render", "--out", "{w}/page.md"], "page.md", ("--lang", "en"), kill="event:3"),
 ]
 
 

@@ -92,6 +92,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
         tokens = list(base.id_to_token) + lines[len(base.lines):]
     else:
         lines = tokens = new_vocab(stats, rules)
+    outputs.begin()
     with atomic_open(cfg.out) as fh:
         fh.write("".join(t + "\n" for t in lines))
 

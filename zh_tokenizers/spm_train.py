@@ -361,6 +361,7 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
         "model": {"path": str(model_path), "sha256": hashlib.sha256(model_bytes).hexdigest(),
                   "pieces": len(proto.pieces)},
     }
+    outputs.begin()
     _write_vocab(vocab_path, proto)
     with atomic_open(model_path, "wb") as fh:
         fh.write(model_bytes)

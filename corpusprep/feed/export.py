@@ -184,6 +184,7 @@ def export(cfg: ExportConfig) -> ExportResult:
     outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory], overwrite=cfg.overwrite,
                           options=cli_options(cfg))
     outputs.check()
+    outputs.begin()
     result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
     outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
                         "instances": result.instances})

@@ -6,6 +6,9 @@ path is replaced only when such a card of the same command names it with the che
 still has, i.e. zooprep wrote it and nobody changed it since. Any other existing file is refused, and
 no output may be, or lie inside, an input (symlinks resolved), nor lie inside any zooprep output
 directory (whose files belong to the command that wrote it).
+
+A run killed between its first output and the final card: ``begin`` wrote a *pending* card first
+(``zooprep_pending``: the outputs being written), so the rerun knows them as its own and resumes.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from corpusprep.outdir import rerun
 from corpusprep.outdir.ownership import check_outside_inputs, read_owner
 
 OUTPUTS_KEY = "zooprep_outputs"
+PENDING_KEY = "zooprep_pending"  # a card written before the outputs: this run is writing them
 
 
 def _key(path: Path, card: Path) -> str:
@@ -59,12 +63,15 @@ class FileOutputs:
                     raise ZooprepError(f"{path}: {self.option} lies inside the `zooprep {owner['command']}` output "
                                        f"{folder}; choose a path outside it")
         recorded = self._recorded()
+        pending = set((self._card() or {}).get(PENDING_KEY) or [])
         if self.card.exists() and recorded is None:
             raise ZooprepError(f"{self.card}: exists and is not a `zooprep {self.command}` card; move it away or "
                                f"choose another {self.option}")
         for path in self.outputs:
             if not (path.exists() or path.is_symlink()):
                 continue
+            if _key(path, self.card) in pending and not path.is_symlink():
+                continue  # written by a killed run of this command: ours to replace
             sha = (recorded or {}).get(_key(path, self.card))
             if sha is None:
                 raise ZooprepError(f"{path}: exists and was not written by `zooprep {self.command}` (no card "
@@ -75,9 +82,14 @@ class FileOutputs:
         if self.options is None:
             return
         self.rerun_record = rerun.record(self.options, self.inputs)
-        if recorded is not None and all(p.exists() for p in self.outputs):  # the card's set is finished
+        if recorded is not None and not pending and all(p.exists() for p in self.outputs):  # a finished set
             rerun.decide(self.outputs[0], self.command, self._card().get(rerun.RERUN_KEY), self.rerun_record,
                          self.overwrite, self.option)
+
+    def begin(self) -> None:
+        """Call right before writing the first output (after ``check``): the pending card."""
+        write_json(self.card, {"zooprep_command": self.command, PENDING_KEY: [_key(p, self.card) for p in self.outputs],
+                               OUTPUTS_KEY: {}})
 
     def write_card(self, card: dict) -> dict:
         """Write the card last, with the checksum of every output (call after they are in place)."""

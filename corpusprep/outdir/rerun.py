@@ -11,6 +11,10 @@ keep it in ``complete.json``, file outputs in their card. On a rerun onto a fini
 An unfinished output (a killed run) is not finished: the command resumes it as before. Options come
 from the command line that is running (click's context: every option, by its flag, except the ones
 that never change the output); a caller without one passes its config's fields instead.
+
+A writing command adopts the rule in one place: ``OutputDir.open(..., overwrite=cfg.overwrite,
+options=cli_options(cfg))`` for a directory, ``FileOutputs(..., overwrite=..., options=cli_options(cfg))``
+(then ``check``, ``begin``, the outputs, ``write_card``) for files; ``AlreadyComplete`` reaches cli.main.
 """
 from __future__ import annotations
 

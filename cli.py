@@ -8,6 +8,7 @@ import typer
 
 from corpusprep.errors import InputsFailed, ZooprepError
 from corpusprep.lifecycle import Interrupted, stop_on_signals
+from corpusprep.outdir.rerun import AlreadyComplete
 from corpusprep.cleaning.command import clean
 from corpusprep.feed.command import export
 from corpusprep.instances.command import inspect, shard
@@ -53,6 +54,9 @@ def main() -> None:
     except Interrupted as exc:
         typer.echo(scrub(f"{exc}; finished work is kept: run the same command again to resume"), err=True)
         raise SystemExit(exc.exit_code) from None
+    except AlreadyComplete as exc:  # the rerun rule (corpusprep.outdir.rerun): nothing to do
+        typer.echo(str(exc), err=True)
+        raise SystemExit(0) from None
     except InputsFailed as exc:  # finished; the failed files were named on stderr and in the report
         typer.echo(scrub(f"warning: {exc}"), err=True)
         raise SystemExit(exc.exit_code) from None

@@ -493,11 +493,19 @@ def _train(cfg: TrainConfig, outputs: dict) -> dict:
     return summary
 
 
-def parse_args(argv=None) -> TrainConfig:
+def size_presets() -> str:
+    """One line per --size preset: layers, hidden, heads, feed-forward and the default learning rate."""
+    return "; ".join(f"{name} = {l} layers, hidden {h}, {n} heads, feed-forward {f}, lr {SCALED_LR[name]:g}"
+                     for name, (l, h, n, f) in SIZES.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("shard_dir")
     p.add_argument("--model", default="auto", choices=["auto", "roberta", "gpt2", "t5"])
-    p.add_argument("--size", default="tiny", choices=list(SIZES))
+    p.add_argument("--size", default="tiny", choices=list(SIZES),
+                   help="model size preset (UER-py's models/bert/*_config.json; nano is for smoke tests): "
+                        + size_presets())
     p.add_argument("--max-steps", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=RECIPE["batch_size_per_gpu"], help="sequences per rank")
     p.add_argument("--lr", type=float, default=None, help="default: scaled from the recipe's 1e-4 by --size")
@@ -529,7 +537,11 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--view", default=None, metavar="PROCESSOR:SEQ_LEN[:full]",
                    help="SHARD_DIR is an encoded corpus (shard --encode-only): train on its rows cut at load "
                         "time, e.g. mlm:128 then mlm:512 (docs/views.md)")
-    a = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> TrainConfig:
+    a = build_parser().parse_args(argv)
     return TrainConfig(a.shard_dir, a.model, a.size, a.max_steps, a.batch_size, a.lr, a.warmup, a.weight_decay,
                        a.device, a.workers, a.seed, a.log_every, a.amp, a.compile, a.save_state, a.resume, a.log_file,
                        a.synthetic, a.seq_len, a.masking, a.threads, a.init_from, a.save_weights, a.max_length,

@@ -1,9 +1,9 @@
-"""`python cli.py zoo ...`: query the model-zoo catalog. Commands parse options and delegate."""
+"""`zooprep zoo ...`: query the model-zoo catalog. Commands parse options and delegate."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -32,8 +32,9 @@ def list_models(
     page_only: bool = typer.Option(False, "--page-only", help="Same as --on-page."),
     fmt: str = typer.Option("text", "--format", help="text, json, csv or md."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    wide: bool = typer.Option(False, "--wide", help="Text: every column (datasets, tokenizer, hf_id, download), wider than 100 characters."),
 ) -> None:
-    """List the catalog's models (with their Hugging Face id), filtered; text, JSON, CSV or markdown."""
+    """List the catalog's models, filtered; text (100 columns; --wide: all), JSON, CSV or markdown."""
     from manifests.catalog import CatalogError
     from manifests.views import LIST_FORMATS, ListQuery, list_text, model_summary, select_models
 
@@ -47,7 +48,7 @@ def list_models(
     if fmt == "json":
         _emit([model_summary(cat, m) for m in models])
     else:
-        typer.echo(list_text(cat, models, fmt), nl=False)
+        typer.echo(list_text(cat, models, fmt, wide=wide), nl=False)
 
 
 @zoo_app.command("tokenizers")
@@ -160,18 +161,35 @@ def recipe(
     corpus: Optional[str] = typer.Option(None, "--corpus", help="Your own corpus (file or folder): zooprep commands for it, recorded as an adapted recipe stage."),
     vocab: Optional[str] = typer.Option(None, "--vocab", help="With --corpus: your vocab file instead of the model's."),
     spm: Optional[str] = typer.Option(None, "--spm", help="With --corpus: your sentencepiece model instead of the model's."),
-    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused."),
+    check: bool = typer.Option(False, "--check", help="Parse every printed command with the recorded command line of its trainer (and zooprep's); exit 1 if one is refused or a value remains to fill in."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help="Fill in an unknown value: NAME=VALUE (the printed variable name, e.g. LEARNING_RATE=1e-4); repeatable."),
+    values: Optional[Path] = typer.Option(None, "--values", help="Fill in unknown values from a YAML mapping NAME: value (--set wins)."),
+    smoke: bool = typer.Option(False, "--smoke", help="A runnable miniature of the recipe on a sample of --corpus: tiny config, one process, a few steps."),
+    device: str = typer.Option("cpu", "--device", help="With --smoke: cpu (no --gpu_ranks) or gpu (--gpu_ranks 0)."),
+    layers: int = typer.Option(2, "--layers", help="With --smoke: layers of the tiny model."),
+    hidden: int = typer.Option(64, "--hidden", help="With --smoke: hidden size of the tiny model."),
+    steps: int = typer.Option(3, "--steps", help="With --smoke: training steps per stage (a loss is printed at each)."),
+    lines: int = typer.Option(400, "--lines", help="With --smoke: lines of --corpus in the sample."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The complete command sequence per stage: data preparation, pretraining, conversion to HF."""
+    from corpusprep.errors import ZooprepError
     from manifests.recipe_commands import OwnData, build_plan
+    from manifests.recipe_values import fill, read_values
 
     own = OwnData(corpus, vocab, spm) if corpus else None
     if own is None and (vocab or spm):
-        from corpusprep.errors import ZooprepError
-
         raise ZooprepError("--vocab/--spm go with --corpus (your own data)")
-    plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    if smoke:
+        from manifests.smoke import SmokeOptions, smoke_plan
+
+        if min(layers, hidden, steps, lines) < 1:
+            raise ZooprepError("--layers, --hidden, --steps and --lines must be at least 1")
+        plan = smoke_plan(_catalog(), model, fmt, corpus, vocab, spm, work_dir=work_dir, vocab_dir=vocab_dir,
+                          opts=SmokeOptions(device, layers, hidden, steps, 4, lines))
+    else:
+        plan = build_plan(_catalog(), model, fmt, vocab_dir=vocab_dir, raw_dir=raw_dir, work_dir=work_dir, own=own)
+    plan = fill(plan, read_values(sets, values))
     if check:
         from manifests.recipe_check import check_plan
 
@@ -180,7 +198,7 @@ def recipe(
             _emit(report.as_dict())
         else:
             typer.echo(report.text(), nl=False)
-        if not report.ok:
+        if not report.ok or not plan.runnable:
             raise typer.Exit(1)
         return
     if as_json:
@@ -189,23 +207,38 @@ def recipe(
         typer.echo(plan.text(), nl=False)
 
 
+def _file_outputs(command: str, out: Path, overwrite: bool):
+    """The rerun rule for a file `zoo` writes (corpusprep.outdir): OUT + OUT.card.json, the catalog as input."""
+    from corpusprep.outdir import FileOutputs
+    from corpusprep.outdir.fileout import card_beside
+    from corpusprep.outdir.rerun import cli_options
+    from manifests.catalog import DATA_DIR
+
+    outputs = FileOutputs(command, [Path(out)], card_beside(out), [DATA_DIR], overwrite=overwrite,
+                          rerun_options=cli_options())
+    outputs.check()
+    return outputs
+
+
 @zoo_app.command("config")
 def config(
     model: str = typer.Argument(..., help="Model id."),
     fmt: str = typer.Option("uer", "--format", help="uer (UER-py/TencentPretrain --config_path) or hf (config.json)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically, with OUT.card.json) instead of stdout."),
+    layers: Optional[int] = typer.Option(None, "--layers", help="A miniature: this many layers (same architecture otherwise)."),
+    hidden: Optional[int] = typer.Option(None, "--hidden", help="A miniature: this hidden size (heads of 32 dims, feed-forward 4x)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished OUT written with other options."),
 ) -> None:
-    """Write the model's config JSON."""
+    """Write the model's config JSON (or a small one of the same architecture: --layers/--hidden)."""
     from corpusprep.atomic import json_bytes
-    from corpusprep.outdir.fileout import single_output
     from manifests.configs import model_config
 
-    cfg = model_config(_catalog(), model, fmt)
+    cfg = model_config(_catalog(), model, fmt, layers=layers, hidden=hidden)
     if out is not None:
-        with single_output("zoo config", out) as outputs:
+        with _file_outputs("zoo config", out, overwrite) as outputs:
             with outputs.open(out, "wb") as fh:
                 fh.write(json_bytes(cfg))
-            outputs.commit({"model": model, "format": fmt})
+            outputs.commit({"model": model, "format": fmt, "layers": layers, "hidden": hidden})
         typer.echo(f"wrote {out}", err=True)
     else:
         _emit(cfg)
@@ -216,10 +249,10 @@ def render(
     lang: str = typer.Option("zh", "--lang", help="zh (the zoo page itself) or en (its tables, descriptions from the catalog)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
     check: Optional[Path] = typer.Option(None, "--check", help="Compare the whole rendered zh page with this page (e.g. Modelzoo.zh.md); exit 1 on any difference."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished OUT written with other options."),
 ) -> None:
     """Regenerate the zoo page (zh) or its tables (en) from the catalog."""
     from corpusprep.errors import InputError
-    from corpusprep.outdir.fileout import single_output
     from manifests.render import compare_pages, render_tables
 
     cat = _catalog()
@@ -243,7 +276,7 @@ def render(
         return
     text = render_tables(cat, lang)
     if out is not None:
-        with single_output("zoo render", out) as outputs:
+        with _file_outputs("zoo render", out, overwrite) as outputs:
             with outputs.open(out) as fh:
                 fh.write(text)
             outputs.commit({"lang": lang})

@@ -20,12 +20,38 @@ def _need(arch: Architecture, model: Model, *names: str) -> None:
         raise CatalogError(f"cannot write a config for '{model.id}': {', '.join(missing)} unknown in architecture {arch.id}")
 
 
-def model_config(cat: Catalog, model_id: str, fmt: str = "uer") -> dict:
+def model_config(cat: Catalog, model_id: str, fmt: str = "uer", layers: int | None = None,
+                 hidden: int | None = None) -> dict:
+    """``layers``/``hidden``: a miniature of the same architecture (``shrunk``) for smoke runs."""
     if fmt not in CONFIG_FORMATS:
         raise CatalogError(f"unknown config format '{fmt}' (choose from {', '.join(CONFIG_FORMATS)})")
     model = cat.model(model_id)
     arch = cat.architecture(model.architecture)
+    if layers is not None or hidden is not None:
+        arch = shrunk(arch, model, layers, hidden)
     return uer_config(model, arch, final_objective(cat, model)) if fmt == "uer" else hf_config(cat, model, arch)
+
+
+def shrunk(arch: Architecture, model: Model, layers: int | None, hidden: int | None) -> Architecture:
+    """The same architecture (family, embeddings, encoder, options) with fewer layers / a smaller hidden
+    size: heads of 32 dimensions (at most the original count), feed-forward 4x hidden, a factorized
+    (ALBERT) embedding kept smaller than the hidden size."""
+    _need(arch, model, "hidden", "layers")
+    h = hidden if hidden is not None else arch.hidden
+    n = layers if layers is not None else arch.layers
+    if h < 8 or n < 1:
+        raise CatalogError(f"--hidden must be at least 8 and --layers at least 1 (got {h}, {n})")
+    upd: dict = {"hidden": h, "layers": n}
+    if hidden is not None:
+        heads = max(1, min(arch.heads if is_known(arch.heads) and arch.heads else 1, h // 32))
+        while h % heads:
+            heads -= 1
+        upd.update(heads=heads, feedforward=4 * h)
+        if is_known(arch.emb_size) and arch.emb_size:
+            upd["emb_size"] = max(8, h // 2) if arch.emb_size != arch.hidden else h
+    if arch.decoder_layers and layers is not None:
+        upd["decoder_layers"] = n
+    return arch.model_copy(update=upd)
 
 
 def final_objective(cat: Catalog, model: Model) -> str | None:

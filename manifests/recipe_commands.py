@@ -27,6 +27,7 @@ def zooprep_processors() -> tuple[str, ...]:
 
 
 ZOOPREP = "zooprep"  # the installed console script
+LABELLED_KEEP = "min_length,max_length,chinese_share,char_spam,line_spam,exact_dup"  # clean ops that drop rows
 
 # what a user must fill in when a source leaves a value unstated
 _FILL = {
@@ -119,7 +120,7 @@ class Plan:
         out += [comment(n) for n in self.notes]
         for s in self.steps:
             out.append("")
-            out.append(comment(f"[{'stage ' + str(s.stage) if s.stage else 'final'}] {s.title}"))
+            out.append(comment(f"[{'stage ' + str(s.stage) if s.stage else ('set-up' if s.stage == 0 else 'final')}] {s.title}"))
             out += [comment(f"  {n}") for n in s.notes]
             out.append(s.shell())
         return "\n".join(out) + "\n"
@@ -209,8 +210,6 @@ def build_plan(cat: Catalog, model_id: str, fmt: str = "zooprep", vocab_dir: str
     """The full command sequence for ``model_id``; raises CatalogError when no recipe is known."""
     if fmt not in FORMATS:
         raise CatalogError(f"unknown recipe format '{fmt}' (choose from {', '.join(FORMATS)})")
-    if own is not None and fmt != "zooprep":
-        raise CatalogError("--corpus prints zooprep commands for your own data: use it with --format zooprep")
     if own is not None and own.vocab and own.spm:
         raise CatalogError("give --vocab or --spm, not both")
     model = cat.model(model_id)
@@ -247,8 +246,10 @@ def build_plan(cat: Catalog, model_id: str, fmt: str = "zooprep", vocab_dir: str
                          "in current UER-py/TencentPretrain (the config file carries the same list)")
             break
     if own is not None:
-        notes.append(f"adapted to your corpus {own.corpus}: shard records the recipe stage with --manifest-dataset {own.name} "
-                     "(zooprep.json marks it adapted); the original corpus facts do not apply")
+        notes.append(f"adapted to your corpus {own.corpus}: " + (
+            f"shard records the recipe stage with --manifest-dataset {own.name} (zooprep.json marks it adapted); "
+            if fmt == "zooprep" else "preprocess.py reads it as one text file in the layout of the stage's data processor; ")
+            + "the original corpus facts do not apply")
 
     ctx = _Ctx(cat, model, recipe, fmt, tok_path, spm, config_path, val, raw_dir, work_dir, own)
     steps: list[Step] = []
@@ -256,7 +257,10 @@ def build_plan(cat: Catalog, model_id: str, fmt: str = "zooprep", vocab_dir: str
         steps += _data_steps(ctx, st)
         steps += _pretrain_steps(ctx, st)
     steps += _conversion_steps(ctx)
-    return Plan(model.id, recipe.id, fmt, steps, list(val.unknown.values()), notes, adapted=own is not None)
+    unknown = dict(val.unknown)
+    for a in (a for s in steps for a in s.argv if isinstance(a, Unknown)):  # e.g. another model's checkpoint
+        unknown.setdefault(a.var, a)
+    return Plan(model.id, recipe.id, fmt, steps, list(unknown.values()), notes, adapted=own is not None)
 
 
 @dataclass
@@ -293,8 +297,12 @@ def _zooprep_data_steps(ctx: _Ctx, st: Stage, proc: Arg) -> list[Step]:
     seq = ctx.val(st, "seq_length")
     steps, clean_dirs = [], []
     sources = [ctx.own.name] if ctx.own else list(st.datasets)
+    labelled = proc in ("cls", "cls_mlm")
     for d in sources:
         out = f"{ctx.work_dir}/{d}/clean"
+        if ctx.own and labelled:  # label<TAB>text lines go to shard as they are: no row is dropped
+            clean_dirs.append(ctx.own.corpus)
+            continue
         clean_dirs.append(out)
         if d in ctx.cleaned:
             continue
@@ -311,6 +319,9 @@ def _zooprep_data_steps(ctx: _Ctx, st: Stage, proc: Arg) -> list[Step]:
                 nts.append("no zooprep reader family is known for this corpus: --format auto detects one per file")
             argv = [ZOOPREP, "clean", f"{ctx.raw_dir}/{d}", "--format", ds.zooprep.format or "auto", "--out", out,
                     "--layout", "parquet"]
+        if labelled:  # labelled rows are the data: no length, share, spam or duplicate filter drops one
+            argv += ["--disable", LABELLED_KEEP]
+            nts.append("labelled rows: the filters and dedup are off, so every labelled row with text is kept")
         steps.append(Step(st.stage, f"clean {d}", argv, nts, tool="zooprep"))
     name = "+".join(sources)
     known = isinstance(proc, str) and isinstance(seq, str)
@@ -331,8 +342,9 @@ def _zooprep_data_steps(ctx: _Ctx, st: Stage, proc: Arg) -> list[Step]:
     if st.masking == "dynamic":
         nts.append("dynamic masking: shard stores unmasked ids, pretrain.py masks each batch"
                    + (" (span masking flags go on pretrain.py)" if st.span_masking else ""))
-    if proc in ("cls", "cls_mlm"):
-        nts.append("cls input: UER's label<TAB>text lines, or clean output whose records carry the label in their meta")
+    if labelled:
+        nts.append("cls input: UER's label<TAB>text lines (read as they are, nothing dropped for length), "
+                   "or clean output whose records carry the label in their meta")
     steps.append(Step(st.stage, f"shard for {_label(proc)}, seq {_label(seq)}", argv, nts, tool="zooprep"))
     steps.append(Step(st.stage, "export to the dataset file pretrain.py reads",
                       [ZOOPREP, "export", shard_out, "--to", "uer", "--out", _dataset_path(ctx, st)], tool="zooprep"))
@@ -351,8 +363,10 @@ def _span_flags(st: Stage, dash: str = "_") -> list[str]:
 
 
 def _preprocess_step(ctx: _Ctx, st: Stage, proc: Arg) -> Step:
-    if is_known(st.corpus_path):
-        corpus: Arg = str(st.corpus_path)
+    if ctx.own is not None:
+        corpus: Arg = ctx.own.corpus
+    elif is_known(st.corpus_path):
+        corpus = str(st.corpus_path)
     else:
         names = ", ".join(ctx.cat.dataset(d).name for d in st.datasets)
         corpus = ctx.val.unknown_for(st.stage, "corpus_path", f"the {names} corpus as one text file, its path is not stated")

@@ -126,8 +126,11 @@ def list_rows(cat: Catalog, models: list[Model]) -> list[tuple[str, ...]]:
     return rows
 
 
-def list_text(cat: Catalog, models: list[Model], fmt: str = "text") -> str:
-    """The model list as an aligned table (text), CSV or a markdown table."""
+_NARROW_COLUMNS = ("id", "family", "L/H", "seq", "recipe")  # the text table's default: fits 100 columns
+
+
+def list_text(cat: Catalog, models: list[Model], fmt: str = "text", wide: bool = False) -> str:
+    """The model list as an aligned table (text: the narrow columns unless ``wide``), CSV or markdown."""
     rows = list_rows(cat, models)
     if fmt == "csv":
         import csv
@@ -142,10 +145,12 @@ def list_text(cat: Catalog, models: list[Model], fmt: str = "text") -> str:
         esc = [[c.replace("|", "\\|") for c in r] for r in rows]
         return "\n".join(["| " + " | ".join(_LIST_COLUMNS) + " |", "|" + "---|" * len(_LIST_COLUMNS),
                           *("| " + " | ".join(r) + " |" for r in esc)]) + "\n"
-    table = [_LIST_COLUMNS, *rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(_LIST_COLUMNS))]
+    keep = range(len(_LIST_COLUMNS)) if wide else [_LIST_COLUMNS.index(c) for c in _NARROW_COLUMNS]
+    table = [[r[i] for i in keep] for r in [_LIST_COLUMNS, *rows]]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
-    return "\n".join(lines) + f"\n{len(models)} model(s)\n"
+    more = "" if wide else "; --wide adds datasets, tokenizer, hf_id and download (zoo show MODEL: everything)"
+    return "\n".join(lines) + f"\n{len(models)} model(s){more}\n"
 
 
 def _stage_overrides(recipe, st, m: Model) -> dict:

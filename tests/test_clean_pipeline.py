@@ -158,7 +158,11 @@ def test_workers_1_vs_2_byte_identical(tmp_path, monkeypatch):
     assert h1 == h2 and len(h1) == 6
     assert [s["sha256"] for s in r1["shards"]] == [s["sha256"] for s in r2["shards"]]
     assert r1["files"] == r2["files"]
-    r3 = run_clean(_cfg(tmp_path, [folder], name="w1", workers=1, **kw))  # a plain rerun: same bytes
+    from corpusprep.outdir.rerun import AlreadyComplete
+
+    with pytest.raises(AlreadyComplete):  # the same command on the finished output: nothing to do
+        run_clean(_cfg(tmp_path, [folder], name="w1", workers=2, **kw))
+    r3 = run_clean(_cfg(tmp_path, [folder], name="w1", workers=1, overwrite=True, **kw))  # rebuilt: same bytes
     assert _shard_hashes(tmp_path / "w1") == h1 and r3["kept"] == r1["kept"]
     kw.pop("unit_bytes")  # whole files, packed into one package: still the same bytes
     r4 = run_clean(_cfg(tmp_path, [folder], name="w4", workers=2, **kw))
@@ -259,7 +263,7 @@ def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
     # like a killed run's temp files but were not written by zooprep are left alone
     (tmp_path / "o" / ".train-00001-of-00002.parquet.999.tmp").write_bytes(b"partial")
     (tmp_path / "o" / "rejects" / ".too_short.jsonl.999.tmp").write_bytes(b"partial")
-    run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", seed=2, num_shards=1))
+    run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", seed=2, num_shards=1, overwrite=True))
     assert sorted(p.name for p in (tmp_path / "o").rglob(".*.tmp")) == [
         ".too_short.jsonl.999.tmp", ".train-00001-of-00002.parquet.999.tmp"]
     assert sorted(p.name for p in (tmp_path / "o").glob("*.parquet")) == ["train-00000-of-00001.parquet"]

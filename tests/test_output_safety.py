@@ -148,11 +148,11 @@ def test_d2_rerun_never_removes_or_replaces_user_files_in_an_output(tmp_path):
     (out / "rejects").mkdir(exist_ok=True)
     (out / "rejects" / "mine.jsonl").write_text("{}\n")
     with pytest.raises(ZooprepError, match="was not written by zooprep"):
-        _clean([folder], out, num_shards=1)  # would have to replace the user's file: refused, nothing lost
+        _clean([folder], out, num_shards=1, overwrite=True)  # would have to replace the user's file: refused
     assert (out / "train-00000-of-00001.parquet").read_bytes() == b"a user's file with a shard-like name"
     assert verify_dir(out).unexpected == ["rejects/mine.jsonl", "train-00000-of-00001.parquet"]  # old state intact
     (out / "train-00000-of-00001.parquet").rename(tmp_path / "moved.parquet")
-    _clean([folder], out, num_shards=1)  # the finished work is reused, the swap goes through
+    _clean([folder], out, num_shards=1, overwrite=True)  # the finished work is reused, the swap goes through
     assert (out / "rejects" / "mine.jsonl").read_text() == "{}\n"
     assert not (out / "train-00001-of-00002.parquet").exists()  # zooprep's own stale shard is gone
     assert verify_dir(out).unexpected == ["rejects/mine.jsonl"]
@@ -248,7 +248,7 @@ def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(t
     for stop in ("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "ZOOPREP_CLEAN_STOP_AFTER_SHARDS"):
         monkeypatch.setenv(stop, "1")
         with pytest.raises(RuntimeError, match="injected stop"):
-            _clean([folder], out, num_shards=3, seed=5)  # a rerun with other options, killed
+            _clean([folder], out, num_shards=3, seed=5, overwrite=True)  # a rerun with other options, killed
         monkeypatch.delenv(stop)
         after = {k: v for k, v in _tree(out).items() if not k.startswith(".zooprep/")}
         assert after == {k: v for k, v in before.items() if not k.startswith(".zooprep/")}
@@ -374,7 +374,7 @@ def test_file_outputs_never_replace_inputs_or_foreign_files(tmp_path):
     assert foreign.read_text() == "hand-made\n" and base.read_text().startswith("[PAD]")
     own = tmp_path / "own.txt"
     run_build_vocab(BuildVocabConfig(corpus=[str(folder)], out=own, workers=1))
-    run_build_vocab(BuildVocabConfig(corpus=[str(folder)], out=own, workers=1, min_freq=2))  # its own file: replaced
+    run_build_vocab(BuildVocabConfig(corpus=[str(folder)], out=own, workers=1, min_freq=2, overwrite=True))  # its own: replaced
     own.write_text("edited by hand\n")
     with pytest.raises(ZooprepError, match="changed since"):
         run_build_vocab(BuildVocabConfig(corpus=[str(folder)], out=own, workers=1))

@@ -196,8 +196,12 @@ def test_cli_error_is_one_line_and_inspect_decodes(tmp_path, tiny_vocab):
     res = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=16))
     text = inspect_dir(res.out, n=1)
     assert "rows            1" in text and "一二三四五" in text
-    with pytest.raises(ZooprepError, match="complete `zooprep shard` output"):
+    from corpusprep.outdir.rerun import AlreadyComplete
+
+    with pytest.raises(AlreadyComplete):  # the rerun rule: the same command on a finished output does nothing
         run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=16))
+    with pytest.raises(ZooprepError, match="options changed: --seq-len 16 -> 8; pass --overwrite"):
+        run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=8))
     again = run_shard(cfg_for(tmp_path, corpus, tiny_vocab, seq_len=8, overwrite=True))
     assert again.meta["seq_len"] == 8
 

@@ -128,7 +128,7 @@ def test_max_size_and_coverage(tiny, tmp_path):
     out = tmp_path / "v.txt"
     run_build_vocab(BuildVocabConfig(corpus=[str(tiny)], out=out, max_size=106, workers=1))
     assert _lines(out) == HEADER + ["中", "a"]
-    run_build_vocab(BuildVocabConfig(corpus=[str(tiny)], out=out, coverage=0.5, workers=1))
+    run_build_vocab(BuildVocabConfig(corpus=[str(tiny)], out=out, coverage=0.5, workers=1, overwrite=True))
     assert _lines(out)[104:] == ["中", "a", "b", "##b"]  # 中+a = 5/13 < 0.5 -> add b = 7/13; ## for kept b only
 
 
@@ -158,9 +158,11 @@ def test_one_bad_file_does_not_stop_the_count(tmp_path):
     rep = json.loads((tmp_path / "v.txt.report.json").read_text(encoding="utf-8"))
     assert rep["corpus"]["texts"] == 1 and [f["path"] for f in rep["corpus"]["failed_files"]] == [str(bad)]
     assert "北" in (tmp_path / "v.txt").read_text(encoding="utf-8")
-    run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="skip"))
+    run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="skip",
+                                     overwrite=True))
     with pytest.raises(InputError, match="not a readable Parquet"):
-        run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="fail"))
+        run_build_vocab(BuildVocabConfig(corpus=[str(good), str(bad)], out=tmp_path / "v.txt", on_error="fail",
+                                         overwrite=True))
 
 
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from corpusprep.executors import make_executor
 from corpusprep.outdir import FileOutputs
+from corpusprep.outdir.rerun import cli_options
 from corpusprep.progress import progress
 
 
@@ -26,6 +27,7 @@ class BuildVocabConfig:
     executor: str = "local"  # local | ray
     ray_address: str | None = None
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
+    overwrite: bool = False  # replace a finished vocab made with other options or inputs (outdir.rerun)
 
     def validate(self) -> None:
         from corpusprep import options as opt
@@ -69,7 +71,7 @@ def run_build_vocab(cfg: BuildVocabConfig) -> str:
     started = time.time()
     failures = FailureLog(cfg.on_error)
     with FileOutputs("build-vocab", [cfg.out], report_path(cfg), [*cfg.corpus, cfg.extend, *cfg.compare],
-                     options=["--out"]) as outputs:
+                     options=["--out"], overwrite=cfg.overwrite, rerun_options=cli_options(cfg)) as outputs:
         return _build(cfg, outputs, failures, started)
 
 

@@ -31,12 +31,13 @@ def build_vocab(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished vocab made with other options or inputs."),
 ) -> None:
     """Build a BERT char vocab (google layout) from a corpus, with a coverage / [UNK] report."""
     summary = run_build_vocab(BuildVocabConfig(
         corpus=list(corpus), out=out, min_freq=min_freq, max_size=max_size, coverage=coverage,
         min_word_freq=min_word_freq, extend=extend, compare=list(compare or []), report=report, workers=workers,
-        executor=executor, ray_address=ray_address, on_error=on_error))
+        executor=executor, ray_address=ray_address, on_error=on_error, overwrite=overwrite))
     typer.echo(summary, err=True)
 
 

@@ -47,6 +47,7 @@ def build_spm(
     verbose: bool = typer.Option(False, "--verbose", help="Show sentencepiece's training log."),
     on_error: str = typer.Option("continue", "--on-error", help="A corpus file that cannot be read: continue "
                                                                 "(list it, exit 3) | fail (exit 2) | skip (exit 0)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished model made with other options or inputs."),
 ) -> None:
     """Train a sentencepiece word model (UER zoo settings with --preset uer) from a streamed corpus."""
     from zh_tokenizers.spm_train import SpmTrainConfig, finish, train_spm
@@ -57,7 +58,8 @@ def build_spm(
         executor=executor, ray_address=ray_address,
         model_type=model_type, character_coverage=character_coverage, max_sentence_length=max_sentence_length,
         max_sentencepiece_length=max_sentencepiece_length, long_lines=long_lines,
-        spm_options=_parse_spm_options(spm_option or []), verbose=verbose, on_error=on_error)
+        spm_options=_parse_spm_options(spm_option or []), verbose=verbose, on_error=on_error,
+        overwrite=overwrite)
     card = train_spm(cfg)
     s = card["sentences"]
     typer.echo(f"wrote {card['model']['path']} ({card['model']['pieces']} pieces) from {s['fed_to_trainer']} "

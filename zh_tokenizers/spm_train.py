@@ -77,6 +77,7 @@ class SpmTrainConfig:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     verbose: bool = False
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
+    overwrite: bool = False  # replace a finished model made with other options or inputs (outdir.rerun)
 
     def validate(self) -> None:
         from corpusprep import options as opt
@@ -283,7 +284,10 @@ def output_paths(cfg: SpmTrainConfig) -> tuple[Path, Path, Path]:
 
 def spm_outputs(cfg: SpmTrainConfig, files: list) -> FileOutputs:
     model, vocab, card = output_paths(cfg)
-    return FileOutputs("build-spm", [model, vocab], card, [*cfg.corpus, *files], option="--out-prefix")
+    from corpusprep.outdir.rerun import cli_options
+
+    return FileOutputs("build-spm", [model, vocab], card, [*cfg.corpus, *files], option="--out-prefix",
+                       overwrite=cfg.overwrite, rerun_options=cli_options(cfg))
 
 
 def train_spm(cfg: SpmTrainConfig) -> dict:

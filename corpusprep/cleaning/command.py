@@ -51,6 +51,7 @@ def clean(
     license: Optional[str] = typer.Option(None, "--license", help="License for the dataset card README.md "
                                                                   "[default: unknown]."),
     list_ops: bool = typer.Option(False, "--list-ops", help="List the cleaning ops and per-family defaults, then exit."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished output made with other options or inputs."),
 ) -> None:
     """Clean, deduplicate and shard corpora into Parquet or UER text, with a report that adds up."""
     if list_ops:
@@ -73,6 +74,7 @@ def clean(
         max_char_run_share=max_char_run_share, max_repeated_line_share=max_repeated_lines,
         rejects_sample=rejects_sample, unit_bytes=unit_bytes_of(unit_mb), progress=progress, on_error=on_error,
         license=license,
+        overwrite=overwrite,
     )
     from corpusprep.cleaning.pipeline import run_clean
 

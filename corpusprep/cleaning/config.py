@@ -53,6 +53,7 @@ class CleanConfig:
     progress: bool | None = None  # None: only when stderr is a terminal
     on_error: str = "continue"  # continue | fail | skip (corpusprep.readers.failures)
     license: str | None = None  # dataset card only (README.md, report.json "license"): not an output option
+    overwrite: bool = False  # replace a finished output made with other options or inputs (outdir.rerun)
 
     def ops_for(self, family: str) -> tuple[str, ...]:
         enable = set(self.enable)
@@ -70,7 +71,7 @@ class CleanConfig:
     def output_options(self) -> dict:
         """Every option that can change the output bytes (used for report.json and resume checks)."""
         d = asdict(self)
-        for k in ("out", "workers", "executor", "ray_address", "progress", "on_error", "license"):
+        for k in ("out", "workers", "executor", "ray_address", "progress", "on_error", "license", "overwrite"):
             d.pop(k)
         d["inputs"] = list(self.inputs)
         d["enable"], d["disable"] = list(self.enable), list(self.disable)

@@ -29,6 +29,7 @@ from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.outdir import OutputDir, require_complete_input
 from corpusprep.outdir.complete import check_versions, input_versions
+from corpusprep.outdir.rerun import cli_options
 from corpusprep.progress import progress
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
@@ -117,7 +118,8 @@ def run_clean(config: CleanConfig) -> dict:
     fingerprint = config.fingerprint()
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     versions = input_versions(u.path for u in units)  # zooprep outputs read: compared again before the commit
-    with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
+    with OutputDir.open(config.out, "clean", _input_paths(config, units), overwrite=config.overwrite,
+                        options=cli_options(config)) as od:
         work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
         if str(od.root) != str(config.out):  # a URL --out runs in its local mirror (outdir/remote.py)
             from dataclasses import replace

@@ -13,11 +13,13 @@ def export(
     processor: Optional[str] = typer.Option(None, "--processor", help="Export as this processor (default: the shard's; bert/albert shards can be exported as mlm)."),
     split: Optional[str] = typer.Option(None, "--split", help="train | validation (a shard built with "
                                                               "--validation-share/--validation-docs) [default: train]."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished export made with other options or inputs."),
 ) -> None:
     """Export pretraining instances for UER-py / TencentPretrain pretrain.py or Hugging Face."""
     from corpusprep.feed.export import ExportConfig, export as run_export
     from corpusprep.options import out_path
 
     out_path(out)  # "" arrives as Path(".")
-    result = run_export(ExportConfig(directory=directory, out=out, to=to, processor=processor, split=split))
+    result = run_export(ExportConfig(directory=directory, out=out, to=to, processor=processor, split=split,
+                                     overwrite=overwrite))
     typer.echo(f"wrote {result.instances} {result.processor} instances ({result.bytes} bytes) to {result.path}")

@@ -40,6 +40,7 @@ class ExportConfig:
     to: str = "uer"
     processor: str | None = None  # default: the shard's own processor
     split: str | None = None  # a --validation-* shard's split (default: train)
+    overwrite: bool = False  # replace a finished export made with other options or inputs (outdir.rerun)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ def export(cfg: ExportConfig, _shown: str | None = None) -> ExportResult:
     from dataclasses import replace
 
     from corpusprep.outdir.remote import RemoteFiles, readable
+    from corpusprep.outdir.rerun import cli_options
     from corpusprep.storage import display, is_url
 
     shown = _shown or display(str(cfg.directory))  # what the card records: never a cache path or a secret
@@ -199,7 +201,8 @@ def export(cfg: ExportConfig, _shown: str | None = None) -> ExportResult:
         return replace(result, path=display(str(cfg.out)))
     if is_url(str(cfg.directory)):  # read through the verified local cache
         return export(replace(cfg, directory=readable(str(cfg.directory), "shard")), shown)
-    with FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory]) as outputs:
+    with FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory], overwrite=cfg.overwrite,
+                     rerun_options=cli_options(cfg)) as outputs:
         outputs.check()
         target = outputs.stage(Path(cfg.out))
         result = export_uer(cfg, target) if cfg.to == "uer" else export_hf(cfg, target)

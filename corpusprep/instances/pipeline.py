@@ -83,7 +83,11 @@ def input_paths(cfg: ShardConfig, sources: list[CorpusFile]) -> list:
 
 
 def open_out(cfg: ShardConfig, sources: list[CorpusFile]) -> OutputDir:
-    return OutputDir.open(cfg.out, "shard", input_paths(cfg, sources), overwrite=cfg.overwrite)
+    from corpusprep.outdir.rerun import cli_options
+
+    keep = ("--workers",) if cfg.uer_compat else ()  # --compat uer: the output depends on --processes_num
+    return OutputDir.open(cfg.out, "shard", input_paths(cfg, sources), overwrite=cfg.overwrite,
+                          options=cli_options(cfg, keep=keep))
 
 
 def plan_digest(plan: dict) -> str:

@@ -26,6 +26,7 @@ from corpusprep.errors import InputError, ZooprepError
 from corpusprep.outdir import layout
 
 COMPLETE = layout.COMPLETE
+RERUN_KEY = "rerun"  # = outdir.rerun.RERUN_KEY (that module imports this one)
 
 
 def _self_checksum(obj: dict) -> str:
@@ -70,7 +71,8 @@ def _staged_files(stage: Path) -> list[str]:
     return sorted(out)
 
 
-def commit(root: Path, command: str, run_id: str, last: list[str], plan: str | None, summary: dict) -> dict:
+def commit(root: Path, command: str, run_id: str, last: list[str], plan: str | None, summary: dict,
+           rerun: dict | None = None) -> dict:
     stage = layout.work(root) / layout.STAGE
     names = _staged_files(stage)
     journal = load_journal(root)
@@ -82,6 +84,8 @@ def commit(root: Path, command: str, run_id: str, last: list[str], plan: str | N
     files = {rel: {"sha256": sha256_file(stage / rel), "bytes": (stage / rel).stat().st_size} for rel in names}
     ready = {"command": command, "run_id": run_id, "plan": plan, "summary": summary, "files": files,
              "last": [n for n in last if n in files]}
+    if rerun is not None:
+        ready[RERUN_KEY] = rerun
     write_json(layout.work(root) / layout.READY, ready)
     return _swap(root, ready)
 
@@ -113,6 +117,8 @@ def _swap(root: Path, ready: dict) -> dict:
     done = {"zooprep": "complete", "command": ready["command"], "run_id": ready["run_id"], "plan": ready["plan"],
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": ready.get("summary", {}),
             "files": ready["files"]}
+    if RERUN_KEY in ready:
+        done[RERUN_KEY] = ready[RERUN_KEY]  # the rerun rule's record (outdir.rerun): options + input identities
     done["checksum"] = _self_checksum(done)
     save_journal(root, new)
     write_json(meta / COMPLETE, done)  # the last commit of every run
@@ -146,6 +152,15 @@ def roll_forward(root: Path) -> dict | None:
             marker.unlink()  # cannot be finished: the run rebuilds what is missing instead
             return None
     return _swap(root, ready)
+
+
+def first_damaged(root, done: dict) -> str | None:
+    """The first file a complete.json lists that is missing or has another size, else None."""
+    for rel, f in sorted(done["files"].items()):
+        path = Path(root) / rel
+        if not path.is_file() or path.stat().st_size != f.get("bytes"):
+            return rel
+    return None
 
 
 # -- readers -----------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ renames is finished by the next run on the same outputs (``check`` rolls the rec
 that failed before (disk full, a bad option, a kill while staging) leaves the previous set whole and
 its staged files are removed, by itself or by the next run. The record file is also the lock: two
 runs on the same outputs at once are refused.
+
+With ``rerun_options`` (flag -> value, ``rerun.cli_options``) the rerun rule (``outdir.rerun``) applies
+to a finished set: same options and inputs raise ``AlreadyComplete``, changed ones are refused unless
+``overwrite``; the card records them under ``rerun``.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from typing import IO, Iterable, Iterator
 
 from corpusprep.atomic import json_bytes, sha256_file, tmp_name
 from corpusprep.errors import ZooprepError
+from corpusprep.outdir import rerun
 from corpusprep.outdir.ownership import check_outside_inputs, read_owner
 
 OUTPUTS_KEY = "zooprep_outputs"
@@ -73,23 +78,27 @@ class FileOutputs:
     """
 
     def __init__(self, command: str, outputs: Iterable[Path], card: Path, inputs: Iterable = (),
-                 option: str = "--out", options: Iterable[str] | None = None):
+                 option: str = "--out", options: Iterable[str] | None = None, *, overwrite: bool = False,
+                 rerun_options: dict | None = None):
         self.command, self.card, self.option = command, Path(card), option
         self.outputs = [Path(p) for p in outputs]
         self.options = list(options) if options is not None else [option] * len(self.outputs)
         self.inputs = [i for i in inputs if i is not None]
+        self.overwrite, self.rerun_options = overwrite, rerun_options
+        self.rerun_record: dict | None = None
         self._fd: int | None = None
         self._staged: dict[Path, Path] = {}
 
     # -- ownership checks --------------------------------------------------------------------------
-    def _recorded(self) -> dict[str, str] | None:
+    def _card(self) -> dict | None:
         try:
             obj = json.loads(self.card.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(obj, dict) or obj.get("zooprep_command") != self.command:
-            return None
-        rec = obj.get(OUTPUTS_KEY)
+        return obj if isinstance(obj, dict) and obj.get("zooprep_command") == self.command else None
+
+    def _recorded(self) -> dict[str, str] | None:
+        rec = (self._card() or {}).get(OUTPUTS_KEY)
         return rec if isinstance(rec, dict) else None
 
     def check(self) -> None:
@@ -133,6 +142,12 @@ class FileOutputs:
             if path.is_symlink() or not path.is_file() or sha256_file(path) != sha:
                 raise ZooprepError(f"{path}: changed since `zooprep {self.command}` wrote it; move it away or "
                                    f"choose another {option}")
+        if self.rerun_options is None:
+            return
+        self.rerun_record = rerun.record(self.rerun_options, self.inputs)
+        if recorded is not None and all(p.exists() for p in self.outputs):  # a finished set
+            rerun.decide(self.outputs[0], self.command, (self._card() or {}).get(rerun.RERUN_KEY), self.rerun_record,
+                         self.overwrite, self.option)
 
     # -- the lock and the roll-forward record ------------------------------------------------------
     @property
@@ -243,6 +258,8 @@ class FileOutputs:
             with open(t, "rb+") as fh:
                 os.fsync(fh.fileno())
         sums = {p: sha256_file(t) for p, t in self._staged.items()}
+        if self.rerun_record is not None:
+            card = {**card, rerun.RERUN_KEY: self.rerun_record}
         card = {**card, "zooprep_command": self.command,
                 OUTPUTS_KEY: {_key(p, self.card): sums[p] for p in self.outputs}}
         card_tmp = tmp_name(self.card)

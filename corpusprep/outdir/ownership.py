@@ -23,7 +23,7 @@ from typing import Iterable
 
 from corpusprep.atomic import is_tmp_name, json_bytes, write_json
 from corpusprep.errors import ZooprepError
-from corpusprep.outdir import complete, layout
+from corpusprep.outdir import complete, layout, rerun as rerun_rule
 
 
 def _real(path) -> str:
@@ -83,15 +83,19 @@ class OutputDir:
     run_id: str
     lock_fd: int | None = None
     rolled_forward: dict | None = field(default=None)  # the complete.json a killed run's swap ended in
+    rerun_record: dict | None = field(default=None)  # options + input identities, kept in complete.json
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, root, command: str, inputs: Iterable = (), *, overwrite: bool = False,
-             rerun: bool = False, overwrite_option: str | None = "--overwrite") -> "OutputDir":
+             rerun: bool = False, overwrite_option: str | None = "--overwrite",
+             options: dict | None = None) -> "OutputDir":
         """Claim ``root`` for ``command``.
 
-        ``rerun``: a complete output of the same command may be rebuilt without ``overwrite``
-        (``clean``); otherwise a complete output is replaced only with ``overwrite``.
+        ``options`` (flag -> value, ``rerun.cli_options``): the rerun rule (``outdir.rerun``) applies
+        to a complete output: same options and inputs raise ``AlreadyComplete``, changed ones are
+        refused unless ``overwrite``. Without ``options``: ``rerun`` lets a complete output of the same
+        command be rebuilt; otherwise it is replaced only with ``overwrite``.
         A URL (``s3://...``) is opened as a ``remote.RemoteOutputDir`` (same interface, object-store protocol).
         """
         from corpusprep.storage import is_url
@@ -100,7 +104,7 @@ class OutputDir:
             from corpusprep.outdir.remote import RemoteOutputDir
 
             return RemoteOutputDir.open(str(root), command, inputs, overwrite=overwrite, rerun=rerun,
-                                        overwrite_option=overwrite_option)
+                                        overwrite_option=overwrite_option, options=options)
         root = Path(root)
         inputs = list(inputs)
         if root.is_symlink() and not root.exists():
@@ -128,7 +132,16 @@ class OutputDir:
                     p.unlink()
             od.rolled_forward = complete.roll_forward(root)
             done = complete.read_complete(root)
-            if done is not None and not (overwrite or rerun or od.rolled_forward):
+            if options is not None:
+                od.rerun_record = rerun_rule.record(options, inputs)
+            if done is not None and options is not None and not od.rolled_forward:
+                damaged = complete.first_damaged(root, done)
+                if damaged and not overwrite:
+                    raise ZooprepError(f"{root}: the finished `zooprep {done.get('command')}` output lost or changed "
+                                       f"{damaged} since it was written; pass --overwrite to rebuild it")
+                if not damaged:
+                    rerun_rule.decide(root, command, done.get(rerun_rule.RERUN_KEY), od.rerun_record, overwrite)
+            elif done is not None and not (overwrite or rerun or od.rolled_forward):
                 raise ZooprepError(f"{root}: holds a complete `zooprep {done.get('command')}` output; "
                                    f"choose another --out{hint}")
         except BaseException:
@@ -218,4 +231,5 @@ class OutputDir:
 
     def commit(self, last: Iterable[str] = (), plan: str | None = None, summary: dict | None = None) -> dict:
         """Swap the staged outputs into place and write complete.json (see ``complete.commit``)."""
-        return complete.commit(self.root, self.command, self.run_id, list(last), plan, summary or {})
+        return complete.commit(self.root, self.command, self.run_id, list(last), plan, summary or {},
+                               self.rerun_record)

@@ -252,7 +252,7 @@ class RemoteOutputDir:
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, target, command: str, inputs: Iterable = (), *, overwrite: bool = False, rerun: bool = False,
-             overwrite_option: str | None = "--overwrite") -> "RemoteOutputDir":
+             overwrite_option: str | None = "--overwrite", options: dict | None = None) -> "RemoteOutputDir":
         from corpusprep.outdir.ownership import OutputDir, new_run_id
 
         target = str(target)
@@ -285,7 +285,14 @@ class RemoteOutputDir:
                 _write(_meta(od.target, layout.OWNER), od._owner())
             od.rolled_forward = od._roll_forward()
             done = read_remote_complete(od.target)
-            if done is not None and not (overwrite or rerun or od.rolled_forward):
+            if options is not None:  # the rerun rule (outdir.rerun), on the published complete.json
+                from corpusprep.outdir import rerun as rerun_rule
+
+                od.local.rerun_record = rerun_rule.record(options, inputs)
+                if done is not None and not od.rolled_forward:
+                    rerun_rule.decide(od.url, command, done.get(rerun_rule.RERUN_KEY), od.local.rerun_record,
+                                      overwrite)
+            elif done is not None and not (overwrite or rerun or od.rolled_forward):
                 raise ZooprepError(f"{od.url}: holds a complete `zooprep {done.get('command')}` output; "
                                    f"choose another --out{hint}")
         except BaseException:

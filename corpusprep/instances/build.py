@@ -43,6 +43,7 @@ class UnitContext:
     tok: object
     schema: pa.Schema
     parts_dir: str
+    tgt_tok: object = None  # mt: the target side's tokenizer
 
     @property
     def processor(self):

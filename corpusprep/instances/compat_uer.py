@@ -22,7 +22,7 @@ from functools import partial
 
 from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.arrow_io import PartWriter, RowBuffer, id_dtype, instance_schema
+from corpusprep.instances.arrow_io import PartWriter, RowBuffer, instance_schema
 from corpusprep.instances.build import FLUSH_ROWS, part_paths
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_index_sets
@@ -114,6 +114,7 @@ class CompatContext:
     parts_dir: str
     path: str
     lines_num: int
+    tgt_tok: object = None  # mt: the target side's tokenizer (UER's args.tgt_tokenizer)
 
 
 class CompatJob:
@@ -122,7 +123,7 @@ class CompatJob:
     def __init__(self, ctx: CompatContext, start: int, end: int, rows: RowBuffer, writer: PartWriter):
         from corpusprep.instances.data_processors import get
 
-        self.cfg, self.tok, self.path = ctx.cfg, ctx.tok, ctx.path
+        self.cfg, self.tok, self.path, self.tgt_tok = ctx.cfg, ctx.tok, ctx.path, ctx.tgt_tok
         self.start, self.end, self.lines_num = start, end, ctx.lines_num
         self.proc = get(ctx.cfg.processor)
         self.rng = random.Random(ctx.cfg.seed)  # UER's set_seed(seed) in every worker
@@ -229,10 +230,10 @@ def run_worker(ctx: CompatContext, task: tuple[int, int, int]) -> dict:
                       "content_tokens": job.content, "unk": job.unk, "more": job.more.as_dict()}}
 
 
-def run_compat(cfg: ShardConfig, tok, sources, od):
+def run_compat(cfg: ShardConfig, tok, sources, od, tgt_tok=None):
     from corpusprep.executors import make_executor
     from corpusprep.instances.data_processors import get
-    from corpusprep.instances.pipeline import (ShardResult, assemble, source_identity,
+    from corpusprep.instances.pipeline import (ShardResult, assemble, shard_dtype, source_identity,
                                                sources_with_checksums)
 
     if len(sources) != 1 or sources[0].kind != "text":
@@ -240,13 +241,15 @@ def run_compat(cfg: ShardConfig, tok, sources, od):
     path = sources[0].path
     proc = get(cfg.processor)
     workers = cfg.workers or 1  # = --processes_num; never "all cores": the output depends on it
-    dtype = id_dtype(tok.vocab_size)
+    dtype = shard_dtype(tok, tgt_tok)
     schema = instance_schema(proc.column_names(cfg.static_masking, cfg.whole_word), dtype, cfg.row_len)
     plan = {"compat": "uer", "processes": workers, "options": cfg.options(), "tokenizer": tok.fingerprint,
             "sources": source_identity(sources)}
+    if tgt_tok is not None:
+        plan["tgt_tokenizer"] = tgt_tok.fingerprint
     work = od.open_work(plan)
     (work / "parts").mkdir(exist_ok=True)
-    ctx = CompatContext(cfg, tok, schema, str(work / "parts"), path, count_newlines(path))
+    ctx = CompatContext(cfg, tok, schema, str(work / "parts"), path, count_newlines(path), tgt_tok)
     tasks = [(i, s, e) for i, (s, e) in enumerate(worker_ranges(ctx.lines_num, workers))]
     with make_executor(cfg.executor, workers, cfg.ray_address) as executor:
         results = list(executor.map(partial(run_worker, ctx), tasks))

@@ -162,6 +162,8 @@ class ShardConfig:
 
     def manifest(self) -> dict:
         """zooprep.json's manifest field (dataset, recipe stage, adapted to another corpus or not)."""
+        if self.recipe_stage is None and self.manifest_dataset is None:
+            return {"dataset": None, "recipe_stage": None}  # as manifest_record: no catalog (pydantic) to load
         from manifests.catalog import manifest_record
 
         return manifest_record(self.manifest_dataset, self.recipe_stage)

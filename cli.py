@@ -69,8 +69,10 @@ def main() -> None:
     try:
         import sys
 
+        command = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
+        app = globals().get("app") or build_app(command)  # the whole CLI once built (tests), else the lean one
         with stop_on_signals():
-            build_app(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None)()
+            app()
     except Interrupted as exc:
         typer.echo(f"{exc}; finished work is kept: run the same command again to resume", err=True)
         raise SystemExit(exc.exit_code) from None

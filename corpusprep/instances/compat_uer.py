@@ -17,16 +17,17 @@ masking re-tokenizes jieba words.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass
 from functools import partial
 
 from corpusprep.atomic import sha256_file
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer, instance_schema
-from corpusprep.instances.build import FLUSH_ROWS, part_paths
+from corpusprep.instances.build import FLUSH_ROWS, LABEL_COLUMNS, part_paths
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_index_sets
-from corpusprep.instances.stats import InstanceStats
+from corpusprep.instances.stats import SHORT_ROW, InstanceStats
 from corpusprep.instances.wordstarts import jieba_module, word_starts
 
 
@@ -43,23 +44,56 @@ def worker_ranges(lines_num: int, workers: int) -> list[tuple[int, int]]:
     return [(i * lines_num // workers, (i + 1) * lines_num // workers) for i in range(workers)]
 
 
-class UerLines:
-    """A UER worker's file handle: text mode, ``pos`` counts lines read (skipped ones included)."""
+READ_AHEAD_LINES, READ_AHEAD_CHARS = 2048, 1 << 20  # a block of lines tokenized at once (bounded memory)
 
-    def __init__(self, path: str, start: int):
+
+class UerLines:
+    """A UER worker's file handle: text mode, ``pos`` counts lines read (skipped ones included).
+
+    Lines come from blocks read ahead; ``on_block`` sees each block first (the job tokenizes it in
+    one batch). What a loop reads, and where a decoding error is reported, are as line by line."""
+
+    def __init__(self, path: str, start: int, on_block=None):
         self.path = path
         self.fh = open(path, mode="r", encoding="utf-8")
         self.pos = 0
+        self.on_block = on_block
+        self._ahead: deque = deque()
         while self.pos < start:
-            self.readline()
+            self._read_one()
+            self.pos += 1
 
-    def readline(self) -> str:
+    def _read_one(self) -> str:
         try:
-            line = self.fh.readline()
+            return self.fh.readline()
         except UnicodeDecodeError as exc:
             raise InputError(self.path, f"not UTF-8 ({exc.reason}); UER's preprocess.py stops here too",
                              line=self.pos + 1) from None
+
+    def _fill(self) -> None:
+        block, chars = [], 0
+        while len(block) < READ_AHEAD_LINES and chars < READ_AHEAD_CHARS:
+            try:
+                line = self.fh.readline()
+            except UnicodeDecodeError as exc:  # raised when the loop reaches this line, as UER would
+                block.append(exc)
+                break
+            block.append(line)
+            chars += len(line)
+            if not line:  # end of file: readline gives "" from here on
+                break
+        if self.on_block is not None:
+            self.on_block([line for line in block if isinstance(line, str) and line])
+        self._ahead.extend(block)
+
+    def readline(self) -> str:
+        if not self._ahead:
+            self._fill()
+        line = self._ahead.popleft()
         self.pos += 1
+        if isinstance(line, UnicodeDecodeError):
+            raise InputError(self.path, f"not UTF-8 ({line.reason}); UER's preprocess.py stops here too",
+                             line=self.pos)
         return line
 
     def close(self) -> None:
@@ -133,12 +167,25 @@ class CompatJob:
         self.instances = self.tokens = self.documents = self.content = self.unk = 0
         self.more = InstanceStats()  # label balance, rows without a target, [UNK] characters
         self._file: UerLines | None = None
+        self._encoded: dict = {}  # text -> ids of the block read ahead (tokenized in one batch)
+        self._texts: list[str] = []  # counted texts not yet added to ``more`` (added in batches)
+        self._lengths: list[int] = []  # rows not yet added to ``more``; the short ones kept by index
+        self._short: dict[int, list[int]] = {}
+        self._specials = (self.ids.cls, self.ids.sep, self.ids.pad)
+        self._label_cols = LABEL_COLUMNS.intersection(self.proc.columns)
 
-    def open(self) -> UerLines:
-        """A fresh pass over the range (UER re-opens the file for every dup pass)."""
+    def open(self, texts_of=None) -> UerLines:
+        """A fresh pass over the range (UER re-opens the file for every dup pass). ``texts_of(line)``
+        names the texts of a line the loop will ``encode`` (default: the line itself), so each block
+        read ahead is tokenized at once."""
         self.close()
-        self._file = UerLines(self.path, self.start)
+        prefetch = (lambda lines: self._prefetch(lines if texts_of is None else
+                                                 [t for line in lines for t in texts_of(line)]))
+        self._file = UerLines(self.path, self.start, prefetch)
         return self._file
+
+    def _prefetch(self, texts: list[str]) -> None:
+        self._encoded = dict(zip(texts, self.tok.encode_batch(texts)))
 
     def close(self) -> None:
         if self._file is not None:
@@ -146,23 +193,35 @@ class CompatJob:
             self._file = None
 
     def encode(self, text: str, count: bool = True) -> list[int]:
-        ids = self.tok.encode(text)
+        ids = self._encoded.get(text)
+        ids = self.tok.encode(text) if ids is None else ids.copy()  # a copy: a caller may change its list
         if count:
             self.content += len(ids)
             self.unk += ids.count(self.ids.unk)
-            self.more.texts(self.tok, [text])
+            self._texts.append(text)
+            if len(self._texts) >= 4096:
+                self.flush_stats()
         return ids
+
+    def flush_stats(self) -> None:
+        """Add the texts and rows seen since the last call to ``more`` (in batches: per line it was slow)."""
+        if self._texts:
+            self.more.texts(self.tok, self._texts)
+            self._texts = []
+        if self._lengths:
+            self.more.rows(self.cfg.processor, self._lengths, self._short, self._specials, self.mask_now)
+            self._lengths, self._short = [], {}
 
     def fail(self, line: int, why: str):
         raise InputError(self.path, why, line=line)
 
     def emit(self, src: list[int], **extra) -> None:
-        from corpusprep.instances.build import LABEL_COLUMNS
-
         src = list(src)
-        self.more.rows(self.cfg.processor, [len(src)], [src], (self.ids.cls, self.ids.sep, self.ids.pad),
-                       self.mask_now)
-        for col in LABEL_COLUMNS.intersection(extra):
+        n = len(src)
+        if n <= SHORT_ROW:
+            self._short[len(self._lengths)] = src
+        self._lengths.append(n)
+        for col in self._label_cols:
             self.more.label(col, extra[col])
         if self.mask_now:
             src, positions, labels, plain = uer_mask_seq(src, self.rng, self.tok, self.ids, self.cfg)
@@ -175,9 +234,10 @@ class CompatJob:
             extra["word_starts"] = word_starts(plain, self.tok)
         self.rows.add(src, **extra)
         self.instances += 1
-        self.tokens += len(src)
+        self.tokens += n
         if self.rows.n >= FLUSH_ROWS:
             self.writer.write(self.rows.take_batch())
+            self.flush_stats()
 
     def pieces(self, ids: list[int], width: int) -> None:
         """UER's cut of a document into ``width`` pieces, the last one shorter (none if empty)."""
@@ -225,6 +285,7 @@ def run_worker(ctx: CompatContext, task: tuple[int, int, int]) -> dict:
         finally:
             job.close()
         writer.write(rows.take_batch())
+        job.flush_stats()
     return {"unit": index, "part": part.name, "rows": writer.rows, "sha256": sha256_file(part),
             "stats": {"documents": job.documents, "instances": job.instances, "tokens": job.tokens,
                       "content_tokens": job.content, "unk": job.unk, "more": job.more.as_dict()}}

@@ -53,7 +53,7 @@ def compat(job) -> None:
     """UER MtDataset.worker: lines without exactly two fields are skipped (before the end check,
     so a worker whose range ends on one reads on until a pair or the end of the file)."""
     ids, frame, tgt_tok = job.ids, target_frame(job.tgt_tok), job.tgt_tok
-    f = job.open()
+    f = job.open(lambda line: line.strip().split("\t")[:1])  # the source side; the target has its own tokenizer
     while True:
         line = f.readline()
         fields = line.strip().split("\t")

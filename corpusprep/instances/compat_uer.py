@@ -26,7 +26,7 @@ from corpusprep.errors import InputError, ZooprepError
 from corpusprep.instances.arrow_io import PartWriter, RowBuffer, instance_schema
 from corpusprep.instances.build import FLUSH_ROWS, LABEL_COLUMNS, part_paths
 from corpusprep.instances.config import ShardConfig
-from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_index_sets
+from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_positions
 from corpusprep.instances.stats import SHORT_ROW, InstanceStats
 from corpusprep.instances.wordstarts import jieba_module, word_starts
 
@@ -134,7 +134,7 @@ def uer_mask_seq(src: list[int], rng, tok, ids: MaskIds, cfg: ShardConfig):
     elif cfg.span_masking:
         sets, mode = span_index_sets(no_pad, ids, rng, cfg.span_geo_prob, cfg.span_max_length), "span"
     else:
-        sets, mode = token_index_sets(no_pad, ids), "token"
+        sets, mode = token_positions(no_pad, ids), "token"
     full = no_pad + [ids.pad] * (len(src) - len(no_pad)) if len(no_pad) < len(src) else no_pad
     masked, positions, labels = apply_masking(full, sets, rng, ids, mode, unpadded_len=len(no_pad))
     return masked, positions, labels, full

@@ -50,15 +50,16 @@ def read_meta(out: Path) -> dict:
     return checked_meta(out).raw
 
 
-def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None):
-    """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable."""
+def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None, desc: dict | None = None):
+    """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable.
+    ``desc``: another recorded tokenizer (mt's ``processor_options.tgt_tokenizer``)."""
     from zh_tokenizers import load_tokenizer
 
     if vocab is not None and spm is not None:
         raise ZooprepError("give at most one of --vocab or --spm")
     if vocab is not None or spm is not None:  # asked for by name: a bad file is the user's error to hear
         return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
-    desc = meta.get("tokenizer", {})
+    desc = meta.get("tokenizer", {}) if desc is None else desc
     try:
         kind, path, opts = desc.get("kind"), desc.get("path"), desc.get("options", {})
         if not path or not Path(path).exists():
@@ -136,6 +137,9 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
         lines.append("  seg_a_len       tokens of [CLS] A [SEP]; the rest is B [SEP]")
     if decoded:
         lines.append("  text / A / B    ids decoded; special ids by role: [CLS] [SEP] [MASK] [PAD] [UNK]")
+    if "target_ids" in columns:
+        lines.append("  target          the stored decoder target" + (" (the target vocabulary's ids)"
+                                                                      if meta.get("processor") == "mt" else ""))
     if "masked_positions" in columns:
         lines.append("  masked          static masking: position=original token (the ids already hold the masks)")
     if "word_starts" in columns:
@@ -147,7 +151,8 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
     return lines
 
 
-def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions) -> list[str]:
+def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions,
+                   target: Renderer | None = None) -> list[str]:
     length = row["length"] if "length" in row else len(row["input_ids"])  # format 1 stored padded rows
     ids = list(row["input_ids"][:length])
     fields = "".join(f"  {k} {row[k]}" for k in ("seg_a_len", "nsp_label", "sop_label") if k in row)
@@ -161,6 +166,9 @@ def instance_lines(row: dict, index: int, render: Renderer | None, opts: Inspect
         out.append("B       " + render.text(ids[a:]))
     else:
         out.append("text    " + render.text(ids))
+    if "target_ids" in row:
+        tgt = list(row["target_ids"])
+        out.append("target  " + (target.text(tgt) if target is not None else _listed(tgt, len(tgt))))
     if "masked_positions" in row:
         toks = render.pieces(list(row["masked_labels"]))
         out.append("masked  " + _listed([f"{p}={t}" for p, t in zip(row["masked_positions"], toks)]))
@@ -205,11 +213,16 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     render = Renderer(tok, meta.get("special_ids") or tok.special_ids) if tok is not None else None
     if render is None:
         lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
+    target = render
+    if meta.get("processor") == "mt":  # the target has its own vocabulary
+        desc = (meta.get("processor_options") or {}).get("tgt_tokenizer") or {}
+        tgt_tok = tokenizer_from_meta(meta, desc=desc) if render is not None else None
+        target = Renderer(tgt_tok, desc.get("special_ids") or tgt_tok.special_ids) if tgt_tok is not None else None
     lines += legend_lines(meta, list(ds.column_names), opts, render is not None)
     for i in chosen:
         row = ds[i]
         if "length" in row and not 0 <= row["length"] <= len(row["input_ids"]):  # format 1: an edited length
             raise InputError(str(out), f"row {i}: length {row['length']} outside 0..{len(row['input_ids'])} "
                                        "(edited? see `zooprep verify`); rebuild the shard directory")
-        lines += instance_lines(row, i, render, opts)
+        lines += instance_lines(row, i, render, opts, target)
     return "\n".join(lines)

@@ -166,6 +166,17 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
     shuffle(index_sets, rng)
     budget = max(1, int(round(n * 0.15)))
     picked: list[tuple[int, int]] = []
+    if mode == "token":  # _mask_token inlined (the hot loop of static masking); the same draws
+        draw, mask_id = rng.random, ids.mask
+        for index_set in index_sets[:budget]:  # one position per set: the budget is reached after `budget` sets
+            i = index_set if type(index_set) is int else index_set[0]
+            picked.append((i, src[i]))
+            r = draw()
+            if r < 0.8:
+                src[i] = mask_id
+            elif r < 0.9:
+                src[i] = _random_id(rng, ids)
+        index_sets = ()
     for index_set in index_sets:
         if len(picked) >= budget:
             break
@@ -188,7 +199,7 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
             elif r < 0.9:
                 for j in range(i, i + n_tok):
                     src[j] = _random_id(rng, ids)
-    picked.sort(key=lambda x: x[0])
+    picked.sort()  # positions are distinct: the same order as sorting by position
     return src, [p for p, _ in picked], [t for _, t in picked]
 
 

@@ -64,6 +64,10 @@ def test_rows_and_targets_use_their_own_vocabularies_and_lengths(tmp_path, vocab
     meta = json.loads((out / "zooprep.json").read_text())
     assert meta["counts"]["rejected_lines"] == 1 and meta["processor_options"]["tgt_seq_len"] == 4
     assert meta["processor_options"]["tgt_tokenizer"]["vocab_size"] == 14
+    from corpusprep.instances.inspect_dir import inspect_dir
+
+    shown = inspect_dir(out, n=1)  # the target decoded with the target vocabulary, the row with the source's
+    assert "text    [CLS] 一二三 [SEP]" in shown and "target  [CLS] 甲乙 [SEP]" in shown
     ids = MaskIds(pad=0, cls=2, sep=3, mask=4, vocab_size=15, unk=1)
     assert mt_instance([5, 6, 7], [1], 3, 1, ids, (13, 11)) == ([2, 5, 6], [13, 1])
 

@@ -199,3 +199,21 @@ def test_compat_uer_export_is_byte_identical_to_real_preprocess(tmp_path, shared
         export_uer(ExportConfig(out, tmp_path / f"ours{n}.pt"))
         assert (tmp_path / f"ours{n}.pt").read_bytes() == theirs.read_bytes()
         assert len(list(iter_uer_dataset(theirs))) > 200
+
+
+def test_a_large_target_vocabulary_widens_the_id_type_and_the_cli_reaches_mt(tmp_path, vocabs):
+    src_v, _ = vocabs
+    big = tmp_path / "big_tgt.txt"  # 70,000 entries: target ids past 65535 need uint32 for every id column
+    big.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *(f"w{i}" for i in range(69995)), "甲"]) + "\n",
+                   encoding="utf-8")
+    corpus = tmp_path / "pairs.txt"
+    corpus.write_text("一二\t甲 w3 nope\n", encoding="utf-8")
+    out = tmp_path / "cli_out"
+    run = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--processor", "mt",
+                          "--vocab", str(src_v), "--tgt-vocab", str(big), "--tgt-tokenizer", "space",
+                          "--seq-len", "8", "--tgt-seq-len", "6", "--workers", "1"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    meta = json.loads((out / "zooprep.json").read_text())
+    assert meta["dtype"] == "uint32" and meta["processor_options"]["tgt_tokenizer"]["kind"] == "space"
+    assert exported(tmp_path, out) == [(([2, 5, 6, 3], 4), ([2, 69999, 7, 1, 3], 2), [4])]

@@ -58,9 +58,27 @@ def token_index_sets(src: list[int], ids: MaskIds) -> list[list[int]]:
 
 
 def token_positions(src: list[int], ids: MaskIds) -> list[int]:
-    """``token_index_sets`` as plain positions (what ``apply_masking`` takes in token mode, faster)."""
-    skip = (ids.cls, ids.sep, ids.pad)
-    return [i for i, t in enumerate(src) if t not in skip]
+    """``token_index_sets`` as plain positions (what ``apply_masking`` takes in token mode, faster):
+    the runs between special tokens, found with ``list.index`` (rows hold few of them)."""
+    src = src if isinstance(src, (list, tuple)) else list(src)
+    specials = sorted(j for value in {ids.cls, ids.sep, ids.pad} for j in _positions_of(src, value))
+    out: list[int] = []
+    prev = 0
+    for j in specials:
+        out.extend(range(prev, j))
+        prev = j + 1
+    out.extend(range(prev, len(src)))
+    return out
+
+
+def _positions_of(src: list[int], value: int):
+    j = -1
+    try:
+        while True:
+            j = src.index(value, j + 1)
+            yield j
+    except ValueError:
+        return
 
 
 _RANDBELOW = getattr(random.Random, "_randbelow_with_getrandbits", None)

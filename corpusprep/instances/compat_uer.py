@@ -222,7 +222,8 @@ class CompatJob:
             self._short[len(self._lengths)] = src
         self._lengths.append(n)
         for col in self._label_cols:
-            self.more.label(col, extra[col])
+            if col in extra:
+                self.more.label(col, extra[col])
         if self.mask_now:
             src, positions, labels, plain = uer_mask_seq(src, self.rng, self.tok, self.ids, self.cfg)
             extra["masked_positions"], extra["masked_labels"] = positions, labels

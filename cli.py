@@ -6,41 +6,69 @@ from __future__ import annotations
 
 import typer
 
+from corpusprep import cli_params
 from corpusprep.errors import InputsFailed, ZooprepError
 from corpusprep.lifecycle import Interrupted, stop_on_signals
 from corpusprep.outdir.rerun import AlreadyComplete
-from corpusprep.cleaning.command import clean
-from corpusprep.feed.command import export
-from corpusprep.instances.command import inspect, shard
-from corpusprep.report.command import report
 from corpusprep.storage import scrub
 from corpusprep.storage_options import with_storage_options
-from corpusprep.pretrain_example_command import CONTEXT as PRETRAIN_CONTEXT, pretrain_example
-from corpusprep.verify_command import verify
-from manifests.command import zoo_app
-from zh_tokenizers.command import build_vocab, tokenize
-from zh_tokenizers.spm_command import build_spm
 
-app = typer.Typer(
-    name="zooprep",
-    help="Clean, tokenize, pack and feed Chinese pretraining corpora; look up the UER model zoo.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# name -> (module, function, extra app.command settings); a run imports only its command's module
+# (and `--help` all of them): each module keeps its heavy imports inside the command body.
+COMMANDS = {
+    "clean": ("corpusprep.cleaning.command", "clean"),
+    "build-vocab": ("zh_tokenizers.command", "build_vocab"),
+    "build-spm": ("zh_tokenizers.spm_command", "build_spm"),
+    "tokenize": ("zh_tokenizers.command", "tokenize"),
+    "shard": ("corpusprep.instances.command", "shard"),
+    "inspect": ("corpusprep.instances.command", "inspect"),
+    "export": ("corpusprep.feed.command", "export"),
+    "verify": ("corpusprep.verify_command", "verify"),
+    "report": ("corpusprep.report.command", "report"),
+    "pretrain-example": ("corpusprep.pretrain_example_command", "pretrain_example"),
+    "zoo": ("manifests.command", "zoo_app"),
+}
+# every command that reads or writes data takes --storage-options
+STORAGE_COMMANDS = {"clean", "build-vocab", "build-spm", "tokenize", "shard", "inspect", "export", "verify"}
+HELP = "Clean, tokenize, pack and feed Chinese pretraining corpora; look up the UER model zoo."
 
-# every command that reads or writes data takes --storage-options (declared once, corpusprep.storage_options)
-app.command("clean")(with_storage_options(clean))
-app.command("build-vocab")(with_storage_options(build_vocab))
-app.command("build-spm")(with_storage_options(build_spm))
-app.command("tokenize")(with_storage_options(tokenize))
-app.command("shard")(with_storage_options(shard))
-app.command("inspect")(with_storage_options(inspect))
-app.command("export")(with_storage_options(export))
-app.command("verify")(with_storage_options(verify))
-app.command("report")(report)
-app.command("pretrain-example", context_settings=PRETRAIN_CONTEXT, add_help_option=False)(pretrain_example)
-app.add_typer(zoo_app, name="zoo")
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The CLI with every command, or with the one command ``only`` (what a run of it needs)."""
+    import importlib
+
+    app = typer.Typer(
+        name="zooprep",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain click help and errors: rich's renderer costs ~0.2 CPU-s per `--help`
+    )
+    if only is not None:
+        app.callback()(lambda: None)  # a group even with one command, so `zooprep shard ...` parses as always
+    for name, (module, attr) in COMMANDS.items():
+        if only not in (None, name):
+            continue
+        mod = importlib.import_module(module)
+        if name == "zoo":
+            app.add_typer(mod.zoo_app, name="zoo")
+        elif name == "pretrain-example":
+            app.command(name, context_settings=mod.CONTEXT, add_help_option=False)(getattr(mod, attr))
+        elif name in STORAGE_COMMANDS:  # --storage-options, declared once (corpusprep.storage_options)
+            app.command(name)(with_storage_options(getattr(mod, attr)))
+        else:
+            app.command(name)(getattr(mod, attr))
+    cli_params.install()  # option values converted without pydantic (corpusprep/cli_params.py)
+    return app
+
+
+def __getattr__(name: str):
+    """``from cli import app``: the whole CLI, built on first use."""
+    if name == "app":
+        globals()["app"] = build_app()
+        return globals()["app"]
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -49,6 +77,10 @@ def main() -> None:
     Every line printed here goes through ``storage.scrub``: no credential (URL user-info, a signed
     query, a --storage-options secret) is ever shown."""
     try:
+        import sys
+
+        command = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
+        app = globals().get("app") or build_app(command)  # the whole CLI once built (tests), else the lean one
         with stop_on_signals():
             app()
     except Interrupted as exc:

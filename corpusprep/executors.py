@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol, TypeVar
+
+if TYPE_CHECKING:  # the pool (multiprocessing) is imported when a run starts one: not for one worker
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -116,6 +118,8 @@ class LocalExecutor:
                 future.cancel()
 
     def _start_pool(self, workers: int, context) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor
+
         from corpusprep.lifecycle import die_with_parent
 
         # forkserver (else spawn), not fork: pyarrow/torch keep threads that a fork can deadlock on.

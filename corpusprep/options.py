@@ -78,8 +78,8 @@ SPECIAL_NAMES = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]",
 
 def special_tokens_needed(processor: str) -> tuple[str, ...]:
     """Special tokens a `shard` processor writes or the masking (static, or the loader's dynamic
-    masking) needs: every row is padded, framed with [CLS] ... [SEP]; lm rows are never masked."""
-    return ("pad", "unk", "cls", "sep") if processor == "lm" else ("pad", "unk", "cls", "sep", "mask")
+    masking) needs: every row is padded, framed with [CLS] ... [SEP]; lm and mt rows are never masked."""
+    return ("pad", "unk", "cls", "sep") if processor in ("lm", "mt") else ("pad", "unk", "cls", "sep", "mask")
 
 
 def require_special_ids(special_ids: dict, processor: str, where: str) -> None:

@@ -13,7 +13,6 @@ A worker process is not free: a spawned interpreter re-imports numpy, pyarrow an
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
 
@@ -56,6 +55,7 @@ def plan_workers(requested: int, items) -> int:
 
 def pool_context(fn: Callable | None = None):
     """The multiprocessing context for a local worker pool (forkserver with preloaded imports, else spawn)."""
+    import multiprocessing as mp  # here, not at import: one-worker runs never load it
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")

@@ -15,8 +15,9 @@ class UerPreprocess:
     def __init__(self, tok, processor, seq_length=128, dup_factor=1, dynamic_masking=True, span_masking=False,
                  whole_word_masking=False,
                  span_geo_prob=0.2, span_max_length=10, docs_buffer_size=100000, short_seq_prob=0.1,
-                 full_sentences=False, seed=7, tgt_seq_length=128, strategy="lead"):
+                 full_sentences=False, seed=7, tgt_seq_length=128, strategy="lead", tgt_tok=None):
         self.tok, self.processor, self.seq_length = tok, processor, seq_length
+        self.tgt_tok = tgt_tok  # mt: args.tgt_tokenizer
         self.dup_factor = 1 if dynamic_masking else dup_factor  # preprocess.py: dynamic -> dup 1
         self.dynamic_masking, self.span_masking = dynamic_masking, span_masking
         self.whole_word_masking = whole_word_masking
@@ -304,6 +305,34 @@ class UerPreprocess:
                     break
         return out
 
+    # ------------------------------------------------------------ MtDataset.worker
+    def worker_mt(self, path, start, end):
+        out, pos = [], start
+        t = self.tgt_tok.special_ids
+        with self.open_at(path, start) as f:
+            while True:
+                line = f.readline()
+                pos += 1
+                if len(line.strip().split("\t")) != 2:
+                    if pos >= end:
+                        break
+                    continue
+                document_src, document_tgt = line.strip().split("\t")
+                src = self.ids(document_src)
+                tgt = list(self.tgt_tok.encode(document_tgt))
+                src = [self.CLS] + src + [self.SEP]
+                tgt = [t["cls"]] + tgt + [t["sep"]]
+                src, tgt = src[:self.seq_length], tgt[:self.tgt_seq_length + 1]
+                seg_pos = [len(src)]
+                pad_num = self.seq_length - len(src)
+                src = (src, pad_num)
+                pad_num = self.tgt_seq_length + 1 - len(tgt)
+                tgt = (tgt, pad_num)
+                out.append((src, tgt, seg_pos))
+                if pos >= end:
+                    break
+        return out
+
     # ------------------------------------------------------------ BertDataset loop (bert, bart, gsg)
     def worker_bert(self, path, start, end):
         out, docs_buffer, document, pos = [], [], [], start
@@ -535,7 +564,7 @@ def uer_batch(processor, instances, vocab_len, specials, sentinel=None):
             out["tgt"].append(t + [PAD] * pad)
             out["seg"].append([1] * seg_pos[0] + [2] * (seg_pos[1] - seg_pos[0]) + [0] * (len(full) - seg_pos[1]))
         return out
-    if processor == "gsg":
+    if processor in ("gsg", "mt"):  # UER's GsgDataloader is MtDataloader
         out = {"src": [], "tgt_out": [], "seg": [], "tgt_in": [], "tgt_seg": []}
         for (s, pad), (t, tpad), seg_pos in instances:
             s = s + [PAD] * pad

@@ -81,13 +81,27 @@ class RowBuffer:
         offsets[1:] = np.cumsum(lengths)
         arrays = [pa.ListArray.from_arrays(_numpy_array(offsets), _numpy_array(values))]
         for c in self.cols[1:]:
-            arrays.append(pa.array(self._extra[c], type=self.schema.field(c).type))
+            arrays.append(_column(self._extra[c], self.schema.field(c).type))
             self._extra[c] = []
         self.n = 0
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-_ARROW_TYPES = {np.dtype(np.uint16): pa.uint16(), np.dtype(np.uint32): pa.uint32(), np.dtype(np.int32): pa.int32()}
+_ARROW_TYPES = {np.dtype(np.uint16): pa.uint16(), np.dtype(np.uint32): pa.uint32(), np.dtype(np.int32): pa.int32(),
+                np.dtype(np.int8): pa.int8()}
+
+
+def _column(values: list, arrow_type) -> pa.Array:
+    """A processor column (scalars, or lists of ids / positions) from Python values through numpy:
+    ``pa.array`` on Python objects imports pandas (~0.6 CPU-s per process) and converts one by one."""
+    if pa.types.is_list(arrow_type):
+        dtype = np.dtype(arrow_type.value_type.to_pandas_dtype())
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        offsets = np.zeros(len(values) + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.fromiter(chain.from_iterable(values), dtype=dtype, count=int(offsets[-1]))
+        return pa.ListArray.from_arrays(_numpy_array(offsets), _numpy_array(flat))
+    return _numpy_array(np.array(values, dtype=np.dtype(arrow_type.to_pandas_dtype())))
 
 
 def _numpy_array(values: np.ndarray) -> pa.Array:

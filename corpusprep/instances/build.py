@@ -45,6 +45,7 @@ class UnitContext:
     schema: pa.Schema
     parts_dir: str
     holdout: object = None  # holdout.Holdout: build one split of a --validation-* run
+    tgt_tok: object = None  # mt: the target side's tokenizer
 
     @property
     def processor(self):

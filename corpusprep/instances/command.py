@@ -18,7 +18,7 @@ def shard(
                                                   "reads the label from `meta`), or UER-layout .txt (one document per "
                                                   "line: mlm/lm/t5/bilm; one sentence per line with a blank line after "
                                                   "each document: bert/albert/bart/gsg; label<TAB>text[<TAB>text_b]: "
-                                                  "cls/cls_mlm; source<TAB>target: prefixlm)."),
+                                                  "cls/cls_mlm; source<TAB>target: prefixlm, mt)."),
     out: str = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json), or a "
                                                "URL (s3://bucket/prefix, any fsspec URL)."),
     seq_len: int = typer.Option(512, "--seq-len", help="Tokens per instance (lm rows hold seq_len + 1)."),
@@ -45,7 +45,13 @@ def shard(
                                                                            "full-sentences), as UER's."),
     label_field: str = typer.Option("label", "--label-field", help="cls/cls_mlm from clean Parquet: the meta key "
                                                                   "holding the integer label."),
-    tgt_seq_len: int = typer.Option(128, "--tgt-seq-len", help="gsg: target length (UER's --tgt_seq_length)."),
+    tgt_seq_len: int = typer.Option(128, "--tgt-seq-len", help="gsg, mt: target length (UER's --tgt_seq_length)."),
+    tgt_vocab: Optional[Path] = typer.Option(None, "--tgt-vocab", help="mt: the target side's vocab .txt "
+                                                                      "(UER's --tgt_vocab_path)."),
+    tgt_spm: Optional[Path] = typer.Option(None, "--tgt-spm", help="mt: the target side's sentencepiece .model "
+                                                                  "(UER's --tgt_spm_model_path)."),
+    tgt_tokenizer: Optional[str] = typer.Option(None, "--tgt-tokenizer", help="mt: bert | char | space for the "
+                                                                              "target side [default: bert]."),
     sentence_selection: str = typer.Option("lead", "--sentence-selection", help="gsg: lead | random (UER's "
                                                                               "--sentence_selection_strategy)."),
     manifest_dataset: Optional[str] = typer.Option(None, "--manifest-dataset", help="Zoo dataset name to record."),
@@ -73,6 +79,7 @@ def shard(
                       span_geo_prob=span_geo_prob, span_max_length=span_max_length, short_seq_prob=short_seq_prob,
                       seed=seed, compat=compat, workers=workers, executor=executor, ray_address=ray_address, unit_mb=unit_mb,
                       docs_buffer_size=docs_buffer_size, label_field=label_field, tgt_seq_len=tgt_seq_len,
+                      tgt_vocab=tgt_vocab, tgt_spm=tgt_spm, tgt_tokenizer_kind=tgt_tokenizer,
                       sentence_selection=sentence_selection, manifest_dataset=manifest_dataset,
                       recipe_stage=recipe_stage, overwrite=overwrite, on_error=on_error,
                       encode_only=encode_only, license=license,

@@ -32,7 +32,10 @@ class ShardConfig:
     unit_mb: float = 4.0  # text per work unit; part of the output's identity (see docs/shard.md)
     docs_buffer_size: int = 100000  # UER's --docs_buffer_size (bert random-next pool, full-sentences)
     label_field: str = "label"  # cls/cls_mlm from clean Parquet: the meta key holding the label
-    tgt_seq_len: int = 128  # gsg: UER's --tgt_seq_length
+    tgt_seq_len: int = 128  # gsg, mt: UER's --tgt_seq_length
+    tgt_vocab: Path | None = None  # mt: the target side's vocab (UER's --tgt_vocab_path)
+    tgt_spm: Path | None = None  # mt: ... or sentencepiece model (UER's --tgt_spm_model_path)
+    tgt_tokenizer_kind: str | None = None  # mt: bert | char | space (UER's --tgt_tokenizer)
     sentence_selection: str = "lead"  # gsg: UER's --sentence_selection_strategy (lead | random)
     manifest_dataset: str | None = None
     recipe_stage: str | None = None
@@ -75,6 +78,7 @@ class ShardConfig:
             raise ZooprepError("--tokenizer char/space needs --vocab, not --spm")
         if self.tokenizer_kind not in (None, "bert", "char", "space"):
             raise ZooprepError(f"unknown --tokenizer {self.tokenizer_kind!r}; choose bert, char or space")
+        self._check_target_tokenizer(proc)
         from corpusprep import options as opt
         from corpusprep.readers.failures import check_on_error
 
@@ -132,6 +136,21 @@ class ShardConfig:
             raise ZooprepError("--validation-share/--validation-docs do not apply with "
                                f"{'--encode-only' if self.encode_only else '--compat uer'} (not implemented)")
 
+    def _check_target_tokenizer(self, proc) -> None:
+        """mt names a second tokenizer for the target side; no other processor takes one."""
+        given = [o for o, v in (("--tgt-vocab", self.tgt_vocab), ("--tgt-spm", self.tgt_spm),
+                                ("--tgt-tokenizer", self.tgt_tokenizer_kind)) if v is not None]
+        if not proc.target_tokenizer:
+            if given:
+                raise ZooprepError(f"{given[0]} applies to --processor mt only")
+            return
+        if (self.tgt_vocab is None) == (self.tgt_spm is None):
+            raise ZooprepError("--processor mt needs exactly one of --tgt-vocab or --tgt-spm (the target side's tokenizer)")
+        if self.tgt_tokenizer_kind not in (None, "bert", "char", "space"):
+            raise ZooprepError(f"unknown --tgt-tokenizer {self.tgt_tokenizer_kind!r}; choose bert, char or space")
+        if self.tgt_spm is not None and self.tgt_tokenizer_kind not in (None, "bert"):
+            raise ZooprepError("--tgt-tokenizer char/space needs --tgt-vocab, not --tgt-spm")
+
     def _check_encode_only(self) -> None:
         from corpusprep.instances.encoded import FIXED_ONLY, VIEW_PROCESSORS
 
@@ -163,6 +182,8 @@ class ShardConfig:
 
     def manifest(self) -> dict:
         """zooprep.json's manifest field (dataset, recipe stage, adapted to another corpus or not)."""
+        if self.recipe_stage is None and self.manifest_dataset is None:
+            return {"dataset": None, "recipe_stage": None}  # as manifest_record: no catalog (pydantic) to load
         from manifests.catalog import manifest_record
 
         return manifest_record(self.manifest_dataset, self.recipe_stage)

@@ -60,13 +60,13 @@ def recorded_sha256(desc: dict) -> str | None:
     return str(sha).lower() if sha else None
 
 
-def find_tokenizer_file(meta: dict, shard_dir: Path | None = None) -> str | None:
+def find_tokenizer_file(meta: dict, shard_dir: Path | None = None, desc: dict | None = None) -> str | None:
     """The recorded tokenizer file, found by content: its absolute path, its path relative to the shard
     directory or to the folder holding it, or its name beside the shard; only a file whose sha256 is
     the recorded one (never a different vocabulary that happens to sit at the same relative path)."""
     from corpusprep.atomic import sha256_file
 
-    desc = meta.get("tokenizer", {}) or {}
+    desc = (meta.get("tokenizer", {}) or {}) if desc is None else desc
     path, sha = desc.get("path"), recorded_sha256(desc)
     if not path:
         return None
@@ -92,15 +92,16 @@ def find_tokenizer_file(meta: dict, shard_dir: Path | None = None) -> str | None
 
 
 def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None = None,
-                        shard_dir: Path | None = None):
+                        shard_dir: Path | None = None, desc: dict | None = None):
     """Rebuild the tokenizer recorded in zooprep.json (or the one given), None when unavailable.
 
-    A tokenizer given by name must be the one the shard was built with (same sha256)."""
+    A tokenizer given by name must be the one the shard was built with (same sha256).
+    ``desc``: another recorded tokenizer (mt's ``processor_options.tgt_tokenizer``)."""
     from zh_tokenizers import load_tokenizer
 
     if vocab is not None and spm is not None:
         raise ZooprepError("give at most one of --vocab or --spm")
-    desc = meta.get("tokenizer", {}) or {}
+    desc = (meta.get("tokenizer", {}) or {}) if desc is None else desc
     if vocab is not None or spm is not None:  # asked for by name: a bad file is the user's error to hear
         given = spm if spm is not None else vocab
         sha = recorded_sha256(desc)
@@ -113,7 +114,7 @@ def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None 
         return load_tokenizer(spm=spm) if spm is not None else load_tokenizer(vocab=vocab)
     try:
         kind, opts = desc.get("kind"), desc.get("options", {})
-        path = find_tokenizer_file(meta, shard_dir)
+        path = find_tokenizer_file(meta, shard_dir, desc)
         if path is None:
             return None
         if str(path).endswith(".model"):
@@ -189,6 +190,9 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
         lines.append("  seg_a_len       tokens of [CLS] A [SEP]; the rest is B [SEP]")
     if decoded:
         lines.append("  text / A / B    ids decoded; special ids by role: [CLS] [SEP] [MASK] [PAD] [UNK]")
+    if "target_ids" in columns:
+        lines.append("  target          the stored decoder target" + (" (the target vocabulary's ids)"
+                                                                      if meta.get("processor") == "mt" else ""))
     if "masked_positions" in columns:
         lines.append("  masked          static masking: position=original token (the ids already hold the masks)")
     if "word_starts" in columns:
@@ -200,7 +204,8 @@ def legend_lines(meta: dict, columns: list[str], opts: InspectOptions, decoded: 
     return lines
 
 
-def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions) -> list[str]:
+def instance_lines(row: dict, index: int, render: Renderer | None, opts: InspectOptions,
+                   target: Renderer | None = None) -> list[str]:
     length = row["length"] if "length" in row else len(row["input_ids"])  # format 1 stored padded rows
     ids = list(row["input_ids"][:length])
     fields = "".join(f"  {k} {row[k]}" for k in ("seg_a_len", "nsp_label", "sop_label") if k in row)
@@ -214,6 +219,9 @@ def instance_lines(row: dict, index: int, render: Renderer | None, opts: Inspect
         out.append("B       " + render.text(ids[a:]))
     else:
         out.append("text    " + render.text(ids))
+    if "target_ids" in row:
+        tgt = list(row["target_ids"])
+        out.append("target  " + (target.text(tgt) if target is not None else _listed(tgt, len(tgt))))
     if "masked_positions" in row:
         toks = render.pieces(list(row["masked_labels"]))
         out.append("masked  " + _listed([f"{p}={t}" for p, t in zip(row["masked_positions"], toks)]))
@@ -291,11 +299,16 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     render = Renderer(tok, meta.get("special_ids") or tok.special_ids) if tok is not None else None
     if render is None:
         lines.append("(tokenizer files not found: showing ids; pass --vocab/--spm to decode)")
+    target = render
+    if meta.get("processor") == "mt":  # the target has its own vocabulary
+        desc = (meta.get("processor_options") or {}).get("tgt_tokenizer") or {}
+        tgt_tok = tokenizer_from_meta(meta, shard_dir=Path(out), desc=desc) if render is not None else None
+        target = Renderer(tgt_tok, desc.get("special_ids") or tgt_tok.special_ids) if tgt_tok is not None else None
     lines += legend_lines(meta, list(ds.column_names), opts, render is not None)
     for i in chosen:
         row = ds[i]
         if "length" in row and not 0 <= row["length"] <= len(row["input_ids"]):  # format 1: an edited length
             raise InputError(str(out), f"row {i}: length {row['length']} outside 0..{len(row['input_ids'])} "
                                        "(edited? see `zooprep verify`); rebuild the shard directory")
-        lines += instance_lines(row, i, render, opts)
+        lines += instance_lines(row, i, render, opts, target)
     return "\n".join(lines)

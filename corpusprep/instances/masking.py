@@ -9,6 +9,7 @@ Index sets are ``[position]`` (token masking) or ``[position, length]`` (whole-w
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,8 +54,53 @@ class MaskingConfig:
 
 def token_index_sets(src: list[int], ids: MaskIds) -> list[list[int]]:
     """Every position that is not [CLS], [SEP] or [PAD]."""
-    skip = (ids.cls, ids.sep, ids.pad)
-    return [[i] for i, t in enumerate(src) if t not in skip]
+    return [[i] for i in token_positions(src, ids)]
+
+
+def token_positions(src: list[int], ids: MaskIds) -> list[int]:
+    """``token_index_sets`` as plain positions (what ``apply_masking`` takes in token mode, faster):
+    the runs between special tokens, found with ``list.index`` (rows hold few of them)."""
+    src = src if isinstance(src, (list, tuple)) else list(src)
+    specials = sorted(j for value in {ids.cls, ids.sep, ids.pad} for j in _positions_of(src, value))
+    out: list[int] = []
+    prev = 0
+    for j in specials:
+        out.extend(range(prev, j))
+        prev = j + 1
+    out.extend(range(prev, len(src)))
+    return out
+
+
+def _positions_of(src: list[int], value: int):
+    j = -1
+    try:
+        while True:
+            j = src.index(value, j + 1)
+            yield j
+    except ValueError:
+        return
+
+
+_RANDBELOW = getattr(random.Random, "_randbelow_with_getrandbits", None)
+
+
+def shuffle(x: list, rng) -> None:
+    """``rng.shuffle(x)``: the same draws and order, about twice as fast for a ``random.Random``
+    (its ``_randbelow`` getrandbits rejection loop inlined); other generators use their own."""
+    if type(rng) is not random.Random or _RANDBELOW is None or random.Random._randbelow is not _RANDBELOW:
+        rng.shuffle(x)
+        return
+    getrandbits = rng.getrandbits
+    k = len(x).bit_length()  # = n.bit_length() for every n below, kept up to date as n falls
+    low = 1 << max(k - 1, 0)
+    for n in range(len(x), 1, -1):
+        if n < low:
+            k -= 1
+            low >>= 1
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        x[n - 1], x[r] = x[r], x[n - 1]
 
 
 @lru_cache(maxsize=16)
@@ -135,14 +181,25 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
     """
     src = list(src)
     n = len(src) if unpadded_len is None else unpadded_len
-    rng.shuffle(index_sets)
+    shuffle(index_sets, rng)
     budget = max(1, int(round(n * 0.15)))
     picked: list[tuple[int, int]] = []
+    if mode == "token":  # _mask_token inlined (the hot loop of static masking); the same draws
+        draw, mask_id = rng.random, ids.mask
+        for index_set in index_sets[:budget]:  # one position per set: the budget is reached after `budget` sets
+            i = index_set if type(index_set) is int else index_set[0]
+            picked.append((i, src[i]))
+            r = draw()
+            if r < 0.8:
+                src[i] = mask_id
+            elif r < 0.9:
+                src[i] = _random_id(rng, ids)
+        index_sets = ()
     for index_set in index_sets:
         if len(picked) >= budget:
             break
-        if mode == "token":
-            _mask_token(src, index_set[0], rng, ids, picked)
+        if mode == "token":  # a position ([i] sets or plain ints: token_positions)
+            _mask_token(src, index_set if type(index_set) is int else index_set[0], rng, ids, picked)
             continue
         i, n_tok = index_set[0], index_set[1]
         if len(picked) + n_tok > budget:
@@ -160,7 +217,7 @@ def apply_masking(src: list[int], index_sets: list[list[int]], rng, ids: MaskIds
             elif r < 0.9:
                 for j in range(i, i + n_tok):
                     src[j] = _random_id(rng, ids)
-    picked.sort(key=lambda x: x[0])
+    picked.sort()  # positions are distinct: the same order as sorting by position
     return src, [p for p, _ in picked], [t for _, t in picked]
 
 
@@ -173,5 +230,5 @@ def mask_instance(src: list[int], rng, ids: MaskIds, spec: MaskingConfig,
         specials = {i for i, t in enumerate(src) if t in (ids.cls, ids.sep, ids.pad)}
         sets = word_index_sets(len(src), word_starts or [], specials)
     else:
-        sets = token_index_sets(src, ids)
+        sets = token_positions(src, ids)
     return apply_masking(src, sets, rng, ids, "word" if spec.mode == "whole_word" else spec.mode)

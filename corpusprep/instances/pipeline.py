@@ -56,6 +56,22 @@ def load_tokenizer_for(cfg: ShardConfig):
     return load_tokenizer(**kwargs)
 
 
+def load_target_tokenizer(cfg: ShardConfig):
+    """mt's target-side tokenizer (``--tgt-vocab`` / ``--tgt-spm``); None for the other processors."""
+    if not cfg.data_processor.target_tokenizer:
+        return None
+    from zh_tokenizers import load_tokenizer
+
+    if cfg.tgt_spm is not None:
+        return load_tokenizer(spm=str(cfg.tgt_spm))
+    return load_tokenizer(vocab=str(cfg.tgt_vocab), kind=cfg.tgt_tokenizer_kind or "bert", uer_compat=cfg.uer_compat)
+
+
+def shard_dtype(tok, tgt_tok=None) -> str:
+    """The id type of every id column: wide enough for both vocabularies (mt stores target ids too)."""
+    return id_dtype(max(tok.vocab_size, tgt_tok.vocab_size if tgt_tok is not None else 0))
+
+
 def sources_with_checksums(sources: list[CorpusFile]) -> list[dict]:
     return [{"path": s.path, "sha256": storage.sha256(s.path) if storage.is_url(s.path) else sha256_file(s.path),
              "bytes": s.size} for s in sources]
@@ -79,7 +95,7 @@ METADATA = ["dataset_info.json", "state.json", "zooprep.json"]  # swapped in las
 
 def input_paths(cfg: ShardConfig, sources: list[CorpusFile]) -> list:
     """Everything the run reads; OUT may not be, contain or lie inside any of them."""
-    return [*cfg.corpus, *(s.path for s in sources), cfg.vocab, cfg.spm]
+    return [*cfg.corpus, *(s.path for s in sources), cfg.vocab, cfg.spm, cfg.tgt_vocab, cfg.tgt_spm]
 
 
 def open_out(cfg: ShardConfig, sources: list[CorpusFile]) -> OutputDir:
@@ -297,6 +313,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
     from corpusprep.options import require_special_ids
 
     require_special_ids(dict(tok.special_ids), cfg.processor, str(cfg.spm or cfg.vocab or "tokenizer"))
+    tgt_tok = load_target_tokenizer(cfg)
+    if tgt_tok is not None:
+        require_special_ids(dict(tgt_tok.special_ids), cfg.processor, str(cfg.tgt_spm or cfg.tgt_vocab))
     failures = FailureLog(cfg.on_error)
     sources = expand_corpus(cfg.corpus, failures)
     versions = input_versions(s.path for s in sources)  # zooprep outputs read: compared again before the commit
@@ -304,8 +323,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         if cfg.uer_compat:
             from corpusprep.instances.compat_uer import run_compat
 
-            return run_compat(cfg, tok, sources, od)
-        dtype = id_dtype(tok.vocab_size)
+            return run_compat(cfg, tok, sources, od, tgt_tok)
+        dtype = shard_dtype(tok, tgt_tok)
         if cfg.encode_only:  # documents stored once; views cut them at load time (instances/encoded.py)
             from corpusprep.instances import encoded
 
@@ -319,6 +338,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
         if cfg.license is not None:  # shapes the card only; absent, plans of earlier runs still match
             plan["license"] = cfg.license
+        if tgt_tok is not None:
+            plan["tgt_tokenizer"] = tgt_tok.fingerprint
         build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
         if done is not None:
@@ -336,7 +357,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
-            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts"), tgt_tok), units, results, unit_fn)
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])

@@ -11,7 +11,7 @@ import importlib
 from corpusprep.errors import ZooprepError
 
 # Registry order: UER's first four, then the ones the zoo needs most, then the rest.
-_MODULES = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg")
+_MODULES = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg", "mt")
 _LOADED: dict = {}
 
 

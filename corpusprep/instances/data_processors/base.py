@@ -42,6 +42,7 @@ class DataProcessor:
     check: Callable | None = None  # (cfg, tok) -> None: option checks that need the tokenizer
     options: Callable | None = None  # (cfg, tok) -> dict recorded as zooprep.json processor_options
     uer_names: tuple[str, ...] = field(default=())  # tensor names of UER's dataloader, for the docs
+    target_tokenizer: bool = False  # mt: a second tokenizer for the target side (--tgt-vocab / --tgt-spm)
 
     def row_len(self, seq_len: int) -> int:
         return seq_len + self.extra_row

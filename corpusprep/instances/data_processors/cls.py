@@ -48,7 +48,7 @@ def build_labelled(ctx, unit, emit, stats, tally, sep_single: bool) -> None:
 def compat_labelled(job, sep_single: bool) -> None:
     """UER ClsDataset / ClsMlmDataset.worker: lines of 2 or 3 fields, others skipped silently;
     a label that is not an integer stops UER (ValueError): here an error naming the line."""
-    f = job.open()
+    f = job.open(lambda line: line.strip().split("\t")[1:])
     while True:
         line = f.readline()
         fields = line.strip().split("\t")

@@ -47,7 +47,7 @@ def compat(job) -> None:
     """UER PrefixlmDataset.worker; a skipped long source also skips the end check, so the worker
     reads on into the next range until a line it keeps (or a line without two fields)."""
     ids, seq = job.ids, job.cfg.seq_len
-    f = job.open()
+    f = job.open(lambda line: line.strip().split("\t"))
     while True:
         line = f.readline()
         fields = line.strip().split("\t")

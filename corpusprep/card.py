@@ -46,11 +46,19 @@ def _sources(paths) -> list[str]:
 
 
 def _header(license_: str | None, n: int, sources: list[str], tasks: list[str], pretty: str) -> str:
-    import yaml
-
     meta = {"language": ["zh"], "license": license_ or UNKNOWN_LICENSE, "size_categories": [size_category(n)],
             "source_datasets": sources, "task_categories": tasks, "pretty_name": pretty}
-    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
+    return "---\n" + "".join(_yaml_item(k, v) for k, v in meta.items()) + "---\n"
+
+
+def _yaml_item(key: str, value) -> str:
+    """One YAML mapping entry; scalars as JSON strings (valid YAML double-quoted scalars, any user
+    text escaped), so writing a card needs no YAML library on the shard path (start-up)."""
+    import json
+
+    if isinstance(value, list):
+        return f"{key}:\n" + "".join(f"- {json.dumps(str(v), ensure_ascii=False)}\n" for v in value)
+    return f"{key}: {json.dumps(str(value), ensure_ascii=False)}\n"
 
 
 def _code(text: str) -> str:

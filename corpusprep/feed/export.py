@@ -202,7 +202,7 @@ def export(cfg: ExportConfig, _shown: str | None = None) -> ExportResult:
     if is_url(str(cfg.directory)):  # read through the verified local cache
         return export(replace(cfg, directory=readable(str(cfg.directory), "shard")), shown)
     with FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory], overwrite=cfg.overwrite,
-                     rerun_options=cli_options(cfg)) as outputs:
+                     rerun_options=cli_options(cfg), rerun_inputs=[shown] if is_url(shown) else None) as outputs:
         outputs.check()
         target = outputs.stage(Path(cfg.out))
         result = export_uer(cfg, target) if cfg.to == "uer" else export_hf(cfg, target)

@@ -350,14 +350,14 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
             from corpusprep.instances.splits import run_split
 
             meta, resumed, built = run_split(cfg, tok, schema, dtype, units, work, od, unit_fn, sources, build_id,
-                                             failures)
+                                             failures, tgt_tok=tgt_tok)
             return ShardResult(cfg.out, meta, resumed, built)
         results = _finished_results(units, work / "parts")
         resumed = len(results)
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
-            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts"), tgt_tok), units, results, unit_fn)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts"), tgt_tok=tgt_tok), units, results, unit_fn)
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])

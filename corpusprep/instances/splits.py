@@ -32,7 +32,7 @@ def _place(parts: Path, final: Path, prefix: str, results: list[dict]) -> list[d
 
 
 def run_split(cfg: ShardConfig, tok, schema, dtype: str, units, work: Path, od: OutputDir, unit_fn, sources,
-               build_id: dict, failures) -> tuple[dict, int, int]:
+               build_id: dict, failures, tgt_tok=None) -> tuple[dict, int, int]:
     """--validation-share / --validation-docs: each split built from its own documents, laid out as a
     ``DatasetDict`` (dataset_dict.json, train/, validation/); zooprep.json ``files`` and ``counts`` are the
     train split's, ``splits.validation`` holds the validation split's."""
@@ -44,7 +44,7 @@ def run_split(cfg: ShardConfig, tok, schema, dtype: str, units, work: Path, od: 
         parts.mkdir(exist_ok=True)
         results = _finished_results(units, parts)
         resumed += len(results)
-        ctx = UnitContext(cfg, tok, schema, str(parts), Holdout(i == 1, cfg.seed, threshold))
+        ctx = UnitContext(cfg, tok, schema, str(parts), Holdout(i == 1, cfg.seed, threshold), tgt_tok)
         built += _run_pending(cfg, ctx, units, results, unit_fn)
         by_split[name] = (parts, [results[u.index] for u in units])
     for _, results in by_split.values():

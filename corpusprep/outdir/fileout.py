@@ -79,12 +79,15 @@ class FileOutputs:
 
     def __init__(self, command: str, outputs: Iterable[Path], card: Path, inputs: Iterable = (),
                  option: str = "--out", options: Iterable[str] | None = None, *, overwrite: bool = False,
-                 rerun_options: dict | None = None):
+                 rerun_options: dict | None = None, rerun_inputs: Iterable | None = None):
         self.command, self.card, self.option = command, Path(card), option
         self.outputs = [Path(p) for p in outputs]
         self.options = list(options) if options is not None else [option] * len(self.outputs)
         self.inputs = [i for i in inputs if i is not None]
         self.overwrite, self.rerun_options = overwrite, rerun_options
+        # what the rerun rule compares (default: the inputs); a remote input read through its local
+        # cache is compared by its URL, and no cache path is recorded
+        self.rerun_inputs = list(rerun_inputs) if rerun_inputs is not None else None
         self.rerun_record: dict | None = None
         self._fd: int | None = None
         self._staged: dict[Path, Path] = {}
@@ -144,7 +147,8 @@ class FileOutputs:
                                    f"choose another {option}")
         if self.rerun_options is None:
             return
-        self.rerun_record = rerun.record(self.rerun_options, self.inputs)
+        self.rerun_record = rerun.record(self.rerun_options,
+                                         self.inputs if self.rerun_inputs is None else self.rerun_inputs)
         if recorded is not None and all(p.exists() for p in self.outputs):  # a finished set
             rerun.decide(self.outputs[0], self.command, (self._card() or {}).get(rerun.RERUN_KEY), self.rerun_record,
                          self.overwrite, self.option)

@@ -133,7 +133,11 @@ def input_state(inputs: Iterable) -> dict:
 
 def record(options: dict, inputs: Iterable) -> dict:
     """What a finished output stores under ``RERUN_KEY``."""
-    return {"options": _jsonable(options), "inputs": input_state(inputs)}
+    from corpusprep.storage import scrub
+
+    # option values as typed may hold credentials (s3://KEY:SECRET@...): recorded without them
+    rec = {"options": _jsonable(options), "inputs": input_state(inputs)}
+    return json.loads(scrub(json.dumps(rec, ensure_ascii=False)))
 
 
 def _short(value) -> str:

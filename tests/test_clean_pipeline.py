@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,7 +14,7 @@ from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.pipeline import run_clean
 from corpusprep.errors import ZooprepError
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 
 DOCS = [
     "今天天气很好，我们一起去公园散步，然后去吃饭。",
@@ -314,8 +312,7 @@ def test_errors_are_clear(tmp_path):
         run_clean(_cfg(tmp_path, [tmp_path], enable=("no_such_op",)))
     with pytest.raises(ZooprepError):
         run_clean(_cfg(tmp_path, [tmp_path / "missing.txt"]))
-    proc = subprocess.run([sys.executable, str(REPO / "cli.py"), "clean", str(tmp_path / "nothing-*.txt"),
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    proc = cli("clean", str(tmp_path / "nothing-*.txt"), "--out", str(tmp_path / "o"), timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:") and "nothing-" in proc.stderr

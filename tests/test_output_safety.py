@@ -23,6 +23,7 @@ from corpusprep.outdir import OutputDir, read_complete
 from corpusprep.verify import verify_dir
 
 from conftest import REPO, cli
+from fault_hooks import clean_stops_after
 CHARS = "今天气很好我们一起去公园散步然后吃饭机器学习是人工智能的个分支北京首都长江中国第号。，"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 DOCS = ["今天天气很好，我们一起去公园散步，然后去吃饭。", "机器学习是人工智能的一个分支。",
@@ -154,13 +155,11 @@ def test_d2_rerun_never_removes_or_replaces_user_files_in_an_output(tmp_path):
 
 # -- defect 3: resume trusted path + size ----------------------------------------------------------------
 @pytest.mark.parametrize("keep_mtime", [False, True])
-def test_d3_input_edited_between_kill_and_rerun_is_redone(tmp_path, monkeypatch, capsys, keep_mtime):
+def test_d3_input_edited_between_kill_and_rerun_is_redone(tmp_path, capsys, keep_mtime):
     folder = _corpus(tmp_path)
     out = tmp_path / "out"
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "3")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("packages", 3), pytest.raises(RuntimeError, match="injected stop"):
         _clean([folder], out, unit_bytes=300)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     victim = folder / "f0.txt"
     st = victim.stat()
     data = victim.read_text(encoding="utf-8")
@@ -206,13 +205,11 @@ def test_d3_shard_resume_redoes_exactly_the_changed_unit(tmp_path, vocab, capsys
 
 
 # -- defect 4: later stages accepted an unfinished earlier stage ---------------------------------------
-def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch):
+def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab):
     folder = _corpus(tmp_path)
     out = tmp_path / "clean"
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("shards", 1), pytest.raises(RuntimeError, match="injected stop"):
         _clean([folder], out, num_shards=2)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
     r = cli("shard", str(out), "--out", str(tmp_path / "s"), "--vocab", str(vocab), "--workers", "1")
     _one_error_line(r, "unfinished `zooprep clean` output", "resume")
     assert not (tmp_path / "s").exists()
@@ -234,16 +231,14 @@ def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch)
         _shard(out, tmp_path / "s3", vocab)
 
 
-def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, monkeypatch, vocab):
+def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, vocab):
     folder = _corpus(tmp_path)
     out = tmp_path / "clean"
     _clean([folder], out, num_shards=2)
     before = _tree(out)
-    for stop in ("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "ZOOPREP_CLEAN_STOP_AFTER_SHARDS"):
-        monkeypatch.setenv(stop, "1")
-        with pytest.raises(RuntimeError, match="injected stop"):
+    for stop in ("packages", "shards"):
+        with clean_stops_after(stop, 1), pytest.raises(RuntimeError, match="injected stop"):
             _clean([folder], out, num_shards=3, seed=5)  # a rerun with other options, killed
-        monkeypatch.delenv(stop)
         after = {k: v for k, v in _tree(out).items() if not k.startswith(".zooprep/")}
         assert after == {k: v for k, v in before.items() if not k.startswith(".zooprep/")}
         result = verify_dir(out)

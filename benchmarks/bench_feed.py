@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/shard_writer.py: shards of a chosen shape
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # shard_writer: synthetic shards
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -122,7 +122,8 @@ def reader_speed(tmp: Path, base: Path | None, rows: int = 20000, seq: int = 512
     """CPU microseconds per row of ShardReader.take (random 32, random 1024, sequential 4096), for a
     synthetic mlm shard written in format 1 and in format 2, read by this checkout and by ``base``."""
     sys.path.insert(0, str(REPO))
-    from corpusprep.feed.testing import synthetic_rows, write_shard
+    sys.path.insert(0, str(REPO / "tests"))  # tests/shard_writer.py: a synthetic shard in either format version
+    from shard_writer import synthetic_rows, write_shard
 
     cols = synthetic_rows(rows, "mlm", seq_len=seq, seed=1)
     dirs = {v: write_shard(tmp / f"reader-v{v}", cols, "mlm", num_files=2, format_version=v) for v in (1, 2)}

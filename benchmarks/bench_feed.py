@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # shard_writer: synthetic shards
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -30,7 +31,7 @@ import torch  # noqa: E402
 from corpusprep.feed.export import ExportConfig, export  # noqa: E402
 from corpusprep.feed.masking import MaskingConfig  # noqa: E402
 from corpusprep.feed.stream import FeedLoader, StreamConfig  # noqa: E402
-from corpusprep.feed.testing import BERT_SPECIALS as SP, synthetic_rows, write_shard  # noqa: E402
+from shard_writer import BERT_SPECIALS as SP, synthetic_rows, write_shard  # noqa: E402
 
 SEQ = 512
 VOCAB = 21128

@@ -68,11 +68,15 @@ fi
 if [ "$HAVE_ARROW" = 1 ] && [ "$BUILT" = 0 ]; then
   timeout 90 $PY - "$SHARDS" <<'EOF' || HAVE_ARROW=0
 import sys
-from corpusprep.feed.testing import demo_texts, write_char_shard
+sys.path[:0] = ["tests", "examples"]  # the test-only shard writer (pure pyarrow) and the example's char rows
+from shard_writer import write_shard
+from synthetic_rows import CHAR_SPECIALS, char_rows_from_texts, demo_texts
 root = sys.argv[1]
 texts = demo_texts()
 for proc, seq in (("mlm", 128), ("mlm", 512), ("lm", 128)):
-    d = write_char_shard(f"{root}/{proc}{seq}", texts, proc, seq_len=seq, num_files=2, vocab_size=21128)
+    cols, needed = char_rows_from_texts(texts, proc, seq)
+    d = write_shard(f"{root}/{proc}{seq}", cols, proc, seq_len=seq, vocab_size=max(needed, 21128),
+                    specials=CHAR_SPECIALS, num_files=2)
     print("built synthetic", d)
 EOF
 fi

@@ -331,7 +331,8 @@ def _train(cfg: TrainConfig, outputs: dict) -> dict:
     torch.manual_seed(cfg.seed)
     reader = None
     if cfg.synthetic:
-        from corpusprep.feed.testing import InMemoryRows, char_rows_from_texts, demo_texts
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from synthetic_rows import InMemoryRows, char_rows_from_texts, demo_texts
 
         cols, vocab = char_rows_from_texts(demo_texts(), cfg.synthetic, cfg.seq_len)
         reader = InMemoryRows(cols, cfg.synthetic, cfg.seq_len, max(vocab, 21128))

@@ -1,6 +1,6 @@
 """Check printed commands against the recorded command lines of the trainers (``data/cli_*.yaml``).
 
-The YAML files hold each script's options as data (see ``manifests/tools/record_trainer_cli.py``);
+The YAML files hold each script's options as data (see ``tools/record_trainer_cli.py``);
 here an ``argparse`` parser is rebuilt from them, so a printed command is parsed exactly as the real
 script would parse it: unknown flags, invalid choices, wrong types and missing required options
 fail, and so do the checks the scripts make right after parsing (``--labels_num`` with a cls target).

@@ -104,13 +104,28 @@ def s3_env(s3_server, monkeypatch):
     storage.configure(None)
 
 
-# ------------------------------------------------------------------------------- real shards
+# ------------------------------------------------------------------------------- the CLI
+def cli_command(*args) -> list[str]:
+    """The argv of `python cli.py ARGS` (for tests that start it themselves: Popen, output to files)."""
+    return [sys.executable, str(REPO / "cli.py"), *map(str, args)]
+
+
+def cli(*args, cwd: Path | str = REPO, timeout: float = 600, text: bool = True, **kw) -> subprocess.CompletedProcess:
+    """`python cli.py ARGS`, run from the repo root unless ``cwd`` says otherwise, output captured (as text
+    with undecodable bytes replaced, unless ``text=False``); ``kw`` goes to subprocess.run (env, input...)."""
+    if text:
+        kw.setdefault("errors", "replace")
+    return subprocess.run(cli_command(*args), cwd=cwd, capture_output=True, text=text, timeout=timeout, **kw)
+
+
 def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """`python cli.py ARGS` from the repo root; the test fails with the command's stderr if it fails."""
-    done = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    done = cli(*args, timeout=timeout)
     assert done.returncode == 0, f"cli.py {' '.join(args)} failed:\n{done.stderr[-3000:]}"
     return done
+
+
+# ------------------------------------------------------------------------------- real shards
 
 
 DEMO_DOCS = DEMO / "cluecorpussmall" / "clue_sampled.txt"  # one document per line (mlm, lm)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,7 +14,8 @@ from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.pipeline import run_clean
 from corpusprep.errors import ZooprepError
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
+from fault_hooks import clean_fails_in_unit, clean_stops_after
 
 DOCS = [
     "今天天气很好，我们一起去公园散步，然后去吃饭。",
@@ -198,10 +197,8 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
     expected = _shard_hashes(tmp_path / "ref")
     out = tmp_path / "resumed"
 
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("packages", 2), pytest.raises(RuntimeError, match="injected stop"):
         run_clean(_cfg(tmp_path, [folder], name="resumed", **kw))
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     assert not (out / "report.json").exists() and (out / ".zooprep" / "work").exists()
     assert not list(out.glob("*.parquet"))
 
@@ -213,10 +210,8 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
         return real(package, config)
 
     monkeypatch.setattr(pipeline, "process_package", counting)
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("shards", 1), pytest.raises(RuntimeError, match="injected stop"):
         run_clean(_cfg(tmp_path, [folder], name="resumed", **kw))
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
     assert 0 not in calls and 1 not in calls  # the two finished packages were skipped
     assert len(calls) == clean_run["packages"] - 2
     assert not (out / "report.json").exists()
@@ -229,32 +224,26 @@ def test_resume_after_kill_gives_same_bytes(tmp_path, monkeypatch):
     assert not (out / ".zooprep" / "work").exists()
 
 
-def test_crash_inside_unit_and_tampered_spill_are_redone(tmp_path, monkeypatch):
+def test_crash_inside_unit_and_tampered_spill_are_redone(tmp_path):
     folder = _corpus(tmp_path)
     kw = dict(fmt="text", num_shards=2, unit_bytes=250)
     run_clean(_cfg(tmp_path, [folder], name="ref", **kw))
     expected = _shard_hashes(tmp_path / "ref")
-    monkeypatch.setenv("ZOOPREP_CLEAN_FAIL_UNIT", "1:2")
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "99")
-    with pytest.raises(RuntimeError, match="injected failure"):
+    with clean_fails_in_unit(1, after=2), pytest.raises(RuntimeError, match="injected failure"):
         run_clean(_cfg(tmp_path, [folder], name="x", **kw))
-    monkeypatch.delenv("ZOOPREP_CLEAN_FAIL_UNIT")
     work = tmp_path / "x" / ".zooprep" / "work" / "packages"
     assert not (work / "pkg-000001" / "done.json").exists()
     # Damage a finished unit's spill: its checksum no longer verifies, so it must be redone.
     spill = work / "pkg-000000" / "records.arrow"
     spill.write_bytes(spill.read_bytes()[:-7])
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     run_clean(_cfg(tmp_path, [folder], name="x", **kw))
     assert _shard_hashes(tmp_path / "x") == expected
 
 
-def test_changed_options_restart_from_scratch(tmp_path, monkeypatch):
+def test_changed_options_restart_from_scratch(tmp_path):
     folder = _corpus(tmp_path)
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "1")
-    with pytest.raises(RuntimeError):
+    with clean_stops_after("packages", 1), pytest.raises(RuntimeError):
         run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", unit_bytes=250, seed=1))
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     a = run_clean(_cfg(tmp_path, [folder], name="o", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     b = run_clean(_cfg(tmp_path, [folder], name="fresh", fmt="text", unit_bytes=250, seed=2, num_shards=2))
     assert _shard_hashes(tmp_path / "o") == _shard_hashes(tmp_path / "fresh")
@@ -319,8 +308,7 @@ def test_errors_are_clear(tmp_path):
         run_clean(_cfg(tmp_path, [tmp_path], enable=("no_such_op",)))
     with pytest.raises(ZooprepError):
         run_clean(_cfg(tmp_path, [tmp_path / "missing.txt"]))
-    proc = subprocess.run([sys.executable, str(REPO / "cli.py"), "clean", str(tmp_path / "nothing-*.txt"),
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    proc = cli("clean", str(tmp_path / "nothing-*.txt"), "--out", str(tmp_path / "o"), timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:") and "nothing-" in proc.stderr

@@ -14,13 +14,8 @@ import pytest
 from corpusprep.readers import FailureLog, plan_units, read_unit, read_unit_guarded
 from corpusprep.records import Record, Reject
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 DOUBAN = "reviews/bbublm__Douban-Movie-Review-Dataset/data/top250/origin/douban_movie_xsk_1-5阿凡达.csv"
-
-
-def cli(*args, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          errors="replace")
 
 
 def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> None:

@@ -5,11 +5,11 @@ import csv
 import io
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
+from conftest import DEMO
+
 sys.path.insert(0, str(DEMO))
 import compose  # noqa: E402  (demo/compose.py is a script, not a package)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +13,8 @@ import pytest
 
 from corpusprep.errors import ZooprepError
 from corpusprep.feed.export import ExportConfig, export, iter_uer_dataset
-from conftest import shard_columns
+from conftest import REPO, cli, shard_columns
 
-REPO = Path(__file__).resolve().parent.parent
 SEQ = 40
 
 
@@ -118,13 +115,11 @@ def test_hf_parquet_export(tmp_path, real_shards):
 
 def test_cli_export_and_one_line_error(tmp_path, real_shards):
     shard, cols = real(real_shards, "lm")
-    ok = subprocess.run([sys.executable, "cli.py", "export", str(shard), "--out", str(tmp_path / "d.pt")],
-                        cwd=REPO, capture_output=True, text=True, timeout=60)
+    ok = cli("export", str(shard), "--out", str(tmp_path / "d.pt"), timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert f"{len(cols['length'])} lm instances" in ok.stdout
     assert read_back(tmp_path / "d.pt") == expected_instances(cols, "lm")
-    bad = subprocess.run([sys.executable, "cli.py", "export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.pt")],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    bad = cli("export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.pt"), timeout=60)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "nope" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.pt").exists()

@@ -1,7 +1,6 @@
 """End to end: `zooprep shard` on the demo corpus -> feed loader, UER export, reference trainer."""
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,14 +12,13 @@ from corpusprep.feed.masking import candidates, word_units
 from corpusprep.feed.shards import ShardReader
 from corpusprep.feed.stream import FeedLoader, StreamConfig
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 
 
 def _shard(tmp: Path, corpus: Path, vocab: Path, processor: str, *extra: str) -> Path:
     out = tmp / f"{processor}{'-'.join(extra)}"
-    done = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--processor", processor,
-                           "--seq-len", "64", "--vocab", str(vocab), "--workers", "1", *extra],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = cli("shard", str(corpus), "--out", str(out), "--processor", processor, "--seq-len", "64", "--vocab", str(vocab),
+               "--workers", "1", *extra, timeout=120)
     if done.returncode != 0 and "Not built yet" in done.stdout + done.stderr:
         pytest.skip("`zooprep shard` is not built in this checkout")
     assert done.returncode == 0, done.stderr

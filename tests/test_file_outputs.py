@@ -208,7 +208,7 @@ def test_build_spm_failure_at_the_card_keeps_model_vocab_and_card_together(tmp_p
 
 def test_pretrain_refuses_ids_outside_the_vocabulary_in_one_line(tmp_path):
     """A damaged part with ids >= vocab_size was an IndexError deep in the embedding."""
-    from corpusprep.feed.testing import synthetic_rows, write_shard
+    from shard_writer import synthetic_rows, write_shard
     from corpusprep.pretrain_example_command import load_trainer
 
     pretrain = load_trainer()

@@ -2,16 +2,14 @@
 
 The reference is format 1 (fixed-size padded input_ids + a length column, int32 ragged columns), which
 the reader still accepts: every processor's real `shard` output is rewritten in format 1 with
-``feed.testing.write_shard(format_version=1)``, and both directories must give the same batches,
-the same collated tensors and byte-identical UER and Hugging Face exports. (The same check against
+``write_shard(format_version=1)`` of tests/shard_writer.py, and both directories must give the same
+batches, the same collated tensors and byte-identical UER and Hugging Face exports. (The same check against
 main's own code before the change, on the shared CLUECorpusSmall sample, is
 ``benchmarks/bench_bytes_per_token.py --check-export``.)
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +20,13 @@ from corpusprep.errors import InputError
 from corpusprep.feed.collate import CollatorConfig, PretrainCollator
 from corpusprep.feed.export import ExportConfig, export_hf, export_uer
 from corpusprep.feed.shards import ShardReader
-from corpusprep.feed.testing import synthetic_rows, write_shard
 from corpusprep.instances.arrow_io import RowBuffer
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.format import instance_schema
 from corpusprep.instances.pipeline import run_shard
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
+from shard_writer import synthetic_rows, write_shard
 
 # name -> (processor, input layout, options)
 CASES = {
@@ -161,8 +159,7 @@ def test_synthetic_format1_and_format2_dirs_read_the_same(tmp_path):
     same_batch(ShardReader(v2).take(idx), ShardReader(v1).take(idx))
     np.testing.assert_array_equal(ShardReader(v2).take(idx)["input_ids"], cols["input_ids"][idx])
     assert (v1 / "data-00000-of-00003.arrow").stat().st_size > (v2 / "data-00000-of-00003.arrow").stat().st_size
-    shown = [subprocess.run([sys.executable, "cli.py", "inspect", str(d), "-n", "3", "--start", "100"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout for d in (v1, v2)]
+    shown = [cli("inspect", str(d), "-n", "3", "--start", "100", check=True).stdout for d in (v1, v2)]
     assert shown[0] == shown[1] and "--- row 100  length" in shown[1]
 
 
@@ -172,8 +169,7 @@ def test_unknown_format_version_and_overlong_rows_are_refused(tmp_path):
     meta = json.loads((d / "zooprep.json").read_text())
     meta["format_version"] = 3
     (d / "zooprep.json").write_text(json.dumps(meta))
-    r = subprocess.run([sys.executable, "cli.py", "export", str(d), "--to", "uer", "--out", str(tmp_path / "x.pt")],
-                       cwd=REPO, capture_output=True, text=True)
+    r = cli("export", str(d), "--to", "uer", "--out", str(tmp_path / "x.pt"))
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].startswith(f"error: {d / 'zooprep.json'}: format_version 3")
     # a row longer than row_len (an edited row_len) is named, not padded past its width

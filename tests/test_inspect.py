@@ -3,8 +3,6 @@ way for a vocab and a sentencepiece shard, and a legend for every field shown.""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir
 from corpusprep.instances.pipeline import run_shard
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 CHARS = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸。"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 DOCS = [CHARS[i % 20] * (2 + i % 5) + "。" for i in range(40)]  # 40 one-line documents
@@ -108,12 +106,10 @@ def test_legend_explains_every_field_shown(shards):
 
 def test_cli_options_and_one_line_errors(shards):
     out = shards["vocab"]
-    ok = subprocess.run([sys.executable, "cli.py", "inspect", str(out), "--random", "2", "--seed", "5", "--ids",
-                         "--pieces"], cwd=REPO, capture_output=True, text=True)
+    ok = cli("inspect", str(out), "--random", "2", "--seed", "5", "--ids", "--pieces")
     assert ok.returncode == 0, ok.stderr
     assert len(rows_shown(ok.stdout)) == 2 and "legend:" in ok.stdout and line(ok.stdout, "pieces ")
-    bad = subprocess.run([sys.executable, "cli.py", "inspect", str(out), "--start", "1000"], cwd=REPO,
-                         capture_output=True, text=True)
+    bad = cli("inspect", str(out), "--start", "1000")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "past the last row (40 rows)" in bad.stderr
 
 
@@ -136,7 +132,6 @@ def test_without_the_tokenizer_rows_show_ids_and_the_legend_says_so(shards, tmp_
 def test_a_named_tokenizer_that_cannot_load_is_a_one_line_error(shards, tmp_path, option):
     bad = tmp_path / "not-a-tokenizer.txt"
     bad.write_bytes(b"\xff\xfe\x00garbage\n")
-    res = subprocess.run([sys.executable, "cli.py", "inspect", str(shards["vocab"]), option, str(bad)], cwd=REPO,
-                         capture_output=True, text=True)
+    res = cli("inspect", str(shards["vocab"]), option, str(bad))
     assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
     assert res.stderr.startswith(f"error: {bad}") and "tokenizer files not found" not in res.stdout

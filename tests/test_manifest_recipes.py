@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,20 @@ from manifests.recipe_check import check_plan
 from manifests.recipe_commands import FORMATS, Unknown, build_plan
 from manifests.trainer_cli import check_argv, load_trainer
 
-MIRRORS = Path("/work/.mirror")
+from conftest import REPO, SHARED, SHARED_SKIP, cli
+
+TRAINERS = SHARED / "reference" / "trainers"  # plain copies of the recorded commits (see its SOURCES.md)
+
+
+def _trainer_copy(folder: str, project: str) -> Path:
+    """The shared copy of a trainer at the commit its YAML records; skips when absent or at another commit."""
+    src = TRAINERS / folder
+    if not src.is_dir():
+        pytest.skip(f"{src} is absent: {SHARED_SKIP}")
+    commit = load_trainer("uer" if folder == "UER-py" else "tencentpretrain").commit
+    if commit not in (TRAINERS / "SOURCES.md").read_text(encoding="utf-8"):
+        pytest.skip(f"{TRAINERS / 'SOURCES.md'} does not list {project}@{commit[:7]}, the recorded commit")
+    return src
 
 
 @pytest.fixture(scope="module")
@@ -81,30 +95,27 @@ def test_check_reports_a_broken_step_and_the_cli_exit_code(cat):
     assert "0 refused" in res.output and "value(s) to fill in: " in res.output
 
 
-@pytest.mark.skipif(not (MIRRORS / "dbiir+UER-py" / "repo").exists(), reason="no local clone of dbiir/UER-py")
 def test_recorded_command_lines_are_what_the_recorder_reads(tmp_path):
     """The YAML is exactly what record_trainer_cli reads from the recorded commit (no hand edits)."""
-    from manifests.tools.record_trainer_cli import main
+    src = _trainer_copy("UER-py", "dbiir/UER-py")
+    sys.path.insert(0, str(REPO / "tools"))
+    from record_trainer_cli import main
 
     recorded = yaml.safe_load((DATA_DIR / "cli_uer-py.yaml").read_text(encoding="utf-8"))
     out = tmp_path / "uer.yaml"
-    main(["--git-dir", str(MIRRORS / "dbiir+UER-py" / "repo"), "--project", "dbiir/UER-py", "--commit", recorded["commit"],
-          "--opts", "uer/opts.py", "--out", str(out), *recorded["scripts"]])
+    main(["--src-dir", str(src), "--project", "dbiir/UER-py", "--commit", recorded["commit"],
+          "--date", str(recorded["commit_date"]), "--opts", "uer/opts.py", "--out", str(out), *recorded["scripts"]])
     assert yaml.safe_load(out.read_text(encoding="utf-8")) == recorded
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tool,clone", [("uer", "dbiir+UER-py"), ("tencentpretrain", "Tencent+TencentPretrain")])
-def test_printed_commands_parse_with_the_real_trainer_scripts(tool, clone):
+@pytest.mark.parametrize("tool,folder,project", [("uer", "UER-py", "dbiir/UER-py"),
+                                                 ("tencentpretrain", "TencentPretrain", "Tencent/TencentPretrain")])
+def test_printed_commands_parse_with_the_real_trainer_scripts(tool, folder, project):
     """Cross-check of the recorded command lines: the real scripts (argparse stopped after parsing) accept every command."""
-    import sys
-
-    git_dir = MIRRORS / clone / "repo"
-    if not git_dir.exists():
-        pytest.skip(f"no local clone of {clone}")
-    repo = Path(__file__).resolve().parent.parent
-    res = subprocess.run([sys.executable, "-m", "manifests.tools.parse_with_real_trainer", "--git-dir", str(git_dir), "--tool", tool],
-                         cwd=repo, capture_output=True, text=True, timeout=600)
+    src = _trainer_copy(folder, project)
+    res = subprocess.run([sys.executable, str(REPO / "tools" / "parse_with_real_trainer.py"), "--src-dir", str(src),
+                          "--tool", tool], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and " 0 refused" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
 
 
@@ -262,9 +273,8 @@ def test_shard_records_an_adapted_stage(tmp_path, google_vocab):
     corpus.write_text("今天天气很好，我们去公园散步。\n这家店的菜很好吃，下次还来。\n" * 20, encoding="utf-8")
     out = tmp_path / "shard"
     repo = Path(__file__).resolve().parent.parent
-    res = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--seq-len", "32", "--processor", "mlm",
-                          "--vocab", str(google_vocab), "--manifest-dataset", "mine",
-                          "--recipe-stage", "roberta-char-cluecorpussmall-2stage/1"], cwd=repo, capture_output=True, text=True, timeout=300)
+    res = cli("shard", str(corpus), "--out", str(out), "--seq-len", "32", "--processor", "mlm", "--vocab", str(google_vocab),
+              "--manifest-dataset", "mine", "--recipe-stage", "roberta-char-cluecorpussmall-2stage/1", timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     meta = json.loads((out / "zooprep.json").read_text(encoding="utf-8"))
     assert meta["manifest"] == {"dataset": "mine", "recipe_stage": "roberta-char-cluecorpussmall-2stage/1", "adapted": True,

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,8 @@ from corpusprep.instances.pipeline import run_shard
 from corpusprep.outdir import OutputDir, read_complete
 from corpusprep.verify import verify_dir
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
+from fault_hooks import clean_stops_after
 CHARS = "今天气很好我们一起去公园散步然后吃饭机器学习是人工智能的个分支北京首都长江中国第号。，"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 DOCS = ["今天天气很好，我们一起去公园散步，然后去吃饭。", "机器学习是人工智能的一个分支。",
@@ -62,11 +62,6 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], capture_output=True, text=True,
-                          timeout=180, cwd=REPO)
-
-
 def _one_error_line(proc: subprocess.CompletedProcess, *words: str) -> None:
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -80,11 +75,11 @@ def test_d1_overwrite_never_touches_an_input(tmp_path, vocab):
     folder = _corpus(tmp_path)
     (folder / "notes.md").write_text("my notes")
     before = _tree(folder)
-    _one_error_line(_cli("shard", str(folder), "--out", str(folder), "--overwrite", "--vocab", str(vocab)),
+    _one_error_line(cli("shard", str(folder), "--out", str(folder), "--overwrite", "--vocab", str(vocab)),
                     "is the input")
     link = tmp_path / "link"
     link.symlink_to(folder)  # the same folder under another name
-    _one_error_line(_cli("shard", str(folder), "--out", str(link), "--overwrite", "--vocab", str(vocab)),
+    _one_error_line(cli("shard", str(folder), "--out", str(link), "--overwrite", "--vocab", str(vocab)),
                     "is the input")
     # an --out that contains the input, or lies inside it
     with pytest.raises(ZooprepError, match="contains the input"):
@@ -124,7 +119,7 @@ def test_d2_clean_refuses_a_folder_it_did_not_create(tmp_path):
     for name in ("train-00000-of-00004.parquet", "validation-00001-of-00004.txt", "report.json", "rejects/x.jsonl"):
         (out / name).write_bytes(b"user data " + name.encode())
     before = _tree(out)
-    _one_error_line(_cli("clean", str(folder), "--out", str(out), "--format", "text", "--workers", "1"),
+    _one_error_line(cli("clean", str(folder), "--out", str(out), "--format", "text", "--workers", "1"),
                     "not empty and was not created by zooprep")
     assert _tree(out) == before
 
@@ -160,13 +155,11 @@ def test_d2_rerun_never_removes_or_replaces_user_files_in_an_output(tmp_path):
 
 # -- defect 3: resume trusted path + size ----------------------------------------------------------------
 @pytest.mark.parametrize("keep_mtime", [False, True])
-def test_d3_input_edited_between_kill_and_rerun_is_redone(tmp_path, monkeypatch, capsys, keep_mtime):
+def test_d3_input_edited_between_kill_and_rerun_is_redone(tmp_path, capsys, keep_mtime):
     folder = _corpus(tmp_path)
     out = tmp_path / "out"
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "3")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("packages", 3), pytest.raises(RuntimeError, match="injected stop"):
         _clean([folder], out, unit_bytes=300)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     victim = folder / "f0.txt"
     st = victim.stat()
     data = victim.read_text(encoding="utf-8")
@@ -212,19 +205,17 @@ def test_d3_shard_resume_redoes_exactly_the_changed_unit(tmp_path, vocab, capsys
 
 
 # -- defect 4: later stages accepted an unfinished earlier stage ---------------------------------------
-def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch):
+def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab):
     folder = _corpus(tmp_path)
     out = tmp_path / "clean"
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("shards", 1), pytest.raises(RuntimeError, match="injected stop"):
         _clean([folder], out, num_shards=2)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
-    r = _cli("shard", str(out), "--out", str(tmp_path / "s"), "--vocab", str(vocab), "--workers", "1")
+    r = cli("shard", str(out), "--out", str(tmp_path / "s"), "--vocab", str(vocab), "--workers", "1")
     _one_error_line(r, "unfinished `zooprep clean` output", "resume")
     assert not (tmp_path / "s").exists()
     for args in (["build-vocab", str(out), "--out", str(tmp_path / "v.txt")],
                  ["build-spm", str(out), "--out-prefix", str(tmp_path / "spm")]):
-        _one_error_line(_cli(*args, "--workers", "1"), "unfinished `zooprep clean` output")
+        _one_error_line(cli(*args, "--workers", "1"), "unfinished `zooprep clean` output")
     with pytest.raises(InputError, match="unfinished `zooprep clean` output"):
         _clean([out], tmp_path / "c2", fmt="auto")
     assert verify_dir(out).inconsistent[0].startswith("incomplete")
@@ -240,16 +231,14 @@ def test_d4_readers_refuse_an_unfinished_clean_dir(tmp_path, vocab, monkeypatch)
         _shard(out, tmp_path / "s3", vocab)
 
 
-def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, monkeypatch, vocab):
+def test_d4_rerun_keeps_the_previous_complete_state_until_the_new_one_is_ready(tmp_path, vocab):
     folder = _corpus(tmp_path)
     out = tmp_path / "clean"
     _clean([folder], out, num_shards=2)
     before = _tree(out)
-    for stop in ("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "ZOOPREP_CLEAN_STOP_AFTER_SHARDS"):
-        monkeypatch.setenv(stop, "1")
-        with pytest.raises(RuntimeError, match="injected stop"):
+    for stop in ("packages", "shards"):
+        with clean_stops_after(stop, 1), pytest.raises(RuntimeError, match="injected stop"):
             _clean([folder], out, num_shards=3, seed=5, overwrite=True)  # a rerun with other options, killed
-        monkeypatch.delenv(stop)
         after = {k: v for k, v in _tree(out).items() if not k.startswith(".zooprep/")}
         assert after == {k: v for k, v in before.items() if not k.startswith(".zooprep/")}
         result = verify_dir(out)
@@ -288,7 +277,7 @@ def test_d6_a_second_run_is_told_who_holds_the_directory(tmp_path):
     folder = _corpus(tmp_path)
     out = tmp_path / "out"
     with OutputDir.open(out, "clean", [folder], rerun=True):
-        r = _cli("clean", str(folder), "--out", str(out), "--format", "text", "--workers", "1")
+        r = cli("clean", str(folder), "--out", str(out), "--format", "text", "--workers", "1")
         _one_error_line(r, "in use by another zooprep run", f"pid {os.getpid()}", "zooprep clean")
     _clean([folder], out)  # released: the next run goes ahead
     assert verify_dir(out).ok
@@ -341,18 +330,18 @@ def test_d8_export_never_writes_into_the_shard_dir_or_over_a_user_file(tmp_path,
     shard = tmp_path / "shard"
     _shard(folder, shard, vocab)
     before = _tree(shard)
-    _one_error_line(_cli("export", str(shard), "--out", str(shard / "zooprep.json")), "lies inside the input")
+    _one_error_line(cli("export", str(shard), "--out", str(shard / "zooprep.json")), "lies inside the input")
     assert _tree(shard) == before
     mine = tmp_path / "dataset.pt"
     mine.write_bytes(b"someone's dataset")
-    _one_error_line(_cli("export", str(shard), "--out", str(mine)), "not written by `zooprep export`")
+    _one_error_line(cli("export", str(shard), "--out", str(mine)), "not written by `zooprep export`")
     assert mine.read_bytes() == b"someone's dataset"
     other = tmp_path / "other"
     _shard(folder, other, vocab)
-    _one_error_line(_cli("export", str(shard), "--out", str(other / "sub" / "d.pt")), "lies inside the `zooprep shard` output")
+    _one_error_line(cli("export", str(shard), "--out", str(other / "sub" / "d.pt")), "lies inside the `zooprep shard` output")
     ours = tmp_path / "ours.pt"
-    assert _cli("export", str(shard), "--out", str(ours)).returncode == 0
-    assert _cli("export", str(shard), "--out", str(ours)).returncode == 0  # replaces its own output
+    assert cli("export", str(shard), "--out", str(ours)).returncode == 0
+    assert cli("export", str(shard), "--out", str(ours)).returncode == 0  # replaces its own output
     assert json.loads((tmp_path / "ours.pt.card.json").read_text())["zooprep_outputs"]["ours.pt"] == sha256_file(ours)
 
 

@@ -3,9 +3,6 @@ seq-512 run), one-line errors for weights that do not fit, and --resume kept for
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +12,7 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.pipeline import run_shard
 from corpusprep.pretrain_example_command import load_trainer
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 FAST = ["--size", "nano", "--device", "cpu", "--workers", "0", "--threads", "1", "--log-every", "1"]
 
 
@@ -99,8 +96,8 @@ def test_weights_that_do_not_fit_are_one_line_errors(tmp_path, pretrain, shards)
         with pytest.raises(ZooprepError, match=message):
             pretrain.train(pretrain.parse_args([str(shards[128]), *FAST, "--max-steps", "1", "--init-from", str(bad)]))
     # through the installed command: one line on stderr, exit 2, no traceback
-    proc = subprocess.run([sys.executable, "cli.py", "pretrain-example", str(shards[128]), *FAST, "--size", "tiny",
-                           "--max-steps", "1", "--init-from", str(weights)], cwd=REPO, capture_output=True, text=True)
+    proc = cli("pretrain-example", str(shards[128]), *FAST, "--size", "tiny", "--max-steps", "1", "--init-from",
+               str(weights))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: {weights}: ")
     assert "Traceback" not in proc.stderr
 
@@ -124,8 +121,7 @@ def test_resume_continues_the_same_run_only(tmp_path, pretrain, shards):
 
 
 def test_pretrain_example_command_passes_help_through():
-    proc = subprocess.run([sys.executable, "cli.py", "pretrain-example", "--help"], cwd=REPO, capture_output=True,
-                          text=True)
+    proc = cli("pretrain-example", "--help")
     assert proc.returncode == 0 and "--init-from" in proc.stdout and "--save-weights" in proc.stdout
     assert proc.stdout.startswith("usage: zooprep pretrain-example")
 

@@ -12,7 +12,7 @@ import pytest
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.pipeline import run_shard
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
 CHARS = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸"
 
 

@@ -29,6 +29,8 @@ from corpusprep.instances.pipeline import run_shard
 from tests.uer_restated import UerPreprocess, uer_batch
 from zh_tokenizers import load_tokenizer
 
+from conftest import cli
+
 CHARS = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸。"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 IDS = MaskIds(pad=0, cls=2, sep=3, mask=4, vocab_size=40, unk=1)
@@ -71,17 +73,13 @@ def exported(tmp_path, out: Path) -> list:
 # ------------------------------------------------------------------ registry ------------------------
 
 def test_registry_lists_every_uer_processor_and_cli_help_names_them():
-    import subprocess
-    import sys
-
     assert set(names()) == {"mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg", "mt"}
     for n in names():
         p = get(n)
         assert p.name == n and p.summary and p.uer_names and callable(p.compat) and callable(p.uer_tuples)
     with pytest.raises(ZooprepError, match="cls_mlm"):
         get("nope")
-    out = subprocess.run([sys.executable, "cli.py", "shard", "--help"], cwd=Path(__file__).parent.parent,
-                         capture_output=True, text=True, env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"}).stdout
+    out = cli("shard", "--help", env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"}).stdout
     assert " | ".join(names()) in " ".join(out.replace("│", "").split())  # however the help is wrapped
 
 
@@ -427,13 +425,9 @@ def test_collator_uer_names_equal_uer_dataloader(tmp_path, shared_dir, processor
 def test_cls_from_clean_output_of_a_review_family(tmp_path, shared_dir, google_vocab):
     """`clean` on a labelled review CSV, then `shard --processor cls`: every row keeps its label."""
     import csv
-    import subprocess
-    import sys
 
     src = shared_dir / "corpora" / "reviews" / "SophonPlus__ChineseNlpCorpus" / "datasets" / "waimai_10k" / "waimai_10k.csv"
-    repo = Path(__file__).parent.parent
-    subprocess.run([sys.executable, "cli.py", "clean", str(src), "--out", str(tmp_path / "clean"), "--layout", "parquet"],
-                   cwd=repo, check=True, capture_output=True)
+    cli("clean", str(src), "--out", str(tmp_path / "clean"), "--layout", "parquet", check=True)
     out = shard(tmp_path, tmp_path / "clean", google_vocab, processor="cls", seq_len=64)
     with open(src, encoding="utf-8") as fh:
         labels = [int(r["label"]) for r in csv.DictReader(fh)]
@@ -443,21 +437,14 @@ def test_cls_from_clean_output_of_a_review_family(tmp_path, shared_dir, google_v
 
 
 def test_cli_new_options_reach_the_config(tmp_path, tiny_vocab):
-    import subprocess
-    import sys
-
     corpus = tmp_path / "s.txt"
     corpus.write_text("".join(f"一二三。\n四五{'六' * k}。\n七八。\n\n" for k in range(12)), encoding="utf-8")
     out = tmp_path / "gsg"
-    proc = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--processor", "gsg",
-                           "--seq-len", "16", "--tgt-seq-len", "12", "--sentence-selection", "random",
-                           "--vocab", str(tiny_vocab), "--compat", "uer", "--workers", "2"],
-                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    proc = cli("shard", str(corpus), "--out", str(out), "--processor", "gsg", "--seq-len", "16", "--tgt-seq-len", "12",
+               "--sentence-selection", "random", "--vocab", str(tiny_vocab), "--compat", "uer", "--workers", "2")
     assert proc.returncode == 0, proc.stderr
     meta = json.loads((out / "zooprep.json").read_text())
     assert meta["processor_options"] == {"tgt_seq_len": 12, "sentence_selection": "random"}
     assert meta["options"]["compat"] == "uer" and len(meta["files"]) == 2
-    bad = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(tmp_path / "x"), "--processor",
-                          "t6", "--vocab", str(tiny_vocab)], cwd=Path(__file__).parent.parent, capture_output=True,
-                         text=True)
+    bad = cli("shard", str(corpus), "--out", str(tmp_path / "x"), "--processor", "t6", "--vocab", str(tiny_vocab))
     assert bad.returncode == 2 and "t5" in bad.stderr and bad.stderr.strip().count("\n") == 0

@@ -126,7 +126,7 @@ def test_option_checks_accept_or_refuse_in_one_line(value):
 
 
 def test_every_reject_reason_is_documented():
-    from pathlib import Path
+    from conftest import REPO
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "readers.md").read_text(encoding="utf-8")
+    doc = (REPO / "docs" / "readers.md").read_text(encoding="utf-8")
     assert all(f"`{reason}`" in doc for reason in READER_REJECTS)

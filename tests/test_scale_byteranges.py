@@ -222,7 +222,7 @@ def test_shard_random_corpora_random_unit_sizes(tmp_path_factory, lines, crlf, f
 # --- `clean`'s planner: plan_units + read_unit, records with their line numbers ----------------
 from corpusprep.readers import plan_units, read_unit  # noqa: E402
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
+from conftest import DEMO  # noqa: E402
 
 
 def records_of(path: Path, fmt: str, unit_bytes: int) -> tuple[list, int]:

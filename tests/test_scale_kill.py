@@ -25,7 +25,7 @@ import pytest
 
 from corpusprep.verify import verify_dir
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli_command
 DEMO = REPO / "demo"
 MARKER = "ZOOPREP_TEST_RUN"
 GRACE_S = 5.0
@@ -122,7 +122,7 @@ def run_cli(hook: Path, args: list[str], kill_at: str = "event:0", sig: int = si
     env["ZOOPREP_MIN_MB_PER_WORKER"] = "0"  # the demo corpus is small: still use the workers asked for
     if count is not None:
         env["ZOOPREP_KILL_COUNT_FILE"] = str(count)
-    cmd = [sys.executable, str(REPO / "cli.py"), *args]
+    cmd = cli_command(*args)
     # Output goes to files, not pipes: a leftover worker holding a pipe open would hang the wait
     # instead of failing the process check with its name.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -278,7 +278,7 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_exit_130(kill_hook, local_run
     run_id = uuid.uuid4().hex
     env = dict(os.environ, **{MARKER: run_id, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
                               "ZOOPREP_MIN_MB_PER_WORKER": "0"})
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), *cmd.args(out)], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cli_command(*cmd.args(out)), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

@@ -33,7 +33,7 @@ from test_scale_kill import (LOCAL, assert_no_process_left, commands, kill_and_r
                              kill_points, local_runs_for, marked, run_cli)
 from test_scale_resume import env, snapshot  # noqa: F401  (fixture + helper shared with the resume tests)
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
 CLUSTER_MARKER = "ZOOPREP_TEST_RAY_CLUSTER"
 # Token authentication (on by default for `ray start` from Ray 2.59) keeps its token in ~/.ray,
 # shared with any other cluster of this user; this private test cluster does without.

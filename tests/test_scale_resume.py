@@ -20,7 +20,7 @@ import pytest
 
 from corpusprep.verify import verify_dir
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli, cli_command
 sys.path.insert(0, str(REPO / "benchmarks"))
 from make_big_corpus import write_corpus  # noqa: E402
 
@@ -72,9 +72,8 @@ def run_cli(env, args: list[str], kill_at: int = 0, count: Path | None = None, w
     e["ZOOPREP_TEST_KILL_AT"] = str(kill_at)
     if count is not None:
         e["ZOOPREP_TEST_COUNT_FILE"] = str(count)
-    cmd = [sys.executable, str(REPO / "cli.py"), *args, "--workers", str(workers)]
     # A new session: the hook's killpg takes the run and its workers, never pytest.
-    return subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout, start_new_session=True)
+    return cli(*args, "--workers", str(workers), env=e, timeout=timeout, start_new_session=True)
 
 
 def clean_args(env, out: Path, *extra: str) -> list[str]:
@@ -159,7 +158,7 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     """SIGKILL the process group as soon as the first unit is finished, at whatever moment that is."""
     out = env["root"] / "clean-external-kill"
     e = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, str(REPO / "cli.py"), *clean_args(env, out), "--workers", "2"]
+    cmd = cli_command(*clean_args(env, out), "--workers", "2")
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -171,7 +170,7 @@ def test_clean_killed_from_outside_with_two_workers(env, clean_baseline):
     if proc.returncode == 0:
         pytest.fail("the run finished before it could be killed; make the corpus larger")
     assert not (out / ".zooprep" / "complete.json").exists()
-    r = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=120)
+    r = cli(*clean_args(env, out), "--workers", "2", env=e, timeout=120)
     assert r.returncode == 0, r.stderr
     assert snapshot(out) == clean_baseline["files"]  # also: 2 workers == 1 worker
     assert verify_dir(out).ok

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +16,7 @@ from corpusprep.instances.inspect_dir import inspect_dir
 from corpusprep.instances.pipeline import run_shard
 from zh_tokenizers import load_tokenizer
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 CHARS = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸。"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -187,8 +185,7 @@ def test_bad_options_and_inputs_raise_clear_errors(tmp_path, tiny_vocab):
 
 
 def test_cli_error_is_one_line_and_inspect_decodes(tmp_path, tiny_vocab):
-    proc = subprocess.run([sys.executable, "cli.py", "shard", str(tmp_path / "nope.txt"), "--out",
-                           str(tmp_path / "o"), "--vocab", str(tiny_vocab)], cwd=REPO, capture_output=True, text=True)
+    proc = cli("shard", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o"), "--vocab", str(tiny_vocab))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "nope.txt" in proc.stderr
     corpus = tmp_path / "c.txt"

@@ -3,8 +3,6 @@ characters behind [UNK], rows without a target; the same in the printed summary 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ from zh_tokenizers import load_tokenizer
 
 from test_shard import tiny_vocab  # noqa: F401  (the tiny vocab fixture, defined once)
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 
 
 def run(tmp_path, text: str, vocab: Path, name: str = "out", **kw):
@@ -106,9 +104,8 @@ def test_bert_label_balance_adds_up_and_is_printed(tmp_path, tiny_vocab):
     corpus = tmp_path / "pairs.txt"
     corpus.write_text("\n".join(docs) + "\n", encoding="utf-8")
     out = tmp_path / "bert"
-    proc = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--processor", "bert",
-                           "--seq-len", "64", "--vocab", str(tiny_vocab), "--workers", "1"],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = cli("shard", str(corpus), "--out", str(out), "--processor", "bert", "--seq-len", "64", "--vocab", str(tiny_vocab),
+               "--workers", "1")
     assert proc.returncode == 0, proc.stderr
     meta = json.loads((out / "zooprep.json").read_text(encoding="utf-8"))
     c = meta["counts"]
@@ -127,8 +124,7 @@ def test_summary_states_no_target_rows_and_unk_chars(tmp_path, tiny_vocab):
     corpus = tmp_path / "c.txt"
     corpus.write_text("一二三\n四X五X\n", encoding="utf-8")
     out = tmp_path / "o"
-    proc = subprocess.run([sys.executable, "cli.py", "shard", str(corpus), "--out", str(out), "--seq-len", "4",
-                           "--vocab", str(tiny_vocab), "--workers", "1"], cwd=REPO, capture_output=True, text=True)
+    proc = cli("shard", str(corpus), "--out", str(out), "--seq-len", "4", "--vocab", str(tiny_vocab), "--workers", "1")
     assert proc.returncode == 0, proc.stderr
     assert "no-target rows 1 (kept" in proc.stderr
     assert "[UNK] chars    X 2" in proc.stderr

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from zh_tokenizers.spm_corpus import (PRESEG_DELIMITER, BottomK, Counts, Sentenc
                                       line_to_sentences, pack_pieces, plan_units, scan_unit)
 from zh_tokenizers.spm_train import SpmTrainConfig, compare_specs, load_model_proto, spec_fields, train_spm
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 CLUE = "cluecorpussmall/dbiir__UER-py/corpora/CLUECorpusSmall_sampled.txt"
 
 
@@ -223,28 +221,23 @@ def test_spec_fields_cover_every_field(clue_spm):
     assert fields["train_extremely_large_corpus"] == {"value": True, "set": True}
 
 
-def _cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "cli.py", "build-spm", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_cli_errors_are_one_clear_line(tmp_path, clue_sample):
-    missing = _cli(str(tmp_path / "nope.txt"), "--out-prefix", str(tmp_path / "m"))
+    missing = cli("build-spm", str(tmp_path / "nope.txt"), "--out-prefix", str(tmp_path / "m"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.txt'}: no such file or folder"]
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n", encoding="utf-8")
-    res = _cli(str(empty), "--out-prefix", str(tmp_path / "e"))
+    res = cli("build-spm", str(empty), "--out-prefix", str(tmp_path / "e"))
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith(f"error: {empty}: no text to train on")
-    big = _cli(str(clue_sample), "--out-prefix", str(tmp_path / "b"), "--preset", "uer")
+    big = cli("build-spm", str(clue_sample), "--out-prefix", str(tmp_path / "b"), "--preset", "uer")
     assert big.returncode == 2 and "Vocabulary size too high (100000)" in big.stderr and "Traceback" not in big.stderr
     assert not list(tmp_path.glob("b.*")) and not list(tmp_path.glob("e.*"))
-    bad = _cli(str(clue_sample), "--out-prefix", str(tmp_path / "x"), "--pre-segment", "thulac")
+    bad = cli("build-spm", str(clue_sample), "--out-prefix", str(tmp_path / "x"), "--pre-segment", "thulac")
     assert bad.returncode == 2 and "--pre-segment" in bad.stderr
 
 
 def test_cli_trains(tmp_path, clue_sample):
-    res = _cli(str(clue_sample), "--out-prefix", str(tmp_path / "cli"), "--preset", "uer", "--vocab-size", "3000",
+    res = cli("build-spm", str(clue_sample), "--out-prefix", str(tmp_path / "cli"), "--preset", "uer", "--vocab-size", "3000",
                "--sample-sentences", "500", "--seed", "1", "--threads", "2", "--spm-option", "split_digits=true")
     assert res.returncode == 0, res.stderr
     card = json.loads((tmp_path / "cli.card.json").read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from fault_hooks import clean_stops_after
 
 from conftest import DEMO, REPO
 
@@ -313,17 +314,13 @@ def test_clean_resumes_from_finished_units_of_remote_inputs(s3_env, tmp_path, mo
             "utf-8", "ignore").encode())
     cfg = CleanConfig(inputs=(f"s3://{bucket}/c",), out=str(tmp_path / "out"), fmt="text", unit_bytes=8 << 10,
                       workers=1, progress=False)
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("packages", 2), pytest.raises(RuntimeError, match="injected stop"):
         pipeline.run_clean(cfg)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     calls: list[int] = []
     real = pipeline.process_package
     monkeypatch.setattr(pipeline, "process_package", lambda p, config: calls.append(p.index) or real(p, config))
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", "1")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("shards", 1), pytest.raises(RuntimeError, match="injected stop"):
         pipeline.run_clean(cfg)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_SHARDS")
     assert calls and 0 not in calls and 1 not in calls  # the two finished packages were reused
     b = storage.read_bytes(f"s3://{bucket}/c/b.txt")
     storage.write_bytes(f"s3://{bucket}/c/b.txt", b[:-2] + b"X\n")  # same size, other bytes

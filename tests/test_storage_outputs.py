@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fault_hooks import clean_stops_after
 
 from conftest import DEMO_DOCS, REPO
 from test_scale_kill import kill_hook  # noqa: F401 - the fixture: kill at the N-th unit result
@@ -361,10 +362,8 @@ def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3_env, tm
     cfg = CleanConfig(inputs=(CORPUS,), out=url, fmt="text", num_shards=2, unit_bytes=20_000, workers=1,
                       progress=False)
     monkeypatch.setenv("ZOOPREP_CACHE", str(tmp_path / "machine-a"))
-    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
-    with pytest.raises(RuntimeError, match="injected stop"):
+    with clean_stops_after("packages", 2), pytest.raises(RuntimeError, match="injected stop"):
         pipeline.run_clean(cfg)
-    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
     pushed = objects(server, bucket, "moved/.zooprep/work/")
     assert "plan.json" in pushed and any(k.endswith("done.json") for k in pushed)
     assert ".zooprep/complete.json" not in objects(server, bucket, "moved/")

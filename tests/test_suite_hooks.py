@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
 # one test that needs ../shared/reference/vocab/google_zh_vocab.txt, one that needs nothing
 SELECTION = ["tests/test_manifest_catalog.py::test_tokenizers_match_the_vocab_files",
              "tests/test_manifest_catalog.py::test_stage_ref"]

@@ -20,7 +20,7 @@ from zh_tokenizers import batch_encode, load_tokenizer  # noqa: E402
 from zh_tokenizers.char_classes import CLASS_MASK, DROP, RISKY, SINGLE, SPACE, TABLES_FILE, WORD, hf_tables  # noqa: E402
 from zh_tokenizers.table_file import read_arrays, write_arrays  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def corpus_lines(corpora_dir) -> list[str]:
 
 def test_table_file_records_its_source_and_is_package_data():
     meta, arrays = read_arrays(TABLES_FILE)
-    assert meta["generated_by"] == "python -m zh_tokenizers.gen_hf_tables"
+    assert meta["generated_by"] == "python tools/gen_hf_tables.py"
     assert meta["tokenizers_version"] and meta["python_unicode_version"]
     assert {"lower.run_starts", "lower.map_cps", "cased.run_values"} <= set(arrays)
     assert not (REPO / "zh_tokenizers" / "_hf_bert_tables.py").exists()  # data, not a generated module
@@ -65,8 +65,9 @@ def test_shipped_tables_are_what_the_installed_tokenizers_gives(tmp_path):
     meta, _ = read_arrays(TABLES_FILE)
     if meta["tokenizers_version"] != tokenizers.__version__:
         pytest.skip(f"tables from tokenizers {meta['tokenizers_version']}, installed {tokenizers.__version__}: "
-                    "run python -m zh_tokenizers.gen_hf_tables")
-    from zh_tokenizers.gen_hf_tables import main
+                    "run python tools/gen_hf_tables.py")
+    sys.path.insert(0, str(REPO / "tools"))
+    from gen_hf_tables import main
 
     main(tmp_path / "fresh.bin")
     assert (tmp_path / "fresh.bin").read_bytes() == TABLES_FILE.read_bytes()

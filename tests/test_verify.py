@@ -12,7 +12,7 @@ import pytest
 from corpusprep.errors import InputError
 from corpusprep.verify import verify_dir
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 
 
 def _sha(data: bytes) -> str:
@@ -47,11 +47,6 @@ def make_shard_dir(root: Path) -> Path:
     (root / "dataset_info.json").write_text("{}")
     (root / "zooprep.json").write_text(json.dumps({"processor": "mlm", "files": files}))
     return root
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), "verify", *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("make", [make_clean_dir, make_shard_dir])
@@ -119,20 +114,20 @@ def test_directory_without_metadata_is_a_clear_error(tmp_path):
 
 def test_cli_exit_codes_and_json(tmp_path):
     good = make_shard_dir(tmp_path / "good")
-    r = cli(str(good))
+    r = cli("verify", str(good))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1].startswith("OK:")
 
     bad = make_clean_dir(tmp_path / "bad")
     (bad / "train-00002-of-00003.parquet").unlink()
     (bad / "stray.txt").write_text("?")
-    r = cli(str(bad), "--json")
+    r = cli("verify", str(bad), "--json")
     assert r.returncode == 1
     out = json.loads(r.stdout)
     assert out["ok"] is False and out["missing"] == ["train-00002-of-00003.parquet"]
     assert out["unexpected"] == ["stray.txt"] and out["kind"] == "clean"
 
-    r = cli(str(tmp_path / "nowhere"))
+    r = cli("verify", str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "nowhere" in r.stderr
 
 
@@ -148,5 +143,5 @@ def test_real_clean_output_verifies_then_catches_tampering(tmp_path):
     data = bytearray(shard.read_bytes())
     data[100] ^= 0xFF
     shard.write_bytes(bytes(data))
-    r = cli(str(out))
+    r = cli("verify", str(out))
     assert r.returncode == 1 and "altered:    train-00001-of-00002.parquet" in r.stdout

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from corpusprep.verify import verify_dir
 
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _sha(path: Path) -> str:

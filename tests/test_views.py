@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from corpusprep.instances import encoded
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.pipeline import run_shard
 
-from conftest import DEMO, REPO, SHARED, SHARED_SKIP
+from conftest import DEMO, REPO, SHARED, SHARED_SKIP, cli
 
 VOCAB = SHARED / "reference" / "vocab" / "google_zh_vocab.txt"
 DEMO_CORPUS = (DEMO / "cluecorpussmall" / "clue_sampled.txt", DEMO / "cluecorpussmall" / "news_zh_1.txt")
@@ -277,10 +275,6 @@ def test_encode_resumes_after_a_kill(tmp_path):
     meta = json.loads((res.out / "zooprep.json").read_text())
     want = json.loads((clean / "zooprep.json").read_text())
     assert meta["files"] == want["files"] and meta["encoded"] == want["encoded"]
-
-
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_encode_only_load_from_disk_and_export_refused(tmp_path):

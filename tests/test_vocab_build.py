@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from zh_tokenizers.build_vocab_run import BuildVocabConfig, run_build_vocab
 from zh_tokenizers.vocab_build import HEADER
 from zh_tokenizers.vocab_count import count_unit, merge_counts, plan_units
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 TINY = "中文中文abc\nABC 中！\nx\n"
 
 
@@ -166,8 +165,7 @@ def test_one_bad_file_does_not_stop_the_count(tmp_path):
 
 
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], input=stdin.encode("utf-8"),
-                          capture_output=True, cwd=REPO, timeout=120)
+    return cli(*args, input=stdin.encode("utf-8"), text=False, timeout=120)
 
 
 def test_cli_tokenize_and_errors(google_vocab, tmp_path):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from typer.testing import CliRunner
 from cli import app
 
 runner = CliRunner()
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, cli
 
 
 def _run(*args, code=0):
@@ -133,12 +131,10 @@ def test_config_and_render(tmp_path, reference_dir):
 
 
 def test_errors_are_one_clear_line():
-    res = subprocess.run([sys.executable, "cli.py", "zoo", "show", "roberta-char-L2-H12"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    res = cli("zoo", "show", "roberta-char-L2-H12", timeout=60)
     assert res.returncode == 2
     assert res.stderr.strip().startswith("error: unknown model 'roberta-char-L2-H12'") and "Traceback" not in res.stderr
-    res = subprocess.run([sys.executable, "cli.py", "zoo", "recipe", "google-bert-base-chinese"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    res = cli("zoo", "recipe", "google-bert-base-chinese", timeout=60)
     assert res.returncode == 2 and "no training recipe" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -158,7 +154,7 @@ def test_zooprep_recipe_commands_run_end_to_end(tmp_path, corpora_dir, google_vo
         argv = list(argv)
         if argv[1] == "export":
             argv[argv.index("--out") + 1] = str(tmp_path / "couplet.pt")
-        res = subprocess.run([sys.executable, "cli.py", *argv[1:]], cwd=REPO, capture_output=True, text=True, timeout=120)
+        res = cli(*argv[1:], timeout=120)
         assert res.returncode == 0, (argv, res.stderr[-2000:])
     shard_dir = ours[1][ours[1].index("--out") + 1]
     meta = json.loads((Path(shard_dir) / "zooprep.json").read_text(encoding="utf-8"))

@@ -4,7 +4,7 @@ Two behaviours are modelled:
 
 * ``hf_tables(lowercase)``: Hugging Face ``tokenizers`` (BertNormalizer + BertPreTokenizer), the reference for
   ``transformers.BertTokenizer`` since v5. Read from ``hf_bert_tables.bin`` (probed from the Rust code by
-  ``gen_hf_tables``), so it does not depend on the Unicode version of the running Python.
+  ``tools/gen_hf_tables.py``), so it does not depend on the Unicode version of the running Python.
 * ``uer_tables()``: UER-py's pure-Python BasicTokenizer, from this Python's ``unicodedata`` (which is what
   UER-py itself uses when run on the same interpreter): read from the same file when it was made with this
   Python's Unicode version, else derived by one scan of the code space.
@@ -28,7 +28,7 @@ import numpy as np
 MAX_CP = 0x110000
 # Classes of a raw code point (low two bits of ``CharTables.cls``):
 WORD, SINGLE, SPACE, DROP = 0, 1, 2, 3  # part of a word run | a token on its own | separator | deleted
-RISKY = 4  # flag: a combining mark that survives accent stripping (see gen_hf_tables._reorder_risky)
+RISKY = 4  # flag: a combining mark that survives accent stripping (see tools/gen_hf_tables.py _reorder_risky)
 CLASS_MASK = 3
 TABLES_FILE = Path(__file__).with_name("hf_bert_tables.bin")
 

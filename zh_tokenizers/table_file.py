@@ -53,5 +53,5 @@ def read_arrays(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             arrays[name] = np.frombuffer(raw, dtype=np.dtype(spec["dtype"]), count=spec["count"], offset=start)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: damaged table file ({exc}); regenerate it with "
-                         "`python -m zh_tokenizers.gen_hf_tables`") from None
+                         "`python tools/gen_hf_tables.py`") from None
     return header["meta"], arrays

@@ -63,13 +63,6 @@ def validate(config: CleanConfig) -> None:
         raise ZooprepError(f"unknown cleaning op(s): {', '.join(bad)} (see `clean --list-ops`)")
 
 
-def _injected_stop(env: str, done: int) -> None:
-    """Tests simulate a killed run: ZOOPREP_CLEAN_STOP_AFTER_PACKAGES / _SHARDS = n."""
-    limit = os.environ.get(env)
-    if limit is not None and done >= int(limit):
-        raise RuntimeError(f"injected stop after {done} ({env})")
-
-
 def _input_paths(config: CleanConfig, units) -> list[str]:
     """Everything the run reads: the INPUT arguments that exist and every file a unit reads."""
     paths = [p for p in config.inputs if storage.is_url(p) or os.path.exists(p)]
@@ -193,11 +186,10 @@ def _phase_clean(config, packages, work, executor) -> list[dict]:
     with progress(sum(size.values()), "clean", unit="B", enabled=config.progress) as advance:
         advance(sum(size[i] for i in done))
         fn = partial(process_package, config=config)
-        for n, st in enumerate(executor.map(fn, pending), 1):
+        for st in executor.map(fn, pending):
             st.pop("samples", None)  # kept on disk; memory holds only counts
             stats[st["package"]] = st
             advance(size[st["package"]])
-            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", n)
     return [stats[p.index] for p in packages]
 
 
@@ -216,9 +208,8 @@ def _phase_merge(config, num_packages, work, fingerprint, near_offsets, depends,
             tasks.append(MergeTask(s, k, config, order, near_offsets, depends))
     with progress(len(names), "merge", unit="shards", enabled=config.progress) as advance:
         advance(len(results))
-        for n, res in enumerate(executor.map(merge_shard, tasks), 1):
+        for res in executor.map(merge_shard, tasks):
             res.pop("samples", None)
             results[(res["split"], res["shard"])] = res
             advance(1)
-            _injected_stop("ZOOPREP_CLEAN_STOP_AFTER_SHARDS", n)
     return [results[key] for key in sorted(results)]

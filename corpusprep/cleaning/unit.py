@@ -59,15 +59,6 @@ def assign_groups(keys: np.ndarray, spread: np.ndarray, num_shards: int, valid_f
     return split.astype(np.int64) * num_shards + shard
 
 
-def _injected_failure(index: int) -> int | None:
-    """Tests simulate a crash mid-unit with ZOOPREP_CLEAN_FAIL_UNIT="<unit index>:<records>"."""
-    value = os.environ.get("ZOOPREP_CLEAN_FAIL_UNIT")
-    if not value:
-        return None
-    unit, _, after = value.partition(":")
-    return int(after or 0) if int(unit) == index else None
-
-
 @dataclass(frozen=True)
 class Package:
     """Consecutive reader units cleaned by one task into one spill directory.
@@ -155,16 +146,11 @@ class _PackageRun:
             pending_chars = 0
             for unit in self.package.units:
                 counts, cleaner = self._start_unit(unit)
-                fail_at = _injected_failure(unit.index)
-                read_here = 0
                 for item in read_unit_guarded(unit):
                     if item.__class__ is Failure:
                         self._failed(unit, item)
                         break
                     counts["read"] += 1
-                    read_here += 1
-                    if fail_at is not None and read_here > fail_at:
-                        raise RuntimeError(f"injected failure in unit {unit.index}")
                     if isinstance(item, Reject):
                         counts["dropped"][item.reason] = counts["dropped"].get(item.reason, 0) + 1
                         self._sample(item.reason, item.source, item.line, item.raw)

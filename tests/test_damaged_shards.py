@@ -1,28 +1,24 @@
-"""Hostile-user checks on issue 14's features (encoded corpora, views, format 2, the flat fast path).
+"""Edited and damaged shard directories, view caches and loader states (encoded corpora, views,
+format 2): one error line or a rebuilt cache, never a traceback or wrong rows.
 
-Each test is a defect found by attacking them: it failed before its fix.
+Each test is a defect found by attacking these features (issue 14): it failed before its fix.
 """
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from corpusprep.feed.testing import synthetic_rows, write_shard
 from corpusprep.feed.views import ViewConfig, ViewReader
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.pipeline import run_shard
 
-from conftest import REPO, SHARED, SHARED_SKIP
+from conftest import SHARED, SHARED_SKIP, cli
+from shard_writer import synthetic_rows, write_shard
 
 VOCAB = SHARED / "reference" / "vocab" / "google_zh_vocab.txt"
-
-
-def cli(*args, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *map(str, args)], cwd=cwd, capture_output=True, text=True)
 
 
 def one_error_line(r: subprocess.CompletedProcess, start: str) -> None:

@@ -1,20 +1,26 @@
 """Cross-check: parse every printed recipe command with the trainer's REAL scripts.
 
-Extracts the scripts from a local clone (``git archive``) into a temporary folder, runs each
+Copies the scripts from a plain copy of the recorded commit (``--src-dir``, e.g.
+``../shared/reference/trainers/UER-py``) or a local clone (``--git-dir``, ``git archive``) into a
+temporary folder, runs each
 printed command's script with argparse stopped right after parsing (nothing is trained or
 loaded), and reports refused commands. This checks the recorded command lines
 (``manifests/data/cli_*.yaml``) against the code they were recorded from::
 
-    python -m manifests.tools.parse_with_real_trainer --git-dir /work/.mirror/dbiir+UER-py/repo --tool uer
+    python tools/parse_with_real_trainer.py --src-dir ../shared/reference/trainers/UER-py --tool uer
 """
 from __future__ import annotations
 
 import argparse
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a dev tool run from a checkout
 
 
 class _Parsed(BaseException):
@@ -40,7 +46,9 @@ def _stop_after_parsing() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--git-dir", required=True)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--git-dir", help="a clone's git directory (the recorded commit is extracted)")
+    where.add_argument("--src-dir", help="a plain copy of the recorded commit's files")
     ap.add_argument("--tool", required=True, choices=["uer", "tencentpretrain"])
     a = ap.parse_args(argv)
 
@@ -53,10 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     package = "uer" if a.tool == "uer" else "tencentpretrain"
     cat = load_catalog()
     plans = [build_plan(cat, m, f) for m in cat.models if cat.recipe_of(m) for f in FORMATS]
+    files = ["preprocess.py", "pretrain.py", "scripts", package, "models/special_tokens_map.json"]
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "--git-dir", a.git_dir, "archive", cli.commit, "preprocess.py", "pretrain.py",
-                                  "scripts", package, "models/special_tokens_map.json"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        if a.src_dir:
+            for f in files:
+                src, dst = Path(a.src_dir) / f, Path(tmp) / f
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(src, dst) if src.is_dir() else shutil.copyfile(src, dst)
+        else:
+            archive = subprocess.run(["git", "--git-dir", a.git_dir, "archive", cli.commit, *files], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         os.chdir(tmp)  # the trainers read models/special_tokens_map.json relative to the working folder
         sys.path.insert(0, tmp)
         _stop_after_parsing()

@@ -1,7 +1,7 @@
-"""corpusprep/feed/testing.py (synthetic shards for benchmarks, device checks and `pretrain.py
---synthetic`) writes exactly the format real `zooprep shard` output has: same Arrow schema, same
-dataset_info features, zooprep.json / state.json keys of the same types. The feed and export tests
-themselves run on real output; this keeps the hand-written copy from drifting."""
+"""tests/shard_writer.py (synthetic shards for tests and benchmarks) writes exactly the format real
+`zooprep shard` output has: same Arrow schema, same dataset_info features, zooprep.json / state.json
+keys of the same types. The feed and export tests themselves run on real output; this keeps the
+hand-written copy from drifting."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from corpusprep.feed.shards import ShardReader
-from corpusprep.feed.testing import synthetic_rows, write_shard
+from shard_writer import synthetic_rows, write_shard
 
 VARIANTS = [("mlm", ()), ("bert", ()), ("albert", ()), ("lm", ()), ("mlm", ("--whole-word",)),
             ("mlm", ("--static-masking",)), ("bert", ("--static-masking",))]

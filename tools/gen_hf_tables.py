@@ -12,8 +12,8 @@ runs (``*.run_starts`` / ``*.run_values``, see ``char_classes``) and the normali
 versions it was made from. ``uer-*`` arrays hold the same classes for UER-py's Python tokenizer (``--uer``),
 derived from this Python's ``unicodedata``; they are used only on a Python with the same Unicode version.
 
-Run: ``python -m zh_tokenizers.gen_hf_tables`` (needs ``tokenizers``; about a minute); it rewrites the file
-next to this module. Rerun it when upgrading ``tokenizers``.
+Run from the repository root: ``python tools/gen_hf_tables.py`` (needs ``tokenizers``; about a minute); it
+rewrites ``zh_tokenizers/hf_bert_tables.bin``. Rerun it when upgrading ``tokenizers``.
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zh_tokenizers.char_classes import DROP, MAX_CP, RISKY, SINGLE, SPACE, TABLES_FILE, WORD, scan_uer_classes
-from zh_tokenizers.table_file import write_arrays
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a dev tool run from a checkout
+
+from zh_tokenizers.char_classes import DROP, MAX_CP, RISKY, SINGLE, SPACE, TABLES_FILE, WORD, scan_uer_classes  # noqa: E402
+from zh_tokenizers.table_file import write_arrays  # noqa: E402
 
 
 def probe_normalizer(lowercase: bool) -> dict:
@@ -136,7 +138,7 @@ def main(path: Path | None = None) -> None:
         arrays[f"uer-{mode}.run_starts"], arrays[f"uer-{mode}.run_values"] = to_runs(uer_cls)
         arrays[f"uer-{mode}.changed"] = np.array(sorted(map(ord, changed)), dtype=np.uint32)
     meta = {
-        "generated_by": "python -m zh_tokenizers.gen_hf_tables",
+        "generated_by": "python tools/gen_hf_tables.py",
         "source": "Hugging Face tokenizers BertNormalizer(clean_text, handle_chinese_chars, lowercase[+strip_accents])"
                   " + BertPreTokenizer, probed per code point",
         "tokenizers_version": tokenizers.__version__,

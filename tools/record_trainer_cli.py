@@ -1,12 +1,12 @@
 """Record a trainer project's command-line options as data (``manifests/data/cli_*.yaml``).
 
-Reads the scripts of a local git clone at one commit (``git show COMMIT:PATH``), walks their syntax
-tree and writes, per script, every ``add_argument`` call's flags, type, choices, nargs, action,
+Reads the scripts of a local git clone at one commit (``git show COMMIT:PATH``), or of a plain copy
+of that commit (``--src-dir``, e.g. ``../shared/reference/trainers/UER-py``), walks their syntax tree and writes, per script, every ``add_argument`` call's flags, type, choices, nargs, action,
 default and required-ness, following calls into the project's option helpers (``tokenizer_opts``,
 ``model_opts``...). Only these facts are kept (no code, no help texts). Run again when the upstream
 project changes, then review the diff::
 
-    python -m manifests.tools.record_trainer_cli --git-dir /work/.mirror/dbiir+UER-py/repo \\
+    python tools/record_trainer_cli.py --git-dir CLONE.git \\
         --project dbiir/UER-py --opts uer/opts.py --out manifests/data/cli_uer-py.yaml \\
         preprocess.py pretrain.py scripts/convert_bert_from_uer_to_huggingface.py
 """
@@ -86,9 +86,10 @@ def _requirements(body: list[ast.stmt]) -> list[dict]:
     return out
 
 
-def record_script(git_dir: str, commit: str, path: str, opts_path: str | None) -> dict:
-    tree = ast.parse(_git(git_dir, "show", f"{commit}:{path}"))
-    helpers = _functions(ast.parse(_git(git_dir, "show", f"{commit}:{opts_path}"))) if opts_path else {}
+def record_script(read, path: str, opts_path: str | None) -> dict:
+    """``read(path)``: the text of a file of the recorded commit."""
+    tree = ast.parse(read(path))
+    helpers = _functions(ast.parse(read(opts_path))) if opts_path else {}
     own = _functions(tree)
     col = _Collector(helpers)
     entry = own.get("main")
@@ -104,20 +105,30 @@ def record_script(git_dir: str, commit: str, path: str, opts_path: str | None) -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--git-dir", required=True)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--git-dir", help="a clone's git directory")
+    where.add_argument("--src-dir", help="a plain copy of the commit's files (needs --commit and --date)")
     ap.add_argument("--project", required=True, help="owner/name on GitHub")
     ap.add_argument("--commit", default="HEAD")
+    ap.add_argument("--date", help="the commit's date (YYYY-MM-DD); with --src-dir")
     ap.add_argument("--opts", help="the module holding the option helpers, e.g. uer/opts.py")
     ap.add_argument("--out", required=True)
     ap.add_argument("scripts", nargs="+")
     a = ap.parse_args(argv)
-    commit = _git(a.git_dir, "rev-parse", a.commit).strip()
-    date = _git(a.git_dir, "show", "-s", "--format=%cs", commit).strip()
+    if a.src_dir:
+        if a.commit == "HEAD" or not a.date:
+            ap.error("--src-dir needs the copy's full --commit and its --date")
+        commit, date = a.commit, a.date
+        read = lambda path: (Path(a.src_dir) / path).read_text(encoding="utf-8")  # noqa: E731
+    else:
+        commit = _git(a.git_dir, "rev-parse", a.commit).strip()
+        date = _git(a.git_dir, "show", "-s", "--format=%cs", commit).strip()
+        read = lambda path: _git(a.git_dir, "show", f"{commit}:{path}")  # noqa: E731
     doc = {"project": a.project, "url": f"https://github.com/{a.project}", "commit": commit, "commit_date": date,
-           "recorded_by": "python -m manifests.tools.record_trainer_cli",
-           "scripts": {s: record_script(a.git_dir, commit, s, a.opts) for s in a.scripts}}
+           "recorded_by": "python tools/record_trainer_cli.py",
+           "scripts": {s: record_script(read, s, a.opts) for s in a.scripts}}
     header = (f"# Command-line options of {a.project} at {commit[:7]} ({date}), recorded as data by\n"
-              "# manifests/tools/record_trainer_cli.py (flags, type, choices, nargs, action, default, required).\n"
+              "# tools/record_trainer_cli.py (flags, type, choices, nargs, action, default, required).\n"
               "# `zoo recipe --check` builds an argparse parser from this file; edit only by re-recording.\n")
     Path(a.out).write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120, default_flow_style=None), encoding="utf-8")
     print(f"wrote {a.out}: " + ", ".join(f"{s} {len(v['options'])} options" for s, v in doc["scripts"].items()))

@@ -230,6 +230,7 @@ def run_worker(ctx: CompatContext, task: tuple[int, int, int]) -> dict:
 
 
 def run_compat(cfg: ShardConfig, tok, sources, od):
+    from corpusprep import shipping
     from corpusprep.executors import make_executor
     from corpusprep.instances.data_processors import get
     from corpusprep.instances.pipeline import (ShardResult, assemble, source_identity,
@@ -246,7 +247,8 @@ def run_compat(cfg: ShardConfig, tok, sources, od):
             "sources": source_identity(sources)}
     work = od.open_work(plan)
     (work / "parts").mkdir(exist_ok=True)
-    ctx = CompatContext(cfg, tok, schema, str(work / "parts"), path, count_newlines(path))
+    ctx = CompatContext(cfg, tok, schema, shipping.path(work / "parts"), shipping.path(path),
+                        count_newlines(path))
     tasks = [(i, s, e) for i, (s, e) in enumerate(worker_ranges(ctx.lines_num, workers))]
     with make_executor(cfg.executor, workers, cfg.ray_address) as executor:
         results = list(executor.map(partial(run_worker, ctx), tasks))

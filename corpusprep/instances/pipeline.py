@@ -30,6 +30,7 @@ from corpusprep.instances.sources import plan_units
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
 from corpusprep.progress import progress
+from corpusprep import shipping
 from corpusprep.readers.failures import FailureLog
 
 
@@ -213,8 +214,9 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         units = plan_units(sources, proc.layout, int(cfg.unit_mb * (1 << 20)), failures)
         if not units:
             raise failures.nothing_read(cfg.corpus)
+        units = shipping.units(units)  # absolute before any executor sees them; records keep u.source
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
-        build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
+        build_id = {**plan, "units": [[u.source, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
         if done is not None:
             return done
@@ -225,7 +227,7 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
-            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts")), units, results, unit_fn)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, shipping.path(work / "parts")), units, results, unit_fn)
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])

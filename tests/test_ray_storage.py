@@ -1,0 +1,159 @@
+"""Ray clusters without a shared file system (issue 19): paths resolved on the driver, secrets by
+reference, a malformed or unreachable cluster address refused in seconds, and clean/shard on a
+two-node cluster that reads and writes only through the S3 test server.
+
+The cluster is the session's two-node cluster of test_scale_ray: its nodes run from their own
+working directories, with their own $ZOOPREP_CACHE and the S3 server's AWS environment, so nothing
+a worker resolves by itself can name the driver's files."""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_scale_ray import RAY_ENV, ray_cluster, ray_executor  # noqa: F401  (the session's cluster)
+from test_scale_resume import snapshot
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_DOCS = REPO / "demo" / "cluecorpussmall" / "clue_sampled.txt"
+
+
+def zooprep(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`cli.py ARGS` run from ``cwd`` (so relative paths are the driver's), Ray's test settings on."""
+    e = dict(os.environ, **RAY_ENV, **(env or {}))
+    e["PYTHONPATH"] = os.pathsep.join([str(REPO), e.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=e, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert done.returncode == 0, f"{done.args}\n{done.stderr[-3000:]}"
+    return done
+
+
+def _where(_) -> str:
+    return os.getcwd()
+
+
+# -- 1. relative paths are resolved on the driver ----------------------------------------------------------------
+
+def test_a_worker_runs_in_its_node_s_own_folder(ray_cluster, ray_executor):
+    """The premise of the decoy test below: workers resolve relative paths in their node's folder."""
+    cwds = set(ray_executor.map(_where, range(8)))
+    assert cwds <= {str(n["cwd"]) for n in ray_cluster["nodes"].values()} and cwds
+
+
+def test_relative_paths_are_resolved_on_the_driver_not_on_a_node(ray_cluster, tmp_path):
+    """`clean corpus.txt --out out` and `shard out --out sh` from the driver's folder on the cluster:
+    every node holds a decoy `corpus.txt` in its working directory; the run reads the driver's file,
+    writes only under the driver's `out`, and gives the local executor's bytes (records still name
+    `corpus.txt`, as given)."""
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    lines = DEMO_DOCS.read_text(encoding="utf-8").splitlines()[:120]
+    (driver / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    decoy = "\n".join(["这是一份诱饵文件，绝不应该被读取。" * 3] * 50) + "\n"
+    for node in ray_cluster["nodes"].values():
+        (node["cwd"] / "corpus.txt").write_text(decoy, encoding="utf-8")
+    chars = sorted({ch for ln in lines for ch in ln if not ch.isspace()})
+    (driver / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]) + "\n",
+                                      encoding="utf-8")
+    ray = ("--executor", "ray", "--ray-address", ray_cluster["address"], "--workers", "2")
+    clean = ("clean", "corpus.txt", "--num-shards", "2", "--unit-mb", "0.01", "--no-progress")
+    ok(zooprep(driver, *clean, "--out", "c-local", "--workers", "1"))
+    ok(zooprep(driver, *clean, "--out", "c-ray", *ray))
+    shard = ("shard", "c-local", "--vocab", "vocab.txt", "--processor", "mlm", "--seq-len", "64", "--unit-mb", "0.01")
+    ok(zooprep(driver, *shard, "--out", "s-local", "--workers", "1"))
+    ok(zooprep(driver, *shard, "--out", "s-ray", *ray))
+
+    import pyarrow.parquet as pq
+
+    local, remote = snapshot(driver / "c-local"), snapshot(driver / "c-ray")
+    assert remote == local
+    table = pq.read_table(driver / "c-local" / "train-00000-of-00002.parquet")
+    assert set(table.column("source").to_pylist()) == {"corpus.txt"}  # as given, as before
+    assert "诱饵" not in "".join(table.column("text").to_pylist())
+    assert snapshot(driver / "s-ray") == snapshot(driver / "s-local")
+    for node in ray_cluster["nodes"].values():  # nothing written beside the decoy
+        assert sorted(p.name for p in node["cwd"].iterdir()) == ["corpus.txt"]
+        assert (node["cwd"] / "corpus.txt").read_text(encoding="utf-8") == decoy
+
+
+# -- 2. a bad --ray-address fails at once --------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # free once closed: nothing listens there
+
+
+@pytest.mark.parametrize("address,says", [
+    ("bogus::x", "not a Ray address"), ("http://127.0.0.1:6379", "not a Ray address"), ("127.0.0.1:99999", "not a Ray address"),
+    ("127.0.0.1:{port}", "cannot reach the Ray cluster"), ("ray://127.0.0.1:{port}", "cannot reach the Ray cluster"),
+])
+def test_a_malformed_or_unreachable_ray_address_is_one_line(tmp_path, address, says):
+    """Before: a traceback (malformed) or minutes of retries (unreachable). Now: one line, exit 2,
+    before planning and before --out is created (the timeout guards against a hang)."""
+    pytest.importorskip("ray")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(DEMO_DOCS.read_text(encoding="utf-8"), encoding="utf-8")
+    address = address.format(port=_closed_port())
+    for args in (("clean", str(corpus), "--out", "o"), ("shard", str(corpus), "--vocab", str(corpus), "--out", "o")):
+        done = zooprep(tmp_path, *args, "--executor", "ray", "--ray-address", address, timeout=60)
+        assert done.returncode == 2, done.stderr[-2000:]
+        err = done.stderr.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and says in err[0], done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and not (tmp_path / "o").exists()
+    done = zooprep(tmp_path, "clean", str(corpus), "--out", "o", "--executor", "ray", timeout=60,
+                   env={"RAY_ADDRESS": f"127.0.0.1:{_closed_port()}"})
+    assert done.returncode == 2 and "RAY_ADDRESS" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+# -- 3. storage options reach workers by reference -----------------------------------------------------------------
+
+def _seen_secret(_) -> str:
+    from corpusprep import storage
+
+    return hashlib.sha256(str(storage.current_options().get("secret")).encode()).hexdigest()
+
+
+@pytest.fixture
+def secret_options():
+    from corpusprep import storage
+
+    secret = f"zp-ray-secret-{uuid.uuid4().hex}"
+    storage.configure({"key": "zp-ray-key", "secret": secret})
+    yield secret
+    storage.configure(None)
+
+
+def test_storage_options_reach_ray_workers_but_never_a_task_s_arguments(ray_executor, secret_options, monkeypatch):
+    from ray import cloudpickle
+
+    sent = []
+    remote = ray_executor._remote
+
+    class Recording:  # records what each task is submitted with, then submits it
+        def remote(self, *args):
+            sent.append(cloudpickle.dumps(args))
+            return remote.remote(*args)
+
+    monkeypatch.setattr(ray_executor, "_remote", Recording())
+    want = hashlib.sha256(secret_options.encode()).hexdigest()
+    assert list(ray_executor.map(_seen_secret, range(6))) == [want] * 6  # every worker has them
+    assert len(sent) == 6 and not any(secret_options.encode() in blob for blob in sent)
+
+
+def test_storage_options_reach_local_pool_workers(secret_options, monkeypatch):
+    from corpusprep.executors import LocalExecutor
+
+    monkeypatch.setenv("ZOOPREP_MIN_MB_PER_WORKER", "0")  # a real pool, however small the work
+    with LocalExecutor(2) as ex:
+        got = list(ex.map(_seen_secret, range(4)))
+    assert got == [hashlib.sha256(secret_options.encode()).hexdigest()] * 4

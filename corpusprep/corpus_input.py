@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from corpusprep.errors import InputError
+from corpusprep import storage
+from corpusprep.errors import InputError, ZooprepError
 from corpusprep.readers.failures import FailureLog, fail_fast
 from corpusprep.readers.inputs import expand_inputs, walk
 from corpusprep.readers.parquet import check_text_column
-from corpusprep.readers.rawio import detect_encoding, first_line_numbers, newlines_before, read_sample
+from corpusprep.readers.rawio import (detect_encoding, first_line_numbers, input_size, newlines_before, open_input,
+                                      read_sample)
 from corpusprep.readers.units import WorkUnit
 from corpusprep.records import Failure, Record, Reject
 
@@ -53,6 +55,7 @@ class CorpusFile:
 
 def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]:
     """The files CORPUS arguments name (directories expanded by the rule above), in order.
+    URLs (``s3://bucket/clean-out``) follow the same rules, a prefix being a directory.
 
     A missing or unusable file or folder is named in ``failures`` (without a log: InputError)."""
     from corpusprep.outdir import require_complete_input, require_recorded
@@ -60,6 +63,9 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
     log = fail_fast(failures)
     out: list[CorpusFile] = []
     for raw in paths:
+        if storage.is_url(raw):
+            out.extend(_expand_url(str(raw), log))
+            continue
         p = Path(raw)
         require_complete_input(p)  # an unfinished zooprep output is refused, never read as data
         if p.is_dir():
@@ -75,7 +81,45 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
     return out
 
 
-def corpus_dir_files(folder: Path, log: FailureLog | None = None) -> list[Path]:
+def _expand_url(url: str, log: FailureLog) -> list[CorpusFile]:
+    """``expand_corpus`` of one URL: an object, a prefix (the directory rule) or a glob."""
+    from corpusprep.outdir import require_complete_input, require_recorded
+
+    require_complete_input(url)
+    try:
+        is_dir = storage.isdir(url)
+    except ZooprepError as exc:
+        log.add_error(storage.display(url), exc)
+        return []
+    if is_dir:
+        found = corpus_dir_files(url, log)
+        if not found:
+            log.add(storage.display(url), "prefix holds no .parquet or .txt corpus objects", nbytes=0)
+            return []
+        require_recorded(found)
+    else:
+        found = expand_inputs([url], log)
+    out = []
+    for f in found:
+        try:
+            size = input_size(f)
+        except InputError as exc:
+            log.add_error(f, exc)
+            continue
+        out.append(CorpusFile(f, PARQUET if f.endswith(".parquet") else TEXT, size))
+    return out
+
+
+def corpus_dir_files(folder, log: FailureLog | None = None) -> list:
+    """The corpus files of a directory (``Path``s) or URL prefix (URL strings), by DIR_PATTERNS."""
+    if storage.is_url(folder):
+        base = storage.absolute(folder).rstrip("/")
+        urls = walk(str(folder), fail_fast(log), skip_docs=False)
+        for pattern in DIR_PATTERNS:
+            found = [f for f in urls if PurePosixPath(f[len(base) + 1:]).match(pattern)]
+            if found:
+                return found
+        return []
     files = [Path(f) for f in walk(str(folder), fail_fast(log), skip_docs=False)]
     for pattern in DIR_PATTERNS:
         found = [f for f in files if f.match(pattern)]
@@ -170,7 +214,7 @@ def _text_spans(path: str, size: int, unit_bytes: int, cut: str) -> list[tuple[i
     if cut == BYTES:
         return [(s, min(s + unit_bytes, size)) for s in range(0, max(size, 1), unit_bytes)]
     bounds = [0]
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         target = unit_bytes
         while target < size:
             b = _next_cut(fh, target, cut)
@@ -259,7 +303,7 @@ def range_sha256(path: str, start: int, end: int) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         fh.seek(start)
         left = end - start
         while left > 0:

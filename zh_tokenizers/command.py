@@ -20,9 +20,9 @@ def build_vocab(
                                                                        "they cover this share (e.g. 0.9999)."),
     min_word_freq: int = typer.Option(100, "--min-word-freq", help="Whole-word entries for non-CJK words seen "
                                                                    "at least this often."),
-    extend: Optional[Path] = typer.Option(None, "--extend", help="Keep this vocab's lines and ids; append the "
+    extend: Optional[str] = typer.Option(None, "--extend", help="Keep this vocab's lines and ids; append the "
                                                                  "corpus's new characters (with --min-freq)."),
-    compare: Optional[List[Path]] = typer.Option(None, "--compare", help="Also report coverage of this vocab "
+    compare: Optional[List[str]] = typer.Option(None, "--compare", help="Also report coverage of this vocab "
                                                                           "(repeatable)."),
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path [default: OUT.report.json]."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Counting processes [default: all cores]."),
@@ -40,8 +40,8 @@ def build_vocab(
 
 
 def tokenize(
-    vocab: Optional[Path] = typer.Option(None, "--vocab", help="Vocab .txt (google layout)."),
-    spm: Optional[Path] = typer.Option(None, "--spm", help="Sentencepiece .model (word tokenizer)."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="Vocab .txt (google layout; a URL too)."),
+    spm: Optional[str] = typer.Option(None, "--spm", help="Sentencepiece .model (word tokenizer; a URL too)."),
     kind: str = typer.Option("bert", "--kind", help="bert | char | space (UER-py tokenizer names)."),
     uer: bool = typer.Option(False, "--uer", help="UER-py BertTokenizer behaviour instead of Hugging Face's."),
     ids: bool = typer.Option(False, "--ids", help="Print ids instead of tokens."),

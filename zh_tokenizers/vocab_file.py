@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpusprep.errors import InputError
+from corpusprep.errors import InputError, ZooprepError
 
 SPECIAL_TOKENS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 
@@ -36,6 +36,17 @@ def read_bounded(path: str | Path, what: str, limit: int) -> bytes:
     import os
     import stat
 
+    from corpusprep import storage
+
+    if storage.is_url(path):  # fetched once into the verified local cache (corpusprep.storage.local_copy)
+        try:
+            path_here = storage.local_copy(str(path), limit)
+        except ZooprepError as exc:
+            text, shown = str(exc), storage.display(path) + ": "
+            raise InputError(storage.display(path), f"cannot read {what} file: "
+                             + (text[len(shown):] if text.startswith(shown) else text)) from None
+        with open(path_here, "rb") as fh:
+            return fh.read()
     try:
         st = os.stat(path)
     except FileNotFoundError:

@@ -16,6 +16,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from corpusprep import storage
 from corpusprep.atomic import write_json
 from corpusprep.cleaning.config import LAYOUTS, CleanConfig
 from corpusprep.cleaning.layouts import shard_name
@@ -71,7 +72,7 @@ def _injected_stop(env: str, done: int) -> None:
 
 def _input_paths(config: CleanConfig, units) -> list[str]:
     """Everything the run reads: the INPUT arguments that exist and every file a unit reads."""
-    paths = [p for p in config.inputs if os.path.exists(p)]
+    paths = [p for p in config.inputs if storage.is_url(p) or os.path.exists(p)]
     for u in units:
         paths.append(u.path)
         pair = u.option("pair")
@@ -103,7 +104,7 @@ def run_clean(config: CleanConfig) -> dict:
     t0 = time.perf_counter()
     failures = FailureLog(config.on_error)
     for item in config.inputs:
-        if os.path.exists(item):
+        if storage.is_url(item) or os.path.exists(item):
             require_complete_input(item)  # never clean an unfinished zooprep output as if it were data
     units = plan_units(list(config.inputs), fmt=config.fmt, encoding=config.encoding,
                        text_field=config.text_field, unit_bytes=config.unit_bytes, failures=failures)

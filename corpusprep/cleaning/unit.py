@@ -16,6 +16,7 @@ from corpusprep.cleaning.config import CleanConfig
 from corpusprep.cleaning.spill import SpillWriter, finish_package, package_dir, write_bands
 from corpusprep.outdir import unit_identity
 from corpusprep.outdir.layout import work as work_path
+from corpusprep.readers.rawio import input_size
 
 SAMPLE_CHARS = 1000  # prefix of a dropped record kept in DIR/rejects/
 BATCH_DOCS = 2048  # documents cleaned together (vectorised checks); bounds memory with BATCH_CHARS
@@ -312,5 +313,5 @@ def package_inputs(package: Package) -> list[dict]:
 
 def unit_bytes(unit) -> int:
     """Input bytes a unit covers (its byte range, or the whole file on disk)."""
-    end = unit.end if unit.end is not None else os.path.getsize(unit.path)
+    end = unit.end if unit.end is not None else input_size(unit.path)
     return max(0, end - unit.start)

@@ -14,7 +14,7 @@ _PROCESSOR_HELP = f"{' | '.join(names())} (UER-py data processors; what each bui
 
 
 def shard(
-    corpus: List[Path] = typer.Argument(..., help="`clean` output dirs / .parquet files (`text` column; cls also "
+    corpus: List[str] = typer.Argument(..., help="`clean` output dirs / .parquet files (`text` column; cls also "
                                                   "reads the label from `meta`), or UER-layout .txt (one document per "
                                                   "line: mlm/lm/t5/bilm; one sentence per line with a blank line after "
                                                   "each document: bert/albert/bart/gsg; label<TAB>text[<TAB>text_b]: "
@@ -22,8 +22,8 @@ def shard(
     out: Path = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json)."),
     seq_len: int = typer.Option(512, "--seq-len", help="Tokens per instance (lm rows hold seq_len + 1)."),
     processor: str = typer.Option("mlm", "--processor", help=_PROCESSOR_HELP),
-    vocab: Optional[Path] = typer.Option(None, "--vocab", help="Vocab .txt (e.g. google_zh_vocab.txt)."),
-    spm: Optional[Path] = typer.Option(None, "--spm", help="Sentencepiece .model (word models)."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="Vocab .txt (e.g. google_zh_vocab.txt; a URL too)."),
+    spm: Optional[str] = typer.Option(None, "--spm", help="Sentencepiece .model (word models; a URL too)."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="bert | char | space (with --vocab) [default: bert]."),
     full_sentences: bool = typer.Option(False, "--full-sentences", help="mlm/t5: pack consecutive documents into full rows."),
     static_masking: bool = typer.Option(False, "--static-masking", help="Mask now (UER's default) instead of in the loader."),
@@ -87,8 +87,8 @@ def inspect(
     seed: int = typer.Option(0, "--seed", help="Seed of --random (same seed, same rows)."),
     ids: bool = typer.Option(False, "--ids", help="Also list each row's token ids."),
     pieces: bool = typer.Option(False, "--pieces", help="Also list each row's vocabulary pieces."),
-    vocab: Optional[Path] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
-    spm: Optional[Path] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
+    vocab: Optional[str] = typer.Option(None, "--vocab", help="Decode with this vocab instead of the recorded one."),
+    spm: Optional[str] = typer.Option(None, "--spm", help="Decode with this sentencepiece model."),
 ) -> None:
     """Summarize a shard directory and decode chosen rows back to text (with a legend of every field)."""
     from corpusprep.instances.inspect_dir import InspectOptions, inspect_dir

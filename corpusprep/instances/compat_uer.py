@@ -16,6 +16,7 @@ masking re-tokenizes jieba words.
 """
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass
 from functools import partial
@@ -28,11 +29,12 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.masking import MaskIds, apply_masking, span_index_sets, token_index_sets
 from corpusprep.instances.stats import InstanceStats
 from corpusprep.instances.wordstarts import jieba_module, word_starts
+from corpusprep.readers.rawio import open_input
 
 
 def count_newlines(path) -> int:
     n = 0
-    with open(path, "rb") as fh:
+    with open_input(str(path)) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             n += chunk.count(b"\n")
     return n
@@ -48,7 +50,7 @@ class UerLines:
 
     def __init__(self, path: str, start: int):
         self.path = path
-        self.fh = open(path, mode="r", encoding="utf-8")
+        self.fh = io.TextIOWrapper(open_input(path), encoding="utf-8")  # open(path, "r"): a URL too
         self.pos = 0
         while self.pos < start:
             self.readline()

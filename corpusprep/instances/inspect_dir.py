@@ -61,7 +61,9 @@ def tokenizer_from_meta(meta: dict, vocab: Path | None = None, spm: Path | None 
     desc = meta.get("tokenizer", {})
     try:
         kind, path, opts = desc.get("kind"), desc.get("path"), desc.get("options", {})
-        if not path or not Path(path).exists():
+        from corpusprep import storage
+
+        if not path or not (storage.exists(path) if storage.is_url(path) else Path(path).exists()):
             return None
         if str(path).endswith(".model"):
             return load_tokenizer(spm=path)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from corpusprep import __version__
+from corpusprep import __version__, storage
 from corpusprep.atomic import sha256_file, write_json
 from corpusprep.corpus_input import CorpusFile, expand_corpus
 from corpusprep.executors import make_executor
@@ -55,12 +55,20 @@ def load_tokenizer_for(cfg: ShardConfig):
 
 
 def sources_with_checksums(sources: list[CorpusFile]) -> list[dict]:
-    return [{"path": s.path, "sha256": sha256_file(s.path), "bytes": s.size} for s in sources]
+    return [{"path": s.path, "sha256": storage.sha256(s.path) if storage.is_url(s.path) else sha256_file(s.path),
+             "bytes": s.size} for s in sources]
 
 
 def source_identity(sources: list[CorpusFile]) -> list[list]:
-    """What identifies the inputs of a finished build cheaply (no read): path, size, mtime_ns."""
-    return [[s.path, s.size, os.stat(s.path).st_mtime_ns] for s in sources]
+    """What identifies the inputs of a finished build cheaply (no read): path, size, mtime_ns (an
+    object's ETag / version for a URL)."""
+    return [[s.path, s.size, _object_tag(s.path) if storage.is_url(s.path) else os.stat(s.path).st_mtime_ns]
+            for s in sources]
+
+
+def _object_tag(url: str) -> str:
+    i = storage.info(url)
+    return f"{i['etag']}/{i['version']}"
 
 
 METADATA = ["dataset_info.json", "state.json", "zooprep.json"]  # swapped in last, after the data files

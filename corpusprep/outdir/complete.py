@@ -189,6 +189,13 @@ def require_complete(root, command: str | None = None) -> dict | None:
 
 def require_complete_input(path) -> None:
     """For a corpus argument: a directory, or a file inside one, must not be an unfinished zooprep output."""
+    from corpusprep import storage
+
+    if storage.is_url(path):
+        for folder in dict.fromkeys([str(path), storage.parent(str(path))]):
+            if require_complete_url(folder) is not None:
+                return
+        return
     p = Path(path)
     for folder in ([p] if p.is_dir() else []) + [p.parent]:
         if (layout.meta(folder)).is_dir():
@@ -199,8 +206,13 @@ def require_complete_input(path) -> None:
 def require_recorded(files) -> None:
     """Corpus files found inside a zooprep output must be among the files its complete state records
     (a file added there by hand is not that command's output)."""
+    from corpusprep import storage
+
     checked: dict[Path, dict | None] = {}
     for f in files:
+        if storage.is_url(f):
+            _require_recorded_url(str(f))
+            continue
         f = Path(f)
         for folder in f.parents:
             if folder not in checked:
@@ -212,3 +224,81 @@ def require_recorded(files) -> None:
                     raise InputError(str(f), f"not part of the `zooprep {done.get('command')}` output {folder} (not "
                                              f"in {layout.META_DIR}/{COMPLETE}); move it out of that directory")
                 break
+
+
+# -- the same checks for an output directory given as a URL (read through corpusprep.storage) ------
+def _remote_marked(url: str) -> bool:
+    """Whether ``url`` holds a zooprep output's ``.zooprep/`` folder (any object under it)."""
+    from corpusprep import storage
+
+    meta = storage.join(url, layout.META_DIR)
+    try:
+        return bool(storage.isdir(meta) and storage.list_files(meta))
+    except ZooprepError:
+        return False
+
+
+def read_complete_url(url: str) -> dict | None:
+    """``read_complete`` of a remote output directory: its complete.json when present and intact."""
+    from corpusprep import storage
+
+    try:
+        obj = json.loads(storage.read_bytes(storage.join(url, layout.META_DIR, COMPLETE)).decode("utf-8"))
+    except (ZooprepError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("files"), dict):
+        return None
+    return obj if obj.get("checksum") == _self_checksum(obj) else None
+
+
+_REMOTE_CHECKED: dict[str, dict | None] = {}
+
+
+def require_complete_url(url: str, command: str | None = None) -> dict | None:
+    """``require_complete`` for a URL: None for a prefix without ``.zooprep/`` (the user's own
+    objects); a zooprep output must be complete (``.zooprep/complete.json`` intact), of the
+    expected command, with every listed object present at its recorded size."""
+    from corpusprep import storage
+
+    url = storage.absolute(url).rstrip("/")
+    if url not in _REMOTE_CHECKED:
+        _REMOTE_CHECKED[url] = _check_remote(url) if _remote_marked(url) else None
+    done = _REMOTE_CHECKED[url]
+    if done is not None and command is not None and done.get("command") != command:
+        raise InputError(url, f"holds `zooprep {done.get('command')}` output, not `zooprep {command}` output")
+    return done
+
+
+def _check_remote(url: str) -> dict:
+    from corpusprep import storage
+
+    done = read_complete_url(url)
+    if done is None:
+        raise InputError(url, f"unfinished zooprep output (no intact {layout.META_DIR}/{COMPLETE}: the run was "
+                              "interrupted or is still running); rerun the command that writes it to resume")
+    hint = f"see `zooprep verify {url}`"
+    for rel, f in sorted(done["files"].items()):
+        target = storage.join(url, rel)
+        try:
+            size = storage.info(target)["size"]
+        except ZooprepError:
+            raise InputError(target, f"missing from the complete `zooprep {done.get('command')}` output ({hint})") from None
+        if size != f.get("bytes"):
+            raise InputError(target, f"changed since `zooprep {done.get('command')}` wrote it ({size} bytes, "
+                                     f"recorded {f.get('bytes')}); {hint}")
+    return done
+
+
+def _require_recorded_url(f: str) -> None:
+    from corpusprep import storage
+
+    folder = storage.parent(f)
+    while "/" in folder.split("://", 1)[1]:
+        done = require_complete_url(folder)
+        if done is not None:
+            rel = f[len(storage.absolute(folder).rstrip("/")) + 1:]
+            if rel not in done["files"]:
+                raise InputError(f, f"not part of the `zooprep {done.get('command')}` output {folder} (not in "
+                                    f"{layout.META_DIR}/{COMPLETE}); move it out of that prefix")
+            return
+        folder = storage.parent(folder)

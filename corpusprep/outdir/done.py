@@ -18,11 +18,15 @@ import json
 import os
 from pathlib import Path
 
+from corpusprep import storage
 from corpusprep.atomic import json_bytes, sha256_file, sha256_range, write_bytes
 
 
 def input_identity(path: str, start: int = 0, end: int | None = None) -> dict:
-    """Size, mtime_ns and the sha256 of bytes [start, end) of one input file."""
+    """Size, mtime_ns and the sha256 of bytes [start, end) of one input file; for a URL
+    (``storage.identity``) its ETag and version instead of mtime_ns."""
+    if storage.is_url(path):
+        return storage.identity(path, start, end)
     st = os.stat(path)
     return {"path": str(path), "start": start, "end": end, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "sha256": sha256_range(path, start, end)}
@@ -37,7 +41,7 @@ def parquet_span(path: str, first_group: int, end_group: int) -> tuple[int, int 
     """Byte range [start, end) holding the column chunks of row groups [first_group, end_group)."""
     import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(path).metadata
+    meta = pq.ParquetFile(storage.open_read(path) if storage.is_url(path) else path).metadata
     lo, hi = None, 0
     for rg in range(first_group, min(end_group, meta.num_row_groups)):
         group = meta.row_group(rg)
@@ -51,6 +55,8 @@ def parquet_span(path: str, first_group: int, end_group: int) -> tuple[int, int 
 
 def _identity_changed(recorded: dict) -> str | None:
     path = recorded.get("path")
+    if storage.is_url(path):
+        return storage.identity_changed(recorded)
     try:
         st = os.stat(path)
     except (OSError, TypeError):

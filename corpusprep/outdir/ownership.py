@@ -27,6 +27,10 @@ from corpusprep.outdir import complete, layout
 
 
 def _real(path) -> str:
+    from corpusprep import storage
+
+    if storage.is_url(path):
+        return storage.absolute(path).rstrip("/")
     return os.path.realpath(os.path.abspath(os.fspath(path)))
 
 

@@ -44,9 +44,11 @@ class FailedFile:
 
 
 def file_size(path: str) -> int | None:
+    from corpusprep import storage
+
     try:
-        return os.stat(path).st_size
-    except OSError:
+        return storage.info(path)["size"] if storage.is_url(path) else os.stat(path).st_size
+    except (OSError, ZooprepError):
         return None
 
 

@@ -12,7 +12,8 @@ import glob
 import os
 import stat
 
-from corpusprep.errors import InputError
+from corpusprep import storage
+from corpusprep.errors import InputError, ZooprepError
 from corpusprep.readers.failures import FailureLog, fail_fast
 
 _GLOB_CHARS = set("*?[")
@@ -37,6 +38,8 @@ def expand_inputs(inputs: list[str], failures: FailureLog | None = None, *, skip
     expanded, each sorted by path. Hidden files and folders (``.git``, ``.work``...) and, with
     ``skip_docs``, documentation/code files (README*, LICENSE*, *.md, *.py, *.sh) inside a folder
     are skipped; a file named explicitly is always taken. The same file named twice is read once.
+    URLs (``s3://bucket/prefix``, any fsspec protocol) follow the same rules: a prefix is a folder,
+    glob characters in a URL are expanded by its filesystem.
     """
     log = fail_fast(failures)
     if not inputs:
@@ -50,14 +53,21 @@ def expand_inputs(inputs: list[str], failures: FailureLog | None = None, *, skip
             log.add(exc.path, exc.message, exc.line)
             continue
         for path in found:
-            key = os.path.realpath(path)
+            key = input_key(path)
             if key not in seen:
                 seen.add(key)
                 out.append(path)
     return out
 
 
+def input_key(path: str) -> str:
+    """What makes two names one file: the resolved path, or the normalised URL."""
+    return storage.absolute(path) if storage.is_url(path) else os.path.realpath(path)
+
+
 def _expand_one(item: str, log: FailureLog, skip_docs: bool) -> list[str]:
+    if storage.is_url(item):
+        return _expand_url(item, log, skip_docs)
     if os.path.isdir(item):
         files = walk(item, log, skip_docs)
         if not files:
@@ -105,8 +115,50 @@ def _usable(path: str, log: FailureLog) -> bool:
     return True
 
 
+def _expand_url(item: str, log: FailureLog, skip_docs: bool) -> list[str]:
+    """``_expand_one`` for a URL: an object, a prefix (walked) or a glob; storage errors (bad
+    credentials, unknown protocol, refused request) name the URL."""
+    try:
+        if storage.isdir(item):
+            files = walk(item, log, skip_docs)
+            if not files:
+                raise InputError(storage.display(item), "prefix holds no objects")
+            return files
+        if storage.exists(item):
+            return [item]
+        if bool(_GLOB_CHARS & set(item.split("://", 1)[1])):
+            matched = storage.glob(item)
+            if not matched:
+                raise InputError(storage.display(item), "pattern matched no objects")
+            files = []
+            for m in matched:
+                files.extend(walk(m, log, skip_docs) if storage.isdir(m) else [m])
+            return files
+    except ZooprepError as exc:
+        if isinstance(exc, InputError):
+            raise
+        text, shown_ = str(exc), storage.display(item) + ": "
+        raise InputError(storage.display(item), text[len(shown_):] if text.startswith(shown_) else text) from None
+    raise InputError(storage.display(item), "no such object or prefix")
+
+
+def _walk_url(folder: str, skip_docs: bool) -> list[str]:
+    """``walk`` for a URL prefix: the same skip rules on every part of each object's relative name,
+    sorted by path components (``storage.list_files``)."""
+    base = storage.absolute(folder).rstrip("/")
+    out = []
+    for target in storage.list_files(folder):
+        parts = target[len(base) + 1:].split("/")
+        if any(p.startswith(".") for p in parts[:-1]) or _skipped(parts[-1], skip_docs):
+            continue
+        out.append(target)
+    return out
+
+
 def walk(folder: str, log: FailureLog, skip_docs: bool = True) -> list[str]:
     """Usable files under ``folder`` sorted by path; a sub-folder that cannot be listed is named."""
+    if storage.is_url(folder):
+        return _walk_url(folder, skip_docs)
     found: list[str] = []
 
     def unreadable(exc: OSError) -> None:

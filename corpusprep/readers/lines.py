@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Union
 
 from corpusprep.records import Reject
-from corpusprep.readers.rawio import BLOCK, DamagedInput, Suspect, iter_decompressed, iter_plain
+from corpusprep.readers.rawio import BLOCK, DamagedInput, Suspect, iter_decompressed, iter_plain, open_input
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 
 RAW_PREFIX = 200  # characters of offending input kept in a Reject
@@ -69,7 +69,7 @@ def owned_chunks(path: str, start: int, end: int | None, block: int = BLOCK) -> 
     The line that begins before ``start`` belongs to the previous unit; the last owned line is read
     past ``end`` up to its newline.
     """
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         pos = first_line_start(fh, start)
         if pos is None or (end is not None and pos >= end):
             return
@@ -101,7 +101,7 @@ def line_before_is_blank(path: str, start: int, encoding: str, max_line: int = D
     Decided exactly as the line reader would decide it (NULs removed, ``\\r`` dropped, decoded,
     whitespace-only); an over-long or undecodable line is not blank.
     """
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         p0 = first_line_start(fh, start)
         if p0 is None or p0 == 0:
             return True

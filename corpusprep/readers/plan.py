@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from corpusprep.errors import InputError, ZooprepError
@@ -11,8 +10,8 @@ from corpusprep.readers.tables import plan_csv, resolve_index
 from corpusprep.readers.sniff import couplet_partner, family_of, sample_text, sniff_layout
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, FAMILIES, WorkUnit, compression_of, inner_name
 from corpusprep.readers.failures import FailureLog, fail_fast
-from corpusprep.readers.inputs import expand_inputs
-from corpusprep.readers.rawio import detect_encoding, first_line_numbers, read_sample
+from corpusprep.readers.inputs import expand_inputs, input_key
+from corpusprep.readers.rawio import detect_encoding, first_line_numbers, input_size, read_sample
 
 # Layouts that can be cut into byte ranges anywhere: one record per physical line, or blank-line
 # documents (a unit owns the documents that start in its range).
@@ -36,7 +35,7 @@ def plan_units(inputs: list[str], fmt: str = "auto", encoding: str | None = None
         raise ZooprepError("unit_bytes must be positive")
     log = fail_fast(failures)
     files = expand_inputs(inputs, log)
-    taken = set(os.path.realpath(p) for p in files)
+    taken = set(input_key(p) for p in files)
     units: list[WorkUnit] = []
     for path in files:
         try:
@@ -87,7 +86,7 @@ def _couplet_pair(path: str, taken: set[str]) -> tuple[str, str] | None:
     if partner is None:
         raise InputError(path, "couplets are read as in.txt/out.txt pairs; the partner file is missing")
     if inner_name(path) == "out.txt":
-        if os.path.realpath(partner) in taken:
+        if input_key(partner) in taken:
             return None
         return partner, path
     return path, partner
@@ -131,7 +130,7 @@ def _check_fields(path: str, family: str, layout: str, text: str, text_field: st
 
 def _file_units(path: str, family: str, enc: str, layout: str, opts: dict, unit_bytes: int) -> list[WorkUnit]:
     comp = compression_of(path)
-    size = os.path.getsize(path)
+    size = input_size(path)
     if comp or layout not in SPLITTABLE or size <= unit_bytes:
         return [WorkUnit(0, path, family, enc, 0, None, comp, _options(opts))]
     starts = list(range(0, size, unit_bytes))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterator
 
-from corpusprep.errors import InputError
+from corpusprep import storage
+from corpusprep.errors import InputError, ZooprepError
+from corpusprep.storage import is_url
 
 BLOCK = 1 << 20  # bytes per read: per-block overhead vanishes, buffers stay cache- and allocator-friendly
 _COMPRESSED_READ = 64 << 10  # small compressed reads: little good output is lost at a damaged spot
@@ -125,14 +127,52 @@ def _gzip_header_length(head: bytes) -> int | None:
 
 
 def _open(path: str):
+    """A binary file handle on an input: a local regular file, or a URL read by ranged GETs
+    (``corpusprep.storage``); any failure is one ``InputError`` naming the input."""
     import stat
 
+    if is_url(path):
+        try:
+            return storage.open_read(path)
+        except ZooprepError as exc:
+            raise InputError(storage.display(path), _reason(path, exc)) from None
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
             raise InputError(path, "not a regular file; give a file or a folder")
         return open(path, "rb")
     except OSError as exc:
         raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
+
+
+def open_input(path: str):
+    """``_open`` for the readers outside this module (byte ranges, line scans, Parquet footers)."""
+    return _open(path)
+
+
+def input_size(path: str) -> int:
+    """Size in bytes of an input file or object (an ``InputError`` when it cannot be stat'ed)."""
+    if not is_url(path):
+        return os.path.getsize(path)
+    try:
+        return storage.info(path)["size"]
+    except ZooprepError as exc:
+        raise InputError(storage.display(path), _reason(path, exc)) from None
+
+
+def input_is_file(path: str) -> bool:
+    """Whether ``path`` names a file (locally) or an object (URL)."""
+    if not is_url(path):
+        return os.path.isfile(path)
+    try:
+        return storage.exists(path) and not storage.isdir(path)
+    except ZooprepError:
+        return False
+
+
+def _reason(path: str, exc: BaseException) -> str:
+    """A storage error's text without the target it starts with (the InputError names it)."""
+    text, shown = str(exc), storage.display(path) + ": "
+    return text[len(shown):] if text.startswith(shown) else text
 
 
 class Suspect(bytes):
@@ -314,7 +354,7 @@ def iter_raw(path: str, compression: str | None) -> Iterator[bytes]:
 
 def read_sample(path: str, compression: str | None, size: int = SAMPLE_BYTES) -> bytes:
     """The first ``size`` (decompressed) bytes; an unreadable or undecompressable file is an InputError."""
-    if not os.path.isfile(path):
+    if not input_is_file(path):
         raise InputError(path, "no such file")
     parts: list[bytes] = []
     got = 0

@@ -5,7 +5,7 @@ import json
 import os
 
 from corpusprep.errors import InputError
-from corpusprep.readers.rawio import SAMPLE_BYTES, detect_encoding, read_sample
+from corpusprep.readers.rawio import SAMPLE_BYTES, detect_encoding, input_is_file, read_sample
 from corpusprep.readers.schemas import TEXT_CANDIDATES, is_poem
 from corpusprep.readers.units import FAMILIES, compression_of, inner_name
 
@@ -31,7 +31,7 @@ def couplet_partner(path: str) -> str | None:
         return None
     folder, base = os.path.split(path)
     partner = os.path.join(folder, base.replace(name, other, 1))
-    return partner if os.path.isfile(partner) else None
+    return partner if input_is_file(partner) else None
 
 
 def sniff_format(path: str) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections import deque
 from typing import Callable, Iterator
@@ -11,6 +10,7 @@ from typing import Callable, Iterator
 from corpusprep.errors import InputError
 from corpusprep.records import Record, Reject
 from corpusprep.readers.lines import RAW_PREFIX, BadLine, unit_line_blocks
+from corpusprep.readers.rawio import input_size
 from corpusprep.readers.schemas import Mapped, row_mapper
 from corpusprep.readers.units import DEFAULT_MAX_LINE_BYTES, WorkUnit
 
@@ -209,7 +209,7 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     from corpusprep.readers.units import JSON_ARRAY_MAX_BYTES
 
     source = unit.source
-    size = os.path.getsize(unit.path) if not unit.compression else 0
+    size = input_size(unit.path) if not unit.compression else 0
     if size > JSON_ARRAY_MAX_BYTES:
         raise InputError(source, f"a JSON array of {size} bytes is read whole and the limit is "
                                  f"{JSON_ARRAY_MAX_BYTES}; convert it to JSON lines (one object per line)")

@@ -244,6 +244,12 @@ def detect_kind(root: Path) -> tuple[str, Path]:
 
 def verify_dir(root: str | os.PathLike, threads: int = 4) -> VerifyResult:
     """Check every recorded file's sha256 and list missing, altered, unexpected and inconsistent ones."""
+    from corpusprep.storage import is_url
+
+    if is_url(str(root)):
+        from corpusprep.outdir.remote import verify_url
+
+        return verify_url(str(root), threads)
     root = Path(root)
     if not root.is_dir():
         raise InputError(str(root), "not a directory")

@@ -32,7 +32,8 @@ def run_verify(cfg: VerifyConfig) -> bool:
 
 
 def verify(
-    dirs: List[Path] = typer.Argument(..., help="Output directories of `clean` (report.json) or `shard` (zooprep.json)."),
+    dirs: List[str] = typer.Argument(..., help="Output directories of `clean` (report.json) or `shard` (zooprep.json), "
+                                               "local or URLs (s3://...: the objects are re-hashed by streaming)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object (a list for several directories)."),
     threads: int = typer.Option(4, "--threads", min=1, help="Files hashed concurrently."),
 ) -> None:

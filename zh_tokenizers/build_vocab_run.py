@@ -45,11 +45,24 @@ class BuildVocabConfig:
 
 
 def report_path(cfg: BuildVocabConfig) -> Path:
-    return cfg.report or cfg.out.with_name(cfg.out.name + ".report.json")
+    return cfg.report or Path(cfg.out).with_name(Path(cfg.out).name + ".report.json")
 
 
 def run_build_vocab(cfg: BuildVocabConfig) -> str:
     """Returns a one-line summary; writes ``cfg.out`` and the JSON report atomically."""
+    from dataclasses import replace
+
+    from corpusprep.storage import is_url
+
+    if is_url(str(cfg.out)) or is_url(str(cfg.report or "")):  # written locally, uploaded, report (card) last
+        from corpusprep.outdir.remote import RemoteFiles
+
+        report = str(cfg.report or f"{cfg.out}.report.json")
+        rf = RemoteFiles("build-vocab", [str(cfg.out)], report, [*cfg.corpus, cfg.extend, *cfg.compare])
+        rf.check()
+        local = replace(cfg, out=rf.local(cfg.out), report=rf.local(report))
+        return rf.fix_text(rf.run(lambda: run_build_vocab(local)))
+    cfg = replace(cfg, out=Path(cfg.out), report=Path(cfg.report) if cfg.report else None)
     from corpusprep.corpus_input import expand_corpus
     from zh_tokenizers.vocab_build import VocabRules, char_stats, extend_vocab, new_vocab
     from zh_tokenizers.vocab_count import count_unit, plan_units

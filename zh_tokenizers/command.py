@@ -13,7 +13,8 @@ from zh_tokenizers.tokenize_run import TokenizeConfig, run_tokenize
 def build_vocab(
     corpus: List[str] = typer.Argument(..., help="Text files (one document or sentence per line, UTF-8) or "
                                                   "`clean` output dirs / .parquet files (their `text` column)."),
-    out: Path = typer.Option(..., "--out", help="Vocab file to write (one token per line, id = line number)."),
+    out: str = typer.Option(..., "--out", help="Vocab file to write (one token per line, id = line number; a "
+                                               "URL such as s3://bucket/vocab.txt too)."),
     min_freq: int = typer.Option(1, "--min-freq", help="Keep characters (and ## entries) seen at least this often."),
     max_size: Optional[int] = typer.Option(None, "--max-size", help="At most this many lines in the vocab."),
     coverage: Optional[float] = typer.Option(None, "--coverage", help="Keep the most frequent characters until "
@@ -24,7 +25,7 @@ def build_vocab(
                                                                  "corpus's new characters (with --min-freq)."),
     compare: Optional[List[str]] = typer.Option(None, "--compare", help="Also report coverage of this vocab "
                                                                           "(repeatable)."),
-    report: Optional[Path] = typer.Option(None, "--report", help="JSON report path [default: OUT.report.json]."),
+    report: Optional[str] = typer.Option(None, "--report", help="JSON report path [default: OUT.report.json]."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Counting processes [default: all cores]."),
     executor: str = typer.Option("local", "--executor", help="local | ray (same vocab either way)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (with --executor ray)."),

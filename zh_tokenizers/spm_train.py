@@ -292,7 +292,19 @@ def train_spm(cfg: SpmTrainConfig) -> dict:
     """Train, write P.model / P.vocab / P.card.json atomically; return the card."""
     import sentencepiece as spm
 
+    from corpusprep.storage import is_url
+
     cfg.validate()
+    if is_url(cfg.out_prefix):  # trained and written locally, uploaded, card last
+        from dataclasses import replace
+
+        from corpusprep.outdir.remote import RemoteFiles
+
+        p = cfg.out_prefix
+        rf = RemoteFiles("build-spm", [p + ".model", p + ".vocab"], p + ".card.json", cfg.corpus, "--out-prefix")
+        rf.check()
+        local = replace(cfg, out_prefix=str(rf.local(p)))
+        return rf.fix(rf.run(lambda: train_spm(local)))
     t_start = time.perf_counter()
     outputs = spm_outputs(cfg, [])
     outputs.check()  # before training: never an input, never a file zooprep did not write
@@ -370,7 +382,7 @@ def finish(card: dict, cfg: SpmTrainConfig) -> None:
     log = FailureLog(cfg.on_error)
     for entry in card["corpus"]["failed_files"]:
         log.add_record(entry)
-    log.finish(str(Path(cfg.out_prefix).with_name(Path(cfg.out_prefix).name + ".card.json")))
+    log.finish(f"{cfg.out_prefix}.card.json")
 
 
 def _preseg_card(cfg: SpmTrainConfig, stats: _Stats) -> dict:

@@ -117,6 +117,10 @@ def run_clean(config: CleanConfig) -> dict:
     pack_bytes = min(config.unit_bytes, PACK_BYTES)
     with OutputDir.open(config.out, "clean", _input_paths(config, units), rerun=True, overwrite_option=None) as od:
         work = od.open_work({"fingerprint": fingerprint, "pack_bytes": pack_bytes})
+        if str(od.root) != str(config.out):  # a URL --out runs in its local mirror (outdir/remote.py)
+            from dataclasses import replace
+
+            config = replace(config, out=str(od.root))
         return _run(config, od, work, units, fingerprint, pack_bytes, t0, failures)
 
 

@@ -175,12 +175,25 @@ def card_path(out: Path) -> Path:
     return Path(out).with_name(Path(out).name + ".card.json")
 
 
-def export(cfg: ExportConfig) -> ExportResult:
+def export(cfg: ExportConfig, _shown: str | None = None) -> ExportResult:
     if cfg.to not in TARGETS:
         raise ZooprepError(f"--to {cfg.to!r} is not one of {', '.join(TARGETS)}")
+    from dataclasses import replace
+
+    from corpusprep.outdir.remote import RemoteFiles, readable
+    from corpusprep.storage import display, is_url
+
+    shown = _shown or display(str(cfg.directory))  # what the card records: never a cache path or a secret
+    if is_url(str(cfg.out)):  # written locally, uploaded, card last
+        rf = RemoteFiles("export", [str(cfg.out)], f"{cfg.out}.card.json", [str(cfg.directory)])
+        rf.check()
+        result = rf.run(lambda: export(replace(cfg, out=rf.local(str(cfg.out))), shown))
+        return replace(result, path=display(str(cfg.out)))
+    if is_url(str(cfg.directory)):  # read through the verified local cache
+        return export(replace(cfg, directory=readable(str(cfg.directory), "shard")), shown)
     outputs = FileOutputs("export", [Path(cfg.out)], card_path(cfg.out), [cfg.directory])
     outputs.check()
     result = export_uer(cfg) if cfg.to == "uer" else export_hf(cfg)
-    outputs.write_card({"directory": str(cfg.directory), "to": cfg.to, "processor": result.processor,
+    outputs.write_card({"directory": shown, "to": cfg.to, "processor": result.processor,
                         "instances": result.instances})
     return result

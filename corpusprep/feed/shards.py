@@ -104,7 +104,9 @@ class ShardReader:
     """
 
     def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
+        from corpusprep.outdir.remote import readable
+
+        self.directory = Path(readable(directory))  # a URL: its verified local copy ($ZOOPREP_CACHE/objects)
         self.meta = read_meta(self.directory)
         self._open()
 

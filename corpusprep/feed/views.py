@@ -83,8 +83,9 @@ class EncodedCorpus:
 
     def __init__(self, directory: str | Path):
         from corpusprep.outdir import require_complete
+        from corpusprep.outdir.remote import readable
 
-        self.directory = Path(directory)
+        self.directory = Path(readable(directory))  # a URL: its verified local copy ($ZOOPREP_CACHE/objects)
         done = require_complete(self.directory, "shard") if self.directory.is_dir() else None
         self.raw = read_meta_json(self.directory)
         self.path = self.directory / "zooprep.json"
@@ -251,7 +252,9 @@ class ViewReader:
     """
 
     def __init__(self, directory: str | Path, view: ViewConfig, cache_dir: str | Path | None = "default"):
-        self.directory = Path(directory)
+        from corpusprep.outdir.remote import readable
+
+        self.directory = Path(readable(directory))
         self.view = view.validate()
         self.cache_dir = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
         self.corpus = EncodedCorpus(self.directory)

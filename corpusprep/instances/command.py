@@ -19,7 +19,8 @@ def shard(
                                                   "line: mlm/lm/t5/bilm; one sentence per line with a blank line after "
                                                   "each document: bert/albert/bart/gsg; label<TAB>text[<TAB>text_b]: "
                                                   "cls/cls_mlm; source<TAB>target: prefixlm)."),
-    out: Path = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json)."),
+    out: str = typer.Option(..., "--out", help="Output directory (datasets save_to_disk layout + zooprep.json), or a "
+                                               "URL (s3://bucket/prefix, any fsspec URL)."),
     seq_len: int = typer.Option(512, "--seq-len", help="Tokens per instance (lm rows hold seq_len + 1)."),
     processor: str = typer.Option("mlm", "--processor", help=_PROCESSOR_HELP),
     vocab: Optional[str] = typer.Option(None, "--vocab", help="Vocab .txt (e.g. google_zh_vocab.txt; a URL too)."),
@@ -80,7 +81,7 @@ def shard(
 
 
 def inspect(
-    out: Path = typer.Argument(..., help="A `shard` output directory."),
+    out: str = typer.Argument(..., help="A `shard` output directory (or its URL, s3://...)."),
     n: int = typer.Option(3, "-n", "--n", help="Rows to show, from --start on."),
     start: int = typer.Option(0, "--start", help="First row to show (0-based, as ds[N])."),
     random: int = typer.Option(0, "--random", help="Show this many rows drawn at random (from --start on) instead."),

@@ -188,8 +188,11 @@ def inspect_dir(out: Path, n: int = 3, vocab: Path | None = None, spm: Path | No
     """The report `inspect` prints: the summary, a legend, then the chosen rows."""
     import datasets
 
+    from corpusprep.outdir.remote import readable
+
     opts = opts or InspectOptions(n=n, vocab=vocab, spm=spm)
     opts.validate()
+    out = readable(out)  # a URL: its verified local copy ($ZOOPREP_CACHE/objects)
     meta = read_meta(out)
     for f in meta.get("files") or []:  # name the damaged file instead of a pyarrow traceback
         path = Path(out) / (f["path"] if isinstance(f, dict) else str(f))

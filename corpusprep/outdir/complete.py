@@ -161,7 +161,12 @@ def require_complete(root, command: str | None = None) -> dict | None:
     otherwise InputError says what is missing and how to resume.
     """
     from corpusprep.outdir.ownership import read_owner
+    from corpusprep.storage import is_url
 
+    if is_url(str(root)):
+        from corpusprep.outdir.remote import require_remote_complete
+
+        return require_remote_complete(str(root), command)
     root = Path(root)
     owner = read_owner(root)
     if owner is None:

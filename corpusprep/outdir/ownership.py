@@ -92,7 +92,15 @@ class OutputDir:
 
         ``rerun``: a complete output of the same command may be rebuilt without ``overwrite``
         (``clean``); otherwise a complete output is replaced only with ``overwrite``.
+        A URL (``s3://...``) is opened as a ``remote.RemoteOutputDir`` (same interface, object-store protocol).
         """
+        from corpusprep.storage import is_url
+
+        if is_url(str(root)):
+            from corpusprep.outdir.remote import RemoteOutputDir
+
+            return RemoteOutputDir.open(str(root), command, inputs, overwrite=overwrite, rerun=rerun,
+                                        overwrite_option=overwrite_option)
         root = Path(root)
         inputs = list(inputs)
         if root.is_symlink() and not root.exists():

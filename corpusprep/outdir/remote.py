@@ -1,0 +1,759 @@
+"""Outputs on object storage (``s3://``, ``gs://``, any fsspec URL): the promises of docs/FORMATS.md
+section 6 without flock and without rename.
+
+A run on ``--out URL`` happens in a local MIRROR (``$ZOOPREP_CACHE/outputs/<sha16 of the URL>``) with
+the local machinery (``OutputDir``, stage, swap), so the data bytes are the local ones by
+construction; ``commit`` then PUBLISHES the mirror's complete state to the URL. Objects under
+``URL/.zooprep/``:
+
+* ``lock.json``: the lease {pid, host, command, run_id, started, expires, lease_s}. Taken with a
+  conditional create (S3 ``If-None-Match: *``), renewed by a heartbeat thread with ``If-Match`` on
+  its ETag, deleted (``If-Match``) when the run ends. A second writer is refused naming the holder;
+  a lease past ``expires`` (or held by a dead pid on this very host) is taken over with ``If-Match``
+  on the stale ETag, so of two runs taking over at once only one wins. A writer that loses its lease
+  stops before its next publish step.
+* ``owner.json``: the marker, created (conditionally) before any other object; a non-empty prefix
+  without it is someone else's and refused whole.
+* ``written.json``: the journal {"files": {rel: {"sha256", "etag"}}}: the only objects zooprep may
+  ever replace or delete (a stale one only while its ETag is still the one zooprep wrote).
+* ``publishing.json``: the roll-forward record of a publish in progress (run id + file table).
+* ``complete.json``: the same object as the mirror's, created LAST (conditional create). Readers
+  trust only what it lists; it is deleted before the first object of a new publish is written.
+* ``work/``: the remote work area (done-markers, unit files, plan.json), pushed by the heartbeat
+  every ``$ZOOPREP_WORK_PUSH_S`` seconds (default 30) and when a run fails, pulled by a rerun whose
+  mirror lacks it (another machine): finished units are reused there too. Removed after a publish.
+
+Publish: publishing.json -> delete complete.json -> journal (old + new names, before any new name
+appears) -> upload the files whose sha256/ETag changed (data first, top-level ``*.json`` last) ->
+delete the previous run's objects the new one lacks (journal-listed, conditional on their ETag) ->
+journal -> complete.json -> delete publishing.json and work/. A run killed anywhere in between
+leaves no complete.json; the next run on the URL finishes the publish from its mirror (same
+machine) or rebuilds (reusing the pushed work) and publishes again.
+
+Work area contract (for executors whose tasks run on other machines, e.g. Ray without a shared
+path): ``push_work(url, work_dir, paths)`` uploads files lying under the local ``work_dir`` to
+``URL/.zooprep/work/<path relative to work_dir>``; ``pull_work(url, work_dir, rels=None)``
+downloads those objects (all of them for None) to ``work_dir/<rel>`` through a temporary name
+(never a partial file under the final name) and returns the local paths. Both take the
+credential-free URL (``RemoteOutputDir.url``); the node's own environment or
+``$ZOOPREP_STORAGE_OPTIONS`` supplies credentials. They hold no lease: only the driver, which holds
+it, calls ``commit``. Done-markers are validated by their checksums after a pull, as always.
+
+Reading: ``cached_output(URL)`` copies a complete remote output into
+``$ZOOPREP_CACHE/objects/<sha16 of URL>/<complete.json checksum[:16]>/``, each file checked against
+its sha256 in complete.json before it gets its final name; ``verify_url`` re-hashes remote objects.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from corpusprep import storage
+from corpusprep.atomic import is_tmp_name, json_bytes, sha256_file, tmp_name, write_bytes
+from corpusprep.errors import InputError, InputsFailed, ZooprepError
+from corpusprep.outdir import complete, layout
+
+LOCK = "lock.json"
+PUBLISHING = "publishing.json"
+
+
+# -- small helpers -----------------------------------------------------------------------------
+def cache_root() -> Path:
+    """``$ZOOPREP_CACHE``, else ``$XDG_CACHE_HOME/zooprep`` (``~/.cache/zooprep``)."""
+    if os.environ.get("ZOOPREP_CACHE"):
+        return Path(os.environ["ZOOPREP_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zooprep"
+
+
+def _key16(url: str) -> str:
+    return hashlib.sha256(storage.absolute(url).encode()).hexdigest()[:16]
+
+
+def mirror_dir(url: str) -> Path:
+    return cache_root() / "outputs" / _key16(url)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _test_hook() -> None:
+    """Tests kill the process at the N-th remote write: ZOOPREP_TEST_KILL_AT_WRITE=N (and log each
+    write to ZOOPREP_TEST_WRITE_LOG to count them)."""
+    log = os.environ.get("ZOOPREP_TEST_WRITE_LOG")
+    at = os.environ.get("ZOOPREP_TEST_KILL_AT_WRITE")
+    if not (log or at):
+        return
+    _test_hook.n = getattr(_test_hook, "n", 0) + 1
+    if log:
+        with open(log, "a") as fh:
+            fh.write(f"{_test_hook.n}\n")
+    if at and _test_hook.n == int(at):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _meta(base: str, name: str) -> str:
+    return storage.join(base, layout.META_DIR, name)
+
+
+def _read_json(target: str) -> dict | None:
+    try:
+        obj = json.loads(storage.read_bytes(target).decode("utf-8"))
+    except (ZooprepError, OSError, ValueError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _head(target: str) -> dict | None:
+    """Fresh metadata of one object (no listing cache), None when absent."""
+    try:
+        fs, path = storage.filesystem(target)
+        fs.invalidate_cache(path)
+        return storage.info(target)
+    except ZooprepError:
+        return None
+
+
+def listing(base: str) -> dict[str, dict]:
+    """{rel: {"size", "etag"}} of every object under ``base`` (fresh, one recursive list)."""
+    fs, path = storage.filesystem(base)
+    path = path.rstrip("/")
+    try:
+        fs.invalidate_cache(path)
+        found = fs.find(path, withdirs=False, detail=True)
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # noqa: BLE001 - one clear line
+        raise storage.StorageError(f"{storage.display(base)}: cannot list ({storage.display(exc)})") from None
+    out = {}
+    for p, i in found.items():
+        if p.startswith(path + "/") and i.get("type", "file") != "directory":
+            out[p[len(path) + 1:]] = {"size": int(i.get("size") or 0),
+                                      "etag": i.get("ETag") or i.get("etag") or i.get("md5Hash")}
+    return out
+
+
+def _put(local: Path, target: str) -> str | None:
+    _test_hook()
+    storage.put_file(str(local), target)
+    i = _head(target)
+    return i["etag"] if i else None
+
+
+def _write(target: str, obj: dict) -> None:
+    _test_hook()
+    storage.write_bytes(target, json_bytes(obj))
+
+
+def _delete(target: str, etag: str | None = None) -> bool:
+    _test_hook()
+    return storage.delete(target, etag)
+
+
+def _holder(h: dict | None) -> str:
+    if not h:
+        return "holder unknown"
+    return (f"pid {h.get('pid')} on {h.get('host')}, `zooprep {h.get('command')}`, started {h.get('started')}, "
+            f"lease until {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(float(h.get('expires') or 0)))}")
+
+
+def _stale(h: dict | None) -> bool:
+    """An unreadable lease, one past its expiry, or one held by a dead process on this host."""
+    if not h or not isinstance(h.get("expires"), (int, float)):
+        return True
+    if time.time() > h["expires"]:
+        return True
+    if h.get("host") == socket.gethostname() and isinstance(h.get("pid"), int):
+        try:
+            os.kill(h["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+# -- the work area -----------------------------------------------------------------------------
+def push_work(url: str, work_dir, paths: Iterable) -> list[str]:
+    """Upload files lying under ``work_dir`` to ``URL/.zooprep/work/<rel>``; returns the rels."""
+    work_dir = Path(work_dir)
+    done = []
+    for p in paths:
+        p = Path(p)
+        rel = p.resolve().relative_to(work_dir.resolve()).as_posix()
+        if is_tmp_name(p.name) or not p.is_file():
+            continue
+        _put(p, storage.join(url, layout.META_DIR, layout.WORK, rel))
+        done.append(rel)
+    return done
+
+
+def pull_work(url: str, work_dir, rels: Iterable[str] | None = None) -> list[Path]:
+    """Download ``URL/.zooprep/work/<rel>`` (every object there for None) to ``work_dir/<rel>``."""
+    base = storage.join(url, layout.META_DIR, layout.WORK)
+    if rels is None:
+        rels = sorted(listing(base))
+    out = []
+    for rel in rels:
+        if is_tmp_name(rel.rsplit("/", 1)[-1]) or ".." in rel.split("/"):
+            continue
+        local = Path(work_dir) / rel
+        storage.get_file(storage.join(base, rel), str(local))
+        out.append(local)
+    return out
+
+
+# -- the writer --------------------------------------------------------------------------------
+class RemoteOutputDir:
+    """OutputDir's interface (root = the local mirror, work, stage, open_work, commit, close) for a URL."""
+
+    def __init__(self, target: str, command: str, local):
+        self.target = target.rstrip("/")  # as given (may carry credentials): for access only
+        self.url = storage.display(storage.absolute(target))  # recorded and printed
+        self.command = command
+        self.local = local  # the mirror's OutputDir
+        self.run_id = local.run_id
+        self.rolled_forward: dict | None = None
+        self._lease_etag: str | None = None
+        self._lost: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pushed: dict[str, tuple] = {}
+        self._published = False
+        self.lease_s = float(os.environ.get("ZOOPREP_LEASE_S", "120"))
+        self.push_s = float(os.environ.get("ZOOPREP_WORK_PUSH_S", "30"))
+
+    @property
+    def root(self) -> Path:
+        return self.local.root
+
+    @property
+    def work(self) -> Path:
+        return self.local.work
+
+    @property
+    def stage(self) -> Path:
+        return self.local.stage
+
+    # -- opening -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, target, command: str, inputs: Iterable = (), *, overwrite: bool = False, rerun: bool = False,
+             overwrite_option: str | None = "--overwrite") -> "RemoteOutputDir":
+        from corpusprep.outdir.ownership import OutputDir
+
+        target = str(target)
+        clean = storage.absolute(target)
+        for item in inputs:
+            if item is None or not storage.is_url(str(item)):
+                continue
+            i = storage.absolute(str(item))
+            if i == clean or storage.inside(clean, i) or storage.inside(i, clean):
+                raise ZooprepError(f"{storage.display(clean)}: --out is, contains or lies inside the input "
+                                   f"{storage.display(i)}; zooprep never writes over an input")
+        hint = f" (or pass {overwrite_option} to replace it)" if overwrite_option else ""
+        cls._refuse_foreign(target)
+        mirror = mirror_dir(target)
+        mirror.mkdir(parents=True, exist_ok=True)
+        local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
+        od = cls(target, command, local)
+        try:
+            od._acquire()
+            owner = _read_json(_meta(od.target, layout.OWNER))
+            if owner is None or not isinstance(owner.get("command"), str):
+                cls._refuse_foreign(target)
+                storage.create_exclusive(_meta(od.target, layout.OWNER), json_bytes(od._owner()))
+            elif owner["command"] != command:
+                if not overwrite:
+                    raise ZooprepError(f"{od.url}: holds `zooprep {owner['command']}` output, not `{command}`; "
+                                       f"choose another --out{hint}")
+                _write(_meta(od.target, layout.OWNER), od._owner())
+            od.rolled_forward = od._roll_forward()
+            done = read_remote_complete(od.target)
+            if done is not None and not (overwrite or rerun or od.rolled_forward):
+                raise ZooprepError(f"{od.url}: holds a complete `zooprep {done.get('command')}` output; "
+                                   f"choose another --out{hint}")
+        except BaseException:
+            od.close(failed=False)
+            raise
+        return od
+
+    @staticmethod
+    def _refuse_foreign(target: str) -> None:
+        if _read_json(_meta(target, layout.OWNER)) is not None:
+            return
+        others = sorted(r for r in listing(target) if not layout.is_meta_path(r))
+        if others:
+            raise ZooprepError(f"{storage.display(storage.absolute(target))}: prefix is not empty and was not created "
+                               f"by zooprep (no {layout.META_DIR}/{layout.OWNER}; it holds e.g. {others[0]!r}); "
+                               "choose a new or empty --out")
+
+    def _owner(self) -> dict:
+        from corpusprep import __version__
+
+        return {"zooprep": "output directory", "command": self.command, "run_id": self.run_id, "created": _now(),
+                "zooprep_version": __version__, "url": self.url}
+
+    # -- the lease -------------------------------------------------------------------------------
+    def _lease(self) -> bytes:
+        return json_bytes({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                           "run_id": self.run_id, "started": _now(), "expires": time.time() + self.lease_s,
+                           "lease_s": self.lease_s})
+
+    def _acquire(self) -> None:
+        lock = _meta(self.target, LOCK)
+        _test_hook()
+        if not storage.create_exclusive(lock, self._lease()):
+            cur = _head(lock)
+            holder = _read_json(lock)
+            if cur is None or not _stale(holder):
+                raise ZooprepError(f"{self.url}: in use by another zooprep run ({_holder(holder)}); wait for it to "
+                                   "end or stop it, then rerun")
+            if not storage.replace_if_match(lock, self._lease(), cur["etag"]):
+                raise ZooprepError(f"{self.url}: another zooprep run took over the stale lease first "
+                                   f"({_holder(_read_json(lock))}); wait for it to end, then rerun")
+            print(f"zooprep: {self.url}: took over the stale lease of {_holder(holder)}", file=sys.stderr)
+        i = _head(lock)
+        self._lease_etag = i["etag"] if i else None
+        self._thread = threading.Thread(target=self._heartbeat, name="zooprep-lease", daemon=True)
+        self._thread.start()
+
+    def _heartbeat(self) -> None:
+        lock = _meta(self.target, LOCK)
+        last_push = time.monotonic()
+        while not self._stop.wait(min(self.lease_s / 3, self.push_s)):
+            try:
+                if self._lease_etag is not None:
+                    if not storage.replace_if_match(lock, self._lease(), self._lease_etag):
+                        self._lost = f"lost the lease on {self.url} to {_holder(_read_json(lock))}"
+                        return
+                    i = _head(lock)
+                    self._lease_etag = i["etag"] if i else None
+                if time.monotonic() - last_push >= self.push_s:
+                    self.sync_work()
+                    last_push = time.monotonic()
+            except Exception:  # noqa: BLE001 - a failed renewal is retried; expiry decides
+                pass
+
+    def _check_lease(self) -> None:
+        if self._lost:
+            raise ZooprepError(f"{self.url}: {self._lost}; this run stops (rerun to resume)")
+
+    def close(self, failed: bool = False) -> None:
+        """Stop the heartbeat, push the work area of a failed run, release the lease, drop a published mirror."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if failed and not self._lost:
+            try:
+                self.sync_work()
+            except ZooprepError:
+                pass
+        if self._lease_etag is not None and not self._lost:
+            try:
+                _delete(_meta(self.target, LOCK), self._lease_etag)
+            except ZooprepError:
+                pass
+            self._lease_etag = None
+        self.local.close()
+        if self._published:
+            shutil.rmtree(self.local.root, ignore_errors=True)  # the URL holds it now
+
+    def __enter__(self) -> "RemoteOutputDir":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(failed=exc_type is not None)
+
+    # -- work area -------------------------------------------------------------------------------
+    def push_work(self, local_paths: Iterable) -> list[str]:
+        self._check_lease()
+        return push_work(self.target, self.work, local_paths)
+
+    def pull_work(self, rel_paths: Iterable[str] | None = None) -> list[Path]:
+        return pull_work(self.target, self.work, rel_paths)
+
+    def sync_work(self) -> list[str]:
+        """Push the work files created or changed since the last push (the stage excluded)."""
+        if not self.work.is_dir():
+            return []
+        changed = []
+        for dirpath, dirs, names in os.walk(self.work):
+            if Path(dirpath) == self.work:
+                dirs[:] = [d for d in dirs if d != layout.STAGE]
+            for n in names:
+                p = Path(dirpath) / n
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                rel = p.relative_to(self.work).as_posix()
+                if not is_tmp_name(n) and self._pushed.get(rel) != (st.st_size, st.st_mtime_ns):
+                    changed.append((p, rel, (st.st_size, st.st_mtime_ns)))
+        # done-markers last: a marker never arrives before the files it names
+        changed.sort(key=lambda c: c[1].endswith(".done.json"))
+        for p, rel, sig in changed:
+            if self.push_work([p]):
+                self._pushed[rel] = sig
+        return [c[1] for c in changed]
+
+    def open_work(self, plan: dict) -> Path:
+        """The mirror's work area (pulled from the URL when this machine has none), reused only for ``plan``."""
+        plan_file = self.work / "plan.json"
+        remote_plan = _read_json(storage.join(self.target, layout.META_DIR, layout.WORK, "plan.json"))
+        wanted = json.loads(json.dumps(plan, sort_keys=True))
+        if not plan_file.exists() and remote_plan == wanted:
+            self.pull_work()
+        elif remote_plan is not None and remote_plan != wanted:
+            self._drop_remote_work()
+        work = self.local.open_work(plan)
+        if remote_plan != wanted:
+            self.push_work([plan_file])
+        return work
+
+    def _drop_remote_work(self) -> None:
+        base = storage.join(self.target, layout.META_DIR, layout.WORK)
+        for rel in listing(base):
+            _delete(storage.join(base, rel))
+
+    # -- commit and publish ----------------------------------------------------------------------
+    def commit(self, last: Iterable[str] = (), plan: str | None = None, summary: dict | None = None) -> dict:
+        self._check_lease()
+        done = self.local.commit(last, plan, summary)
+        self._publish(done)
+        return done
+
+    def _roll_forward(self) -> dict | None:
+        """Finish a publish a killed run had started, from this machine's mirror; None if there is none."""
+        mine = complete.read_complete(self.root)
+        if mine is None:
+            return None
+        pending = _read_json(_meta(self.target, PUBLISHING))
+        there = read_remote_complete(self.target)
+        if there is not None and there.get("run_id") == mine.get("run_id"):
+            return None
+        if (pending or {}).get("run_id") == mine.get("run_id") or (pending is None and there is None):
+            if all((self.root / rel).is_file() for rel in mine["files"]):
+                self._publish(mine)
+                self._published = False  # this run goes on in the mirror
+                return mine
+        return None
+
+    def _publish(self, done: dict) -> None:
+        base = self.target
+        files = done["files"]
+        journal = load_remote_journal(base)
+        present = listing(base)
+        for rel in files:
+            if rel in present and rel not in journal:
+                raise ZooprepError(f"{storage.join(self.url, rel)}: exists and was not written by zooprep; move it "
+                                   "away, then rerun (the finished work is kept and reused)")
+        _write(_meta(base, PUBLISHING), {"run_id": done["run_id"], "command": done["command"], "files": files})
+        self._check_lease()
+        _delete(_meta(base, layout.COMPLETE))
+        merged = {**journal, **{rel: journal.get(rel, {"sha256": f["sha256"], "etag": None}) for rel, f in files.items()}}
+        _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(merged.items()))})
+        order = sorted(files, key=lambda r: ("/" not in r and r.endswith(".json"), r))
+        new: dict[str, dict] = {}
+        for rel in order:
+            self._check_lease()
+            sha, old = files[rel]["sha256"], journal.get(rel) or {}
+            here = present.get(rel)
+            if here is not None and old.get("sha256") == sha and old.get("etag") and here["etag"] == old["etag"]:
+                new[rel] = old  # unchanged since zooprep wrote it: no upload
+                continue
+            new[rel] = {"sha256": sha, "etag": _put(self.root / rel, storage.join(base, rel))}
+        for rel, rec in journal.items():  # the previous run's objects the new one lacks
+            if rel in files or layout.is_meta_path(rel) or rel not in present:
+                continue
+            if rec.get("etag") and present[rel]["etag"] == rec["etag"]:
+                _delete(storage.join(base, rel), rec["etag"])
+        _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(new.items()))})
+        self._check_lease()
+        _test_hook()
+        if not storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done)):
+            _delete(_meta(base, layout.COMPLETE))
+            storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done))
+        _delete(_meta(base, PUBLISHING))
+        self._drop_remote_work()
+        self._published = True
+
+
+# -- readers -----------------------------------------------------------------------------------
+def read_remote_complete(target: str) -> dict | None:
+    """URL/.zooprep/complete.json when present and intact, else None."""
+    obj = _read_json(_meta(target, layout.COMPLETE))
+    if obj is None or not isinstance(obj.get("files"), dict):
+        return None
+    return obj if obj.get("checksum") == complete._self_checksum(obj) else None
+
+
+def load_remote_journal(target: str) -> dict[str, dict]:
+    obj = _read_json(_meta(target, layout.JOURNAL)) or {}
+    files = obj.get("files") if isinstance(obj.get("files"), dict) else {}
+    return {str(k): (v if isinstance(v, dict) else {"sha256": str(v), "etag": None}) for k, v in files.items()}
+
+
+def require_remote_complete(target: str, command: str | None = None) -> dict | None:
+    """``require_complete`` for a URL: None without owner.json; else the complete state, or InputError."""
+    url = storage.display(storage.absolute(target))
+    owner = _read_json(_meta(target, layout.OWNER))
+    if owner is None:
+        return None
+    done = read_remote_complete(target)
+    if done is None:
+        raise InputError(url, f"unfinished `zooprep {owner.get('command')}` output (no intact "
+                              f"{layout.META_DIR}/{layout.COMPLETE}: the run was interrupted or is still running); "
+                              f"rerun the same `zooprep {owner.get('command')}` command to resume it")
+    if command is not None and done.get("command") != command:
+        raise InputError(url, f"holds `zooprep {done.get('command')}` output, not `zooprep {command}` output")
+    present = listing(target)
+    for rel, f in sorted(done["files"].items()):
+        if rel not in present:
+            raise InputError(storage.join(url, rel), f"missing from the complete `zooprep {done['command']}` output "
+                                                     f"(see `zooprep verify {url}`)")
+        if present[rel]["size"] != f.get("bytes"):
+            raise InputError(storage.join(url, rel), f"changed since `zooprep {done['command']}` wrote it "
+                                                     f"({present[rel]['size']} bytes, recorded {f.get('bytes')}); "
+                                                     f"see `zooprep verify {url}`")
+    return done
+
+
+def _download_checked(src: str, dst: Path, sha: str | None) -> None:
+    """``src`` to ``dst`` through a temporary name, renamed only when its sha256 is ``sha``."""
+    tmp = tmp_name(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fs, path = storage.filesystem(src)
+        fs.get_file(path, str(tmp))
+        if sha is not None and sha256_file(tmp) != sha:
+            raise InputError(storage.display(src), "does not have the sha256 its complete.json records (altered "
+                                                   f"since zooprep wrote it); see `zooprep verify {storage.display(storage.parent(src))}`")
+        os.replace(tmp, dst)
+    except ZooprepError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:  # noqa: BLE001
+        tmp.unlink(missing_ok=True)
+        raise storage.StorageError(f"{storage.display(src)}: download failed ({storage.display(exc)})") from None
+
+
+def cached_output(target: str, command: str | None = "shard") -> Path:
+    """A local, verified copy of a remote output directory (see the module docstring)."""
+    target = str(target).rstrip("/")
+    done = require_remote_complete(target, command)
+    if done is None:  # a plain remote folder (no zooprep marker): its objects as they are, keyed by their ETags
+        files = {rel: {"sha256": None, "bytes": i["size"], "etag": i["etag"]} for rel, i in listing(target).items()}
+        if not files:
+            raise InputError(storage.display(target), "no such output (nothing under this prefix)")
+        version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+    else:
+        files, version = done["files"], done["checksum"][:16]
+    folder = cache_root() / "objects" / _key16(target) / version
+    for rel, f in sorted(files.items()):
+        local = folder / rel
+        if local.is_file() and local.stat().st_size == f.get("bytes"):
+            continue  # only ever renamed into place after its checksum held
+        _download_checked(storage.join(target, rel), local, f.get("sha256"))
+    if done is not None:  # the markers local readers check (require_complete), written last
+        meta = layout.meta(folder)
+        meta.mkdir(parents=True, exist_ok=True)
+        owner = _read_json(_meta(target, layout.OWNER)) or {"command": done["command"]}
+        write_bytes(meta / layout.OWNER, json_bytes(owner))
+        write_bytes(meta / layout.COMPLETE, json_bytes(done))
+    return folder
+
+
+def readable(directory, command: str | None = "shard"):
+    """What a reading command opens: a local path as given, a URL as its verified local copy."""
+    if storage.is_url(str(directory)):
+        return cached_output(str(directory), command)
+    return directory
+
+
+def verify_url(target: str, threads: int = 4):
+    """``verify`` for a URL: every object complete.json lists is re-hashed by streaming it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from corpusprep.verify import Altered, VerifyResult
+
+    target = str(target).rstrip("/")
+    url = storage.display(storage.absolute(target))
+    owner = _read_json(_meta(target, layout.OWNER))
+    if owner is None:
+        raise InputError(url, f"no {layout.META_DIR}/{layout.OWNER}: not a zooprep output on object storage")
+    result = VerifyResult(dir=url, kind=str(owner.get("command")))
+    done = read_remote_complete(target)
+    if done is None:
+        present = _head(_meta(target, layout.COMPLETE)) is not None
+        result.inconsistent.append(f"{layout.META_DIR}/{layout.COMPLETE}: damaged (its own checksum does not match)"
+                                   if present else f"incomplete: no {layout.META_DIR}/{layout.COMPLETE} (the run was "
+                                   f"interrupted or is still running); rerun the same `zooprep {owner.get('command')}` "
+                                   "command to resume")
+        return result
+    result.kind = done.get("command", result.kind)
+    present = listing(target)
+    expected = sorted(done["files"].items())
+    there = [(rel, f) for rel, f in expected if rel in present]
+    result.missing = [rel for rel, _ in expected if rel not in present]
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        digests = list(pool.map(lambda rf: storage.sha256(storage.join(target, rf[0])), there))
+    result.checked = len(there)
+    result.altered = [Altered(rel, f["sha256"], d) for (rel, f), d in zip(there, digests) if d != f["sha256"]]
+    result.unexpected = sorted(r for r in present if r not in done["files"] and not layout.is_meta_path(r))
+    result.inconsistent += _metadata_problems(target, done)
+    return result
+
+
+def _metadata_problems(target: str, done: dict) -> list[str]:
+    """The local checks of the metadata tables (zooprep.json / report.json agree with complete.json, ...),
+    run on a temporary copy of the output's top-level JSON files."""
+    import tempfile
+
+    from corpusprep import verify as v
+
+    with tempfile.TemporaryDirectory(prefix="zooprep-verify-") as tmp:
+        root = Path(tmp)
+        for rel in done["files"]:
+            if "/" not in rel and rel.endswith(".json"):
+                try:
+                    (root / rel).write_bytes(storage.read_bytes(storage.join(target, rel)))
+                except ZooprepError:
+                    pass  # named as missing already
+        try:
+            kind, meta = v.detect_kind(root)
+        except InputError as exc:
+            return [str(exc)]
+        try:
+            obj = v._load_json(meta)
+        except InputError as exc:
+            return [str(exc)]
+        problems = (v.report_type_problems(obj) or v.accounting_problems(obj)) if kind == "clean" \
+            else v.shard_state_problems(root, obj)
+        recorded = {rel: str(f.get("sha256", "")).lower() for rel, f in done["files"].items()}
+        for e in v.expected_files(meta, obj, kind):
+            if e.path not in recorded:
+                problems.append(f"{meta.name} lists {e.path}, which {layout.META_DIR}/{layout.COMPLETE} does not record")
+            elif recorded[e.path] != e.sha256:
+                problems.append(f"{meta.name} records another sha256 for {e.path} than {layout.META_DIR}/{layout.COMPLETE}")
+        return problems
+
+
+# -- single-file outputs -----------------------------------------------------------------------
+class RemoteFiles:
+    """File outputs at URLs (build-vocab, build-spm, export): the command writes them, card last,
+    into a local folder (``local``); ``publish`` uploads a PENDING card (``CARD.pending``: the
+    checksums about to appear), then the outputs, then the card, then deletes the pending one. An
+    existing remote output is replaced only when the card (or a pending card a killed upload left)
+    of the same command names it with the sha256 it still has (streamed)."""
+
+    PENDING = ".pending"
+
+    def __init__(self, command: str, outputs: Iterable[str], card: str, inputs: Iterable = (), option: str = "--out"):
+        self.command, self.option = command, option
+        self.outputs = [str(o) for o in outputs]
+        self.card = str(card)
+        self.inputs = [str(i) for i in inputs if i is not None]
+        for t in [*self.outputs, self.card]:
+            if not storage.is_url(t):
+                raise ZooprepError(f"{t}: must be a URL like {option} ({storage.display(self.outputs[0])})")
+            if storage.parent(storage.absolute(t)) != storage.parent(storage.absolute(self.card)):
+                raise ZooprepError(f"{storage.display(t)}: a URL output and its card must lie in one folder "
+                                   f"({storage.display(storage.parent(self.card))})")
+        self.remote_folder = storage.parent(self.card)
+        self.folder = cache_root() / "outputs" / _key16(self.card)
+
+    def local(self, target) -> Path:
+        return self.folder / storage.name(str(target))
+
+    def _card(self, target: str) -> dict | None:
+        obj = _read_json(target)
+        if obj is None or obj.get("zooprep_command") != self.command or not isinstance(obj.get("zooprep_outputs"), dict):
+            return None
+        return obj["zooprep_outputs"]
+
+    def check(self) -> None:
+        """Before any work (see the class docstring); also empties the local folder."""
+        for t in [*self.outputs, self.card]:
+            a = storage.absolute(t)
+            for i in self.inputs:
+                if storage.is_url(i) and (storage.absolute(i) == a or storage.inside(storage.absolute(i), a)):
+                    raise ZooprepError(f"{storage.display(a)}: {self.option} is the input {storage.display(i)}; "
+                                       "zooprep never writes over an input")
+            folder = storage.parent(a)
+            while storage.inside(folder, storage.protocol(a) + "://") and folder.count("/") >= 2:
+                owner = _read_json(_meta(folder, layout.OWNER))
+                if owner is not None:
+                    raise ZooprepError(f"{storage.display(a)}: {self.option} lies inside the `zooprep "
+                                       f"{owner.get('command')}` output {storage.display(folder)}; choose a path "
+                                       "outside it")
+                up = storage.parent(folder)
+                if up == folder:
+                    break
+                folder = up
+        card_there = _head(self.card) is not None
+        recorded = [r for r in (self._card(self.card), self._card(self.card + self.PENDING)) if r is not None]
+        if card_there and self._card(self.card) is None:
+            raise ZooprepError(f"{storage.display(self.card)}: exists and is not a `zooprep {self.command}` card; "
+                               f"move it away or choose another {self.option}")
+        for t in self.outputs:
+            if _head(t) is None:
+                continue
+            name = storage.name(t)
+            shas = {r.get(name) for r in recorded} - {None}
+            if not shas:
+                raise ZooprepError(f"{storage.display(t)}: exists and was not written by `zooprep {self.command}` "
+                                   f"(no card {storage.display(self.card)} naming it); move it away or choose "
+                                   f"another {self.option}")
+            if storage.sha256(t) not in shas:
+                raise ZooprepError(f"{storage.display(t)}: changed since `zooprep {self.command}` wrote it; move it "
+                                   f"away or choose another {self.option}")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def fix_text(self, text: str) -> str:
+        """Local folder names in a card or message -> the remote folder (credential-free)."""
+        return text.replace(str(self.folder), storage.display(storage.absolute(self.remote_folder)))
+
+    def fix(self, obj):
+        return json.loads(self.fix_text(json.dumps(obj, ensure_ascii=False)))
+
+    def publish(self) -> dict:
+        """Upload the outputs the command wrote locally, the card last; returns the card as uploaded."""
+        card = self.fix(json.loads(self.local(self.card).read_text(encoding="utf-8")))
+        data = json_bytes(card)
+        _test_hook()
+        storage.write_bytes(self.card + self.PENDING, data)
+        for t in self.outputs:
+            _put(self.local(t), t)
+        _test_hook()
+        storage.write_bytes(self.card, data)
+        _delete(self.card + self.PENDING)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return card
+
+    def run(self, fn):
+        """``fn()`` (the command on local paths), then publish, also when it ends by exit 3 after writing
+        its card (``--on-error continue`` with failed inputs); returns fn's result."""
+        try:
+            result = fn()
+        except SystemExit:
+            if self.local(self.card).is_file():
+                self.publish()
+            raise
+        except InputsFailed:  # exit 3: the outputs stand, the exit code tells
+            if self.local(self.card).is_file():
+                self.publish()
+            raise
+        self.publish()
+        return result

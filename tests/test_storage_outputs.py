@@ -1,0 +1,265 @@
+"""Outputs on object storage (corpusprep/outdir/remote.py) against a real S3 server on 127.0.0.1.
+
+Every writing command with a local --out and an s3:// --out gives byte-identical data files
+(local -> remote, remote -> local, remote -> remote); readers (inspect, export, ShardDataset,
+views, datasets.load_from_disk) open a remote shard; kill -9 at seeded remote-write points then a
+rerun ends identical and nothing looks complete in between; one writer per output; user objects
+survive; `verify` re-hashes remote objects.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO_DOCS, REPO
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CORPUS = str(DEMO_DOCS)
+DATA_SUFFIXES = (".parquet", ".arrow", ".jsonl", ".txt", ".model", ".vocab", ".pt")
+
+
+def cli(*args: str, env: dict | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, **(env or {})})
+    if ok:
+        assert r.returncode == 0, f"cli.py {' '.join(args)} failed ({r.returncode}):\n{r.stderr[-3000:]}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def s3(s3_server):
+    """The S3 server's AWS environment for this module (CLI subprocesses inherit it) and one bucket."""
+    from corpusprep import storage
+
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in s3_server.env.items():
+            mp.setenv(k, v)
+        storage.configure(None)
+        yield s3_server, s3_server.new_bucket()
+    storage.configure(None)
+
+
+def objects(server, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    c = server.client()
+    out = {}
+    for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for o in page.get("Contents", []):
+            out[o["Key"][len(prefix):]] = c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+    return out
+
+
+def data_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in files.items() if not k.startswith(".zooprep/") and k.endswith(DATA_SUFFIXES)}
+
+
+def local_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(s3, tmp_path_factory):
+    """Every writing command run once with a local and once with an s3:// output."""
+    server, bucket = s3
+    loc = tmp_path_factory.mktemp("local")
+    s3u = f"s3://{bucket}"
+    shard_args = ["--seq-len", "64", "--unit-mb", "0.02", "--workers", "1"]
+    cli("clean", CORPUS, "--out", str(loc / "clean"), "--no-progress", "--workers", "1", "--num-shards", "2")
+    cli("clean", CORPUS, "--out", f"{s3u}/clean", "--no-progress", "--workers", "1", "--num-shards", "2")
+    cli("build-vocab", CORPUS, "--out", str(loc / "vocab.txt"))
+    cli("build-vocab", CORPUS, "--out", f"{s3u}/v/vocab.txt")
+    cli("build-spm", CORPUS, "--out-prefix", str(loc / "spm"), "--vocab-size", "300")
+    cli("build-spm", CORPUS, "--out-prefix", f"{s3u}/sp/spm", "--vocab-size", "300")
+    vocab = str(loc / "vocab.txt")
+    for name, extra in (("shard", []), ("enc", ["--encode-only"]), ("uer", ["--compat", "uer"])):
+        src = CORPUS if name == "uer" else str(loc / "clean")
+        cli("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", str(loc / name))
+        cli("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", f"{s3u}/{name}")  # local -> remote
+    cli("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
+    cli("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
+    cli("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote
+    return server, bucket, loc
+
+
+def test_every_writing_command_gives_the_local_bytes_on_s3(built):
+    server, bucket, loc = built
+    for name in ("clean", "shard", "enc", "uer"):
+        there, here = data_files(objects(server, bucket, f"{name}/")), data_files(local_files(loc / name))
+        assert there and there == here, name
+        done = json.loads(objects(server, bucket, f"{name}/.zooprep/")["complete.json"])
+        assert set(done["files"]) == {k for k in local_files(loc / name) if not k.startswith(".zooprep/")}
+    assert objects(server, bucket, "v/")["vocab.txt"] == (loc / "vocab.txt").read_bytes()
+    sp = objects(server, bucket, "sp/")
+    assert sp["spm.model"] == (loc / "spm.model").read_bytes() and sp["spm.vocab"] == (loc / "spm.vocab").read_bytes()
+    assert (loc / "from-s3.pt").read_bytes() == (loc / "d.pt").read_bytes()
+    assert objects(server, bucket, "exp/")["d.pt"] == (loc / "d.pt").read_bytes()
+    # cards are written last and name the URL (never a local mirror path, never a credential)
+    card = json.loads(objects(server, bucket, "sp/")["spm.card.json"])
+    assert card["zooprep_outputs"].keys() == {"spm.model", "spm.vocab"}
+    assert json.loads(objects(server, bucket, "exp/")["d.pt.card.json"])["directory"] == f"s3://{bucket}/shard"
+    cache = os.environ["ZOOPREP_CACHE"]
+    for key, body in objects(server, bucket).items():
+        assert server.secret.encode() not in body and server.key.encode() not in body, key
+        assert cache.encode() not in body, f"{key} records a local cache path"
+    assert not any(".pending" in k or "/.zooprep/work/" in k or "lock.json" in k for k in objects(server, bucket))
+
+
+def test_readers_open_a_remote_shard_through_the_verified_cache(built):
+    import datasets
+    import numpy as np
+
+    from corpusprep.feed.stream import ShardDataset
+    from corpusprep.feed.views import ViewReader, parse_view
+    from corpusprep.verify import verify_dir
+
+    server, bucket, loc = built
+    url = f"s3://{bucket}/shard"
+    for name in ("clean", "shard", "enc", "uer"):
+        r = verify_dir(f"s3://{bucket}/{name}")
+        assert r.ok and r.checked > 0, r.lines()
+    remote, here = ShardDataset(url), ShardDataset(loc / "shard")
+    assert len(remote) == len(here) > 0
+    assert str(remote.reader.directory).startswith(os.environ["ZOOPREP_CACHE"])
+    a, b = remote.__getitems__([0, 5, len(here) - 1]), here.__getitems__([0, 5, len(here) - 1])
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    va, vb = ViewReader(f"s3://{bucket}/enc", parse_view("mlm:32")), ViewReader(loc / "enc", parse_view("mlm:32"))
+    assert len(va) == len(vb) > 0 and np.array_equal(va.take([0, 1])["input_ids"], vb.take([0, 1])["input_ids"])
+    out = cli("inspect", url, "-n", "1").stdout
+    assert out.replace(url, "DIR").split("\n", 1)[1] == cli("inspect", str(loc / "shard"), "-n", "1").stdout.replace(
+        str(loc / "shard"), "DIR").split("\n", 1)[1]
+    ds = datasets.load_from_disk(url, storage_options=server.storage_options)
+    assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
+
+
+def test_verify_and_the_cache_refuse_an_altered_remote_object(s3, tmp_path):
+    from corpusprep.errors import InputError
+    from corpusprep.outdir.remote import cached_output
+    from corpusprep.verify import verify_dir
+
+    server, bucket = s3
+    out = f"s3://{bucket}/alter"
+    cli("shard", CORPUS, "--vocab", str(REPO / "demo" / "cluecorpussmall" / "clue_sampled.txt"), "--tokenizer", "char",
+        "--seq-len", "32", "--workers", "1", "--out", out, ok=False)  # a vocab of lines: any shard will do
+    if not objects(server, bucket, "alter/.zooprep/").get("complete.json"):
+        pytest.skip("could not build the small shard")
+    c = server.client()
+    key = "alter/data-00000-of-00001.arrow"
+    body = bytearray(c.get_object(Bucket=bucket, Key=key)["Body"].read())
+    body[-20] ^= 0xFF  # same size: only the checksum can tell
+    c.put_object(Bucket=bucket, Key=key, Body=bytes(body))
+    r = verify_dir(out)
+    assert not r.ok and [a.path for a in r.altered] == ["data-00000-of-00001.arrow"]
+    assert cli("verify", out, ok=False).returncode == 1
+    with pytest.raises(InputError, match="sha256"):
+        cached_output(out)
+    cache = Path(os.environ["ZOOPREP_CACHE"]) / "objects"
+    assert not any(p.name.startswith("data-") for p in cache.rglob("*") if "alter" in str(p))  # never renamed in
+    for p in cache.rglob("*.tmp"):
+        pytest.fail(f"a partial download was left under {p}")
+
+
+# ---------------------------------------------------------------- the object-store protocol
+def _stage(od, files: dict[str, bytes]) -> None:
+    od.open_work({"t": 1})
+    for rel, data in files.items():
+        p = od.stage / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
+def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3):
+    from corpusprep.errors import ZooprepError
+    from corpusprep.outdir import OutputDir
+
+    server, bucket = s3
+    c = server.client()
+    url = f"s3://{bucket}/own"
+    c.put_object(Bucket=bucket, Key="foreign/x.txt", Body=b"user's")
+    with pytest.raises(ZooprepError, match=r"not empty and was not created by zooprep.*'x.txt'"):
+        OutputDir.open(f"s3://{bucket}/foreign", "shard")
+    assert set(objects(server, bucket, "foreign/")) == {"x.txt"}  # nothing written into it
+    with OutputDir.open(url, "shard") as od:
+        _stage(od, {"a.arrow": b"one", "old.arrow": b"old", "zooprep.json": b"{}"})
+        od.commit(last=["zooprep.json"])
+    c.put_object(Bucket=bucket, Key="own/notes.md", Body=b"mine")
+    with pytest.raises(ZooprepError, match="holds a complete `zooprep shard` output"):
+        OutputDir.open(url, "shard")
+    with OutputDir.open(url, "shard", overwrite=True) as od:
+        _stage(od, {"a.arrow": b"two", "zooprep.json": b"{}"})
+        od.commit(last=["zooprep.json"])
+    got = objects(server, bucket, "own/")
+    assert got["notes.md"] == b"mine" and got["a.arrow"] == b"two" and "old.arrow" not in got
+    with OutputDir.open(url, "shard", overwrite=True) as od:  # a staged name that is a user's object
+        _stage(od, {"notes.md": b"zooprep's", "zooprep.json": b"{}"})
+        with pytest.raises(ZooprepError, match="notes.md: exists and was not written by zooprep"):
+            od.commit(last=["zooprep.json"])
+    assert objects(server, bucket, "own/")["notes.md"] == b"mine"
+
+
+def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3):
+    import socket
+    import time
+
+    from corpusprep.outdir import OutputDir
+
+    server, bucket = s3
+    url = f"s3://{bucket}/lease"
+    with OutputDir.open(url, "clean", rerun=True):
+        r = cli("clean", CORPUS, "--out", url, "--no-progress", "--workers", "1", ok=False)
+        assert r.returncode == 2 and "in use by another zooprep run" in r.stderr
+        assert f"pid {os.getpid()} on {socket.gethostname()}, `zooprep clean`" in r.stderr
+    assert "lock.json" not in objects(server, bucket, "lease/.zooprep/")  # released at the end
+    stale = {"pid": 1, "host": "node-gone", "command": "clean", "run_id": "x", "started": "then",
+             "expires": time.time() - 5, "lease_s": 1}
+    server.client().put_object(Bucket=bucket, Key="lease/.zooprep/lock.json", Body=json.dumps(stale).encode())
+    r = cli("clean", CORPUS, "--out", url, "--no-progress", "--workers", "1")
+    assert "took over the stale lease of pid 1 on node-gone" in r.stderr
+    assert objects(server, bucket, "lease/.zooprep/").get("complete.json")
+
+
+def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3):
+    server, bucket = s3
+    server.client().put_object(Bucket=bucket, Key="files/vocab.txt", Body=b"a user's vocab\n")
+    r = cli("build-vocab", CORPUS, "--out", f"s3://{bucket}/files/vocab.txt", ok=False)
+    assert r.returncode == 2 and "not written by `zooprep build-vocab`" in r.stderr
+    assert objects(server, bucket, "files/") == {"vocab.txt": b"a user's vocab\n"}
+
+
+# ---------------------------------------------------------------- kill -9 and resume
+def _writes(env_extra: dict, args: list[str], log: Path) -> int:
+    log.unlink(missing_ok=True)
+    cli(*args, env={**env_extra, "ZOOPREP_TEST_WRITE_LOG": str(log)})
+    return len(log.read_text().split())
+
+
+@pytest.mark.parametrize("command", ["clean", "shard"])
+def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(s3, built, tmp_path, command):
+    server, bucket, loc = built
+    rng = random.Random(f"19b-{command}")
+
+    def args(out):
+        if command == "clean":
+            return ["clean", CORPUS, "--out", out, "--no-progress", "--workers", "1", "--num-shards", "2"]
+        return ["shard", str(loc / "clean"), "--vocab", str(loc / "vocab.txt"), "--seq-len", "64", "--unit-mb", "0.02",
+                "--workers", "1", "--out", out]
+
+    fast = {"ZOOPREP_WORK_PUSH_S": "0.2"}  # the heartbeat pushes the work area often: kills land among pushes too
+    total = _writes(fast, args(f"s3://{bucket}/k-{command}-count"), tmp_path / "log")
+    reference = data_files(local_files(loc / command.replace("clean", "clean")))
+    for n, point in enumerate(sorted(rng.sample(range(2, total + 1), 2))):
+        prefix = f"k-{command}-{n}/"
+        r = cli(*args(f"s3://{bucket}/{prefix}"), env={**fast, "ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
+        assert r.returncode == -9, (point, r.stderr[-2000:])
+        after = objects(server, bucket, prefix)
+        if ".zooprep/complete.json" in after:  # killed after the commit point: it must be the whole output
+            assert data_files(after) == reference, point
+        r = cli(*args(f"s3://{bucket}/{prefix}"), env=fast)
+        final = objects(server, bucket, prefix)
+        assert data_files(final) == reference and ".zooprep/complete.json" in final, point
+        assert not any(k.startswith(".zooprep/work/") or k.endswith("publishing.json") for k in final), point

@@ -12,14 +12,22 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from corpusprep.storage import absolute
+from corpusprep.storage import absolute, configure, current_options, display, is_url, split_credentials
 
 
 def path(target):
-    """``target`` absolute (a local path) or a normalised URL without credentials; None stays None."""
+    """``target`` absolute (a local path) or a normalised URL without credentials; None stays None.
+
+    Credentials inside a URL (``s3://KEY:SECRET@bucket/...``) are taken out and added to the storage
+    options, which reach workers by reference (executors.call_configured), never in a task's arguments."""
     if target is None:
         return None
-    return absolute(os.fspath(target))
+    target = os.fspath(target)
+    if is_url(target):
+        _, creds = split_credentials(target)
+        if creds and any(current_options().get(k) != v for k, v in creds.items()):
+            configure({**current_options(), **creds})
+    return absolute(target)
 
 
 def unit(u):
@@ -27,7 +35,7 @@ def unit(u):
     changes = {}
     where = path(u.path)
     if where != u.path:
-        changes.update(path=where, given=u.source)
+        changes.update(path=where, given=display(u.source))  # a URL's records never carry its credentials
     pair = u.option("pair")
     if isinstance(pair, str) and path(pair) != pair:
         changes["options"] = tuple((k, path(v) if k == "pair" else v) for k, v in u.options)

@@ -157,3 +157,68 @@ def test_storage_options_reach_local_pool_workers(secret_options, monkeypatch):
     with LocalExecutor(2) as ex:
         got = list(ex.map(_seen_secret, range(4)))
     assert got == [hashlib.sha256(secret_options.encode()).hexdigest()] * 4
+
+
+# -- 4/5. a cluster without a shared path, reading and writing only through S3 -------------------------------------
+
+def _remote_outputs(server, bucket: str, prefix: str) -> dict[str, bytes]:
+    """Every object under ``prefix`` but zooprep's own folder; report.json without run-dependent fields."""
+    import json
+
+    from test_scale_resume import VOLATILE_REPORT_KEYS
+
+    c, out = server.client(), {}
+    for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for o in page.get("Contents", []):
+            rel = o["Key"][len(prefix) + 1:]
+            if rel.startswith(".zooprep/"):
+                continue
+            data = c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+            if rel == "report.json":
+                obj = {k: v for k, v in json.loads(data).items() if k not in VOLATILE_REPORT_KEYS}
+                data = json.dumps(obj, sort_keys=True).encode()
+            out[rel] = data
+    return out
+
+
+def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_executor(ray_cluster, s3_env, tmp_path):
+    """Input, vocab and outputs live only on the S3 server; the nodes run from their own folders with
+    their own caches; one task dies mid-push on each node (Ray runs it again). The cluster writes the
+    bytes the local executor writes, and `verify` passes on the URLs."""
+    server, bucket = s3_env
+    lines = DEMO_DOCS.read_text(encoding="utf-8").splitlines()
+    chars = sorted({ch for ln in lines for ch in ln if not ch.isspace()})
+    c = server.client()
+    c.put_object(Bucket=bucket, Key="in/corpus.txt", Body=("\n".join(lines) + "\n").encode())
+    vocab = "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]) + "\n"
+    c.put_object(Bucket=bucket, Key="vocab.txt", Body=vocab.encode())
+    url = f"s3://{bucket}"
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    env = {"ZOOPREP_CACHE": str(tmp_path / "driver-cache")}
+    ray = ("--executor", "ray", "--ray-address", ray_cluster["address"], "--workers", "2")
+    clean = ("clean", f"{url}/in/corpus.txt", "--num-shards", "3", "--valid-fraction", "0.1", "--unit-mb", "0.02",
+             "--near-dup", "--no-progress")
+    for node in ray_cluster["nodes"].values():
+        node["crash"].write_text("")  # armed: the first task on each node dies after pushing half its files
+    ok(zooprep(driver, *clean, "--out", f"{url}/clean-ray", *ray, env=env))
+    ok(zooprep(driver, *clean, "--out", f"{url}/clean-local", "--workers", "1", env=env))
+    local = _remote_outputs(server, bucket, "clean-local")
+    assert len(local) >= 6 and "report.json" in local
+    assert _remote_outputs(server, bucket, "clean-ray") == local
+    crashed = [n for n in ray_cluster["nodes"].values() if not n["crash"].exists()]
+    for node in ray_cluster["nodes"].values():
+        node["crash"].unlink(missing_ok=True)
+        assert list(node["cwd"].iterdir()) == []  # nothing written in a node's own folder
+    shard = ("shard", f"{url}/clean-ray", "--vocab", f"{url}/vocab.txt", "--processor", "mlm", "--seq-len", "64",
+             "--unit-mb", "0.02")
+    ok(zooprep(driver, *shard, "--out", f"{url}/shard-ray", *ray, env=env))
+    ok(zooprep(driver, *shard, "--out", f"{url}/shard-local", "--workers", "1", env=env))
+    local = _remote_outputs(server, bucket, "shard-local")
+    assert any(k.endswith(".arrow") for k in local)
+    assert _remote_outputs(server, bucket, "shard-ray") == local
+    ok(zooprep(driver, "verify", f"{url}/clean-ray", f"{url}/shard-ray", env=env))
+    assert crashed, "no task died: the crash hook did not fire"
+    for node in ray_cluster["nodes"].values():  # a node keeps no unit file it pushed
+        left = [p for p in node["cache"].rglob("*") if p.is_file() and "/node-work/" in str(p)]
+        assert not any(p.suffix == ".arrow" and "/parts/" in str(p) for p in left)

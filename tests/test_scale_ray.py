@@ -120,7 +120,10 @@ def ray_cluster(request):
     for name in ("h", "w"):
         nodes[name] = {"cwd": temp / f"{name}-cwd", "cache": temp / f"{name}-cache"}
         nodes[name]["cwd"].mkdir()
-    node_env = lambda name: dict(env, ZOOPREP_CACHE=str(nodes[name]["cache"]))  # noqa: E731
+    for name in nodes:  # a test creates this file to have one task on the node die mid-push (outdir/nodes.py)
+        nodes[name]["crash"] = temp / f"{name}-crash-once"
+    node_env = lambda name: dict(env, ZOOPREP_CACHE=str(nodes[name]["cache"]),  # noqa: E731
+                                 ZOOPREP_TEST_NODE_CRASH=str(nodes[name]["crash"]))
     try:
         _ray_start(["--head", "--node-ip-address", "127.0.0.1", "--port", str(head_port), "--include-dashboard",
                     "false", "--ray-client-server-port", str(client_port), *_node_args(temp / "h", rng)],

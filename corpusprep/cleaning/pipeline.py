@@ -28,6 +28,7 @@ from corpusprep.cleaning.unit import make_packages, package_key, process_package
 from corpusprep.errors import ZooprepError
 from corpusprep.executors import make_executor
 from corpusprep.outdir import OutputDir, require_complete_input
+from corpusprep.outdir.nodes import on_nodes
 from corpusprep.progress import progress
 from corpusprep import shipping
 
@@ -128,7 +129,7 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
          failures) -> dict:
     timings = {"plan_s": time.perf_counter() - t0}
     packages = make_packages(units, pack_bytes)
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor = on_nodes(make_executor(config.executor, config.workers, config.ray_address), od)
     config = shipping.with_out(config)  # workers find the work area from it: never relative
     try:
         t1 = time.perf_counter()

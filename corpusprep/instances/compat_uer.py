@@ -252,7 +252,9 @@ def run_compat(cfg: ShardConfig, tok, sources, od):
     ctx = CompatContext(cfg, tok, schema, shipping.path(work / "parts"), shipping.path(path),
                         count_newlines(path))
     tasks = [(i, s, e) for i, (s, e) in enumerate(worker_ranges(ctx.lines_num, workers))]
-    with make_executor(cfg.executor, workers, cfg.ray_address) as executor:
+    from corpusprep.outdir.nodes import on_nodes
+
+    with on_nodes(make_executor(cfg.executor, workers, cfg.ray_address), od) as executor:
         results = list(executor.map(partial(run_worker, ctx), tasks))
     meta = assemble(work, od, cfg, tok, schema, dtype, results, sources_with_checksums(sources), plan)
     return ShardResult(cfg.out, meta, 0, len(results))

@@ -29,6 +29,7 @@ from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.sources import plan_units
 from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.outdir import OutputDir
+from corpusprep.outdir.nodes import on_nodes
 from corpusprep.progress import progress
 from corpusprep import shipping
 from corpusprep.readers.failures import FailureLog
@@ -182,12 +183,12 @@ def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
     return results
 
 
-def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, dict], unit_fn) -> int:
+def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, dict], unit_fn, od=None) -> int:
     """Build every unit not in ``results`` (adding them), with a progress bar; returns how many."""
     pending = [u for u in units if u.index not in results]
     with progress(sum(u.size for u in units), f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
         advance(sum(u.size for u in units if u.index in results))
-        with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as executor:
+        with on_nodes(make_executor(cfg.executor, cfg.workers, cfg.ray_address), od) as executor:
             for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
                 results[unit.index] = result
                 advance(unit.size)
@@ -235,7 +236,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
-            built = _run_pending(cfg, UnitContext(cfg, tok, schema, shipping.path(work / "parts")), units, results, unit_fn)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, shipping.path(work / "parts")), units, results, unit_fn,
+                                 od)
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])

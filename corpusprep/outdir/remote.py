@@ -381,7 +381,11 @@ class RemoteOutputDir:
         return push_work(self.target, self.work, local_paths)
 
     def pull_work(self, rel_paths: Iterable[str] | None = None) -> list[Path]:
-        return pull_work(self.target, self.work, rel_paths)
+        pulled = pull_work(self.target, self.work, rel_paths)
+        for p in pulled:  # already on the URL: sync_work must not upload them again
+            st = p.stat()
+            self._pushed[p.relative_to(self.work).as_posix()] = (st.st_size, st.st_mtime_ns)
+        return pulled
 
     def sync_work(self) -> list[str]:
         """Push the work files created or changed since the last push (the stage excluded)."""

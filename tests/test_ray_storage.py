@@ -209,7 +209,7 @@ def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_exec
     crashed = [n for n in ray_cluster["nodes"].values() if not n["crash"].exists()]
     for node in ray_cluster["nodes"].values():
         node["crash"].unlink(missing_ok=True)
-        assert list(node["cwd"].iterdir()) == []  # nothing written in a node's own folder
+        assert {p.name for p in node["cwd"].iterdir()} <= {"corpus.txt"}  # nothing but the decoy test's file
     shard = ("shard", f"{url}/clean-ray", "--vocab", f"{url}/vocab.txt", "--processor", "mlm", "--seq-len", "64",
              "--unit-mb", "0.02")
     ok(zooprep(driver, *shard, "--out", f"{url}/shard-ray", *ray, env=env))

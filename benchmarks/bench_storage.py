@@ -122,6 +122,13 @@ def _group(key) -> str | None:
     return next((name for name, keys in ordered if any(k in where for k in keys)), None)
 
 
+def run_python(code: str, env: dict) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def where_time_goes(profile: Path) -> list[tuple[str, float]]:
     """CPU per group; a built-in function's time goes to the groups of its callers (pro rata)."""
     stats = pstats.Stats(str(profile)).stats
@@ -191,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                 best = results.get(("shard", place))
                 if best is None or r["driver"] + r["server"] < best["driver"] + best["server"]:
                     results[("shard", place)] = r
+        imports = {}  # the S3 client stack's import, a fixed cost of every process that touches a URL
+        for name, code in (("bare", "pass"), ("s3", "import s3fs, aiobotocore.session, botocore.session")):
+            imports[name] = min(run_python(code, env) for _ in range(2))
         profiles = {}
         for what, args in (("clean", ["clean", "s3://bench/corpus.txt", "--num-shards", "2", "--no-progress",
                                       "--out", "s3://bench/clean-prof"]),
@@ -235,6 +245,16 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {what} | {place} | {size:.1f} | {r['wall']:.1f} | {r['driver']:.2f} | {r['server']:.2f} | "
                          f"{size / r['driver']:.1f} | {size / (r['driver'] + r['server']):.1f} | "
                          f"{r['driver'] / anchor:.2f} |")
+    s3_import = imports["s3"] - imports["bare"]
+    lines += ["", f"Importing the S3 client stack (s3fs, aiobotocore, botocore) costs {s3_import:.2f} CPU-s per process "
+              "(measured in the same run: `python -c 'import s3fs, ...'` minus `python -c pass`), paid once by the "
+              "driver and once by each worker process that opens a URL.", ""]
+    for what in ("clean", "shard"):
+        loc, rin, rio = (results[(what, p)]["driver"] for p in places)
+        lines.append(f"- `{what}`: reading through S3 adds {rin - loc:.2f} driver CPU-s to {loc:.2f} "
+                     f"({max(0.0, rin - loc - s3_import):.2f} beyond the import: requests, ranged reads, identities); "
+                     f"writing the output through S3 adds {rio - rin:.2f} more (the upload of every output file and "
+                     "the commit objects; the mirror is built with the local code, so the data work is the same).")
     for what, groups in profiles.items():
         total = sum(t for _, t in groups) or 1.0
         lines += ["", f"Where the driver's CPU goes in `{what}` with input and --out on S3 (cProfile, one run, "

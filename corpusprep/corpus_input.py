@@ -63,6 +63,8 @@ def expand_corpus(paths, failures: FailureLog | None = None) -> list[CorpusFile]
     log = fail_fast(failures)
     out: list[CorpusFile] = []
     for raw in paths:
+        if str(raw)[:7].lower() == "file://":
+            raw = storage.absolute(str(raw))  # a local path in URL form
         if storage.is_url(raw):
             out.extend(_expand_url(str(raw), log))
             continue
@@ -85,6 +87,8 @@ def _expand_url(url: str, log: FailureLog) -> list[CorpusFile]:
     """``expand_corpus`` of one URL: an object, a prefix (the directory rule) or a glob."""
     from corpusprep.outdir import require_complete_input, require_recorded
 
+    if not storage.split_credentials(url)[1]:
+        url = storage.absolute(url)  # S3://b//k -> s3://b/k (credentials stay where they are)
     require_complete_input(url)
     try:
         is_dir = storage.isdir(url)

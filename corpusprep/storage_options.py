@@ -33,6 +33,8 @@ def apply(text: str | None, values: dict) -> dict:
     found: dict = {}
 
     def clean(value):
+        if isinstance(value, str) and value[:7].lower() == "file://":
+            return storage.absolute(value)  # a local path in URL form
         if isinstance(value, str) and storage.is_url(value):
             url, creds = storage.split_credentials(value)
             if creds:

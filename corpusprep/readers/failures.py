@@ -83,6 +83,10 @@ class FailureLog:
         self.failed.append(FailedFile(path, reason, nbytes if nbytes is not None else file_size(path), line))
 
     def add_error(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, ZooprepError) and not isinstance(exc, InputError):
+            # a storage error (corpusprep.storage) names its URL first: the log names it once
+            text, shown = str(exc), f"{path}: "
+            exc = InputError(path, text[len(shown):] if text.startswith(shown) else text)
         reason, line = describe(exc)
         self.add(path, reason, line)
 

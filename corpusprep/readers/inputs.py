@@ -66,7 +66,11 @@ def input_key(path: str) -> str:
 
 
 def _expand_one(item: str, log: FailureLog, skip_docs: bool) -> list[str]:
+    if item[:7].lower() == "file://":
+        item = storage.absolute(item)  # a local path in URL form
     if storage.is_url(item):
+        if not storage.split_credentials(item)[1]:
+            item = storage.absolute(item)  # S3://b//k -> s3://b/k (credentials stay where they are)
         return _expand_url(item, log, skip_docs)
     if os.path.isdir(item):
         files = walk(item, log, skip_docs)

@@ -126,14 +126,20 @@ def _gzip_header_length(head: bytes) -> int | None:
     return pos if len(head) >= pos else None
 
 
-def _open(path: str):
+# A URL is read by ranged GETs of the bytes asked for plus this much read-ahead: sequential block
+# reads cost one request per few MB, a unit of a big object fetches about its own range, never the object.
+URL_BLOCK = 4 << 20
+
+
+def _open(path: str, url_block: int | None = None):
     """A binary file handle on an input: a local regular file, or a URL read by ranged GETs
-    (``corpusprep.storage``); any failure is one ``InputError`` naming the input."""
+    (``corpusprep.storage``, read-ahead ``url_block``, default URL_BLOCK); any failure is one
+    ``InputError`` naming the input."""
     import stat
 
     if is_url(path):
         try:
-            return storage.open_read(path)
+            return storage.open_read(path, block_size=url_block or URL_BLOCK)
         except ZooprepError as exc:
             raise InputError(storage.display(path), _reason(path, exc)) from None
     try:
@@ -358,6 +364,9 @@ def read_sample(path: str, compression: str | None, size: int = SAMPLE_BYTES) ->
         raise InputError(path, "no such file")
     parts: list[bytes] = []
     got = 0
+    if not compression:  # just the head: a URL's sample is one small ranged GET
+        with _open(path, url_block=size) as fh:
+            return fh.read(size)
     try:
         for chunk in iter_raw(path, compression):
             parts.append(chunk)

@@ -25,7 +25,20 @@ CORPUS = str(DEMO_DOCS)
 DATA_SUFFIXES = (".parquet", ".arrow", ".jsonl", ".txt", ".model", ".vocab", ".pt")
 
 
+def run(*args: str) -> str:
+    """The CLI in this process (typer's runner: no interpreter start-up); returns its output."""
+    from typer.testing import CliRunner
+
+    sys.path.insert(0, str(REPO))
+    from cli import app
+
+    r = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert r.exit_code == 0, f"{' '.join(args)} failed ({r.exit_code}):\n{r.output[-3000:]}"
+    return r.output
+
+
 def cli(*args: str, env: dict | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+    """The CLI as a user runs it (a separate process)."""
     r = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
                        env={**os.environ, **(env or {})})
     if ok:
@@ -36,8 +49,11 @@ def cli(*args: str, env: dict | None = None, ok: bool = True) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def s3(s3_server):
     """The S3 server's AWS environment for this module (CLI subprocesses inherit it) and one bucket."""
+    import logging
+
     from corpusprep import storage
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's request log
     with pytest.MonkeyPatch.context() as mp:
         for k, v in s3_server.env.items():
             mp.setenv(k, v)
@@ -70,20 +86,22 @@ def built(s3, tmp_path_factory):
     loc = tmp_path_factory.mktemp("local")
     s3u = f"s3://{bucket}"
     shard_args = ["--seq-len", "64", "--unit-mb", "0.02", "--workers", "1"]
-    cli("clean", CORPUS, "--out", str(loc / "clean"), "--no-progress", "--workers", "1", "--num-shards", "2")
-    cli("clean", CORPUS, "--out", f"{s3u}/clean", "--no-progress", "--workers", "1", "--num-shards", "2")
-    cli("build-vocab", CORPUS, "--out", str(loc / "vocab.txt"))
-    cli("build-vocab", CORPUS, "--out", f"{s3u}/v/vocab.txt")
-    cli("build-spm", CORPUS, "--out-prefix", str(loc / "spm"), "--vocab-size", "300")
-    cli("build-spm", CORPUS, "--out-prefix", f"{s3u}/sp/spm", "--vocab-size", "300")
+    run("clean", CORPUS, "--out", str(loc / "clean"), "--no-progress", "--workers", "1", "--num-shards", "2")
+    run("clean", CORPUS, "--out", f"{s3u}/clean", "--no-progress", "--workers", "1", "--num-shards", "2")
+    run("build-vocab", CORPUS, "--out", str(loc / "vocab.txt"))
+    key, secret = server.key, server.secret  # credentials inside the URL: used, never recorded or printed
+    printed = run("build-vocab", CORPUS, "--out", f"s3://{key}:{secret}@{bucket}/v/vocab.txt")
+    assert secret not in printed and f"s3://{bucket}/v/vocab.txt" in printed
+    run("build-spm", CORPUS, "--out-prefix", str(loc / "spm"), "--vocab-size", "800")
+    run("build-spm", CORPUS, "--out-prefix", f"{s3u}/sp/spm", "--vocab-size", "800")
     vocab = str(loc / "vocab.txt")
     for name, extra in (("shard", []), ("enc", ["--encode-only"]), ("uer", ["--compat", "uer"])):
         src = CORPUS if name == "uer" else str(loc / "clean")
-        cli("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", str(loc / name))
-        cli("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", f"{s3u}/{name}")  # local -> remote
-    cli("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
-    cli("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
-    cli("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote
+        run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", str(loc / name))
+        run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", f"{s3u}/{name}")  # local -> remote
+    run("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
+    run("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
+    run("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote
     return server, bucket, loc
 
 
@@ -110,7 +128,7 @@ def test_every_writing_command_gives_the_local_bytes_on_s3(built):
     assert not any(".pending" in k or "/.zooprep/work/" in k or "lock.json" in k for k in objects(server, bucket))
 
 
-def test_readers_open_a_remote_shard_through_the_verified_cache(built):
+def test_readers_open_a_remote_shard_through_the_verified_cache(built, capsys):
     import datasets
     import numpy as np
 
@@ -130,25 +148,38 @@ def test_readers_open_a_remote_shard_through_the_verified_cache(built):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     va, vb = ViewReader(f"s3://{bucket}/enc", parse_view("mlm:32")), ViewReader(loc / "enc", parse_view("mlm:32"))
     assert len(va) == len(vb) > 0 and np.array_equal(va.take([0, 1])["input_ids"], vb.take([0, 1])["input_ids"])
-    out = cli("inspect", url, "-n", "1").stdout
-    assert out.replace(url, "DIR").split("\n", 1)[1] == cli("inspect", str(loc / "shard"), "-n", "1").stdout.replace(
-        str(loc / "shard"), "DIR").split("\n", 1)[1]
+    remote_view = run("inspect", url, "-n", "1")
+    local_view = run("inspect", str(loc / "shard"), "-n", "1")
+    assert "[CLS]" in remote_view and remote_view == local_view
+    from corpusprep.feed.stream import FeedLoader, StreamConfig
+
+    first = next(iter(FeedLoader(StreamConfig(url, batch_size=4, epochs=1, seed=3))))
+    assert np.array_equal(first["input_ids"], next(iter(FeedLoader(StreamConfig(str(loc / "shard"), batch_size=4,
+                                                                                 epochs=1, seed=3))))["input_ids"])
+    from corpusprep.pretrain_example_command import load_trainer
+
+    trainer = load_trainer()
+    losses = []
+    for where in (url, str(loc / "shard")):
+        capsys.readouterr()
+        trainer.train(trainer.parse_args([where, "--max-steps", "2", "--batch-size", "4", "--size", "nano", "--device",
+                                          "cpu", "--workers", "0", "--log-every", "1", "--seed", "1", "--threads", "1"]))
+        losses.append([json.loads(x)["loss"] for x in capsys.readouterr().out.splitlines() if '"loss"' in x])
+    assert len(losses[0]) == 2 and losses[0] == losses[1]
     ds = datasets.load_from_disk(url, storage_options=server.storage_options)
     assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
 
 
-def test_verify_and_the_cache_refuse_an_altered_remote_object(s3, tmp_path):
+def test_verify_and_the_cache_refuse_an_altered_remote_object(built):
     from corpusprep.errors import InputError
     from corpusprep.outdir.remote import cached_output
     from corpusprep.verify import verify_dir
 
-    server, bucket = s3
+    server, bucket, loc = built
     out = f"s3://{bucket}/alter"
-    cli("shard", CORPUS, "--vocab", str(REPO / "demo" / "cluecorpussmall" / "clue_sampled.txt"), "--tokenizer", "char",
-        "--seq-len", "32", "--workers", "1", "--out", out, ok=False)  # a vocab of lines: any shard will do
-    if not objects(server, bucket, "alter/.zooprep/").get("complete.json"):
-        pytest.skip("could not build the small shard")
     c = server.client()
+    for key in objects(server, bucket, "uer/"):  # a copy of a finished output (server-side)
+        c.copy_object(Bucket=bucket, Key=f"alter/{key}", CopySource={"Bucket": bucket, "Key": f"uer/{key}"})
     key = "alter/data-00000-of-00001.arrow"
     body = bytearray(c.get_object(Bucket=bucket, Key=key)["Body"].read())
     body[-20] ^= 0xFF  # same size: only the checksum can tell
@@ -158,10 +189,11 @@ def test_verify_and_the_cache_refuse_an_altered_remote_object(s3, tmp_path):
     assert cli("verify", out, ok=False).returncode == 1
     with pytest.raises(InputError, match="sha256"):
         cached_output(out)
-    cache = Path(os.environ["ZOOPREP_CACHE"]) / "objects"
-    assert not any(p.name.startswith("data-") for p in cache.rglob("*") if "alter" in str(p))  # never renamed in
-    for p in cache.rglob("*.tmp"):
-        pytest.fail(f"a partial download was left under {p}")
+    from corpusprep.outdir.remote import _key16, cache_root
+
+    cache = cache_root() / "objects" / _key16(out)
+    assert not [p for p in cache.rglob("data-*")]  # the altered object never got its final name
+    assert not [p for p in cache.rglob("*.tmp")]  # nor was a partial download left behind
 
 
 # ---------------------------------------------------------------- the object-store protocol
@@ -173,11 +205,11 @@ def _stage(od, files: dict[str, bytes]) -> None:
         p.write_bytes(data)
 
 
-def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3):
+def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refused(s3_env, tmp_path):
     from corpusprep.errors import ZooprepError
     from corpusprep.outdir import OutputDir
 
-    server, bucket = s3
+    server, bucket = s3_env
     c = server.client()
     url = f"s3://{bucket}/own"
     c.put_object(Bucket=bucket, Key="foreign/x.txt", Body=b"user's")
@@ -195,6 +227,14 @@ def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refu
         od.commit(last=["zooprep.json"])
     got = objects(server, bucket, "own/")
     assert got["notes.md"] == b"mine" and got["a.arrow"] == b"two" and "old.arrow" not in got
+    log = tmp_path / "writes"
+    with pytest.MonkeyPatch.context() as mp:  # the same bytes again: nothing is uploaded twice
+        mp.setenv("ZOOPREP_TEST_WRITE_LOG", str(log))
+        with OutputDir.open(url, "shard", overwrite=True) as od:
+            _stage(od, {"a.arrow": b"two", "zooprep.json": b"{}"})
+            od.commit(last=["zooprep.json"])
+    writes = [w.split(" ", 1)[1] for w in log.read_text().splitlines()]
+    assert "create complete.json" in writes and not {"put a.arrow", "put zooprep.json"} & set(writes)
     with OutputDir.open(url, "shard", overwrite=True) as od:  # a staged name that is a user's object
         _stage(od, {"notes.md": b"zooprep's", "zooprep.json": b"{}"})
         with pytest.raises(ZooprepError, match="notes.md: exists and was not written by zooprep"):
@@ -202,46 +242,67 @@ def test_user_objects_survive_reruns_and_overwrite_and_foreign_prefixes_are_refu
     assert objects(server, bucket, "own/")["notes.md"] == b"mine"
 
 
-def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3):
+def test_one_writer_per_remote_output_and_stale_leases_are_taken_over(s3_env, capsys):
     import socket
     import time
 
     from corpusprep.outdir import OutputDir
 
-    server, bucket = s3
+    server, bucket = s3_env
     url = f"s3://{bucket}/lease"
     with OutputDir.open(url, "clean", rerun=True):
         r = cli("clean", CORPUS, "--out", url, "--no-progress", "--workers", "1", ok=False)
         assert r.returncode == 2 and "in use by another zooprep run" in r.stderr
         assert f"pid {os.getpid()} on {socket.gethostname()}, `zooprep clean`" in r.stderr
     assert "lock.json" not in objects(server, bucket, "lease/.zooprep/")  # released at the end
+    with pytest.MonkeyPatch.context() as mp:  # the heartbeat renews a short lease while the run lasts
+        mp.setenv("ZOOPREP_LEASE_S", "1.5")
+        with OutputDir.open(url, "clean", rerun=True):
+            time.sleep(2.5)
+            lease = json.loads(objects(server, bucket, "lease/.zooprep/")["lock.json"])
+            assert lease["pid"] == os.getpid() and lease["expires"] > time.time()
     stale = {"pid": 1, "host": "node-gone", "command": "clean", "run_id": "x", "started": "then",
              "expires": time.time() - 5, "lease_s": 1}
     server.client().put_object(Bucket=bucket, Key="lease/.zooprep/lock.json", Body=json.dumps(stale).encode())
-    r = cli("clean", CORPUS, "--out", url, "--no-progress", "--workers", "1")
-    assert "took over the stale lease of pid 1 on node-gone" in r.stderr
-    assert objects(server, bucket, "lease/.zooprep/").get("complete.json")
+    with OutputDir.open(url, "clean", rerun=True):
+        pass
+    assert "took over the stale lease of pid 1 on node-gone" in capsys.readouterr().err
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from corpusprep.errors import ZooprepError
+
+    def claim(_):  # two writers starting at the same moment: the conditional create lets one through
+        try:
+            return OutputDir.open(f"s3://{bucket}/race", "shard")
+        except ZooprepError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(claim, range(2)))
+    winners = [g for g in got if not isinstance(g, str)]
+    assert len(winners) == 1 and "in use by another zooprep run" in next(g for g in got if isinstance(g, str))
+    winners[0].close()
 
 
-def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3):
-    server, bucket = s3
+def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3_env):
+    server, bucket = s3_env
     server.client().put_object(Bucket=bucket, Key="files/vocab.txt", Body=b"a user's vocab\n")
-    r = cli("build-vocab", CORPUS, "--out", f"s3://{bucket}/files/vocab.txt", ok=False)
-    assert r.returncode == 2 and "not written by `zooprep build-vocab`" in r.stderr
+    from corpusprep.errors import ZooprepError
+
+    with pytest.raises(ZooprepError, match="not written by `zooprep build-vocab`"):
+        run("build-vocab", CORPUS, "--out", f"s3://{bucket}/files/vocab.txt")
     assert objects(server, bucket, "files/") == {"vocab.txt": b"a user's vocab\n"}
 
 
 # ---------------------------------------------------------------- kill -9 and resume
-def _writes(env_extra: dict, args: list[str], log: Path) -> int:
-    log.unlink(missing_ok=True)
-    cli(*args, env={**env_extra, "ZOOPREP_TEST_WRITE_LOG": str(log)})
-    return len(log.read_text().split())
-
-
 @pytest.mark.parametrize("command", ["clean", "shard"])
-def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(s3, built, tmp_path, command):
+def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_path, monkeypatch, command):
+    """The parent is SIGKILLed at its N-th write to the object store (lease, owner, work pushes,
+    every publish step); N is drawn by a seeded RNG from the writes of an uninterrupted run."""
+    from corpusprep.outdir import remote
+
     server, bucket, loc = built
-    rng = random.Random(f"19b-{command}")
 
     def args(out):
         if command == "clean":
@@ -249,17 +310,57 @@ def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(s3, built, tmp
         return ["shard", str(loc / "clean"), "--vocab", str(loc / "vocab.txt"), "--seq-len", "64", "--unit-mb", "0.02",
                 "--workers", "1", "--out", out]
 
-    fast = {"ZOOPREP_WORK_PUSH_S": "0.2"}  # the heartbeat pushes the work area often: kills land among pushes too
-    total = _writes(fast, args(f"s3://{bucket}/k-{command}-count"), tmp_path / "log")
-    reference = data_files(local_files(loc / command.replace("clean", "clean")))
-    for n, point in enumerate(sorted(rng.sample(range(2, total + 1), 2))):
+    log = tmp_path / "writes"
+    monkeypatch.setenv("ZOOPREP_TEST_WRITE_LOG", str(log))
+    remote._test_hook.n = 0
+    run(*args(f"s3://{bucket}/k-{command}-count"))
+    monkeypatch.delenv("ZOOPREP_TEST_WRITE_LOG")
+    writes = log.read_text().splitlines()
+    total = len(writes)
+    committed = next(i for i, w in enumerate(writes, 1) if w.endswith("create complete.json"))
+    reference = data_files(local_files(loc / command))
+    # one seeded point anywhere, one just after the commit point (the clean-up writes)
+    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1]
+    for n, point in enumerate(points):
         prefix = f"k-{command}-{n}/"
-        r = cli(*args(f"s3://{bucket}/{prefix}"), env={**fast, "ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
-        assert r.returncode == -9, (point, r.stderr[-2000:])
+        r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
+        assert r.returncode == -9, (point, total, r.stderr[-2000:])
         after = objects(server, bucket, prefix)
         if ".zooprep/complete.json" in after:  # killed after the commit point: it must be the whole output
             assert data_files(after) == reference, point
-        r = cli(*args(f"s3://{bucket}/{prefix}"), env=fast)
+        run(*args(f"s3://{bucket}/{prefix}"))  # the dead holder's lease (same host) is taken over
         final = objects(server, bucket, prefix)
         assert data_files(final) == reference and ".zooprep/complete.json" in final, point
-        assert not any(k.startswith(".zooprep/work/") or k.endswith("publishing.json") for k in final), point
+        assert not any(k.startswith(".zooprep/work/") or k.endswith(("publishing.json", "lock.json")) for k in final)
+
+
+def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3_env, tmp_path, monkeypatch):
+    """A failed run pushes its work area to URL/.zooprep/work; a rerun with another $ZOOPREP_CACHE
+    (no mirror) pulls it and redoes no finished package."""
+    from corpusprep.cleaning import pipeline
+    from corpusprep.cleaning.config import CleanConfig
+
+    server, bucket = s3_env
+    url = f"s3://{bucket}/moved"
+    cfg = CleanConfig(inputs=(CORPUS,), out=url, fmt="text", num_shards=2, unit_bytes=20_000, workers=1,
+                      progress=False)
+    monkeypatch.setenv("ZOOPREP_CACHE", str(tmp_path / "machine-a"))
+    monkeypatch.setenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES", "2")
+    with pytest.raises(RuntimeError, match="injected stop"):
+        pipeline.run_clean(cfg)
+    monkeypatch.delenv("ZOOPREP_CLEAN_STOP_AFTER_PACKAGES")
+    pushed = objects(server, bucket, "moved/.zooprep/work/")
+    assert "plan.json" in pushed and any(k.endswith("done.json") for k in pushed)
+    assert ".zooprep/complete.json" not in objects(server, bucket, "moved/")
+    calls = []
+    real = pipeline.process_package
+    monkeypatch.setattr(pipeline, "process_package", lambda package, config: calls.append(package.index) or
+                        real(package, config))
+    monkeypatch.setenv("ZOOPREP_CACHE", str(tmp_path / "machine-b"))
+    report = pipeline.run_clean(cfg)
+    assert 0 not in calls and 1 not in calls and len(calls) == report["packages"] - 2
+    monkeypatch.setenv("ZOOPREP_CACHE", str(tmp_path / "machine-c"))
+    reference = f"s3://{bucket}/moved-ref"
+    monkeypatch.setattr(pipeline, "process_package", real)
+    pipeline.run_clean(CleanConfig(**{**cfg.__dict__, "out": reference}))
+    assert data_files(objects(server, bucket, "moved/")) == data_files(objects(server, bucket, "moved-ref/"))

@@ -382,7 +382,9 @@ def finish(card: dict, cfg: SpmTrainConfig) -> None:
     log = FailureLog(cfg.on_error)
     for entry in card["corpus"]["failed_files"]:
         log.add_record(entry)
-    log.finish(f"{cfg.out_prefix}.card.json")
+    from corpusprep.storage import display
+
+    log.finish(display(f"{cfg.out_prefix}.card.json"))
 
 
 def _preseg_card(cfg: SpmTrainConfig, stats: _Stats) -> dict:

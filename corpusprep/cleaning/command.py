@@ -73,12 +73,14 @@ def clean(
     )
     from corpusprep.cleaning.pipeline import run_clean
 
+    from corpusprep.storage import display
+
     report = run_clean(config)
     dropped = sum(report["dropped"].values())
     failed = f", {len(report['failed_files'])} file(s) failed" if report["failed_files"] else ""
     typer.echo(f"read {report['read']}, kept {report['kept']}, dropped {dropped} "
                f"({', '.join(f'{k} {v}' for k, v in report['dropped'].items()) or 'none'}){failed}; "
-               f"{len(report['shards'])} shard file(s) and report.json in {out}")
+               f"{len(report['shards'])} shard file(s) and report.json in {display(out)}")
     finish_failures(report, config.on_error, f"{out}/report.json")
 
 

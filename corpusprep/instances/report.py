@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from corpusprep.instances.stats import summary_lines
+from corpusprep.storage import display
 
 
 def format_report(result) -> str:
@@ -10,7 +11,7 @@ def format_report(result) -> str:
     if m.get("kind") == "encoded":
         return _encoded_report(result)
     lines = [
-        f"shard: {result.out}  ({m['processor']}, seq_len {m['seq_len']}, {m['dtype']}, {len(m['files'])} file(s))",
+        f"shard: {display(result.out)}  ({m['processor']}, seq_len {m['seq_len']}, {m['dtype']}, {len(m['files'])} file(s))",
         f"  documents in   {c['documents']}",
         f"  instances out  {c['instances']}",
         f"  tokens         {c['tokens']}",
@@ -28,7 +29,7 @@ def format_report(result) -> str:
 
 def _encoded_report(result) -> str:
     m, c = result.meta, result.meta["counts"]
-    lines = [f"shard: {result.out}  (encoded corpus for {'/'.join(m['encoded']['views'])} views, {m['dtype']}, "
+    lines = [f"shard: {display(result.out)}  (encoded corpus for {'/'.join(m['encoded']['views'])} views, {m['dtype']}, "
              f"{len(m['files'])} file(s))",
              f"  documents      {c['documents']}",
              f"  tokens         {c['tokens']}",

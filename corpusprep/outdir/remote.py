@@ -85,9 +85,9 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _test_hook() -> None:
+def _test_hook(what: str = "") -> None:
     """Tests kill the process at the N-th remote write: ZOOPREP_TEST_KILL_AT_WRITE=N (and log each
-    write to ZOOPREP_TEST_WRITE_LOG to count them)."""
+    write, "N verb name", to ZOOPREP_TEST_WRITE_LOG to count them)."""
     log = os.environ.get("ZOOPREP_TEST_WRITE_LOG")
     at = os.environ.get("ZOOPREP_TEST_KILL_AT_WRITE")
     if not (log or at):
@@ -95,7 +95,7 @@ def _test_hook() -> None:
     _test_hook.n = getattr(_test_hook, "n", 0) + 1
     if log:
         with open(log, "a") as fh:
-            fh.write(f"{_test_hook.n}\n")
+            fh.write(f"{_test_hook.n} {what}\n")
     if at and _test_hook.n == int(at):
         import signal
 
@@ -144,19 +144,19 @@ def listing(base: str) -> dict[str, dict]:
 
 
 def _put(local: Path, target: str) -> str | None:
-    _test_hook()
+    _test_hook("put " + storage.name(target))
     storage.put_file(str(local), target)
     i = _head(target)
     return i["etag"] if i else None
 
 
 def _write(target: str, obj: dict) -> None:
-    _test_hook()
+    _test_hook("write " + storage.name(target))
     storage.write_bytes(target, json_bytes(obj))
 
 
 def _delete(target: str, etag: str | None = None) -> bool:
-    _test_hook()
+    _test_hook("delete " + storage.name(target))
     return storage.delete(target, etag)
 
 
@@ -217,20 +217,23 @@ def pull_work(url: str, work_dir, rels: Iterable[str] | None = None) -> list[Pat
 class RemoteOutputDir:
     """OutputDir's interface (root = the local mirror, work, stage, open_work, commit, close) for a URL."""
 
-    def __init__(self, target: str, command: str, local):
+    def __init__(self, target: str, command: str, run_id: str):
         self.target = target.rstrip("/")  # as given (may carry credentials): for access only
         self.url = storage.display(storage.absolute(target))  # recorded and printed
         self.command = command
-        self.local = local  # the mirror's OutputDir
-        self.run_id = local.run_id
+        self.local = None  # the mirror's OutputDir (opened once the lease is held)
+        self.run_id = run_id
         self.rolled_forward: dict | None = None
         self._lease_etag: str | None = None
         self._lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pushed: dict[str, tuple] = {}
+        self._pushed: dict[str, tuple] = {}  # work file -> (size, mtime_ns) the URL has
+        self._sync = threading.Lock()  # one push of the work area at a time; commit waits for it
+        self._committing = False
         self._published = False
         self.lease_s = float(os.environ.get("ZOOPREP_LEASE_S", "120"))
+        self._started = _now()
         self.push_s = float(os.environ.get("ZOOPREP_WORK_PUSH_S", "30"))
 
     @property
@@ -249,7 +252,7 @@ class RemoteOutputDir:
     @classmethod
     def open(cls, target, command: str, inputs: Iterable = (), *, overwrite: bool = False, rerun: bool = False,
              overwrite_option: str | None = "--overwrite") -> "RemoteOutputDir":
-        from corpusprep.outdir.ownership import OutputDir
+        from corpusprep.outdir.ownership import OutputDir, new_run_id
 
         target = str(target)
         clean = storage.absolute(target)
@@ -262,15 +265,17 @@ class RemoteOutputDir:
                                    f"{storage.display(i)}; zooprep never writes over an input")
         hint = f" (or pass {overwrite_option} to replace it)" if overwrite_option else ""
         cls._refuse_foreign(target)
-        mirror = mirror_dir(target)
-        mirror.mkdir(parents=True, exist_ok=True)
-        local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
-        od = cls(target, command, local)
+        od = cls(target, command, new_run_id())
         try:
-            od._acquire()
+            od._acquire()  # the lease first: a second writer is told who holds the URL
+            mirror = mirror_dir(target)
+            mirror.mkdir(parents=True, exist_ok=True)
+            od.local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
+            od.local.run_id = od.run_id
             owner = _read_json(_meta(od.target, layout.OWNER))
             if owner is None or not isinstance(owner.get("command"), str):
                 cls._refuse_foreign(target)
+                _test_hook("create owner.json")
                 storage.create_exclusive(_meta(od.target, layout.OWNER), json_bytes(od._owner()))
             elif owner["command"] != command:
                 if not overwrite:
@@ -306,16 +311,26 @@ class RemoteOutputDir:
     # -- the lease -------------------------------------------------------------------------------
     def _lease(self) -> bytes:
         return json_bytes({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                           "run_id": self.run_id, "started": _now(), "expires": time.time() + self.lease_s,
+                           "run_id": self.run_id, "started": self._started, "expires": time.time() + self.lease_s,
                            "lease_s": self.lease_s})
 
     def _acquire(self) -> None:
         lock = _meta(self.target, LOCK)
-        _test_hook()
-        if not storage.create_exclusive(lock, self._lease()):
+        _test_hook("create lock.json")
+        cur = None
+        for _ in range(3):  # the holder may release between our create and our look at it
+            if storage.create_exclusive(lock, self._lease()):
+                cur = None
+                break
             cur = _head(lock)
+            if cur is not None:
+                break
+        else:
+            raise ZooprepError(f"{self.url}: could not take the lease {layout.META_DIR}/{LOCK} (it keeps "
+                               "appearing and vanishing); rerun")
+        if cur is not None:
             holder = _read_json(lock)
-            if cur is None or not _stale(holder):
+            if not _stale(holder):
                 raise ZooprepError(f"{self.url}: in use by another zooprep run ({_holder(holder)}); wait for it to "
                                    "end or stop it, then rerun")
             if not storage.replace_if_match(lock, self._lease(), cur["etag"]):
@@ -365,9 +380,10 @@ class RemoteOutputDir:
             except ZooprepError:
                 pass
             self._lease_etag = None
-        self.local.close()
-        if self._published:
-            shutil.rmtree(self.local.root, ignore_errors=True)  # the URL holds it now
+        if self.local is not None:
+            self.local.close()
+            if self._published and not failed:
+                shutil.rmtree(self.local.root, ignore_errors=True)  # the URL holds it now
 
     def __enter__(self) -> "RemoteOutputDir":
         return self
@@ -381,16 +397,20 @@ class RemoteOutputDir:
         return push_work(self.target, self.work, local_paths)
 
     def pull_work(self, rel_paths: Iterable[str] | None = None) -> list[Path]:
-        pulled = pull_work(self.target, self.work, rel_paths)
-        for p in pulled:  # already on the URL: sync_work must not upload them again
+        got = pull_work(self.target, self.work, rel_paths)
+        for p in got:  # already on the URL: the heartbeat does not push them back
             st = p.stat()
             self._pushed[p.relative_to(self.work).as_posix()] = (st.st_size, st.st_mtime_ns)
-        return pulled
+        return got
 
     def sync_work(self) -> list[str]:
         """Push the work files created or changed since the last push (the stage excluded)."""
-        if not self.work.is_dir():
-            return []
+        with self._sync:
+            if self._committing or self.local is None or not self.work.is_dir():
+                return []
+            return self._sync_work()
+
+    def _sync_work(self) -> list[str]:
         changed = []
         for dirpath, dirs, names in os.walk(self.work):
             if Path(dirpath) == self.work:
@@ -405,10 +425,13 @@ class RemoteOutputDir:
                 if not is_tmp_name(n) and self._pushed.get(rel) != (st.st_size, st.st_mtime_ns):
                     changed.append((p, rel, (st.st_size, st.st_mtime_ns)))
         # done-markers last: a marker never arrives before the files it names
-        changed.sort(key=lambda c: c[1].endswith(".done.json"))
+        changed.sort(key=lambda c: c[1].endswith("done.json"))
         for p, rel, sig in changed:
-            if self.push_work([p]):
-                self._pushed[rel] = sig
+            try:
+                if self.push_work([p]):
+                    self._pushed[rel] = sig
+            except ZooprepError:  # vanished meanwhile (replaced by a newer file): the next push has it
+                continue
         return [c[1] for c in changed]
 
     def open_work(self, plan: dict) -> Path:
@@ -433,6 +456,8 @@ class RemoteOutputDir:
     # -- commit and publish ----------------------------------------------------------------------
     def commit(self, last: Iterable[str] = (), plan: str | None = None, summary: dict | None = None) -> dict:
         self._check_lease()
+        with self._sync:  # no push of the work area from here on (it is about to be removed)
+            self._committing = True
         done = self.local.commit(last, plan, summary)
         self._publish(done)
         return done
@@ -444,12 +469,15 @@ class RemoteOutputDir:
             return None
         pending = _read_json(_meta(self.target, PUBLISHING))
         there = read_remote_complete(self.target)
-        if there is not None and there.get("run_id") == mine.get("run_id"):
-            return None
+        if there is not None and there.get("run_id") == mine.get("run_id"):  # killed after the commit point
+            if pending is not None:
+                _delete(_meta(self.target, PUBLISHING))
+            self._drop_remote_work()
+            self._published = True
+            return mine
         if (pending or {}).get("run_id") == mine.get("run_id") or (pending is None and there is None):
             if all((self.root / rel).is_file() for rel in mine["files"]):
                 self._publish(mine)
-                self._published = False  # this run goes on in the mirror
                 return mine
         return None
 
@@ -484,7 +512,7 @@ class RemoteOutputDir:
                 _delete(storage.join(base, rel), rec["etag"])
         _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(new.items()))})
         self._check_lease()
-        _test_hook()
+        _test_hook("create complete.json")
         if not storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done)):
             _delete(_meta(base, layout.COMPLETE))
             storage.create_exclusive(_meta(base, layout.COMPLETE), json_bytes(done))
@@ -691,8 +719,10 @@ class RemoteFiles:
         for t in [*self.outputs, self.card]:
             a = storage.absolute(t)
             for i in self.inputs:
-                if storage.is_url(i) and (storage.absolute(i) == a or storage.inside(storage.absolute(i), a)):
-                    raise ZooprepError(f"{storage.display(a)}: {self.option} is the input {storage.display(i)}; "
+                i = storage.absolute(i) if storage.is_url(i) else None
+                if i and (i == a or storage.inside(a, i) or storage.inside(i, a)):
+                    raise ZooprepError(f"{storage.display(a)}: {self.option} is, contains or lies inside the input "
+                                       f"{storage.display(i)}; "
                                        "zooprep never writes over an input")
             folder = storage.parent(a)
             while storage.inside(folder, storage.protocol(a) + "://") and folder.count("/") >= 2:
@@ -736,11 +766,11 @@ class RemoteFiles:
         """Upload the outputs the command wrote locally, the card last; returns the card as uploaded."""
         card = self.fix(json.loads(self.local(self.card).read_text(encoding="utf-8")))
         data = json_bytes(card)
-        _test_hook()
+        _test_hook("write " + storage.name(self.card + self.PENDING))
         storage.write_bytes(self.card + self.PENDING, data)
         for t in self.outputs:
             _put(self.local(t), t)
-        _test_hook()
+        _test_hook("write " + storage.name(self.card))
         storage.write_bytes(self.card, data)
         _delete(self.card + self.PENDING)
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -755,9 +785,9 @@ class RemoteFiles:
             if self.local(self.card).is_file():
                 self.publish()
             raise
-        except InputsFailed:  # exit 3: the outputs stand, the exit code tells
+        except InputsFailed as exc:  # exit 3: the outputs stand, the exit code tells
             if self.local(self.card).is_file():
                 self.publish()
-            raise
+            raise InputsFailed(exc.count, self.fix_text(exc.where)) from None
         self.publish()
         return result

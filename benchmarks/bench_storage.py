@@ -251,14 +251,16 @@ def main(argv: list[str] | None = None) -> int:
               "driver and once by each worker process that opens a URL.", ""]
     for what in ("clean", "shard"):
         loc, rin, rio = (results[(what, p)]["driver"] for p in places)
-        lines.append(f"- `{what}`: reading through S3 adds {rin - loc:.2f} driver CPU-s to {loc:.2f} "
-                     f"({max(0.0, rin - loc - s3_import):.2f} beyond the import: requests, ranged reads, identities); "
-                     f"writing the output through S3 adds {rio - rin:.2f} more (the upload of every output file and "
-                     "the commit objects; the mirror is built with the local code, so the data work is the same).")
+        lines.append(f"- `{what}`: reading through S3 changes the driver's CPU by {rin - loc:+.2f} s (from {loc:.2f}; "
+                     f"{rin - loc - s3_import:+.2f} s beyond the import: requests, ranged reads, identities); "
+                     f"writing the output through S3 by {rio - rin:+.2f} s more (the upload of every output file "
+                     "and the commit objects; the mirror is built with the local code, so the data work is the same).")
+    lines.append("- Differences below ~0.2 CPU-s are within the run-to-run noise of this shared machine.")
     for what, groups in profiles.items():
         total = sum(t for _, t in groups) or 1.0
-        lines += ["", f"Where the driver's CPU goes in `{what}` with input and --out on S3 (cProfile, one run, "
-                  f"{total:.2f} s profiled):", "", "| group | CPU s | share |", "|---|---:|---:|"]
+        lines += ["", f"Where the driver's CPU goes in `{what}` with input and --out on S3 (cProfile with a CPU clock, "
+                  f"one run, {total:.2f} s profiled; profiling slows Python code, so read the shares):", "",
+                  "| group | CPU s | share |", "|---|---:|---:|"]
         lines += [f"| {g} | {t:.2f} | {100 * t / total:.0f} % |" for g, t in groups if t >= 0.005]
     text = "\n".join(lines) + "\n"
     print(text)

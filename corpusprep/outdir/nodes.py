@@ -87,6 +87,14 @@ def _files(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _markers_last(rel: str) -> tuple:
+    """Done-markers after the files they name: a marker never arrives before its files."""
+    return rel.endswith("done.json"), rel
+
+
+_PULLED: set = set()  # (url, run id, work input) this worker process has pulled in full
+
+
 def _test_crash(url: str, work: Path, changed: list[str]) -> None:
     """Tests kill a node's worker once, after it pushed part of its files: the file named by
     ZOOPREP_TEST_NODE_CRASH (in the node's environment) arms it and is consumed."""
@@ -137,18 +145,17 @@ class OnNode:
         wants = getattr(item, "work_inputs", None)
         if wants is not None:
             base = join(self.url, layout.META_DIR, layout.WORK)
-            have = _files(work)
-            missing = []
-            for want in wants():
+            todo = [w for w in wants() if (self.url, self.run_id, w) not in _PULLED]
+            have = _files(work) if todo else {}
+            for want in todo:  # work files do not change within a run: each is pulled once per process
                 found = listing(join(base, want))
                 rels = [f"{want}/{r}" for r in found] if found else [want]
-                missing += [r for r in rels if r not in have]
-            pull_work(self.url, work, sorted(set(missing)))
+                pull_work(self.url, work, sorted((r for r in rels if r not in have), key=_markers_last))
+                _PULLED.add((self.url, self.run_id, want))
         before = _files(work)
         result = rebase(self.fn, self.mirror, str(root))(rebase(item, self.mirror, str(root)))
         after = _files(work)
-        changed = sorted((r for r, sig in after.items() if before.get(r) != sig),
-                         key=lambda r: (r.endswith("done.json"), r))  # a marker never arrives before its files
+        changed = sorted((r for r, sig in after.items() if before.get(r) != sig), key=_markers_last)
         _test_crash(self.url, work, changed)
         pushed = push_work(self.url, work, [work / r for r in changed])
         for rel in pushed:  # the driver has them now; pulled inputs stay for the node's next tasks

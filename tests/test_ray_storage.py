@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,12 +25,28 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_DOCS = REPO / "demo" / "cluecorpussmall" / "clue_sampled.txt"
 
 
-def zooprep(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`cli.py ARGS` run from ``cwd`` (so relative paths are the driver's), Ray's test settings on."""
+def zooprep(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None,
+            private: Path | None = None) -> subprocess.CompletedProcess:
+    """`cli.py ARGS` run from ``cwd`` (so relative paths are the driver's), Ray's test settings on.
+    ``private``: a folder only this process sees (see ``_private_mount``), where the platform allows."""
     e = dict(os.environ, **RAY_ENV, **(env or {}))
     e["PYTHONPATH"] = os.pathsep.join([str(REPO), e.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=e, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([*_private_mount(private), sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=e,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _private_mount(folder: Path | None) -> list[str]:
+    """A command prefix that mounts an empty tmpfs on ``folder`` in a mount namespace of its own
+    (Linux ``unshare -m``, as root): the driver's mirror there is invisible to the cluster's nodes,
+    which run outside it on this same machine, as on a cluster without a shared file system.
+    Empty where that is not allowed (the test then relies on the other checks)."""
+    if folder is None or os.geteuid() != 0 or not shutil.which("unshare"):
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs zooprep-test "$0" && exec "$@"',
+              str(folder)]
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    return prefix if probe.returncode == 0 else []
 
 
 def ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -188,7 +205,8 @@ def _remote_outputs(server, bucket: str, prefix: str) -> dict[str, bytes]:
 
 def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_executor(ray_cluster, s3_env, tmp_path):
     """Input, vocab and outputs live only on the S3 server; the nodes run from their own folders with
-    their own caches; one task dies mid-push on each node (Ray runs it again). The cluster writes the
+    their own caches, and (as root on Linux) the driver's cache with its mirror is a private mount
+    they cannot see; one task dies mid-push on each node (Ray runs it again). The cluster writes the
     bytes the local executor writes, and `verify` passes on the URLs."""
     server, bucket = s3_env
     lines = DEMO_DOCS.read_text(encoding="utf-8").splitlines()
@@ -200,13 +218,14 @@ def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_exec
     url = f"s3://{bucket}"
     driver = tmp_path / "driver"
     driver.mkdir()
-    env = {"ZOOPREP_CACHE": str(tmp_path / "driver-cache")}
+    cache = tmp_path / "driver-cache"  # the driver's mirror lives here, in a mount the nodes cannot see
+    env = {"ZOOPREP_CACHE": str(cache)}
     ray = ("--executor", "ray", "--ray-address", ray_cluster["address"], "--workers", "2")
     clean = ("clean", f"{url}/in/corpus.txt", "--num-shards", "3", "--valid-fraction", "0.1", "--unit-mb", "0.02",
              "--near-dup", "--no-progress")
     for node in ray_cluster["nodes"].values():
         node["crash"].write_text("")  # armed: the first task on each node dies after pushing half its files
-    ok(zooprep(driver, *clean, "--out", f"{url}/clean-ray", *ray, env=env))
+    ok(zooprep(driver, *clean, "--out", f"{url}/clean-ray", *ray, env=env, private=cache))
     ok(zooprep(driver, *clean, "--out", f"{url}/clean-local", "--workers", "1", env=env))
     local = _remote_outputs(server, bucket, "clean-local")
     assert len(local) >= 6 and "report.json" in local
@@ -217,7 +236,7 @@ def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_exec
         assert {p.name for p in node["cwd"].iterdir()} <= {"corpus.txt"}  # nothing but the decoy test's file
     shard = ("shard", f"{url}/clean-ray", "--vocab", f"{url}/vocab.txt", "--processor", "mlm", "--seq-len", "64",
              "--unit-mb", "0.02")
-    ok(zooprep(driver, *shard, "--out", f"{url}/shard-ray", *ray, env=env))
+    ok(zooprep(driver, *shard, "--out", f"{url}/shard-ray", *ray, env=env, private=cache))
     ok(zooprep(driver, *shard, "--out", f"{url}/shard-local", "--workers", "1", env=env))
     local = _remote_outputs(server, bucket, "shard-local")
     assert any(k.endswith(".arrow") for k in local)

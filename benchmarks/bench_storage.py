@@ -14,7 +14,7 @@ machine, so "driver" is the figure that matters there; "driver + server" is the 
 The S3 in+out run of each command is also profiled once (cProfile, in the zooprep process) and its
 CPU time is split into groups: where the time goes.
 
-    python benchmarks/bench_storage.py [--mb 16] [--repeat 2]
+    python benchmarks/bench_storage.py [--mb 16] [--small-mb 5] [--repeat 2]
 
 Prints a markdown table and writes benchmarks/results/storage.md.
 """
@@ -150,9 +150,12 @@ def where_time_goes(profile: Path) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=16, help="corpus size in MB (10^6 bytes)")
+    ap.add_argument("--small-mb", type=float, default=None, help="second, smaller size for the cost at the margin "
+                    "(default: a third of --mb)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per placement (the fastest by CPU is kept)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "storage.md")
     a = ap.parse_args(argv)
+    a.small_mb = a.small_mb or a.mb / 3
     server, endpoint = start_server()
     tmp = Path(tempfile.mkdtemp(prefix="zp-bench-storage-"))
     try:
@@ -198,6 +201,27 @@ def main(argv: list[str] | None = None) -> int:
                 best = results.get(("shard", place))
                 if best is None or r["driver"] + r["server"] < best["driver"] + best["server"]:
                     results[("shard", place)] = r
+        # The same at a smaller size: the difference between the two sizes is the cost per MB at the
+        # margin, free of every fixed cost (start-up, imports, per-run requests).
+        small = tmp / "small.txt"
+        write_corpus(small, int(a.small_mb * 1e6))  # same seed: a prefix of the corpus (the vocab covers it)
+        s3.upload_file(str(small), "bench", "small.txt")
+        small_in = {"local": str(small), "s3 in+out": "s3://bench/small.txt"}
+        margin_places = ["local", "s3 in+out"]
+        smalls: dict[tuple[str, str], dict] = {}
+        for i in range(a.repeat):
+            for place in margin_places:
+                out = out_for(place, "sclean", i)
+                r = run(["clean", small_in[place], "--num-shards", "2", "--no-progress", "--out", out, *common], env,
+                        server.pid)
+                if ("clean", place) not in smalls or r["driver"] < smalls[("clean", place)]["driver"]:
+                    smalls[("clean", place)] = r
+                src, voc = (out_for(place, "sclean", 0), shard_in[place][1])
+                r = run(["shard", src, "--vocab", voc, "--processor", "mlm", "--seq-len", "128", "--out",
+                         out_for(place, "sshard", i), *common], env, server.pid)
+                if ("shard", place) not in smalls or r["driver"] < smalls[("shard", place)]["driver"]:
+                    smalls[("shard", place)] = r
+        small_mb = small.stat().st_size / 1e6
         imports = {}  # the S3 client stack's import, a fixed cost of every process that touches a URL
         for name, code in (("bare", "pass"), ("s3", "import s3fs, aiobotocore.session, botocore.session")):
             imports[name] = min(run_python(code, env) for _ in range(2))
@@ -213,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
 
         report = json.loads((Path(out_for("local", "clean", 0)) / "report.json").read_text(encoding="utf-8"))
         shard_mb = report["bytes_out"] / 1e6  # the cleaned text shard reads (UTF-8 bytes)
+        report = json.loads((Path(out_for("local", "sclean", 0)) / "report.json").read_text(encoding="utf-8"))
+        small_shard_mb = report["bytes_out"] / 1e6
     finally:
         server.kill()
         server.wait()
@@ -226,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}",
         f"- machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
         "shared with other jobs (CPU-seconds, not wall time, are the measure)",
-        f"- command: `python benchmarks/bench_storage.py --mb {a.mb:g} --repeat {a.repeat}` (the run with the "
+        f"- command: `python benchmarks/bench_storage.py --mb {a.mb:g} --small-mb {a.small_mb:g} --repeat {a.repeat}` "
+        "(the run with the "
         "least CPU of each placement is kept)",
         f"- data: {mb:.1f} MB one-document-per-line corpus (make_big_corpus, demo sentences); `clean --num-shards 2`; "
         f"`shard --processor mlm --seq-len 128` of the clean output ({shard_mb:.1f} MB of text); `--workers 1`",
@@ -245,6 +272,18 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {what} | {place} | {size:.1f} | {r['wall']:.1f} | {r['driver']:.2f} | {r['server']:.2f} | "
                          f"{size / r['driver']:.1f} | {size / (r['driver'] + r['server']):.1f} | "
                          f"{r['driver'] / anchor:.2f} |")
+    lines += ["", f"At the margin (CPU of the {a.mb:g} MB run minus that of a {a.small_mb:g} MB run, same placements, "
+              "same run; fixed costs cancel out):", "",
+              "| command | placement | extra MB | extra driver CPU-s | MB per CPU-s at the margin (driver) | x local |",
+              "|---|---|---:|---:|---:|---:|"]
+    for what in ("clean", "shard"):
+        extra_mb = (mb - small_mb) if what == "clean" else (shard_mb - small_shard_mb)
+        rate = {}
+        for place in margin_places:
+            d = results[(what, place)]["driver"] - smalls[(what, place)]["driver"]
+            rate[place] = extra_mb / d if d > 0 else float("inf")
+            lines.append(f"| {what} | {place} | {extra_mb:.1f} | {d:.2f} | {rate[place]:.1f} | "
+                         f"{rate['local'] / rate[place]:.2f} |")
     s3_import = imports["s3"] - imports["bare"]
     lines += ["", f"Importing the S3 client stack (s3fs, aiobotocore, botocore) costs {s3_import:.2f} CPU-s per process "
               "(measured in the same run: `python -c 'import s3fs, ...'` minus `python -c pass`), paid once by the "

@@ -17,7 +17,7 @@ run python benchmarks/bench_fastpath.py --mb 24 --hf-mb 2 --repeat 2
 run python benchmarks/bench_processors.py --mb 6 --uer-mb 1
 run python benchmarks/bench_feed.py
 run python benchmarks/bench_views.py --mb 4 --batches 500
-run python benchmarks/bench_storage.py --mb 24 --repeat 3
+run python benchmarks/bench_storage.py --mb 32 --small-mb 8 --repeat 3
 run python benchmarks/bench_bytes_per_token.py  # add --base DIR (a format-1 checkout) for the "before" column
 if [ "${SCALE:-0}" = 1 ]; then run python benchmarks/bench_scale.py --sizes 1GB,4GB --unit-mb 64; fi
 fi

@@ -2,8 +2,10 @@
 
 Same contract as `LocalExecutor`: results come back in the order of the items and at most
 ``window`` units are in flight, so the driver's memory does not grow with the number of units.
-Units are pure functions of their input (a file or byte range); workers read inputs and write
-outputs by path, so every node must see the same paths (shared storage) and have zooprep installed.
+Units are pure functions of their input (a file or byte range). The driver makes every path absolute
+before shipping (corpusprep.shipping); workers read inputs and write outputs by path or URL, so local
+paths need a shared file system, URLs (object storage) need none (with a remote --out the tasks run on
+node-local scratch roots: corpusprep.outdir.nodes). Every node needs zooprep installed.
 """
 from __future__ import annotations
 

@@ -246,3 +246,42 @@ def test_clean_and_shard_on_a_cluster_without_a_shared_path_equal_the_local_exec
     for node in ray_cluster["nodes"].values():  # a node keeps no unit file it pushed
         left = [p for p in node["cache"].rglob("*") if p.is_file() and "/node-work/" in str(p)]
         assert not any(p.suffix == ".arrow" and "/parts/" in str(p) for p in left)
+
+
+# -- the pieces, without a cluster -----------------------------------------------------------------------------------
+
+def test_shipping_makes_paths_absolute_and_keeps_what_records_name(tmp_path, monkeypatch):
+    from corpusprep import shipping, storage
+    from corpusprep.readers.units import WorkUnit
+
+    monkeypatch.chdir(tmp_path)
+    u = shipping.unit(WorkUnit(0, "a/x.txt", "couplets", "utf-8", options=(("pair", "a/y.txt"),)))
+    assert (u.path, u.source, u.option("pair")) == (str(tmp_path / "a/x.txt"), "a/x.txt", str(tmp_path / "a/y.txt"))
+    assert shipping.unit(u) == u  # already absolute: unchanged
+    try:
+        url = shipping.unit(WorkUnit(1, "s3://AKIAKEY:zp-url-secret@bkt//in/x.txt", "text", "utf-8"))
+        assert url.path == "s3://bkt/in/x.txt" and "zp-url-secret" not in repr(url)
+        assert storage.current_options()["secret"] == "zp-url-secret"  # travels by reference, not in the unit
+    finally:
+        storage.configure(None)
+
+
+def test_rebase_moves_every_path_under_the_mirror(tmp_path):
+    import functools
+    from dataclasses import dataclass
+
+    from corpusprep.outdir.nodes import rebase
+
+    @dataclass(frozen=True)
+    class Ctx:
+        out: str
+        parts: Path
+        other: str
+        nested: tuple
+
+    m, s = str(tmp_path / "mirror"), str(tmp_path / "scratch")
+    fn = functools.partial(len, Ctx(m, Path(m) / "w" / "parts", m + "x", ([m + "/a", 3], {"k": m})))
+    moved = rebase(fn, m, s).args[0]
+    assert moved == Ctx(s, Path(s) / "w" / "parts", m + "x", ([s + "/a", 3], {"k": s}))
+    same = Ctx("/elsewhere", Path("/x"), "y", ())
+    assert rebase(same, m, s) is same

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_DOCS, REPO
+from test_scale_kill import kill_hook  # noqa: F401 - the fixture: kill at the N-th unit result
+from test_scale_kill import run_cli as kill_run
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -98,10 +100,13 @@ def built(s3, tmp_path_factory):
     for name, extra in (("shard", []), ("enc", ["--encode-only"]), ("uer", ["--compat", "uer"])):
         src = CORPUS if name == "uer" else str(loc / "clean")
         run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", str(loc / name))
-        run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", f"{s3u}/{name}")  # local -> remote
+        there = f"s3://{key}:{secret}@{bucket}/{name}" if name == "enc" else f"{s3u}/{name}"
+        printed = run("shard", src, "--vocab", vocab, *shard_args, *extra, "--out", there)  # local -> remote
+        assert secret not in printed and f"{s3u}/{name}" in printed
     run("export", str(loc / "shard"), "--out", str(loc / "d.pt"))
     run("export", f"{s3u}/shard", "--out", str(loc / "from-s3.pt"))  # remote -> local
     run("export", f"{s3u}/shard", "--out", f"{s3u}/exp/d.pt")  # remote -> remote
+    assert not list(REPO.glob("s3:*")) and not list(Path.cwd().glob("s3:*")), "a URL was used as a local path"
     return server, bucket, loc
 
 
@@ -166,6 +171,13 @@ def test_readers_open_a_remote_shard_through_the_verified_cache(built, capsys):
                                           "cpu", "--workers", "0", "--log-every", "1", "--seed", "1", "--threads", "1"]))
         losses.append([json.loads(x)["loss"] for x in capsys.readouterr().out.splitlines() if '"loss"' in x])
     assert len(losses[0]) == 2 and losses[0] == losses[1]
+    from corpusprep.errors import InputError
+    from corpusprep.outdir import require_complete_input, require_recorded
+
+    require_complete_input(url)  # for 19a's readers: a finished remote output is good input
+    require_recorded([f"{url}/{p.name}" for p in (loc / "shard").glob("data-*.arrow")])
+    with pytest.raises(InputError, match="not part of the `zooprep shard` output"):
+        require_recorded([f"{url}/extra.txt"])
     ds = datasets.load_from_disk(url, storage_options=server.storage_options)
     assert ds["input_ids"][:3] == datasets.load_from_disk(str(loc / "shard"))["input_ids"][:3]
 
@@ -297,18 +309,18 @@ def test_file_outputs_refuse_a_remote_file_zooprep_did_not_write(s3_env):
 
 # ---------------------------------------------------------------- kill -9 and resume
 @pytest.mark.parametrize("command", ["clean", "shard"])
-def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_path, monkeypatch, command):
+def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, kill_hook, tmp_path, monkeypatch, command):
     """The parent is SIGKILLed at its N-th write to the object store (lease, owner, work pushes,
     every publish step); N is drawn by a seeded RNG from the writes of an uninterrupted run."""
     from corpusprep.outdir import remote
 
     server, bucket, loc = built
 
-    def args(out):
+    def args(out, workers="1"):
         if command == "clean":
-            return ["clean", CORPUS, "--out", out, "--no-progress", "--workers", "1", "--num-shards", "2"]
+            return ["clean", CORPUS, "--out", out, "--no-progress", "--workers", workers, "--num-shards", "2"]
         return ["shard", str(loc / "clean"), "--vocab", str(loc / "vocab.txt"), "--seq-len", "64", "--unit-mb", "0.02",
-                "--workers", "1", "--out", out]
+                "--workers", workers, "--out", out]
 
     log = tmp_path / "writes"
     monkeypatch.setenv("ZOOPREP_TEST_WRITE_LOG", str(log))
@@ -319,11 +331,15 @@ def test_kill_9_at_seeded_remote_writes_then_rerun_ends_identical(built, tmp_pat
     total = len(writes)
     committed = next(i for i, w in enumerate(writes, 1) if w.endswith("create complete.json"))
     reference = data_files(local_files(loc / command))
-    # one seeded point anywhere, one just after the commit point (the clean-up writes)
-    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1]
+    # a seeded write anywhere up to the commit point, the write just after it (the clean-up), and the
+    # first unit result while units run (test_scale_kill's hook: no remote write happens there)
+    points = [random.Random(f"19b-{command}").randrange(2, committed + 1), committed + 1, "unit:1"]
     for n, point in enumerate(points):
         prefix = f"k-{command}-{n}/"
-        r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
+        if point == "unit:1":
+            r, _ = kill_run(kill_hook, args(f"s3://{bucket}/{prefix}", "2"), kill_at=point)  # units need a pool
+        else:
+            r = cli(*args(f"s3://{bucket}/{prefix}"), env={"ZOOPREP_TEST_KILL_AT_WRITE": str(point)}, ok=False)
         assert r.returncode == -9, (point, total, r.stderr[-2000:])
         after = objects(server, bucket, prefix)
         if ".zooprep/complete.json" in after:  # killed after the commit point: it must be the whole output
@@ -364,3 +380,26 @@ def test_a_rerun_on_another_machine_resumes_from_the_remote_work_area(s3_env, tm
     monkeypatch.setattr(pipeline, "process_package", real)
     pipeline.run_clean(CleanConfig(**{**cfg.__dict__, "out": reference}))
     assert data_files(objects(server, bucket, "moved/")) == data_files(objects(server, bucket, "moved-ref/"))
+
+
+def test_any_fsspec_url_goes_through_the_same_protocol():
+    """memory:// (no ETags, no conditional writes on the server side): the same publish, journal and
+    verify; the lock falls back to compare-then-write."""
+    import uuid
+
+    from corpusprep.outdir import OutputDir
+    from corpusprep.outdir.remote import cached_output
+    from corpusprep.verify import verify_dir
+
+    url = f"memory://zp-{uuid.uuid4().hex[:8]}/out"
+    for data in (b"one", b"two"):
+        with OutputDir.open(url, "shard", overwrite=True) as od:
+            _stage(od, {"a.arrow": data, f"{data.decode()}.arrow": data, "zooprep.json": b"{}"})
+            od.commit(last=["zooprep.json"])
+    from corpusprep import storage
+
+    names = sorted(storage.name(p) for p in storage.list_files(url))
+    assert names == ["a.arrow", "complete.json", "owner.json", "two.arrow", "written.json", "zooprep.json"]
+    r = verify_dir(url)
+    assert r.checked == 3 and not (r.missing or r.altered or r.unexpected), r.lines()
+    assert (cached_output(url, None) / "a.arrow").read_bytes() == b"two"

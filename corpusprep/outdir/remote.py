@@ -225,6 +225,7 @@ class RemoteOutputDir:
         self.run_id = run_id
         self.rolled_forward: dict | None = None
         self._lease_etag: str | None = None
+        self._held = False
         self._lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -338,7 +339,8 @@ class RemoteOutputDir:
                                    f"({_holder(_read_json(lock))}); wait for it to end, then rerun")
             print(f"zooprep: {self.url}: took over the stale lease of {_holder(holder)}", file=sys.stderr)
         i = _head(lock)
-        self._lease_etag = i["etag"] if i else None
+        self._lease_etag = i["etag"] if i else None  # None on stores without ETags (memory://, local fsspec)
+        self._held = True
         self._thread = threading.Thread(target=self._heartbeat, name="zooprep-lease", daemon=True)
         self._thread.start()
 
@@ -347,7 +349,7 @@ class RemoteOutputDir:
         last_push = time.monotonic()
         while not self._stop.wait(min(self.lease_s / 3, self.push_s)):
             try:
-                if self._lease_etag is not None:
+                if self._held:
                     if not storage.replace_if_match(lock, self._lease(), self._lease_etag):
                         self._lost = f"lost the lease on {self.url} to {_holder(_read_json(lock))}"
                         return
@@ -374,12 +376,16 @@ class RemoteOutputDir:
                 self.sync_work()
             except ZooprepError:
                 pass
-        if self._lease_etag is not None and not self._lost:
+        if self._held and not self._lost:
+            lock = _meta(self.target, LOCK)
             try:
-                _delete(_meta(self.target, LOCK), self._lease_etag)
+                if self._lease_etag is not None:
+                    _delete(lock, self._lease_etag)
+                elif (_read_json(lock) or {}).get("run_id") == self.run_id:  # no ETags: compare, then delete
+                    _delete(lock)
             except ZooprepError:
                 pass
-            self._lease_etag = None
+            self._held, self._lease_etag = False, None
         if self.local is not None:
             self.local.close()
             if self._published and not failed:
@@ -439,11 +445,15 @@ class RemoteOutputDir:
         plan_file = self.work / "plan.json"
         remote_plan = _read_json(storage.join(self.target, layout.META_DIR, layout.WORK, "plan.json"))
         wanted = json.loads(json.dumps(plan, sort_keys=True))
-        if not plan_file.exists() and remote_plan == wanted:
-            self.pull_work()
-        elif remote_plan is not None and remote_plan != wanted:
-            self._drop_remote_work()
+        try:
+            local_plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            local_plan = None
+        if remote_plan is not None and remote_plan != wanted:
+            self._drop_remote_work()  # another plan's units: never reused
         work = self.local.open_work(plan)
+        if local_plan != wanted and remote_plan == wanted:  # this machine has none: the URL's finished units
+            self.pull_work()
         if remote_plan != wanted:
             self.push_work([plan_file])
         return work
@@ -510,6 +520,8 @@ class RemoteOutputDir:
                 continue
             if rec.get("etag") and present[rel]["etag"] == rec["etag"]:
                 _delete(storage.join(base, rel), rec["etag"])
+            elif not rec.get("etag") and storage.sha256(storage.join(base, rel)) == rec.get("sha256"):
+                _delete(storage.join(base, rel))  # a store without ETags: only while the bytes are ours
         _write(_meta(base, layout.JOURNAL), {"files": dict(sorted(new.items()))})
         self._check_lease()
         _test_hook("create complete.json")
@@ -559,6 +571,38 @@ def require_remote_complete(target: str, command: str | None = None) -> dict | N
                                                      f"({present[rel]['size']} bytes, recorded {f.get('bytes')}); "
                                                      f"see `zooprep verify {url}`")
     return done
+
+
+def require_remote_complete_input(target: str) -> None:
+    """``require_complete_input`` for a URL: the prefix, or the folder of an object, must not be an
+    unfinished zooprep output."""
+    target = str(target).rstrip("/")
+    for folder in (target, storage.parent(target)):
+        if _read_json(_meta(folder, layout.OWNER)) is not None:
+            require_remote_complete(folder)
+            return
+
+
+def require_remote_recorded(files: Iterable[str]) -> None:
+    """``require_recorded`` for URLs: an object inside a remote zooprep output must be one it lists."""
+    checked: dict[str, dict | None] = {}
+    for f in files:
+        f = storage.absolute(str(f))
+        folder = storage.parent(f)
+        while True:  # up to the bucket
+            if folder not in checked:
+                checked[folder] = require_remote_complete(folder)
+            done = checked[folder]
+            if done is not None:
+                rel = f[len(folder) + 1:]
+                if rel not in done["files"]:
+                    raise InputError(storage.display(f), f"not part of the `zooprep {done.get('command')}` output "
+                                                         f"{storage.display(folder)} (not in {layout.META_DIR}/"
+                                                         f"{layout.COMPLETE}); move it out of that prefix")
+                break
+            if storage.parent(folder) == folder:
+                break
+            folder = storage.parent(folder)
 
 
 def _download_checked(src: str, dst: Path, sha: str | None) -> None:
@@ -665,15 +709,16 @@ def _metadata_problems(target: str, done: dict) -> list[str]:
         try:
             kind, meta = v.detect_kind(root)
         except InputError as exc:
-            return [str(exc)]
+            return [str(exc).replace(str(root), storage.display(target))]
         try:
             obj = v._load_json(meta)
+            tables = v.expected_files(meta, obj, kind)
         except InputError as exc:
-            return [str(exc)]
+            return [str(exc).replace(str(root), storage.display(target))]
         problems = (v.report_type_problems(obj) or v.accounting_problems(obj)) if kind == "clean" \
             else v.shard_state_problems(root, obj)
         recorded = {rel: str(f.get("sha256", "")).lower() for rel, f in done["files"].items()}
-        for e in v.expected_files(meta, obj, kind):
+        for e in tables:
             if e.path not in recorded:
                 problems.append(f"{meta.name} lists {e.path}, which {layout.META_DIR}/{layout.COMPLETE} does not record")
             elif recorded[e.path] != e.sha256:

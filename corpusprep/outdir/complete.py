@@ -194,12 +194,13 @@ def require_complete(root, command: str | None = None) -> dict | None:
 
 def require_complete_input(path) -> None:
     """For a corpus argument: a directory, or a file inside one, must not be an unfinished zooprep output."""
-    from corpusprep.storage import is_url
+    from corpusprep import storage
 
-    if is_url(str(path)):
-        from corpusprep.outdir.remote import require_remote_complete_input
-
-        return require_remote_complete_input(str(path))
+    if storage.is_url(path):
+        for folder in dict.fromkeys([str(path), storage.parent(str(path))]):
+            if require_complete_url(folder) is not None:
+                return
+        return
     p = Path(path)
     for folder in ([p] if p.is_dir() else []) + [p.parent]:
         if (layout.meta(folder)).is_dir():
@@ -210,17 +211,13 @@ def require_complete_input(path) -> None:
 def require_recorded(files) -> None:
     """Corpus files found inside a zooprep output must be among the files its complete state records
     (a file added there by hand is not that command's output)."""
-    from corpusprep.storage import is_url
+    from corpusprep import storage
 
-    files = list(files)
-    urls = [f for f in files if is_url(str(f))]
-    if urls:
-        from corpusprep.outdir.remote import require_remote_recorded
-
-        require_remote_recorded(urls)
-        files = [f for f in files if not is_url(str(f))]
     checked: dict[Path, dict | None] = {}
     for f in files:
+        if storage.is_url(f):
+            _require_recorded_url(str(f))
+            continue
         f = Path(f)
         for folder in f.parents:
             if folder not in checked:

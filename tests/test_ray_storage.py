@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from test_scale_kill import kill_hook  # noqa: F401  (fixture: kill the driver at its N-th unit result)
 from test_scale_ray import RAY_ENV, ray_cluster, ray_executor  # noqa: F401  (the session's cluster)
 from test_scale_resume import snapshot
 
@@ -285,3 +286,33 @@ def test_rebase_moves_every_path_under_the_mirror(tmp_path):
     assert moved == Ctx(s, Path(s) / "w" / "parts", m + "x", ([s + "/a", 3], {"k": s}))
     same = Ctx("/elsewhere", Path("/x"), "y", ())
     assert rebase(same, m, s) is same
+
+
+def test_driver_killed_on_the_cluster_with_a_remote_out_resumes_elsewhere(ray_cluster, s3_env, kill_hook, tmp_path):
+    """The driver of `clean --out s3://... --executor ray` is SIGKILLed at its second unit result;
+    the rerun, with another cache (no mirror: as on another machine), reuses the units the nodes pushed to URL/.zooprep/work and ends with the local bytes."""
+    from test_scale_kill import run_cli as run_with_hook
+
+    server, bucket = s3_env
+    lines = DEMO_DOCS.read_text(encoding="utf-8").splitlines()
+    server.client().put_object(Bucket=bucket, Key="in/corpus.txt", Body=("\n".join(lines) + "\n").encode())
+    url = f"s3://{bucket}"
+    clean = ["clean", f"{url}/in/corpus.txt", "--num-shards", "2", "--unit-mb", "0.01", "--no-progress"]
+    ray = ["--executor", "ray", "--ray-address", ray_cluster["address"], "--workers", "2"]
+    ok(zooprep(tmp_path, *clean, "--out", f"{url}/local", "--workers", "1",
+               env={"ZOOPREP_CACHE": str(tmp_path / "c0")}))
+    first = tmp_path / "c1"
+    killed, _ = run_with_hook(kill_hook, [*clean, "--out", f"{url}/ray", *ray], kill_at="unit:2",
+                              extra_env={**RAY_ENV, "ZOOPREP_CACHE": str(first)})
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    pushed = [k for k in _remote_keys(server, bucket, "ray/.zooprep/work/packages/")]
+    assert pushed, "the nodes pushed no finished unit before the kill"
+    again = ok(zooprep(tmp_path, *clean, "--out", f"{url}/ray", *ray, env={"ZOOPREP_CACHE": str(tmp_path / "c2")}))
+    assert "redoing" not in again.stderr  # the pushed units were trusted (checksums and input identities held)
+    assert _remote_outputs(server, bucket, "ray") == _remote_outputs(server, bucket, "local"), again.stderr[-2000:]
+
+
+def _remote_keys(server, bucket: str, prefix: str) -> list[str]:
+    c = server.client()
+    return [o["Key"] for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]

@@ -62,6 +62,35 @@ def call_portably(fn: Callable[[T], R], item: T) -> R:
         raise portable from None
 
 
+_applied_options: dict | None = None  # the storage options this worker process last took from its driver
+
+
+def take_options(options: dict | None) -> None:
+    """In a worker: use the driver's storage options (``--storage-options``) for every URL."""
+    global _applied_options
+    if options and options != _applied_options:
+        from corpusprep import storage
+
+        storage.configure(options)
+        _applied_options = options
+
+
+def call_configured(options: dict | None, fn: Callable[[T], R], item: T) -> R:
+    """``call_portably`` in a worker that first takes the driver's storage options. Ray passes
+    ``options`` as an object reference (resolved in the worker), so credentials among them are never
+    part of a task's arguments."""
+    take_options(options)
+    return call_portably(fn, item)
+
+
+def worker_init(run_pid: int, options: dict | None = None) -> None:
+    """Initializer of a local worker process: die with the run, use its storage options."""
+    from corpusprep.lifecycle import die_with_parent
+
+    die_with_parent(run_pid)
+    take_options(options)
+
+
 def in_order(submit: Callable[[T], object], collect: Callable[[object], R], items: Iterable[T],
              window: int, pending: deque) -> Iterator[R]:
     """The executors' shared loop: ``submit`` each item, keep at most ``window`` handles in
@@ -121,13 +150,15 @@ class LocalExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         from corpusprep.lifecycle import die_with_parent
+        from corpusprep.storage import current_options
 
         # forkserver (else spawn), not fork: pyarrow/torch keep threads that a fork can deadlock on.
         recycle = {}
         if self.tasks_per_child and sys.version_info >= (3, 11):  # max_tasks_per_child is 3.11+
             recycle["max_tasks_per_child"] = self.tasks_per_child
-        return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
-                                   initargs=(os.getpid(),), **recycle)
+        # A forkserver child starts from a fresh interpreter: it gets the storage options explicitly.
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init,
+                                   initargs=(os.getpid(), current_options()), **recycle)
 
     def _submit(self, fn, item):
         future = self._pool.submit(call_portably, fn, item)

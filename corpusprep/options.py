@@ -48,6 +48,22 @@ def workers(value: int | None, option: str = "--workers") -> int | None:
     return None if value is None else integer(option, value, 1, MAX_WORKERS)
 
 
+def executor(name: str, ray_address: str | None) -> None:
+    """``--executor`` and, for Ray, a well-formed and reachable ``--ray-address`` (checked before
+    any planning, so a typo costs seconds, not the planning of a big corpus)."""
+    if name not in ("local", "ray"):
+        raise ZooprepError(f"unknown --executor {name!r}; choose 'local' or 'ray'")
+    if name == "ray":
+        import os
+
+        from corpusprep.ray_executor import check_address
+
+        if ray_address is not None:
+            check_address(ray_address)
+        elif os.environ.get("RAY_ADDRESS"):
+            check_address(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
+
+
 def unit_bytes_of(unit_mb, option: str = "--unit-mb") -> int:
     """``--unit-mb`` (> 0, finite) in bytes, at least 1."""
     mb = number(option, unit_mb, MIN_UNIT_MB, MAX_UNIT_MB)

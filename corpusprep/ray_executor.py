@@ -2,8 +2,10 @@
 
 Same contract as `LocalExecutor`: results come back in the order of the items and at most
 ``window`` units are in flight, so the driver's memory does not grow with the number of units.
-Units are pure functions of their input (a file or byte range); workers read inputs and write
-outputs by path, so every node must see the same paths (shared storage) and have zooprep installed.
+Units are pure functions of their input (a file or byte range). The driver makes every path absolute
+before shipping (corpusprep.shipping); workers read inputs and write outputs by path or URL, so local
+paths need a shared file system, URLs (object storage) need none (with a remote --out the tasks run on
+node-local scratch roots: corpusprep.outdir.nodes). Every node needs zooprep installed.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from corpusprep.errors import ZooprepError
-from corpusprep.executors import call_portably, in_order
+from corpusprep.executors import call_configured, in_order
 from corpusprep.lifecycle import keep_signal_handlers, reap_when_gone
 
 T = TypeVar("T")
@@ -39,6 +41,56 @@ def _driver_pythonpath() -> str:
 
 
 _RUNTIME_MARKER = "ZOOPREP_RAY_RUNTIME"
+PROBE_TIMEOUT_S = 3.0
+_ADDRESS_FORMS = "auto, HOST:PORT or ray://HOST:PORT"
+
+
+def _host_port(text: str) -> tuple[str, int] | None:
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [IPv6]:port
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c in host for c in "/@ "):
+        return None
+    return host, int(port)
+
+
+def check_address(address: str | None, source: str = "--ray-address") -> None:
+    """Refuse a malformed or unreachable cluster address in seconds, in one line.
+
+    ``ray.init`` itself raises a bare ValueError on a malformed address and retries an unreachable
+    one for minutes; a TCP connect to the cluster's port (the GCS, or the Ray client server for
+    ``ray://``) answers at once. ``auto`` is resolved the way Ray does (the address file of a cluster
+    started on this machine, else RAY_ADDRESS)."""
+    if address is None or address in ("local",):
+        return
+    text = address.strip()
+    if text == "auto":
+        try:
+            from ray._private.services import canonicalize_bootstrap_address_or_die
+        except ImportError:  # a private helper: without it, leave the lookup to ray.init
+            return
+        try:
+            text = canonicalize_bootstrap_address_or_die("auto")
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise ZooprepError(f"{source} auto: no running Ray cluster found on this machine "
+                               f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    elif text.startswith("ray://"):
+        text = text[len("ray://"):].rstrip("/")
+    elif "://" in text:
+        raise ZooprepError(f"{source} {address!r}: not a Ray address (use {_ADDRESS_FORMS})")
+    where = _host_port(text)
+    if where is None:
+        raise ZooprepError(f"{source} {address!r}: not a Ray address (use {_ADDRESS_FORMS})")
+    import socket
+
+    try:
+        socket.create_connection(where, timeout=PROBE_TIMEOUT_S).close()
+    except socket.gaierror:
+        raise ZooprepError(f"{source} {address!r}: unknown host {where[0]!r}") from None
+    except OSError as exc:
+        why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
+            f"no answer within {PROBE_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else exc.strerror or str(exc))
+        raise ZooprepError(f"cannot reach the Ray cluster at {address!r} ({source}): {why}; is the cluster "
+                           "running (`ray status`) and the port open?") from None
 
 
 @contextlib.contextmanager
@@ -70,7 +122,7 @@ class RayExecutor:
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or max(1, cluster_cpus)
         self.window = window or 2 * self.workers
-        self._remote = ray.remote(num_cpus=1, max_retries=2)(call_portably)
+        self._remote = ray.remote(num_cpus=1, max_retries=2)(call_configured)
         self._maps: dict[int, deque] = {}  # in-flight refs of each unfinished map, by id
 
     @staticmethod
@@ -78,6 +130,9 @@ class RayExecutor:
         """Join ``address`` (or RAY_ADDRESS); with neither, join a cluster started on this machine
         with `ray start`, or else start a private local runtime with ``workers`` CPUs."""
         common = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=True)
+        from corpusprep.options import executor as check_executor
+
+        check_executor("ray", address)  # malformed or unreachable: one line now, not minutes of retries
         try:
             if address is None and not os.environ.get("RAY_ADDRESS"):
                 try:
@@ -103,11 +158,16 @@ class RayExecutor:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ray = self._ray
+        from corpusprep.storage import current_options
+
         fn_ref = ray.put(fn)  # ship the (possibly large) callable once, not per unit
+        # Storage options (credentials included) travel by reference: a task's arguments hold only the
+        # ObjectRef, which Ray resolves in the worker; task specs, logs and the dashboard never show them.
+        options_ref = ray.put(current_options())
         pending: deque = deque()
         self._maps[id(pending)] = pending
         try:
-            yield from in_order(lambda item: self._remote.remote(fn_ref, item), self._get, items,
+            yield from in_order(lambda item: self._remote.remote(options_ref, fn_ref, item), self._get, items,
                                 self.window, pending)
         finally:
             self._abandon(pending)

@@ -71,9 +71,9 @@ def _free_port_range(size: int, rng: random.Random) -> int:
     raise RuntimeError("no free port range for Ray workers")
 
 
-def _ray_start(args: list[str], env: dict) -> None:
+def _ray_start(args: list[str], env: dict, cwd: Path | None = None) -> None:
     cmd = [sys.executable, "-c", "from ray.scripts.scripts import main; main()", "start", *args]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise RuntimeError(f"ray start failed ({r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
 
@@ -88,25 +88,48 @@ def _node_args(temp: Path, rng: random.Random) -> list[str]:
             "--min-worker-port", str(workers), "--max-worker-port", str(workers + 39)]
 
 
+def _s3_env(request) -> dict:
+    """The S3 test server's AWS environment, for the nodes (as a cloud node has its own credentials);
+    empty when the server's packages are missing (the S3 tests then skip, the others still run)."""
+    try:
+        return request.getfixturevalue("s3_server").env
+    except pytest.skip.Exception:
+        return {}
+
+
 @pytest.fixture(scope="session")
-def ray_cluster():
-    """A two-node Ray cluster on this machine; yields its address and process marker."""
+def ray_cluster(request):
+    """A two-node Ray cluster on this machine; yields its address, process marker and each node's
+    working directory and $ZOOPREP_CACHE.
+
+    The nodes share no working directory with the driver or with each other (as on a cloud cluster):
+    each runs from its own folder with its own cache, so a path that a worker resolved itself would
+    name a different file on each node."""
     pytest.importorskip("ray", reason="Ray is in the test extra (pip install -e '.[test]'); not installed here")
     marker = uuid.uuid4().hex
     # A short temp root: Ray's unix socket paths under it must stay within 107 bytes.
     temp = Path(tempfile.mkdtemp(prefix="zr-"))
-    env = dict(os.environ, **RAY_ENV, **{CLUSTER_MARKER: marker})
+    env = dict(os.environ, **RAY_ENV, **_s3_env(request), **{CLUSTER_MARKER: marker})
     env.pop("RAY_ADDRESS", None)
     # Workers import zooprep (and this test module's helpers) from this checkout.
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
     rng = random.Random()
     head_port, client_port = _free_ports(2)
     address = f"127.0.0.1:{head_port}"
+    nodes = {}
+    for name in ("h", "w"):
+        nodes[name] = {"cwd": temp / f"{name}-cwd", "cache": temp / f"{name}-cache"}
+        nodes[name]["cwd"].mkdir()
+    for name in nodes:  # a test creates this file to have one task on the node die mid-push (outdir/nodes.py)
+        nodes[name]["crash"] = temp / f"{name}-crash-once"
+    node_env = lambda name: dict(env, ZOOPREP_CACHE=str(nodes[name]["cache"]),  # noqa: E731
+                                 ZOOPREP_TEST_NODE_CRASH=str(nodes[name]["crash"]))
     try:
         _ray_start(["--head", "--node-ip-address", "127.0.0.1", "--port", str(head_port), "--include-dashboard",
-                    "false", "--ray-client-server-port", str(client_port), *_node_args(temp / "h", rng)], env)
-        _ray_start(["--address", address, *_node_args(temp / "w", rng)], env)
-        yield {"address": address, "marker": marker}
+                    "false", "--ray-client-server-port", str(client_port), *_node_args(temp / "h", rng)],
+                   node_env("h"), cwd=nodes["h"]["cwd"])
+        _ray_start(["--address", address, *_node_args(temp / "w", rng)], node_env("w"), cwd=nodes["w"]["cwd"])
+        yield {"address": address, "marker": marker, "nodes": nodes}
     finally:
         _stop_marked(marker)
         shutil.rmtree(temp, ignore_errors=True)
@@ -243,23 +266,23 @@ def test_build_vocab_and_build_spm_on_ray_equal_local(env, ray_executor):
 # -- a driver killed on the cluster ------------------------------------------------------------------------------
 
 def _our_tasks(cmd: str) -> bool:
-    return cmd.startswith("ray::call_portably")  # Ray titles a worker after the task it runs
+    return cmd.startswith("ray::call_configured")  # Ray titles a worker after the task it runs
 
 
 def test_running_tasks_are_found_by_the_process_scan(ray_cluster, ray_executor):
     """The check below is only as good as the scan: a running task of ours is seen on the cluster."""
     import ray
 
-    from corpusprep.executors import call_portably
+    from corpusprep.executors import call_configured
 
-    ref = ray.remote(num_cpus=1)(call_portably).remote(time.sleep, 5)
+    ref = ray.remote(num_cpus=1)(call_configured).remote(None, time.sleep, 5)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if any(map(_our_tasks, marked(ray_cluster["marker"], CLUSTER_MARKER).values())):
             break
         time.sleep(0.1)
     else:
-        pytest.fail("no ray::call_portably process seen on the cluster")
+        pytest.fail("no ray::call_configured process seen on the cluster")
     ray.get(ref)
 
 

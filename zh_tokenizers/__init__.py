@@ -9,12 +9,14 @@ from corpusprep.errors import ZooprepError
 KINDS = ("bert", "char", "space")
 
 
-def load_tokenizer(vocab=None, spm=None, kind: str = "bert", uer_compat: bool = False, do_lower_case: bool = True):
+def load_tokenizer(vocab=None, spm=None, kind: str = "bert", uer_compat: bool = False, do_lower_case: bool = True,
+                   vocab_data: bytes | None = None):
     """Build a tokenizer from a vocab file (``kind`` bert|char|space) or a sentencepiece model (``spm``).
 
     ``kind="bert"``: ids identical to HF ``BertTokenizer(do_lower_case=...)``; with ``uer_compat=True``
     identical to UER-py's BertTokenizer (Python Unicode tables, 200-char word limit, no atomic specials).
     ``kind="char"`` / ``"space"``: UER-py's CharTokenizer / SpaceTokenizer.
+    ``vocab_data``: the vocab file's bytes, already read (``vocab`` then only names it).
     """
     if kind not in KINDS:
         raise ZooprepError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -32,12 +34,12 @@ def load_tokenizer(vocab=None, spm=None, kind: str = "bert", uer_compat: bool = 
     if kind == "bert":
         from zh_tokenizers.bert_tokenizer import BertCharTokenizer
 
-        return BertCharTokenizer(read_vocab(vocab, "uer" if uer_compat else "hf"), uer_compat=uer_compat,
+        return BertCharTokenizer(read_vocab(vocab, "uer" if uer_compat else "hf", vocab_data), uer_compat=uer_compat,
                                  do_lower_case=do_lower_case)
     from zh_tokenizers.uer_simple import UerCharTokenizer, UerSpaceTokenizer
 
     cls = UerCharTokenizer if kind == "char" else UerSpaceTokenizer
-    return cls(read_vocab(vocab, "uer"))
+    return cls(read_vocab(vocab, "uer", vocab_data))
 
 
 __all__ = ["load_tokenizer", "KINDS"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from typing import Iterable
 
@@ -74,10 +73,13 @@ class VocabTokenizer:
         }
 
     def __reduce__(self):
-        # Workers rebuild from path + options (cheap; tables are cached per process) instead of shipping caches.
+        # Workers rebuild from the vocab's bytes + options (cheap; tables are cached per process) instead of
+        # shipping caches. The bytes travel, not just the path: a Ray node shares no file system with the
+        # driver, and a relative path would name a file in the node's own folder.
         from zh_tokenizers import load_tokenizer
 
-        return (_rebuild, (load_tokenizer, self.vocab.path, self.kind, self.options))
+        return (_rebuild, (load_tokenizer, self.vocab.path, self.kind, self.options, self.vocab.sha256,
+                           _vocab_bytes(self.vocab)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab={self.vocab.path!r}, size={self.vocab_size}, options={self.options})"
@@ -86,19 +88,29 @@ class VocabTokenizer:
 _REBUILT: dict = {}
 
 
-def _rebuild(factory, path, kind, options):
-    # A pool worker unpickles the tokenizer with every task: keep one per process and vocab file, so
+_BYTES: dict = {}  # vocab sha256 -> the file's bytes (rebuilt once per process from the parsed lines)
+
+
+def _vocab_bytes(vocab: Vocab) -> bytes:
+    """The vocab file's bytes, from its verbatim lines (checked against its sha256)."""
+    raw = _BYTES.get(vocab.sha256)
+    if raw is None:
+        text = "\n".join(vocab.lines)
+        for candidate in ((text + "\n").encode("utf-8"), text.encode("utf-8")):  # with or without a final newline
+            if hashlib.sha256(candidate).hexdigest() == vocab.sha256:
+                raw = _BYTES[vocab.sha256] = candidate
+                break
+        else:  # pragma: no cover - read_vocab keeps every line verbatim
+            raise InputError(vocab.path, "vocab bytes cannot be rebuilt from its lines")
+    return raw
+
+
+def _rebuild(factory, path, kind, options, sha256, data):
+    # A pool worker unpickles the tokenizer with every task: keep one per process and vocab content, so
     # its tables and word cache are built once per worker, not once per work unit.
     kw = {k: v for k, v in options.items() if k in ("uer_compat", "do_lower_case")}
-    from corpusprep import storage
-
-    try:
-        # a URL's local copy is verified by storage.local_copy when the factory reads it
-        stamp = (0, 0) if storage.is_url(path) else (os.stat(path).st_size, os.stat(path).st_mtime_ns)
-    except OSError:
-        return factory(vocab=path, kind=kind, **kw)  # let the factory name the missing file
-    key = (path, *stamp, kind, tuple(sorted(kw.items())))
+    key = (sha256, kind, tuple(sorted(kw.items())))
     tok = _REBUILT.get(key)
     if tok is None:
-        tok = _REBUILT[key] = factory(vocab=path, kind=kind, **kw)
+        tok = _REBUILT[key] = factory(vocab=path, kind=kind, vocab_data=data, **kw)
     return tok

@@ -43,6 +43,7 @@ class BuildVocabConfig:
             opt.integer("--max-size", self.max_size, len(HEADER) + 1)
         opt.integer("--min-word-freq", self.min_word_freq, 1)
         opt.workers(self.workers)
+        opt.executor(self.executor, self.ray_address)
         check_on_error(self.on_error)
 
 
@@ -91,7 +92,9 @@ def _build(cfg: BuildVocabConfig, outputs: FileOutputs, failures, started: float
     versions = input_versions(f.path for f in files)  # zooprep outputs read: compared again before the commit
     outputs.inputs += [f.path for f in files]
     outputs.check()
-    units = plan_units(files, failures=failures)
+    from corpusprep import shipping
+
+    units = shipping.units(plan_units(files, failures=failures))  # absolute before any executor sees them
     if not units:
         raise failures.nothing_read(cfg.corpus)
     base = read_vocab(cfg.extend) if cfg.extend else None

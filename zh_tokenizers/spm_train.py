@@ -21,6 +21,7 @@ from typing import Iterator
 from corpusprep.outdir import FileOutputs
 from corpusprep.corpus_input import expand_corpus
 from corpusprep.errors import InputError, ZooprepError
+from corpusprep import shipping
 from corpusprep.executors import make_executor
 from corpusprep.lifecycle import raise_if_interrupted
 from corpusprep.readers.failures import FailureLog
@@ -89,6 +90,7 @@ class SpmTrainConfig:
                                f"{self.out_prefix}spm (writes spm.model, spm.vocab there)")
         check_on_error(self.on_error)
         opt.integer("--workers", self.workers, 1, opt.MAX_WORKERS)
+        opt.executor(self.executor, self.ray_address)
         if self.threads is not None:
             opt.integer("--threads", self.threads, 1, opt.MAX_WORKERS)
         if self.vocab_size is not None:
@@ -325,7 +327,7 @@ def _train(cfg: SpmTrainConfig, outputs: FileOutputs) -> dict:
     max_bytes = _max_sentence_bytes(kw)
     opts = SentenceOptions(max_bytes=max_bytes, long_lines=cfg.long_lines, sample_k=cfg.sample_sentences,
                            seed=cfg.seed, pre_segment=cfg.pre_segment)
-    units = plan_units(files, cfg.chunk_bytes, stats.failures)
+    units = shipping.units(plan_units(files, cfg.chunk_bytes, stats.failures))  # absolute before shipping
     if not units:
         raise stats.failures.nothing_read(cfg.corpus)
     threads = cfg.threads or SPM_DEFAULT_THREADS

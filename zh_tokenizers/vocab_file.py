@@ -66,14 +66,15 @@ def read_bounded(path: str | Path, what: str, limit: int) -> bytes:
     return raw
 
 
-def read_vocab(path: str | Path, style: str = "hf") -> Vocab:
+def read_vocab(path: str | Path, style: str = "hf", data: bytes | None = None) -> Vocab:
     """Load ``path`` the way the reference loader does.
 
     ``style="hf"``: HF tokenizers' WordPiece.read_file (token = line with trailing whitespace trimmed; a
     repeated token maps to its last line). ``style="uer"``: UER-py's Vocab.load (first whitespace-separated
     field of the stripped line; an empty line becomes ``???<index>``).
+    ``data``: the file's bytes, already read (a worker gets them with the tokenizer: see base.py).
     """
-    raw = read_bounded(path, "vocab", MAX_VOCAB_BYTES)
+    raw = read_bounded(path, "vocab", MAX_VOCAB_BYTES) if data is None else data  # data: shipped to a worker
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

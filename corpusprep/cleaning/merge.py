@@ -33,6 +33,12 @@ class MergeTask:
     near_offsets: tuple[int, ...] | None = None  # per package: its first row in the global near mask
     depends: str = ""  # digest of every package's done-marker: a redone package redoes every shard
 
+    def work_inputs(self) -> list[str]:
+        """What the task reads from the work area (relative to it): its packages' spills and the
+        near-duplicate mask (a task on another machine pulls them first: outdir/nodes.py)."""
+        rels = [package_dir(Path(""), u).as_posix() for u in self.packages]
+        return rels + ([NEAR_MASK] if self.near_offsets is not None else [])
+
 
 def marker_path(work: Path, name: str) -> Path:
     return work / "shards" / f"{name}.done.json"

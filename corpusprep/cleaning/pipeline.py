@@ -30,7 +30,9 @@ from corpusprep.executors import make_executor
 from corpusprep.outdir import OutputDir, require_complete_input
 from corpusprep.outdir.complete import check_versions, input_versions
 from corpusprep.outdir.rerun import cli_options
+from corpusprep.outdir.nodes import on_nodes
 from corpusprep.progress import progress
+from corpusprep import shipping
 
 PACK_BYTES = 16 << 20  # small files are cleaned together in packages of about this many bytes
 
@@ -49,6 +51,7 @@ def validate(config: CleanConfig) -> None:
     opt.integer("--seed", config.seed, 0, 2**63 - 1)
     opt.number("--near-dup-threshold", config.near_dup_threshold, 0.0, 1.0, lo_open=True)
     opt.workers(config.workers)
+    opt.executor(config.executor, config.ray_address)
     if config.min_chars is not None:
         opt.integer("--min-chars", config.min_chars, 0)
     opt.integer("--max-chars", config.max_chars, 1)
@@ -103,6 +106,7 @@ def run_clean(config: CleanConfig) -> dict:
                        text_field=config.text_field, unit_bytes=config.unit_bytes, failures=failures)
     if not units:
         raise failures.nothing_read(config.inputs)
+    units = shipping.units(units)  # absolute before any executor sees them; reports keep u.source
     for folder in sorted({os.path.dirname(u.path) for u in units}):
         require_complete_input(folder)  # ... nor one found inside an INPUT folder
     from corpusprep import options as opt
@@ -125,7 +129,8 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
          failures, versions: dict | None = None) -> dict:
     timings = {"plan_s": time.perf_counter() - t0}
     packages = make_packages(units, pack_bytes)
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor = on_nodes(make_executor(config.executor, config.workers, config.ray_address), od)
+    config = shipping.with_out(config)  # workers find the work area from it: never relative
     try:
         t1 = time.perf_counter()
         package_stats = _phase_clean(config, packages, work, executor)
@@ -144,7 +149,7 @@ def _run(config: CleanConfig, od: OutputDir, work: Path, units, fingerprint: str
         executor.close()
 
     shard_results = _drop_empty_validation(od.stage, shard_results)
-    totals, files = build_counts(package_stats, shard_results, {u.index: u.path for u in units})
+    totals, files = build_counts(package_stats, shard_results, {u.index: u.source for u in units})
     for st in package_stats:
         for entry in st.get("failed", []):
             failures.add_record(entry)

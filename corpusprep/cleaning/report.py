@@ -98,7 +98,7 @@ def file_plans(units: list) -> dict[str, dict]:
     """Per input file, what planning decided: family, layout, encoding, compression, text field."""
     out: dict[str, dict] = {}
     for u in units:
-        if u.path in out:
+        if u.source in out:
             continue
         plan = {"family": u.family, "layout": u.option("layout"), "encoding": u.encoding,
                 "compression": u.compression, "text_field": u.option("text_field")}
@@ -106,7 +106,7 @@ def file_plans(units: list) -> dict[str, dict]:
             plan["header"] = u.option("csv_header", True)
         if u.option("text_choice"):
             plan["text_choice"] = u.option("text_choice")
-        out[u.path] = plan
+        out[u.source] = plan
     return out
 
 

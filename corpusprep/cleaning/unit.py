@@ -184,9 +184,9 @@ class _PackageRun:
 
             cfg = self.config
             self.hasher = MinHasher.for_threshold(cfg.near_dup_threshold, cfg.num_perm, cfg.shingle)
-        counts = self.files.get(unit.path)
+        counts = self.files.get(unit.source)
         if counts is None:
-            counts = self.files[unit.path] = _new_file_counts(unit)
+            counts = self.files[unit.source] = _new_file_counts(unit)
         else:  # another byte range of a file already seen in this package
             counts["bytes_in"] += unit_bytes(unit)
         self.runs.append((len(self.pending), unit, counts, cleaner))

@@ -295,6 +295,7 @@ def run_worker(ctx: CompatContext, task: tuple[int, int, int]) -> dict:
 
 
 def run_compat(cfg: ShardConfig, tok, sources, od, tgt_tok=None):
+    from corpusprep import shipping
     from corpusprep.executors import make_executor
     from corpusprep.instances.data_processors import get
     from corpusprep.instances.pipeline import (ShardResult, assemble, shard_dtype, source_identity,
@@ -313,9 +314,12 @@ def run_compat(cfg: ShardConfig, tok, sources, od, tgt_tok=None):
         plan["tgt_tokenizer"] = tgt_tok.fingerprint
     work = od.open_work(plan)
     (work / "parts").mkdir(exist_ok=True)
-    ctx = CompatContext(cfg, tok, schema, str(work / "parts"), path, count_newlines(path), tgt_tok)
+    ctx = CompatContext(cfg, tok, schema, shipping.path(work / "parts"), shipping.path(path),
+                        count_newlines(path), tgt_tok)
     tasks = [(i, s, e) for i, (s, e) in enumerate(worker_ranges(ctx.lines_num, workers))]
-    with make_executor(cfg.executor, workers, cfg.ray_address) as executor:
+    from corpusprep.outdir.nodes import on_nodes
+
+    with on_nodes(make_executor(cfg.executor, workers, cfg.ray_address), od) as executor:
         results = list(executor.map(partial(run_worker, ctx), tasks))
     meta = assemble(work, od, cfg, tok, schema, dtype, results, sources_with_checksums(sources), plan)
     return ShardResult(cfg.out, meta, 0, len(results))

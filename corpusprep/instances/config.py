@@ -108,8 +108,7 @@ class ShardConfig:
             raise ZooprepError("--full-sentences applies to --processor mlm and t5 only")
         if self.compat not in (None, "uer"):
             raise ZooprepError(f"unknown --compat {self.compat!r}; the only value is 'uer'")
-        if self.executor not in ("local", "ray"):
-            raise ZooprepError(f"unknown --executor {self.executor!r}; choose local or ray")
+        opt.executor(self.executor, self.ray_address)
         opt.unit_bytes_of(self.unit_mb)
         opt.integer("--docs-buffer-size", self.docs_buffer_size, 1, opt.MAX_DOCS_BUFFER)
         if not self.corpus:

@@ -32,7 +32,9 @@ from corpusprep.instances.stats import hints, merge_stats
 from corpusprep.errors import ZooprepError
 from corpusprep.outdir import OutputDir
 from corpusprep.outdir.complete import check_versions, input_versions
+from corpusprep.outdir.nodes import on_nodes
 from corpusprep.progress import progress
+from corpusprep import shipping
 from corpusprep.readers.failures import FailureLog
 
 
@@ -277,12 +279,12 @@ def _finished_results(units, parts_dir: Path) -> dict[int, dict]:
     return results
 
 
-def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, dict], unit_fn) -> int:
+def _run_pending(cfg: ShardConfig, ctx: UnitContext, units, results: dict[int, dict], unit_fn, od=None) -> int:
     """Build every unit not in ``results`` (adding them), with a progress bar; returns how many."""
     pending = [u for u in units if u.index not in results]
     with progress(sum(u.size for u in units), f"shard {cfg.processor}", unit="B", enabled=cfg.show_progress) as advance:
         advance(sum(u.size for u in units if u.index in results))
-        with make_executor(cfg.executor, cfg.workers, cfg.ray_address) as executor:
+        with on_nodes(make_executor(cfg.executor, cfg.workers, cfg.ray_address), od) as executor:
             for unit, result in zip(pending, executor.map(partial(unit_fn, ctx), pending)):
                 results[unit.index] = result
                 advance(unit.size)
@@ -335,12 +337,13 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         units = plan_units(sources, proc.layout, int(cfg.unit_mb * (1 << 20)), failures)
         if not units:
             raise failures.nothing_read(cfg.corpus)
+        units = shipping.units(units)  # absolute before any executor sees them; records keep u.source
         plan = {"zooprep_version": __version__, "options": cfg.options(), "tokenizer": tok.fingerprint}
         if cfg.license is not None:  # shapes the card only; absent, plans of earlier runs still match
             plan["license"] = cfg.license
         if tgt_tok is not None:
             plan["tgt_tokenizer"] = tgt_tok.fingerprint
-        build_id = {**plan, "units": [[u.path, u.start, u.end] for u in units], "sources": source_identity(sources)}
+        build_id = {**plan, "units": [[u.source, u.start, u.end] for u in units], "sources": source_identity(sources)}
         done = already_built(od, build_id)
         if done is not None:
             return done
@@ -357,7 +360,8 @@ def run_shard(cfg: ShardConfig, tok=None, unit_fn=process_unit) -> ShardResult:
         hasher = ThreadPoolExecutor(1)  # hashlib releases the GIL: source checksums overlap the work
         try:
             source_info = hasher.submit(sources_with_checksums, sources)
-            built = _run_pending(cfg, UnitContext(cfg, tok, schema, str(work / "parts"), tgt_tok=tgt_tok), units, results, unit_fn)
+            built = _run_pending(cfg, UnitContext(cfg, tok, schema, shipping.path(work / "parts"), tgt_tok=tgt_tok),
+                                 units, results, unit_fn, od)
             for u in units:
                 if results[u.index].get("failed"):
                     failures.add_record(results[u.index]["failed"])

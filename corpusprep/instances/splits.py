@@ -14,6 +14,7 @@ from corpusprep.instances.arrow_io import write_datasets_metadata
 from corpusprep.instances.build import UnitContext
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.holdout import SPLITS, Holdout, threshold_for
+from corpusprep import shipping
 from corpusprep.instances.pipeline import (_finished_results, _run_pending, _summarize, build_metadata, dataset_info,
                                            plan_digest, sources_with_checksums)
 from corpusprep.outdir import OutputDir
@@ -44,8 +45,8 @@ def run_split(cfg: ShardConfig, tok, schema, dtype: str, units, work: Path, od: 
         parts.mkdir(exist_ok=True)
         results = _finished_results(units, parts)
         resumed += len(results)
-        ctx = UnitContext(cfg, tok, schema, str(parts), Holdout(i == 1, cfg.seed, threshold), tgt_tok)
-        built += _run_pending(cfg, ctx, units, results, unit_fn)
+        ctx = UnitContext(cfg, tok, schema, shipping.path(parts), Holdout(i == 1, cfg.seed, threshold), tgt_tok)
+        built += _run_pending(cfg, ctx, units, results, unit_fn, od)
         by_split[name] = (parts, [results[u.index] for u in units])
     for _, results in by_split.values():
         for r in results:

@@ -26,7 +26,7 @@ def read_couplets(unit: WorkUnit) -> Iterator["Record | Reject"]:
     line counts differ) is ``couplet_unpaired``; a pair with one bad side is rejected under its reason."""
     from dataclasses import replace
 
-    source = unit.path
+    source = unit.source
     lower_unit = replace(
         unit, path=unit.option("pair"), encoding=unit.option("pair_encoding", unit.encoding),
         compression=unit.option("pair_compression"), start=0, end=None,

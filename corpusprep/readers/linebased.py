@@ -17,7 +17,7 @@ Out = Iterator["Record | Reject"]
 def read_lines(unit: WorkUnit) -> Out:
     """One document per physical line; every line is a record, empty ones included (the cleaning
     filters drop and count them), so records == physical lines."""
-    source = unit.path
+    source = unit.source
     for first, items in unit_line_blocks(unit):
         if items.__class__ is list:  # only str lines: no per-line type check
             yield from [Record(item, source, ln) for ln, item in enumerate(items, first)]
@@ -38,7 +38,7 @@ def _json_loads() -> Callable[[str], object]:
 
 def read_jsonl(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     """JSON lines: one object per line; blank lines are not records; a broken line is ``bad_json``."""
-    source = unit.path
+    source = unit.source
     loads = _json_loads()
     for first, items in unit_line_blocks(unit):
         for ln, item in enumerate(items, first):
@@ -119,7 +119,7 @@ def read_tsv(unit: WorkUnit, columns: tuple[str, ...], has_header: bool) -> Out:
     """
     from corpusprep.errors import InputError
 
-    source = unit.path
+    source = unit.source
     mapper = row_mapper(unit.family, unit.option("text_field"), columns)
     if mapper is None:
         raise InputError(source, f"columns {list(columns)} hold no text column; pass --text-field")
@@ -211,7 +211,7 @@ def read_blank_docs(unit: WorkUnit, meta: dict | None = None) -> Out:
     tail of a document begun before ``start`` and reads past ``end`` to finish its last document.
     """
     limit = unit.option("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
-    builder = _DocBuilder(unit.path, meta, limit)
+    builder = _DocBuilder(unit.source, meta, limit)
     ranged = not unit.compression and (unit.start > 0 or unit.end is not None)
     skipping = ranged and not line_before_is_blank(unit.path, unit.start, unit.encoding, limit)
     last_ln = unit.option("first_line", 1) - 1

@@ -56,9 +56,9 @@ def read_parquet(unit: WorkUnit) -> Iterator[Record]:
         batches = pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=groups, columns=["text"])
         for batch in batches:
             for text in batch.column(0).to_pylist():
-                yield Record(text or "", unit.path, row)
+                yield Record(text or "", unit.source, row)
                 row += 1
     except OSError:
         raise
     except Exception as exc:  # ArrowInvalid & co.: a damaged file, named
-        raise InputError(unit.path, f"cannot read Parquet data ({str(exc)[:200]})") from None
+        raise InputError(unit.source, f"cannot read Parquet data ({str(exc)[:200]})") from None

@@ -21,7 +21,7 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
     if layout == "lines":
         return read_lines(unit)
     if layout == "blank":
-        return read_blank_docs(unit, path_meta(unit.family, unit.path))
+        return read_blank_docs(unit, path_meta(unit.family, unit.source))
     if layout == "jsonl":
         return read_jsonl(unit, dict_mapper(unit.family, text_field))
     if layout in ("tsv", "label-tsv"):
@@ -35,7 +35,7 @@ def read_unit(unit: WorkUnit) -> Iterator["Record | Reject"]:
         return read_couplets(unit)
     if layout == "parquet":
         return read_parquet(unit)
-    raise InputError(unit.path, f"unit has no known layout ({layout!r}); build units with plan_units()")
+    raise InputError(unit.source, f"unit has no known layout ({layout!r}); build units with plan_units()")
 
 
 def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
@@ -52,11 +52,11 @@ def read_unit_guarded(unit: WorkUnit) -> Iterator["Record | Reject | Failure"]:
             yield item
     except (InputError, OSError, RecursionError, MemoryError, UnicodeError, ValueError) as exc:
         reason, at = describe(exc)
-        yield Failure(unit.path, reason, at if at is not None else line)
+        yield Failure(unit.source, reason, at if at is not None else line)
         return
     changed = changed_while_read(unit, before, _stat(unit.path))
     if changed:
-        yield Failure(unit.path, changed, None)
+        yield Failure(unit.source, changed, None)
 
 
 def _stat(path: str) -> tuple | None:

@@ -115,7 +115,7 @@ def read_csv(unit: WorkUnit) -> Out:
     physical line where the record starts. Blank lines are not records. Extra cells beyond the
     header belong to the last column when that is the text column (unquoted commas in the text);
     otherwise such a row is ``bad_row``. Missing trailing cells are empty."""
-    source = unit.path
+    source = unit.source
     feed = _CsvFeed(unit)
     # a field may be as long as a line may be; an unclosed quote then ends in a counted bad_csv
     # after max_line_bytes instead of swallowing the rest of the file into memory
@@ -208,8 +208,8 @@ def read_json_array(unit: WorkUnit, mapper: Callable[[dict], Mapped]) -> Out:
     from corpusprep.readers.linebased import has_lone_surrogate, too_deep
     from corpusprep.readers.units import JSON_ARRAY_MAX_BYTES
 
-    source = unit.path
-    size = input_size(source) if not unit.compression else 0
+    source = unit.source
+    size = input_size(unit.path) if not unit.compression else 0
     if size > JSON_ARRAY_MAX_BYTES:
         raise InputError(source, f"a JSON array of {size} bytes is read whole and the limit is "
                                  f"{JSON_ARRAY_MAX_BYTES}; convert it to JSON lines (one object per line)")

@@ -35,6 +35,14 @@ class WorkUnit:
     options: tuple = ()
     file_index: int = 0  # position of the file in the input list (corpus commands key documents by it)
     size: int = 0  # input bytes the unit covers, for progress (corpus commands)
+    # The path as the user gave it, where ``path`` was made absolute for the workers
+    # (corpusprep.shipping); records and reports name ``source``, reads open ``path``.
+    given: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The name records, samples and reports give this unit's file."""
+        return self.path if self.given is None else self.given
 
     @property
     def kind(self) -> str:

@@ -18,7 +18,7 @@ def reject(tally: UnitTally, unit: WorkUnit, key: str, reason: str, detail: str)
     if tally.samples is None:
         tally.samples = []
     if len(tally.samples) < 5:
-        tally.samples.append({"reason": reason, "source": unit.path, "record": key, "detail": detail[:120]})
+        tally.samples.append({"reason": reason, "source": unit.source, "record": key, "detail": detail[:120]})
 
 
 def parse_label(value) -> int | None:
@@ -43,7 +43,7 @@ def parquet_labelled(unit: WorkUnit, tally: UnitTally, label_field: str) -> Iter
 
     pf = pq.ParquetFile(unit.path)
     if "meta" not in pf.schema_arrow.names or "text" not in pf.schema_arrow.names:
-        raise InputError(unit.path, "cls from Parquet needs the 'text' and 'meta' columns of `clean` output")
+        raise InputError(unit.source, "cls from Parquet needs the 'text' and 'meta' columns of `clean` output")
     n = 0
     for batch in pf.iter_batches(batch_size=4096, row_groups=range(unit.start, unit.end), columns=["text", "meta"]):
         for text, meta in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):

@@ -400,3 +400,42 @@ def test_out_inside_an_input_folder_is_refused_and_a_sibling_with_the_same_prefi
     else:
         with pytest.raises(ZooprepError, match=refused):
             check_outside_inputs(tmp_path / out if out != "." else tmp_path, [tmp_path / "data"])
+
+
+# ----------------------------------------------------------------------- --on-error exit codes
+def _on_error_table() -> tuple[list[str], dict[str, int]]:
+    """(commands, mode -> exit code) as docs/readers.md states them."""
+    doc = (DOCS / "readers.md").read_text(encoding="utf-8")
+    para = " ".join(doc[doc.index("**Per-file fault isolation**"):].split("\n\n")[0].split())
+    commands = re.findall(r"`(clean|shard|build-vocab|build-spm)`", para.split(")")[0])
+    modes = {m: int(code) for m, code in re.findall(r"^\| `(\w+)`(?: \(default\))? \|.*\| (\d) \|$", doc, flags=re.M)}
+    return commands, modes
+
+
+def test_on_error_table_is_read_from_the_docs():
+    commands, modes = _on_error_table()
+    assert set(commands) == {"clean", "shard", "build-vocab", "build-spm"} and modes == {"continue": 3, "fail": 2, "skip": 0}
+
+
+# Each mode once and each command once (clean runs all three in tests/test_corpus_faults.py): 3 runs, not 9.
+@pytest.mark.parametrize("command,mode", [("shard", "continue"), ("build-vocab", "skip"), ("build-spm", "fail")])
+def test_on_error_exit_codes_are_the_documented_ones_for_every_corpus_command(tmp_path, command, mode):
+    from zh_tokenizers.vocab_build import HEADER
+
+    _, modes = _on_error_table()
+    good = tmp_path / "good.txt"
+    good.write_text("".join(f"{ZH[i:]}{ZH[:i]}。\n" for i in range(len(ZH))), encoding="utf-8")
+    bad = tmp_path / "bad.txt.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage!")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("".join(t + "\n" for t in HEADER + sorted(set(ZH + "。"))), encoding="utf-8")
+    for mode, code in [(mode, modes[mode])]:
+        out = tmp_path / f"{command}-{mode}"
+        args = {"shard": ("--out", out, "--vocab", vocab, "--processor", "lm", "--seq-len", 16, "--workers", 1),
+                "build-vocab": ("--out", out.with_suffix(".txt"), "--workers", 1),
+                "build-spm": ("--out-prefix", out / "m", "--vocab-size", 40, "--spm-option", "hard_vocab_limit=false")}[command]
+        if command == "build-spm":
+            out.mkdir()
+        done = _cli(command, good, bad, *args, "--on-error", mode)
+        assert done.returncode == code, f"{command} --on-error {mode}: {done.returncode}\n{done.stderr[-1500:]}"
+        assert "Traceback" not in done.stderr and str(bad) in done.stderr, done.stderr[-1500:]

@@ -439,3 +439,15 @@ def test_on_error_exit_codes_are_the_documented_ones_for_every_corpus_command(tm
         done = _cli(command, good, bad, *args, "--on-error", mode)
         assert done.returncode == code, f"{command} --on-error {mode}: {done.returncode}\n{done.stderr[-1500:]}"
         assert "Traceback" not in done.stderr and str(bad) in done.stderr, done.stderr[-1500:]
+
+
+# ------------------------------------------------------------------------- FORMATS.md dtype edges
+@pytest.mark.parametrize("fn,edge", [("id_dtype", 65536), ("position_dtype", 65536)])
+def test_uint16_up_to_65536_then_uint32(fn, edge):
+    """docs/FORMATS.md: ids uint16 while vocab_size <= 65536, positions uint16 while row_len <= 65536."""
+    from corpusprep.instances import format as fmt
+
+    doc = " ".join((DOCS / "FORMATS.md").read_text(encoding="utf-8").split())
+    assert "`vocab_size <= 65536`, else uint32" in doc and "`row_len <= 65536`, else uint32" in doc
+    f = getattr(fmt, fn)
+    assert (f(1), f(edge - 1), f(edge), f(edge + 1)) == ("uint16", "uint16", "uint16", "uint32")

@@ -451,3 +451,28 @@ def test_uint16_up_to_65536_then_uint32(fn, edge):
     assert "`vocab_size <= 65536`, else uint32" in doc and "`row_len <= 65536`, else uint32" in doc
     f = getattr(fmt, fn)
     assert (f(1), f(edge - 1), f(edge), f(edge + 1)) == ("uint16", "uint16", "uint16", "uint32")
+
+
+# `shard`: the fields that do not shape the instances. The tokenizer files and kind reach the resume plan
+# through the tokenizer's fingerprint, the corpus through each unit's input identity, the manifest
+# labels only zooprep.json's `manifest`; the rest is where / how / how loud.
+SHARD_NOT_OPTIONS = {"corpus", "out", "vocab", "spm", "tokenizer_kind", "workers", "executor", "ray_address",
+                     "manifest_dataset", "recipe_stage", "overwrite", "show_progress", "on_error", "encode_only"}
+
+
+def test_every_shard_field_is_fingerprinted_or_classified(tmp_path):
+    from corpusprep.instances.config import ShardConfig
+
+    base = ShardConfig(corpus=(tmp_path / "c.txt",), out=tmp_path / "o", vocab=tmp_path / "v.txt")
+    fields = dataclasses.fields(ShardConfig)
+    assert set(base.options()) | SHARD_NOT_OPTIONS == {f.name for f in fields}
+    assert not set(base.options()) & SHARD_NOT_OPTIONS
+    for f in fields:
+        if f.name in base.options():
+            value = getattr(base, f.name)
+            other = _changed(f, value) if not isinstance(value, str) or f.name not in ("processor",
+                                                                                        "sentence_selection") else \
+                {"processor": "bert", "sentence_selection": "random"}[f.name]
+            changed = dataclasses.replace(base, **{f.name: other})
+            assert changed.options() != base.options(), f"shard --{f.name} does not reach the resume plan"
+    assert dataclasses.replace(base, encode_only=True).options() != base.options()

@@ -63,7 +63,9 @@ def mutant_key(mutants_dir: Path, name: str) -> str:
     path = mutants_dir / (module.replace(".", "/") + ".py")
     sources = _function_sources(path)
     orig, mutant = sources.get(f"{func}__mutmut_orig", ""), sources.get(f"{func}__mutmut_{m.group('n')}", "")
-    diff = [d for d in difflib.ndiff(orig.splitlines()[1:], mutant.splitlines()[1:]) if d[:1] in "+-"]
+    same_name = re.compile(r"__mutmut_(orig|\d+)\(")  # the def line differs only in the name, unless a default did
+    diff = [d for d in difflib.ndiff(same_name.sub("(", orig).splitlines(), same_name.sub("(", mutant).splitlines())
+            if d[:1] in "+-"]
     olds = [d[2:] for d in diff if d[0] == "-"]
     news = [d[2:] for d in diff if d[0] == "+"]
     readable = func[2:].replace("ǁ", ".").strip(".")

@@ -476,3 +476,87 @@ def test_every_shard_field_is_fingerprinted_or_classified(tmp_path):
             changed = dataclasses.replace(base, **{f.name: other})
             assert changed.options() != base.options(), f"shard --{f.name} does not reach the resume plan"
     assert dataclasses.replace(base, encode_only=True).options() != base.options()
+
+
+# ------------------------------------------------- what the mutation sample found unguarded (docs/testing.md)
+def test_ops_and_params_per_family_come_from_the_config():
+    from corpusprep.cleaning.registry import DEFAULT_MIN_CHARS, FAMILY_DEFAULTS, FAMILY_MIN_CHARS, resolve_ops
+
+    base = CleanConfig(inputs=("x",), out="o")
+    for family in FAMILY_DEFAULTS:
+        ops = base.ops_for(family)
+        assert ops == resolve_ops(family, (), ()), family
+        assert "near_dup" not in ops and "near_dup" in dataclasses.replace(base, near_dup=True).ops_for(family)
+        assert "t2s" in dataclasses.replace(base, t2s=True).ops_for(family)
+        for op in ops:
+            assert op not in dataclasses.replace(base, disable=(op,)).ops_for(family), (family, op)
+        p = base.params_for(family)
+        assert p.min_chars == FAMILY_MIN_CHARS.get(family, DEFAULT_MIN_CHARS), family
+        assert dataclasses.replace(base, min_chars=0).params_for(family).min_chars == 0  # 0 is a value, not "unset"
+    assert len({base.ops_for(f) for f in FAMILY_DEFAULTS}) > 1  # the family matters
+    values = dict(min_chars=3, max_chars=99, min_chinese_share=0.11, max_char_run_share=0.22,
+                  max_repeated_line_share=0.33)
+    p = dataclasses.replace(base, **values).params_for("text")
+    assert dataclasses.asdict(p) == {"min_chars": 3, "max_chars": 99, "min_chinese_share": 0.11,
+                                     "max_char_run_share": 0.22, "max_repeated_line_share": 0.33}
+
+
+def test_min_chars_zero_still_drops_an_empty_document_and_keeps_one_character():
+    from corpusprep.cleaning.registry import OPS_BY_NAME
+
+    fn = OPS_BY_NAME["min_length"].fn
+    for n in (0, 1):
+        assert fn("", _params("min_chars", n)) == "too_short" and fn("字", _params("min_chars", n)) is None
+
+
+# (call, expected message) for the shared option checks: the interval's brackets, the open ends, the infinities
+OPTION_MESSAGES = [
+    (("number", "--x", 1.0, 0.0, 1.0, {"hi_open": True}), "--x must be in [0, 1), not 1.0"),
+    (("number", "--x", 0.0, 0.0, 1.0, {"lo_open": True}), "--x must be in (0, 1], not 0.0"),
+    (("number", "--x", -1, 0, None, {}), "--x must be in [0, inf], not -1"),
+    (("number", "--x", 2, None, 1, {}), "--x must be in [-inf, 1], not 2"),
+    (("number", "--x", "abc", 0, 1, {}), "--x must be a number, not 'abc'"),
+    (("number", "--x", "nan", 0, 1, {}), "--x must be a finite number, not 'nan'"),
+    (("integer", "--n", 6, 0, 5, {}), "--n must be in [0, 5], not 6"),
+    (("integer", "--n", -1, 0, None, {}), "--n must be in [0, inf], not -1"),
+    (("integer", "--n", 9, None, 5, {}), "--n must be in [-inf, 5], not 9"),
+    (("integer", "--n", True, 0, 5, {}), "--n must be an integer, not True"),
+    (("integer", "--n", 1.5, 0, 5, {}), "--n must be an integer, not 1.5"),
+]
+
+
+@pytest.mark.parametrize("call,message", OPTION_MESSAGES, ids=[m for _, m in OPTION_MESSAGES])
+def test_option_checks_refuse_with_the_interval_in_the_message(call, message):
+    from corpusprep import options as opt
+
+    fn, option, value, lo, hi, kw = call
+    with pytest.raises(ZooprepError) as err:
+        getattr(opt, fn)(option, value, lo, hi, **kw)
+    assert str(err.value) == message
+
+
+def test_option_checks_accept_both_closed_ends():
+    from corpusprep import options as opt
+
+    assert opt.integer("--n", 5, 0, 5) == 5 and opt.integer("--n", 0, 0, 5) == 0
+    assert opt.number("--x", 1, 0, 1) == 1.0 and opt.number("--x", 0, 0, 1) == 0.0
+
+
+def test_out_inside_the_root_folder_and_the_default_option_name(tmp_path):
+    from corpusprep.outdir.ownership import check_outside_inputs
+
+    with pytest.raises(ZooprepError, match="lies inside the input /"):
+        check_outside_inputs(tmp_path / "out", ["/"])
+    with pytest.raises(ZooprepError, match=r": --out is the input "):
+        check_outside_inputs(tmp_path, [None, tmp_path])  # a None input (an unset option) is skipped, not the end
+
+
+def test_text_column_counts_every_sampled_row_and_says_why():
+    from corpusprep.readers.tables import infer_text_column
+
+    # column 0 has more Chinese over both rows; column 1 wins the last row alone
+    assert infer_text_column([["中文中文中文", "中"], ["中", "中文"]], 2) == \
+        (0, "most Chinese characters per row (3.5 over 2 rows)")
+    assert infer_text_column([["中", "abcdef"]], 2)[0] == 0  # a single Chinese character is still Chinese
+    assert infer_text_column([["abcdefgh", "ab"], ["a", "abcd"]], 2) == \
+        (0, "longest column (4.5 characters per row over 2 rows)")

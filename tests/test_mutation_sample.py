@@ -32,7 +32,7 @@ SAMPLE_MUTANTS = [
     "zh_tokenizers.vocab_build.x_extend_vocab__mutmut_*",
 ]
 SAMPLE_TESTS = ["tests/test_regressions_r2.py", "-k", "not sighup and not one_line and not trainer_option"]
-_IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "mutants",
+_IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "mutants", ".venv", ".whl",
                                  "build", "bench_out", "out")
 
 

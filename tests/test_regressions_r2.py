@@ -557,6 +557,6 @@ def test_text_column_counts_every_sampled_row_and_says_why():
     # column 0 has more Chinese over both rows; column 1 wins the last row alone
     assert infer_text_column([["中文中文中文", "中"], ["中", "中文"]], 2) == \
         (0, "most Chinese characters per row (3.5 over 2 rows)")
-    assert infer_text_column([["中", "abcdef"]], 2)[0] == 0  # a single Chinese character is still Chinese
+    assert infer_text_column([["中", "abcdef"]], 2) == (0, "most Chinese characters per row (1.0 over 1 rows)")
     assert infer_text_column([["abcdefgh", "ab"], ["a", "abcd"]], 2) == \
         (0, "longest column (4.5 characters per row over 2 rows)")

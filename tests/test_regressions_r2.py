@@ -560,3 +560,34 @@ def test_text_column_counts_every_sampled_row_and_says_why():
     assert infer_text_column([["中", "abcdef"]], 2) == (0, "most Chinese characters per row (1.0 over 1 rows)")
     assert infer_text_column([["abcdefgh", "ab"], ["a", "abcd"]], 2) == \
         (0, "longest column (4.5 characters per row over 2 rows)")
+
+
+# ------------------------------------------------------------- header or not (docs/readers.md), at each edge
+ZH8 = "中文中文中文中文"
+HEADER_CASES = [
+    # a single row is a header only when no cell holds more than 4 Chinese characters
+    (["中文中文"], [], 0, True), (["中文中文中"], [], 0, False),
+    # a column numeric in at least 3 non-blank body cells and >= 90 % of them, under a non-numeric row-1 cell
+    (["评分", "内容"], [["1", "好"], ["2", "好"], ["3", "好"]], 1, True),
+    (["评分", "内容"], [["1", "好"], ["2", "好"]], 1, False),
+    (["评分", "内容"], [["1", "好"], [" ", "好"], ["2", "好"], ["", "好"], ["3", "好"]], 1, True),  # blanks not counted
+    (["评分", "内容"], [[str(i), "好"] for i in range(9)] + [["x", "好"]], 1, True),
+    (["评分", "内容"], [[str(i), "好"] for i in range(8)] + [["x", "好"], ["y", "好"]], 1, False),
+    (["5", "内容"], [["1", "好"], ["2", "好"], ["3", "好"]], 1, False),
+    (["评分", "内容"], [["1", "好"], ["2"], ["3", "好"], ["4", "好"]], 1, True),  # a ragged row
+    # the text column's row-1 cell shorter than a quarter of the body's median length (median >= 8)
+    (["评"], [[ZH8], [ZH8], [ZH8]], 0, True),
+    (["评"], [[ZH8[:7]], [ZH8[:7]], [ZH8[:7]]], 0, False),
+    (["评论"], [[ZH8], [ZH8], [ZH8]], 0, False),
+    (["评论"], [[ZH8 + "中"], [ZH8 + "中"], [ZH8 + "中"]], 0, True),
+    # ASCII column names (a BOM before the first is not part of it) above other content; short rows too
+    (["\ufefflabel", "text_a"], [["1", "中文内容很长的句子"]], 1, True),
+    (["label", "text"], [["1"], ["2", "中文"]], 1, True),
+]
+
+
+@pytest.mark.parametrize("first,body,col,header", HEADER_CASES, ids=[f"case{i}" for i in range(len(HEADER_CASES))])
+def test_row_one_is_a_header_exactly_at_the_documented_edges(first, body, col, header):
+    from corpusprep.readers.tables import looks_like_header
+
+    assert looks_like_header(first, body, col) is header

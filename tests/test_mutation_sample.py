@@ -3,7 +3,7 @@ a copy of this checkout; each must be killed by a test or argued equivalent in d
 
 The full run over every core module is `mutmut run` with [tool.mutmut] of pyproject.toml (minutes to
 an hour; see docs/testing.md). This sample is what fits CI: the thresholds, option ranges, fingerprint,
-table and ownership functions this suite states properties of, against the fast in-process tests of
+header / text-column, ownership and vocab functions this suite states properties of, against the fast in-process tests of
 tests/test_regressions_r2.py (about a minute of CPU on 2 cores).
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ SAMPLE_FILES = ["corpusprep/options.py", "corpusprep/cleaning/config.py", "corpu
 SAMPLE_MUTANTS = [
     "corpusprep.options.x_number__mutmut_*", "corpusprep.options.x_integer__mutmut_*",
     "corpusprep.cleaning.config.*", "corpusprep.cleaning.ops.x_filter_*",
-    "corpusprep.readers.tables.x_infer_text_column__mutmut_*",
+    "corpusprep.readers.tables.x_infer_text_column__mutmut_*", "corpusprep.readers.tables.x_looks_like_header__mutmut_*",
     "corpusprep.outdir.ownership.x__inside__mutmut_*", "corpusprep.outdir.ownership.x_check_outside_inputs__mutmut_*",
     "zh_tokenizers.vocab_build.x_extend_vocab__mutmut_*",
 ]

@@ -583,6 +583,14 @@ HEADER_CASES = [
     # ASCII column names (a BOM before the first is not part of it) above other content; short rows too
     (["\ufefflabel", "text_a"], [["1", "中文内容很长的句子"]], 1, True),
     (["label", "text"], [["1"], ["2", "中文"]], 1, True),
+    (["X", "text"], [["1", "中文内容很长的句子"]], 1, True),  # only a BOM is stripped, not other leading characters
+    # ragged tables: short rows neither count nor break a check
+    (["内容", "评分"], [["好", "1"], ["好"], ["好", "2"], ["好", "3"], ["好", "4"]], 0, True),
+    (["评", "论"], [["a", ZH8], ["b"], ["c", ZH8], ["d", ZH8]], 1, True),
+    (["评", "论"], [["a"], ["b"], ["c"]], 1, False),
+    (["中"], [["x", ZH8], ["y", ZH8], ["z", ZH8]], 1, False),  # the text column lies past row 1
+    # the median is the middle of the sorted lengths (upper middle for an even count)
+    (["评"], [["中"], ["中"], [ZH8 + "中"], [ZH8 + "中"]], 0, True),
 ]
 
 

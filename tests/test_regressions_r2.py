@@ -522,6 +522,7 @@ OPTION_MESSAGES = [
     (("integer", "--n", 9, None, 5, {}), "--n must be in [-inf, 5], not 9"),
     (("integer", "--n", True, 0, 5, {}), "--n must be an integer, not True"),
     (("integer", "--n", 1.5, 0, 5, {}), "--n must be an integer, not 1.5"),
+    (("integer", "--n", 2_000_000, 0, 1_000_000, {}), "--n must be in [0, 1000000], not 2000000"),  # ints not as 1e+06
 ]
 
 
@@ -599,3 +600,45 @@ def test_row_one_is_a_header_exactly_at_the_documented_edges(first, body, col, h
     from corpusprep.readers.tables import looks_like_header
 
     assert looks_like_header(first, body, col) is header
+
+
+# ----------------------------------------------------------------- output folder helpers (full mutmut run)
+def test_meta_paths_are_zooprep_s_own_folder_only():
+    from corpusprep.outdir import layout
+
+    meta = layout.META_DIR
+    assert layout.is_meta_path(meta) and layout.is_meta_path(f"{meta}/work/x")
+    assert not layout.is_meta_path(f"{meta}x/y") and not layout.is_meta_path("x") and not layout.is_meta_path(f"a/{meta}")
+
+
+def test_the_swap_removes_emptied_folders_of_old_outputs_but_never_a_folder_holding_anything(tmp_path):
+    from corpusprep.outdir.ownership import OutputDir
+
+    root = tmp_path / "out"
+
+    def run(files):
+        with OutputDir.open(root, "clean", rerun=True) as od:
+            od.open_work({"plan": sorted(files)})
+            for rel in files:
+                (od.stage / rel).parent.mkdir(parents=True, exist_ok=True)
+                (od.stage / rel).write_text(rel, encoding="utf-8")
+            od.commit(plan="p")
+
+    run(["a/b/old.txt", "c/d/old.txt", "keep.txt"])
+    (root / "c" / "mine.txt").write_text("the user's", encoding="utf-8")
+    run(["keep.txt"])
+    assert not (root / "a").exists()  # a/b/old.txt went, and with it the folders a/b and a
+    assert not (root / "c" / "d").exists() and (root / "c" / "mine.txt").is_file()
+    assert root.is_dir() and (root / "keep.txt").is_file()
+
+
+def test_an_unfinished_output_names_the_command_to_rerun(tmp_path):
+    from corpusprep.errors import InputError
+    from corpusprep.outdir.complete import require_complete
+    from corpusprep.outdir.ownership import OutputDir
+
+    root = tmp_path / "out"
+    with OutputDir.open(root, "clean", rerun=True) as od:
+        od.open_work({"plan": 1})
+    with pytest.raises(InputError, match=r"rerun the same `zooprep clean` command to resume it"):
+        require_complete(root)

@@ -642,3 +642,68 @@ def test_an_unfinished_output_names_the_command_to_rerun(tmp_path):
         od.open_work({"plan": 1})
     with pytest.raises(InputError, match=r"rerun the same `zooprep clean` command to resume it"):
         require_complete(root)
+
+
+def test_a_failed_atomic_write_leaves_nothing_and_never_follows_a_link(tmp_path):
+    from corpusprep.atomic import atomic_path
+
+    target = tmp_path / "out.bin"
+    for make in ("dir", "none", "link"):
+        other = tmp_path / f"elsewhere-{make}"
+        other.mkdir()
+        (other / "keep.txt").write_text("not ours", encoding="utf-8")
+        with pytest.raises(RuntimeError):
+            with atomic_path(target) as tmp:
+                if make == "dir":
+                    tmp.mkdir()
+                    (tmp / "part").write_text("x", encoding="utf-8")
+                elif make == "link":
+                    tmp.symlink_to(other, target_is_directory=True)
+                raise RuntimeError("the writer failed")
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("elsewhere")) == [], make
+        assert (other / "keep.txt").read_text(encoding="utf-8") == "not ours", make
+
+
+def test_inputs_failed_names_the_count_and_the_report():
+    from corpusprep.errors import InputsFailed
+
+    err = InputsFailed(2, "out/report.json")
+    assert str(err) == "2 input file(s) failed and were left out; see out/report.json" and err.exit_code == 3
+
+
+def test_parquet_span_covers_exactly_the_asked_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpusprep.outdir.done import parquet_span
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": list(range(300))}), path, row_group_size=100)
+    meta = pq.ParquetFile(path).metadata
+    starts = [meta.row_group(i).column(0).data_page_offset if not meta.row_group(i).column(0).has_dictionary_page
+              else meta.row_group(i).column(0).dictionary_page_offset for i in range(3)]
+    ends = [s + meta.row_group(i).column(0).total_compressed_size for i, s in enumerate(starts)]
+    assert parquet_span(str(path), 1, 2) == (starts[1], ends[1])
+    assert parquet_span(str(path), 0, 3) == (starts[0], ends[2])
+    assert parquet_span(str(path), 2, 9) == (starts[2], ends[2]) and parquet_span(str(path), 3, 5) == (0, None)
+    plain = tmp_path / "plain.parquet"  # no dictionary pages: the data page starts the chunk
+    pq.write_table(pa.table({"x": list(range(300))}), plain, row_group_size=100, use_dictionary=False)
+    col = pq.ParquetFile(plain).metadata.row_group(1).column(0)
+    assert not col.has_dictionary_page
+    assert parquet_span(str(plain), 1, 2) == (col.data_page_offset, col.data_page_offset + col.total_compressed_size)
+
+
+def test_table_sample_skips_blank_rows_tolerates_bad_quotes_and_stops_after_the_sample():
+    from corpusprep.readers import tables
+
+    assert tables.sample_rows('a,b\n , \n\nc,d\n') == [["a", "b"], ["c", "d"]]
+    assert tables.sample_rows('a,"b"c\nd,e\n') == [["a", "bc"], ["d", "e"]]  # a stray quote: read on, not stop
+    rows = tables.sample_rows("".join(f"{i},x\n" for i in range(tables._SAMPLE_ROWS * 2)))
+    assert len(rows) == tables._SAMPLE_ROWS + 1 and rows[-1] == [str(tables._SAMPLE_ROWS), "x"]
+
+
+def test_t2s_loads_its_converter_in_a_fresh_process(monkeypatch):
+    from corpusprep.cleaning import ops
+
+    monkeypatch.setattr(ops, "_T2S", None)
+    assert ops.to_simplified("這是一個關於歷史的長篇文章") == "这是一个关于历史的长篇文章"

@@ -47,6 +47,18 @@ class BuildVocabConfig:
         check_on_error(self.on_error)
 
 
+def _check_max_size(cfg: BuildVocabConfig, base) -> None:
+    """--max-size caps the file at N lines, but the header (or every line of the --extend base) is
+    always written: a smaller N would be silently exceeded, so it is refused."""
+    from corpusprep.errors import ZooprepError
+    from zh_tokenizers.vocab_build import HEADER
+
+    floor, what = (len(base.lines), f"the --extend vocab {cfg.extend}") if base is not None else \
+        (len(HEADER), "the [PAD]/[unused]/[UNK]/[CLS]/[SEP]/[MASK] header")
+    if cfg.max_size is not None and cfg.max_size < floor:
+        raise ZooprepError(f"--max-size {cfg.max_size}: below the {floor} lines of {what}, which are always kept")
+
+
 def report_path(cfg: BuildVocabConfig) -> Path:
     return cfg.report or Path(cfg.out).with_name(Path(cfg.out).name + ".report.json")
 
@@ -98,6 +110,7 @@ def _build(cfg: BuildVocabConfig, outputs: FileOutputs, failures, started: float
     if not units:
         raise failures.nothing_read(cfg.corpus)
     base = read_vocab(cfg.extend) if cfg.extend else None
+    _check_max_size(cfg, base)
     compares = [read_vocab(p) for p in cfg.compare]  # fail on a bad path before the long count
     texts = 0
     rejected: Counter = Counter()

@@ -179,9 +179,7 @@ def require_complete(root, command: str | None = None) -> dict | None:
     from corpusprep.storage import is_url
 
     if is_url(str(root)):
-        from corpusprep.outdir.remote import require_remote_complete
-
-        return require_remote_complete(str(root), command)
+        return require_complete_url(str(root), command, fresh=True)
     root = Path(root)
     owner = read_owner(root)
     if owner is None:
@@ -274,14 +272,17 @@ def read_complete_url(url: str) -> dict | None:
 _REMOTE_CHECKED: dict[str, dict | None] = {}
 
 
-def require_complete_url(url: str, command: str | None = None) -> dict | None:
+def require_complete_url(url: str, command: str | None = None, fresh: bool = False) -> dict | None:
     """``require_complete`` for a URL: None for a prefix without ``.zooprep/`` (the user's own
     objects); a zooprep output must be complete (``.zooprep/complete.json`` intact), of the
-    expected command, with every listed object present at its recorded size."""
+    expected command, with every listed object present at its recorded size.
+
+    Answers are kept for the process (planning asks once per object's folder); ``fresh`` asks the
+    store again, as a reader opening an output must (it may have been published since)."""
     from corpusprep import storage
 
     url = storage.absolute(url).rstrip("/")
-    if url not in _REMOTE_CHECKED:
+    if fresh or url not in _REMOTE_CHECKED:
         _REMOTE_CHECKED[url] = _check_remote(url) if _remote_marked(url) else None
     done = _REMOTE_CHECKED[url]
     if done is not None and command is not None and done.get("command") != command:

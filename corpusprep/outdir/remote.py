@@ -542,74 +542,14 @@ class RemoteOutputDir:
 
 # -- readers -----------------------------------------------------------------------------------
 def read_remote_complete(target: str) -> dict | None:
-    """URL/.zooprep/complete.json when present and intact, else None."""
-    obj = _read_json(_meta(target, layout.COMPLETE))
-    if obj is None or not isinstance(obj.get("files"), dict):
-        return None
-    return obj if obj.get("checksum") == complete._self_checksum(obj) else None
+    """URL/.zooprep/complete.json when present and intact, else None (``complete.read_complete_url``)."""
+    return complete.read_complete_url(target)
 
 
 def load_remote_journal(target: str) -> dict[str, dict]:
     obj = _read_json(_meta(target, layout.JOURNAL)) or {}
     files = obj.get("files") if isinstance(obj.get("files"), dict) else {}
     return {str(k): (v if isinstance(v, dict) else {"sha256": str(v), "etag": None}) for k, v in files.items()}
-
-
-def require_remote_complete(target: str, command: str | None = None) -> dict | None:
-    """``require_complete`` for a URL: None without owner.json; else the complete state, or InputError."""
-    url = storage.display(storage.absolute(target))
-    owner = _read_json(_meta(target, layout.OWNER))
-    if owner is None:
-        return None
-    done = read_remote_complete(target)
-    if done is None:
-        raise InputError(url, f"unfinished `zooprep {owner.get('command')}` output (no intact "
-                              f"{layout.META_DIR}/{layout.COMPLETE}: the run was interrupted or is still running); "
-                              f"rerun the same `zooprep {owner.get('command')}` command to resume it")
-    if command is not None and done.get("command") != command:
-        raise InputError(url, f"holds `zooprep {done.get('command')}` output, not `zooprep {command}` output")
-    present = listing(target)
-    for rel, f in sorted(done["files"].items()):
-        if rel not in present:
-            raise InputError(storage.join(url, rel), f"missing from the complete `zooprep {done['command']}` output "
-                                                     f"(see `zooprep verify {url}`)")
-        if present[rel]["size"] != f.get("bytes"):
-            raise InputError(storage.join(url, rel), f"changed since `zooprep {done['command']}` wrote it "
-                                                     f"({present[rel]['size']} bytes, recorded {f.get('bytes')}); "
-                                                     f"see `zooprep verify {url}`")
-    return done
-
-
-def require_remote_complete_input(target: str) -> None:
-    """``require_complete_input`` for a URL: the prefix, or the folder of an object, must not be an
-    unfinished zooprep output."""
-    target = str(target).rstrip("/")
-    for folder in (target, storage.parent(target)):
-        if _read_json(_meta(folder, layout.OWNER)) is not None:
-            require_remote_complete(folder)
-            return
-
-
-def require_remote_recorded(files: Iterable[str]) -> None:
-    """``require_recorded`` for URLs: an object inside a remote zooprep output must be one it lists."""
-    checked: dict[str, dict | None] = {}
-    for f in files:
-        f = storage.absolute(str(f))
-        folder = storage.parent(f)
-        while True:  # up to the bucket
-            if folder not in checked:
-                checked[folder] = require_remote_complete(folder)
-            done = checked[folder]
-            if done is not None:
-                rel = f[len(folder) + 1:]
-                if rel not in done["files"]:
-                    raise InputError(storage.display(f), f"not part of the `zooprep {done.get('command')}` output "
-                                                         f"{storage.display(folder)} (not in {layout.META_DIR}/"
-                                                         f"{layout.COMPLETE}); move it out of that prefix")
-                break
-            if storage.parent(folder) == folder:
-                break
-            folder = storage.parent(folder)
 
 
 def _download_checked(src: str, dst: Path, sha: str | None) -> None:
@@ -634,7 +574,7 @@ def _download_checked(src: str, dst: Path, sha: str | None) -> None:
 def cached_output(target: str, command: str | None = "shard") -> Path:
     """A local, verified copy of a remote output directory (see the module docstring)."""
     target = str(target).rstrip("/")
-    done = require_remote_complete(target, command)
+    done = complete.require_complete_url(target, command, fresh=True)
     if done is None:  # a plain remote folder (no zooprep marker): its objects as they are, keyed by their ETags
         files = {rel: {"sha256": None, "bytes": i["size"], "etag": i["etag"]} for rel, i in listing(target).items()}
         if not files:

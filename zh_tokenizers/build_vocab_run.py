@@ -37,10 +37,12 @@ class BuildVocabConfig:
         opt.integer("--min-freq", self.min_freq, 1)
         if self.coverage is not None:
             opt.number("--coverage", self.coverage, 0, 1, lo_open=True)
-        if self.max_size is not None:  # the header ([PAD], [unused*], [UNK] ...) plus at least one token
-            from zh_tokenizers.vocab_build import HEADER
+        if self.max_size is not None and self.extend is None:  # the header ([PAD], [unused*], [UNK] ...)
+            from zh_tokenizers.vocab_build import HEADER  # plus at least one token; with --extend: the base
 
-            opt.integer("--max-size", self.max_size, len(HEADER) + 1)
+            opt.integer("--max-size", self.max_size, len(HEADER) + 1)  # (_check_max_size, once it is read)
+        elif self.max_size is not None:
+            opt.integer("--max-size", self.max_size, 1)
         opt.integer("--min-word-freq", self.min_word_freq, 1)
         opt.workers(self.workers)
         opt.executor(self.executor, self.ray_address)

@@ -41,7 +41,7 @@ it, calls ``commit``. Done-markers are validated by their checksums after a pull
 
 Reading: ``cached_output(URL)`` copies a complete remote output into
 ``$ZOOPREP_CACHE/objects/<sha16 of URL>/<complete.json checksum[:16]>/``, each file checked against
-its sha256 in complete.json before it gets its final name; ``verify_url`` re-hashes remote objects.
+its sha256 in complete.json before it gets its final name; ``corpusprep.verify.verify_url`` re-hashes remote objects.
 """
 from __future__ import annotations
 
@@ -602,75 +602,6 @@ def readable(directory, command: str | None = "shard"):
     if storage.is_url(str(directory)):
         return cached_output(str(directory), command)
     return directory
-
-
-def verify_url(target: str, threads: int = 4):
-    """``verify`` for a URL: every object complete.json lists is re-hashed by streaming it."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from corpusprep.verify import Altered, VerifyResult
-
-    target = str(target).rstrip("/")
-    url = storage.display(storage.absolute(target))
-    owner = _read_json(_meta(target, layout.OWNER))
-    if owner is None:
-        raise InputError(url, f"no {layout.META_DIR}/{layout.OWNER}: not a zooprep output on object storage")
-    result = VerifyResult(dir=url, kind=str(owner.get("command")))
-    done = read_remote_complete(target)
-    if done is None:
-        present = _head(_meta(target, layout.COMPLETE)) is not None
-        result.inconsistent.append(f"{layout.META_DIR}/{layout.COMPLETE}: damaged (its own checksum does not match)"
-                                   if present else f"incomplete: no {layout.META_DIR}/{layout.COMPLETE} (the run was "
-                                   f"interrupted or is still running); rerun the same `zooprep {owner.get('command')}` "
-                                   "command to resume")
-        return result
-    result.kind = done.get("command", result.kind)
-    present = listing(target)
-    expected = sorted(done["files"].items())
-    there = [(rel, f) for rel, f in expected if rel in present]
-    result.missing = [rel for rel, _ in expected if rel not in present]
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        digests = list(pool.map(lambda rf: storage.sha256(storage.join(target, rf[0])), there))
-    result.checked = len(there)
-    result.altered = [Altered(rel, f["sha256"], d) for (rel, f), d in zip(there, digests) if d != f["sha256"]]
-    result.unexpected = sorted(r for r in present if r not in done["files"] and not layout.is_meta_path(r))
-    result.inconsistent += _metadata_problems(target, done)
-    return result
-
-
-def _metadata_problems(target: str, done: dict) -> list[str]:
-    """The local checks of the metadata tables (zooprep.json / report.json agree with complete.json, ...),
-    run on a temporary copy of the output's top-level JSON files."""
-    import tempfile
-
-    from corpusprep import verify as v
-
-    with tempfile.TemporaryDirectory(prefix="zooprep-verify-") as tmp:
-        root = Path(tmp)
-        for rel in done["files"]:
-            if "/" not in rel and rel.endswith(".json"):
-                try:
-                    (root / rel).write_bytes(storage.read_bytes(storage.join(target, rel)))
-                except ZooprepError:
-                    pass  # named as missing already
-        try:
-            kind, meta = v.detect_kind(root)
-        except InputError as exc:
-            return [str(exc).replace(str(root), storage.display(target))]
-        try:
-            obj = v._load_json(meta)
-            tables = v.expected_files(meta, obj, kind)
-        except InputError as exc:
-            return [str(exc).replace(str(root), storage.display(target))]
-        problems = (v.report_type_problems(obj) or v.accounting_problems(obj)) if kind == "clean" \
-            else v.shard_state_problems(root, obj)
-        recorded = {rel: str(f.get("sha256", "")).lower() for rel, f in done["files"].items()}
-        for e in tables:
-            if e.path not in recorded:
-                problems.append(f"{meta.name} lists {e.path}, which {layout.META_DIR}/{layout.COMPLETE} does not record")
-            elif recorded[e.path] != e.sha256:
-                problems.append(f"{meta.name} records another sha256 for {e.path} than {layout.META_DIR}/{layout.COMPLETE}")
-        return problems
 
 
 # -- single-file outputs -----------------------------------------------------------------------

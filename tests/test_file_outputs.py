@@ -86,18 +86,18 @@ def test_zoo_outputs_never_replace_a_foreign_file(tmp_path, shard):
     meta = shard / "zooprep.json"
     before = meta.read_bytes()
     with pytest.raises(ZooprepError, match="lies inside the `zooprep shard` output"):
-        config(_some_model(), fmt="uer", out=meta)
+        config(_some_model(), fmt="uer", out=meta, layers=None, hidden=None, overwrite=False)
     assert meta.read_bytes() == before
     user = tmp_path / "page.md"
     user.write_text("mine\n")
     with pytest.raises(ZooprepError, match="not written by `zooprep zoo render`"):
-        render(lang="en", out=user, check=None)
+        render(lang="en", out=user, check=None, overwrite=False)
     assert user.read_text() == "mine\n"
     with pytest.raises(ZooprepError, match="must name a file"):
-        config(_some_model(), fmt="uer", out=Path(""))
+        config(_some_model(), fmt="uer", out=Path(""), layers=None, hidden=None, overwrite=False)
     ours = tmp_path / "config.json"
-    for _ in range(2):
-        config(_some_model(), fmt="uer", out=ours)
+    config(_some_model(), fmt="uer", out=ours, layers=None, hidden=None, overwrite=False)
+    config(_some_model(), fmt="uer", out=ours, layers=2, hidden=None, overwrite=True)  # ours: replaced
     assert json.loads(ours.read_text()) and (tmp_path / "config.json.card.json").is_file()
 
 
@@ -200,9 +200,10 @@ def test_build_spm_failure_at_the_card_keeps_model_vocab_and_card_together(tmp_p
     with monkeypatch.context() as m:
         m.setattr(fileout, "json_bytes", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
         with pytest.raises(OSError):
-            train_spm(SpmTrainConfig(corpus=(str(corpus),), out_prefix=str(tmp_path / "sp"), vocab_size=360, workers=1))
+            train_spm(SpmTrainConfig(corpus=(str(corpus),), out_prefix=str(tmp_path / "sp"), vocab_size=360, workers=1,
+                                     overwrite=True))
     assert _files(tmp_path) == old
-    card = train_spm(SpmTrainConfig(corpus=(str(corpus),), out_prefix=str(tmp_path / "sp"), vocab_size=360, workers=1))
+    card = train_spm(SpmTrainConfig(corpus=(str(corpus),), out_prefix=str(tmp_path / "sp"), vocab_size=360, workers=1, overwrite=True))
     assert card["model"]["pieces"] == 360
 
 

@@ -108,7 +108,7 @@ def test_an_input_output_rewritten_while_read_fails_the_reader(tmp_path, vocab, 
     real = pipeline.refuse_empty
 
     def rewrite_meanwhile(*a, **k):  # another `clean --out c` finishes while this shard reads c
-        _clean([src], tmp_path / "c", num_shards=3)
+        _clean([src], tmp_path / "c", num_shards=3, overwrite=True)  # other options: the rerun rule wants --overwrite
         return real(*a, **k)
 
     monkeypatch.setattr(pipeline, "refuse_empty", rewrite_meanwhile)

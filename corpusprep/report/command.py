@@ -12,9 +12,11 @@ def report(
                                                  "(several: side by side)."),
     out: Path = typer.Option(..., "--out", "-o", help="Report file (replaced only if zooprep wrote it)."),
     fmt: str = typer.Option("html", "--format", "-f", help="html (one self-contained page) | md | json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished report made with other options "
+                                                              "or inputs."),
 ) -> None:
     """Draw what clean/shard recorded: counts, drops, length histograms, [UNK], labels, samples, hints."""
     from corpusprep.report.run import ReportConfig, run_report
 
-    path = run_report(ReportConfig(inputs=tuple(inputs), out=out, fmt=fmt))
+    path = run_report(ReportConfig(inputs=tuple(inputs), out=out, fmt=fmt, overwrite=overwrite))
     typer.echo(f"wrote {path}")

@@ -16,6 +16,7 @@ class ReportConfig:
     inputs: tuple[str, ...]
     out: Path
     fmt: str = "html"
+    overwrite: bool = False  # replace a finished report made with other options or inputs (outdir.rerun)
 
     def validate(self) -> None:
         if not self.inputs:
@@ -28,20 +29,24 @@ class ReportConfig:
 
 
 def card_path(out: Path) -> Path:
-    return Path(out).with_name(Path(out).name + ".card.json")
+    from corpusprep.outdir.fileout import card_beside
+
+    return card_beside(out, "--out")
 
 
 def run_report(cfg: ReportConfig) -> Path:
-    from corpusprep.atomic import write_bytes
     from corpusprep.outdir import FileOutputs
+    from corpusprep.outdir.rerun import cli_options
     from corpusprep.report.collect import collect
     from corpusprep.report.render import RENDERERS
 
     cfg.validate()
-    outputs = FileOutputs("report", [cfg.out], card_path(cfg.out), list(cfg.inputs))
-    outputs.check()
-    sections = [collect(p) for p in cfg.inputs]
-    page = RENDERERS[cfg.fmt](sections, NOTE)
-    write_bytes(cfg.out, page.encode("utf-8", "backslashreplace"))
-    outputs.write_card({"inputs": list(cfg.inputs), "format": cfg.fmt})
+    with FileOutputs("report", [Path(cfg.out)], card_path(cfg.out), list(cfg.inputs), overwrite=cfg.overwrite,
+                     rerun_options=cli_options(cfg)) as outputs:  # the rerun rule (outdir.rerun)
+        outputs.check()
+        sections = [collect(p) for p in cfg.inputs]
+        page = RENDERERS[cfg.fmt](sections, NOTE)
+        with outputs.open(cfg.out, "wb") as fh:
+            fh.write(page.encode("utf-8", "backslashreplace"))
+        outputs.commit({"inputs": list(cfg.inputs), "format": cfg.fmt})
     return Path(cfg.out)

@@ -89,6 +89,7 @@ def _bases(d: Path, n: int) -> dict[tuple[str, ...], list[str]]:
         ("inspect",): ["inspect", shard],
         ("export",): ["export", shard, "--out", str(d / f"e{n}.pt")],
         ("verify",): ["verify", shard],
+        ("report",): ["report", shard, "--out", str(d / f"r{n}.html")],
         ("zoo", "list"): ["zoo", "list"], ("zoo", "tokenizers"): ["zoo", "tokenizers"],
         ("zoo", "show"): ["zoo", "show", model], ("zoo", "figures"): ["zoo", "figures"],
         ("zoo", "datasets"): ["zoo", "datasets"], ("zoo", "dataset"): ["zoo", "dataset", "x"],

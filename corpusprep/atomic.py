@@ -107,17 +107,23 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def range_chunks(fh, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The bytes [start, end) of an open binary file, in chunks (to its end when ``end`` is None)."""
+    fh.seek(start)
+    left = None if end is None else max(0, end - start)
+    while left is None or left > 0:
+        chunk = fh.read(_CHUNK if left is None else min(_CHUNK, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+
+
 def sha256_range(path: str | os.PathLike, start: int = 0, end: int | None = None) -> str:
     """Hex sha256 of the bytes [start, end) of a file (to its end when ``end`` is None)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        fh.seek(start)
-        left = None if end is None else max(0, end - start)
-        while left is None or left > 0:
-            chunk = fh.read(_CHUNK if left is None else min(_CHUNK, left))
-            if not chunk:
-                break
+        for chunk in range_chunks(fh, start, end):
             h.update(chunk)
-            if left is not None:
-                left -= len(chunk)
     return h.hexdigest()

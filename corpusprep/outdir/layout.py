@@ -21,6 +21,25 @@ def work(root: Path) -> Path:
     return meta(root) / WORK
 
 
+def file_stamps(folder: Path, skip_top: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
+    """rel -> (size, mtime_ns) of every file under ``folder`` (top-level folders ``skip_top`` left out):
+    what a work-area sync compares to tell new or rewritten files."""
+    import os
+
+    out = {}
+    for dirpath, dirs, names in os.walk(folder):
+        if Path(dirpath) == Path(folder):
+            dirs[:] = [d for d in dirs if d not in skip_top]
+        for n in names:
+            p = Path(dirpath) / n
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out[p.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
 def is_meta_path(rel: str) -> bool:
     """True for a '/'-separated path relative to DIR that lies in zooprep's own folder."""
     return rel == META_DIR or rel.startswith(META_DIR + "/")

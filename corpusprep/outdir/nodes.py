@@ -73,20 +73,6 @@ def rebase(obj, old: str, new: str, depth: int = 0):
     return obj
 
 
-def _files(folder: Path) -> dict[str, tuple[int, int]]:
-    """rel -> (size, mtime_ns) of every file under ``folder``."""
-    out = {}
-    for dirpath, _, names in os.walk(folder):
-        for n in names:
-            p = Path(dirpath) / n
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            out[p.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
-    return out
-
-
 def _markers_last(rel: str) -> tuple:
     """Done-markers after the files they name: a marker never arrives before its files."""
     return rel.endswith("done.json"), rel
@@ -146,15 +132,15 @@ class OnNode:
         if wants is not None:
             base = join(self.url, layout.META_DIR, layout.WORK)
             todo = [w for w in wants() if (self.url, self.run_id, w) not in _PULLED]
-            have = _files(work) if todo else {}
+            have = layout.file_stamps(work) if todo else {}
             for want in todo:  # work files do not change within a run: each is pulled once per process
                 found = listing(join(base, want))
                 rels = [f"{want}/{r}" for r in found] if found else [want]
                 pull_work(self.url, work, sorted((r for r in rels if r not in have), key=_markers_last))
                 _PULLED.add((self.url, self.run_id, want))
-        before = _files(work)
+        before = layout.file_stamps(work)
         result = rebase(self.fn, self.mirror, str(root))(rebase(item, self.mirror, str(root)))
-        after = _files(work)
+        after = layout.file_stamps(work)
         changed = sorted((r for r, sig in after.items() if before.get(r) != sig), key=_markers_last)
         _test_crash(self.url, work, changed)
         pushed = push_work(self.url, work, [work / r for r in changed])

@@ -424,19 +424,8 @@ class RemoteOutputDir:
             return self._sync_work()
 
     def _sync_work(self) -> list[str]:
-        changed = []
-        for dirpath, dirs, names in os.walk(self.work):
-            if Path(dirpath) == self.work:
-                dirs[:] = [d for d in dirs if d != layout.STAGE]
-            for n in names:
-                p = Path(dirpath) / n
-                try:
-                    st = p.stat()
-                except OSError:
-                    continue
-                rel = p.relative_to(self.work).as_posix()
-                if not is_tmp_name(n) and self._pushed.get(rel) != (st.st_size, st.st_mtime_ns):
-                    changed.append((p, rel, (st.st_size, st.st_mtime_ns)))
+        changed = [(self.work / rel, rel, sig) for rel, sig in layout.file_stamps(self.work, (layout.STAGE,)).items()
+                   if not is_tmp_name(rel.rsplit("/", 1)[-1]) and self._pushed.get(rel) != sig]
         # done-markers last: a marker never arrives before the files it names
         changed.sort(key=lambda c: c[1].endswith("done.json"))
         for p, rel, sig in changed:

@@ -182,24 +182,23 @@ def info(target) -> dict:
             "version": i.get("VersionId") or i.get("generation") or None, "mtime_ns": None}
 
 
-def exists(target) -> bool:
+def _ask(target, local, method: str):
+    """``local(target)`` for a path, else the fsspec filesystem's ``method`` (its errors: one line)."""
     if not is_url(target):
-        return os.path.exists(target)
+        return local(target)
     fs, path = filesystem(target)
     try:
-        return fs.exists(path)
+        return getattr(fs, method)(path)
     except Exception as exc:  # noqa: BLE001
         raise _wrap(target, exc) from None
+
+
+def exists(target) -> bool:
+    return _ask(target, os.path.exists, "exists")
 
 
 def isdir(target) -> bool:
-    if not is_url(target):
-        return os.path.isdir(target)
-    fs, path = filesystem(target)
-    try:
-        return fs.isdir(path)
-    except Exception as exc:  # noqa: BLE001
-        raise _wrap(target, exc) from None
+    return _ask(target, os.path.isdir, "isdir")
 
 
 def list_files(folder) -> list[str]:
@@ -384,13 +383,7 @@ def delete(target: str, etag: str | None = None) -> bool:
 
 
 def iter_chunks(target, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    from corpusprep.atomic import range_chunks
+
     with open_read(target) as fh:
-        fh.seek(start)
-        left = None if end is None else max(0, end - start)
-        while left is None or left > 0:
-            block = fh.read(_CHUNK if left is None else min(_CHUNK, left))
-            if not block:
-                return
-            if left is not None:
-                left -= len(block)
-            yield block
+        yield from range_chunks(fh, start, end)

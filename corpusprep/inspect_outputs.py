@@ -96,7 +96,7 @@ def _rejects(out: Path, reason: str, sampled: dict, opts) -> list[str]:
 
 # -------------------------------------------------------------------------------------------- encoded
 def inspect_encoded(out: Path, meta: dict, opts) -> str:
-    from corpusprep.instances.inspect_dir import Renderer, tokenizer_from_meta
+    from corpusprep.instances.decode import Renderer, tokenizer_from_meta
     from corpusprep.instances.stats import summary_lines
 
     c = meta.get("counts", {})
@@ -191,7 +191,7 @@ def _first_ids(inst) -> list[int]:
 
 def _export_renderer(card: dict, opts):
     from corpusprep.instances.format import read_meta_json
-    from corpusprep.instances.inspect_dir import Renderer, tokenizer_from_meta
+    from corpusprep.instances.decode import Renderer, tokenizer_from_meta
 
     try:
         meta = read_meta_json(card.get("directory", ""))

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.encoded import VIEW_PROCESSORS, is_encoded
+from corpusprep.instances.data_processors import VIEW_PROCESSORS
+from corpusprep.instances.encoded import is_encoded
 from corpusprep.instances.format import REQUIRED_SPECIALS, ShardMeta, read_meta_json
 
 INDEX_VERSION = 1  # bump when the cut rule or the cache layout changes: old caches are then never read

@@ -7,6 +7,9 @@ from pathlib import Path
 from corpusprep.errors import ZooprepError
 
 
+# `shard` options that need fixed rows: refused with --encode-only (a view chooses the rest at load time)
+FIXED_ONLY = ("static_masking", "dup_factor", "whole_word", "span_masking", "compat")
+
 @dataclass(frozen=True)
 class ShardConfig:
     corpus: tuple[Path, ...]
@@ -151,7 +154,7 @@ class ShardConfig:
             raise ZooprepError("--tgt-tokenizer char/space needs --tgt-vocab, not --tgt-spm")
 
     def _check_encode_only(self) -> None:
-        from corpusprep.instances.encoded import FIXED_ONLY, VIEW_PROCESSORS
+        from corpusprep.instances.data_processors import VIEW_PROCESSORS
 
         if self.processor not in VIEW_PROCESSORS:
             raise ZooprepError(f"--encode-only serves --processor {', '.join(VIEW_PROCESSORS)} (rows cut from the "

@@ -16,15 +16,15 @@ import pyarrow as pa
 
 from corpusprep.atomic import sha256_file
 from corpusprep.instances.arrow_io import PartWriter, _numpy_array
+from corpusprep.instances.config import FIXED_ONLY  # noqa: F401 (re-exported)
+from corpusprep.instances.data_processors import VIEW_PROCESSORS
 from corpusprep.instances.sources import UnitTally, read_texts
 
 KIND = "encoded"
-VIEW_PROCESSORS = ("mlm", "lm", "bilm")  # objectives whose rows are cuts of the document stream
 FLUSH_DOCS = 4096
 _ARROW_IDS = {"uint16": pa.uint16(), "uint32": pa.uint32()}
 # Row-shaping options of `shard` that a view chooses at load time instead (or that need fixed rows).
 VIEW_TIME = ("seq_len", "full_sentences", "docs_buffer_size", "seed")
-FIXED_ONLY = ("static_masking", "dup_factor", "whole_word", "span_masking", "compat")
 DROPPED_META = ("processor", "seq_len", "row_len", "full_sentences", "static_masking", "dup_factor", "whole_word",
                 "seed", "processor_options")
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from corpusprep.atomic import is_tmp_name, json_bytes, sha256_file, write_json
 from corpusprep.errors import InputError, ZooprepError
 from corpusprep.outdir import layout
+from corpusprep.outdir.layout import RERUN_KEY, read_owner  # noqa: F401 (RERUN_KEY re-exported)
 
 COMPLETE = layout.COMPLETE
-RERUN_KEY = "rerun"  # = outdir.rerun.RERUN_KEY (that module imports this one)
 
 
 def _self_checksum(obj: dict) -> str:
@@ -175,7 +175,6 @@ def require_complete(root, command: str | None = None) -> dict | None:
     must be complete, of the expected command, and hold every listed file at its recorded size;
     otherwise InputError says what is missing and how to resume.
     """
-    from corpusprep.outdir.ownership import read_owner
     from corpusprep.storage import is_url
 
     if is_url(str(root)):

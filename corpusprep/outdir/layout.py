@@ -13,6 +13,27 @@ STAGE = "stage"  # WORK/STAGE: the new outputs, laid out as they will appear in 
 READY = "ready.json"  # WORK/READY: the staged set is complete and may be swapped in
 
 
+RERUN_KEY = "rerun"  # the rerun rule's record (outdir.rerun) in complete.json and in a card
+
+
+def new_run_id() -> str:
+    import time
+    import uuid
+
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}"
+
+
+def read_owner(root) -> dict | None:
+    """The marker of a zooprep output directory, or None when there is none (or it is unreadable)."""
+    import json
+
+    try:
+        owner = json.loads((meta(root) / OWNER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) and isinstance(owner.get("command"), str) else None
+
+
 def meta(root: Path) -> Path:
     return Path(root) / META_DIR
 

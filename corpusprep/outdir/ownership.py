@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -24,6 +23,7 @@ from typing import Iterable
 from corpusprep.atomic import is_tmp_name, json_bytes, write_json
 from corpusprep.errors import ZooprepError
 from corpusprep.outdir import complete, layout, rerun as rerun_rule
+from corpusprep.outdir.layout import new_run_id, read_owner  # noqa: F401 (re-exported)
 
 
 def _real(path) -> str:
@@ -51,19 +51,6 @@ def check_outside_inputs(out, inputs: Iterable, what: str = "--out") -> None:
             raise ZooprepError(f"{out}: {what} lies inside the input {item}; choose a path outside the inputs")
         if _inside(i, o):
             raise ZooprepError(f"{out}: {what} contains the input {item}; choose a path outside the inputs")
-
-
-def new_run_id() -> str:
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}"
-
-
-def read_owner(root) -> dict | None:
-    """The marker of a zooprep output directory, or None when there is none (or it is unreadable)."""
-    try:
-        owner = json.loads((layout.meta(root) / layout.OWNER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) and isinstance(owner.get("command"), str) else None
 
 
 def _holder_line(lock_path: Path) -> str:
@@ -104,7 +91,7 @@ class OutputDir:
             from corpusprep.outdir.remote import RemoteOutputDir
 
             return RemoteOutputDir.open(str(root), command, inputs, overwrite=overwrite, rerun=rerun,
-                                        overwrite_option=overwrite_option, options=options)
+                                        overwrite_option=overwrite_option, options=options, local_cls=cls)
         root = Path(root)
         inputs = list(inputs)
         if root.is_symlink() and not root.exists():

@@ -252,8 +252,11 @@ class RemoteOutputDir:
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, target, command: str, inputs: Iterable = (), *, overwrite: bool = False, rerun: bool = False,
-             overwrite_option: str | None = "--overwrite", options: dict | None = None) -> "RemoteOutputDir":
-        from corpusprep.outdir.ownership import OutputDir, new_run_id
+             overwrite_option: str | None = "--overwrite", options: dict | None = None,
+             local_cls=None) -> "RemoteOutputDir":
+        """``local_cls``: the local output-directory class the mirror is run with (``OutputDir``, which
+        dispatches URLs here: passed in, so this module does not import it back)."""
+        from corpusprep.outdir.layout import new_run_id
 
         target = str(target)
         clean = storage.absolute(target)
@@ -271,7 +274,7 @@ class RemoteOutputDir:
             od._acquire()  # the lease first: a second writer is told who holds the URL
             mirror = mirror_dir(target)
             mirror.mkdir(parents=True, exist_ok=True)
-            od.local = OutputDir.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
+            od.local = local_cls.open(mirror, command, (), overwrite=True, rerun=True, overwrite_option=None)
             od.local.run_id = od.run_id
             owner = _read_json(_meta(od.target, layout.OWNER))
             if owner is None or not isinstance(owner.get("command"), str):

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from corpusprep.errors import ZooprepError
 from corpusprep.outdir import layout
-from corpusprep.outdir.complete import RERUN_KEY  # the record's key in complete.json and in a card
+from corpusprep.outdir.layout import RERUN_KEY  # the record's key in complete.json and in a card
 # options that choose where or how fast a run goes, never what it writes
 NEUTRAL = frozenset({"--out", "--out-prefix", "--overwrite", "--workers", "--executor", "--ray-address",
                      "--progress", "--verbose", "--quiet", "--help"})

@@ -13,6 +13,9 @@ from corpusprep.errors import ZooprepError
 # Registry order: UER's first four, then the ones the zoo needs most, then the rest.
 _MODULES = ("mlm", "bert", "albert", "lm", "cls", "t5", "bilm", "cls_mlm", "prefixlm", "bart", "gsg", "mt")
 _LOADED: dict = {}
+# Objectives whose rows are cuts of one document stream: an encoded corpus (`shard --encode-only`)
+# serves them as views cut at load time.
+VIEW_PROCESSORS = ("mlm", "lm", "bilm")
 
 
 def names() -> tuple[str, ...]:

@@ -11,6 +11,9 @@ import sys
 from collections import deque
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol, TypeVar
 
+from corpusprep.task_calls import (call_configured, call_portably, in_order, portable_error,  # noqa: F401
+                                   take_options)  # shared with the Ray executor (re-exported)
+
 if TYPE_CHECKING:  # the pool (multiprocessing) is imported when a run starts one: not for one worker
     from concurrent.futures import ProcessPoolExecutor
 
@@ -31,77 +34,12 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def portable_error(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else an equivalent that does (same message).
-
-    A worker's exception travels back to the parent pickled; a class whose ``__init__`` does not
-    accept its own ``args`` (e.g. one with extra required arguments) fails to unpickle there, and the
-    user would see a broken pool instead of the clear error the worker raised.
-    """
-    import pickle
-
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:
-        from corpusprep.errors import ZooprepError
-
-        if isinstance(exc, ZooprepError):
-            return ZooprepError(str(exc))
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-
-
-def call_portably(fn: Callable[[T], R], item: T) -> R:
-    """Run ``fn(item)`` in a worker; re-raise its exception in a form the parent can unpickle."""
-    try:
-        return fn(item)
-    except Exception as exc:
-        portable = portable_error(exc)
-        if portable is exc:
-            raise
-        raise portable from None
-
-
-_applied_options: dict | None = None  # the storage options this worker process last took from its driver
-
-
-def take_options(options: dict | None) -> None:
-    """In a worker: use the driver's storage options (``--storage-options``) for every URL."""
-    global _applied_options
-    if options and options != _applied_options:
-        from corpusprep import storage
-
-        storage.configure(options)
-        _applied_options = options
-
-
-def call_configured(options: dict | None, fn: Callable[[T], R], item: T) -> R:
-    """``call_portably`` in a worker that first takes the driver's storage options. Ray passes
-    ``options`` as an object reference (resolved in the worker), so credentials among them are never
-    part of a task's arguments."""
-    take_options(options)
-    return call_portably(fn, item)
-
-
 def worker_init(run_pid: int, options: dict | None = None) -> None:
     """Initializer of a local worker process: die with the run, use its storage options."""
     from corpusprep.lifecycle import die_with_parent
 
     die_with_parent(run_pid)
     take_options(options)
-
-
-def in_order(submit: Callable[[T], object], collect: Callable[[object], R], items: Iterable[T],
-             window: int, pending: deque) -> Iterator[R]:
-    """The executors' shared loop: ``submit`` each item, keep at most ``window`` handles in
-    ``pending`` and ``collect`` them oldest first, so results come back in the order of ``items``.
-    ``pending`` is the caller's, so it can cancel what is still in flight after a failure."""
-    for item in items:
-        pending.append(submit(item))
-        if len(pending) >= window:
-            yield collect(pending.popleft())
-    while pending:
-        yield collect(pending.popleft())
 
 
 # Worker processes are replaced after this many units. Long-lived workers slowly accumulate memory

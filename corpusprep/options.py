@@ -54,14 +54,9 @@ def executor(name: str, ray_address: str | None) -> None:
     if name not in ("local", "ray"):
         raise ZooprepError(f"unknown --executor {name!r}; choose 'local' or 'ray'")
     if name == "ray":
-        import os
+        from corpusprep.ray_executor import check_target
 
-        from corpusprep.ray_executor import check_address
-
-        if ray_address is not None:
-            check_address(ray_address)
-        elif os.environ.get("RAY_ADDRESS"):
-            check_address(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
+        check_target(ray_address)
 
 
 def unit_bytes_of(unit_mb, option: str = "--unit-mb") -> int:

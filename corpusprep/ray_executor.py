@@ -18,7 +18,7 @@ from collections import deque
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from corpusprep.errors import ZooprepError
-from corpusprep.executors import call_configured, in_order
+from corpusprep.task_calls import call_configured, in_order
 from corpusprep.lifecycle import keep_signal_handlers, reap_when_gone
 
 T = TypeVar("T")
@@ -93,6 +93,14 @@ def check_address(address: str | None, source: str = "--ray-address") -> None:
                            "running (`ray status`) and the port open?") from None
 
 
+def check_target(address: str | None) -> None:
+    """``check_address`` of the cluster a run would join: ``address``, else ``RAY_ADDRESS``."""
+    if address is not None:
+        check_address(address)
+    elif os.environ.get("RAY_ADDRESS"):
+        check_address(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
+
+
 @contextlib.contextmanager
 def _reaped_runtime():
     """Mark the processes a private runtime starts (they inherit the environment) and have them
@@ -130,9 +138,7 @@ class RayExecutor:
         """Join ``address`` (or RAY_ADDRESS); with neither, join a cluster started on this machine
         with `ray start`, or else start a private local runtime with ``workers`` CPUs."""
         common = dict(include_dashboard=False, logging_level="ERROR", log_to_driver=True)
-        from corpusprep.options import executor as check_executor
-
-        check_executor("ray", address)  # malformed or unreachable: one line now, not minutes of retries
+        check_target(address)  # malformed or unreachable: one line now, not minutes of retries
         try:
             if address is None and not os.environ.get("RAY_ADDRESS"):
                 try:

@@ -209,9 +209,9 @@ def test_a_file_truncated_while_read_is_a_failure(tmp_path):
 
 # -- defects 14-15: bounded memory whatever the line length, options that cannot work refused ----------------
 def test_many_tiny_inputs_give_few_data_files(tmp_path, vocab, monkeypatch):
-    from corpusprep.instances import pipeline
+    from corpusprep.instances import shard_parts
 
-    monkeypatch.setattr(pipeline, "JOIN_ABOVE_PARTS", 20)  # (the real bound, 256 parts, is slow to reach here)
+    monkeypatch.setattr(shard_parts, "JOIN_ABOVE_PARTS", 20)  # (the real bound, 256 parts, is slow to reach here)
     d = tmp_path / "many"
     d.mkdir()
     for i in range(60):

@@ -54,7 +54,7 @@ if os.environ.get("ZOOPREP_KILL_HOOK") == "1" and "ZOOPREP_KILL_HOOK_PID" not in
         return wrapped
 
     os.replace, os.rename = _counted(os.replace), _counted(os.rename)
-    import corpusprep.executors as _executors
+    import corpusprep.task_calls as _executors  # before any executor imports it (the local pool and Ray)
     _in_order = _executors.in_order
 
     import multiprocessing as _mp

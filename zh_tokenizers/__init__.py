@@ -42,4 +42,14 @@ def load_tokenizer(vocab=None, spm=None, kind: str = "bert", uer_compat: bool = 
     return cls(read_vocab(vocab, "uer", vocab_data))
 
 
+def _register() -> None:
+    """Pickled tokenizers are rebuilt through ``load_tokenizer`` (base.__reduce__): handed to base here,
+    so that base does not import the package's entry point back."""
+    from zh_tokenizers import base
+
+    base.FACTORY = load_tokenizer
+
+
+_register()
+
 __all__ = ["load_tokenizer", "KINDS"]

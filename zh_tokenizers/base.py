@@ -76,9 +76,7 @@ class VocabTokenizer:
         # Workers rebuild from the vocab's bytes + options (cheap; tables are cached per process) instead of
         # shipping caches. The bytes travel, not just the path: a Ray node shares no file system with the
         # driver, and a relative path would name a file in the node's own folder.
-        from zh_tokenizers import load_tokenizer
-
-        return (_rebuild, (load_tokenizer, self.vocab.path, self.kind, self.options, self.vocab.sha256,
+        return (_rebuild, (FACTORY, self.vocab.path, self.kind, self.options, self.vocab.sha256,
                            _vocab_bytes(self.vocab)))
 
     def __repr__(self) -> str:
@@ -86,6 +84,8 @@ class VocabTokenizer:
 
 
 _REBUILT: dict = {}
+# zh_tokenizers.load_tokenizer, set by the package when it loads (this module imports nothing above it)
+FACTORY = None
 
 
 _BYTES: dict = {}  # vocab sha256 -> the file's bytes (rebuilt once per process from the parsed lines)

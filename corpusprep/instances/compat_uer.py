@@ -298,7 +298,7 @@ def run_compat(cfg: ShardConfig, tok, sources, od, tgt_tok=None):
     from corpusprep import shipping
     from corpusprep.executors import make_executor
     from corpusprep.instances.data_processors import get
-    from corpusprep.instances.pipeline import (ShardResult, assemble, shard_dtype, source_identity,
+    from corpusprep.instances.shard_parts import (ShardResult, assemble, shard_dtype, source_identity,
                                                sources_with_checksums)
 
     if len(sources) != 1 or sources[0].kind != "text":

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from corpusprep.atomic import sha256_file
 from corpusprep.instances.arrow_io import PartWriter, _numpy_array
-from corpusprep.instances.config import FIXED_ONLY  # noqa: F401 (re-exported)
 from corpusprep.instances.data_processors import VIEW_PROCESSORS
 from corpusprep.instances.sources import UnitTally, read_texts
 

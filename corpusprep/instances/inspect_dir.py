@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-import os
 from pathlib import Path
 
 from corpusprep.errors import InputError, ZooprepError
-from corpusprep.instances.decode import (ROLE_NAMES, Renderer, find_tokenizer_file,  # noqa: F401 (re-exported)
-                                         recorded_sha256, tokenizer_from_meta)
+from corpusprep.instances.decode import Renderer, tokenizer_from_meta
 from corpusprep.instances.format import read_meta as checked_meta
 from corpusprep.instances.stats import LABEL_MEANINGS, summary_lines as stats_lines
 

@@ -15,7 +15,7 @@ from corpusprep.instances.build import UnitContext
 from corpusprep.instances.config import ShardConfig
 from corpusprep.instances.holdout import SPLITS, Holdout, threshold_for
 from corpusprep import shipping
-from corpusprep.instances.pipeline import (_finished_results, _run_pending, _summarize, build_metadata, dataset_info,
+from corpusprep.instances.shard_parts import (_finished_results, _run_pending, _summarize, build_metadata, dataset_info,
                                            plan_digest, sources_with_checksums)
 from corpusprep.outdir import OutputDir
 

@@ -103,7 +103,7 @@ def _check(cfg, tok) -> None:
 
 
 def _options(cfg, tok) -> dict:
-    from corpusprep.instances.pipeline import load_target_tokenizer
+    from corpusprep.instances.shard_parts import load_target_tokenizer
 
     return {"tgt_seq_len": cfg.tgt_seq_len, "tgt_tokenizer": load_target_tokenizer(cfg).describe()}
 

@@ -86,16 +86,21 @@ def infill(src: np.ndarray, lengths: np.ndarray, mask_id: int, pad: int) -> tupl
     return out, new_len
 
 
-def expand(c: dict, cfg) -> dict:
-    pad = cfg.special_ids["pad"]
-    src, lengths = infill(c["ids"].astype(np.int64), c["length"].astype(np.int64), cfg.special_ids["mask"], pad)
-    width = src.shape[1]
-    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], width, pad, cfg.names)
-    real = real_mask(lengths, width)
+def encoder_decoder(src: np.ndarray, lengths: np.ndarray, targets: list, width: int, cfg) -> dict:
+    """The tensors of an encoder-decoder batch (bart, gsg, mt), under UER's or Hugging Face's names:
+    the encoder side ``src`` / ``lengths``, the decoder side from ``targets`` ``width`` wide."""
+    tgt_in, tgt_out, tgt_seg = decoder_side(targets, width, cfg.special_ids["pad"], cfg.names)
+    real = real_mask(lengths, src.shape[1])
     if cfg.names == "uer":
         return {"src": src, "tgt_out": tgt_out, "seg": real.astype(np.int64), "tgt_in": tgt_in, "tgt_seg": tgt_seg}
     return {"input_ids": src, "attention_mask": real, "labels": np.where(tgt_seg == 1, tgt_out, IGNORE_INDEX),
             "decoder_input_ids": tgt_in, "decoder_attention_mask": tgt_seg}
+
+
+def expand(c: dict, cfg) -> dict:
+    pad = cfg.special_ids["pad"]
+    src, lengths = infill(c["ids"].astype(np.int64), c["length"].astype(np.int64), cfg.special_ids["mask"], pad)
+    return encoder_decoder(src, lengths, c["target_ids"], src.shape[1], cfg)
 
 
 def uer_tuples(raw: dict, meta):

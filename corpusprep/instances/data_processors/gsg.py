@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from corpusprep.errors import ZooprepError
-from corpusprep.instances.data_processors.base import IGNORE_INDEX, SENTENCES, DataProcessor, real_mask, rows_of
-from corpusprep.instances.data_processors.bart import decoder_side
+from corpusprep.instances.data_processors.base import SENTENCES, DataProcessor, rows_of
+from corpusprep.instances.data_processors.bart import encoder_decoder
 
 
 def gsg_instances(document, rng, seq_len: int, tgt_seq_len: int, strategy: str, ids, finish) -> None:
@@ -65,15 +65,8 @@ def compat(job) -> None:
 
 
 def expand(c: dict, cfg) -> dict:
-    pad = cfg.special_ids["pad"]
-    src = c["ids"].astype(np.int64)
-    lengths = c["length"].astype(np.int64)
-    tgt_in, tgt_out, tgt_seg = decoder_side(c["target_ids"], int(cfg.options["tgt_seq_len"]), pad, cfg.names)
-    real = real_mask(lengths, src.shape[1])
-    if cfg.names == "uer":
-        return {"src": src, "tgt_out": tgt_out, "seg": real.astype(np.int64), "tgt_in": tgt_in, "tgt_seg": tgt_seg}
-    return {"input_ids": src, "attention_mask": real, "labels": np.where(tgt_seg == 1, tgt_out, IGNORE_INDEX),
-            "decoder_input_ids": tgt_in, "decoder_attention_mask": tgt_seg}
+    return encoder_decoder(c["ids"].astype(np.int64), c["length"].astype(np.int64), c["target_ids"],
+                           int(cfg.options["tgt_seq_len"]), cfg)
 
 
 def uer_tuples(raw: dict, meta):

@@ -87,7 +87,6 @@ class LocalExecutor:
     def _start_pool(self, workers: int, context) -> ProcessPoolExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
-        from corpusprep.lifecycle import die_with_parent
         from corpusprep.storage import current_options
 
         # forkserver (else spawn), not fork: pyarrow/torch keep threads that a fork can deadlock on.
